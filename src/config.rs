@@ -1,0 +1,158 @@
+//! Plugin configuration: the JSON document the host passes to `on_configure`.
+//!
+//! Parsed once, validated once. Every error names the JSON path of the offending field
+//! (`inspection.rules[2].pattern: ...`) so an operator can fix it from the log line alone.
+//! Unknown fields are errors; `{}` (or an empty configuration) gives working defaults.
+
+use serde::Deserialize;
+use std::fmt;
+
+/// What to do with a request body larger than `max_body_bytes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OversizeAction {
+    /// Answer 413 with a JSON error; nothing reaches the upstream.
+    #[default]
+    Reject,
+    /// Pass the request upstream without scanning it (recorded as `oversize`).
+    Allow,
+}
+
+/// The whole plugin configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Largest request body the filter buffers and scans, in bytes.
+    pub max_body_bytes: usize,
+    /// Answer for bodies above `max_body_bytes`.
+    pub on_oversize: OversizeAction,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_body_bytes: 1024 * 1024,
+            on_oversize: OversizeAction::Reject,
+        }
+    }
+}
+
+/// A configuration error: the JSON path of the field and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub field: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() || self.field == "." {
+            write!(f, "invalid configuration: {}", self.message)
+        } else {
+            write!(
+                f,
+                "invalid configuration: field `{}`: {}",
+                self.field, self.message
+            )
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Parses and validates a configuration. Empty or whitespace-only input means defaults.
+    pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Config::default());
+        }
+        let de = &mut serde_json::Deserializer::from_slice(bytes);
+        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            // serde_json appends " at line L column C"; keep it, it helps with long configs.
+            ConfigError::new(path, inner.to_string())
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_body_bytes == 0 {
+            return Err(ConfigError::new(
+                "max_body_bytes",
+                "must be greater than 0",
+            ));
+        }
+        // 1 GiB is the V8 wasm memory limit: a bigger buffer can never be held.
+        if self.max_body_bytes > 256 * 1024 * 1024 {
+            return Err(ConfigError::new(
+                "max_body_bytes",
+                "must be at most 268435456 (256 MiB)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_gives_defaults() {
+        for input in ["", "  \n", "{}"] {
+            let c = Config::parse(input.as_bytes()).unwrap();
+            assert_eq!(c.max_body_bytes, 1024 * 1024);
+            assert_eq!(c.on_oversize, OversizeAction::Reject);
+        }
+    }
+
+    #[test]
+    fn fields_are_read() {
+        let c = Config::parse(br#"{"max_body_bytes": 10, "on_oversize": "allow"}"#).unwrap();
+        assert_eq!(c.max_body_bytes, 10);
+        assert_eq!(c.on_oversize, OversizeAction::Allow);
+    }
+
+    #[test]
+    fn unknown_field_is_an_error_naming_it() {
+        let e = Config::parse(br#"{"max_body_bytez": 10}"#).unwrap_err();
+        assert!(e.message.contains("unknown field `max_body_bytez`"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_field() {
+        let e = Config::parse(br#"{"max_body_bytes": "big"}"#).unwrap_err();
+        assert_eq!(e.field, "max_body_bytes");
+        assert!(e.to_string().contains("field `max_body_bytes`"), "{e}");
+    }
+
+    #[test]
+    fn bad_enum_value_names_the_field() {
+        let e = Config::parse(br#"{"on_oversize": "drop"}"#).unwrap_err();
+        assert_eq!(e.field, "on_oversize");
+        assert!(e.message.contains("unknown variant `drop`"), "{e}");
+    }
+
+    #[test]
+    fn zero_body_limit_is_rejected() {
+        let e = Config::parse(br#"{"max_body_bytes": 0}"#).unwrap_err();
+        assert_eq!(e.field, "max_body_bytes");
+    }
+
+    #[test]
+    fn malformed_json_is_an_error() {
+        let e = Config::parse(b"{not json").unwrap_err();
+        assert!(e.to_string().starts_with("invalid configuration"), "{e}");
+    }
+}
