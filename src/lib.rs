@@ -4,6 +4,7 @@
 //! of the host and is unit-tested natively.
 
 pub mod config;
+pub mod reply;
 
 #[cfg(target_arch = "wasm32")]
 mod filter;
