@@ -3,7 +3,9 @@
 //! The host glue lives in `filter` (wasm32 only); everything else is plain Rust that knows nothing
 //! of the host and is unit-tested natively.
 
+pub mod audit;
 pub mod config;
+pub mod metrics;
 pub mod reply;
 
 #[cfg(target_arch = "wasm32")]

@@ -1,0 +1,213 @@
+//! The audit event: one JSON object per request, schema `promptgate.audit.v1`
+//! (`schemas/audit-v1.schema.json`). It carries hashes, sizes and decisions, never the raw prompt
+//! or API key, unless the operator sets `audit.include_prompt` (and then only the redacted text).
+
+use serde::{Deserialize, Serialize};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub const SCHEMA: &str = "promptgate.audit.v1";
+
+/// Audit settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Write one audit event per request to the host log (Envoy: the `wasm` log component).
+    pub enabled: bool,
+    /// Include the prompt text in the event, after redaction of matched spans. Off by default:
+    /// the event carries only the prompt's SHA-256 and size.
+    pub include_prompt: bool,
+    /// Also store the event in the host's filter state (Envoy: `wasm.promptgate_audit`, usable
+    /// in access logs as `%FILTER_STATE(wasm.promptgate_audit:PLAIN)%`). Turn off on hosts
+    /// without `proxy_set_property`.
+    pub filter_state: bool,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            enabled: true,
+            include_prompt: false,
+            filter_state: true,
+        }
+    }
+}
+
+/// What the filter did with a request. Also the `decision` label of `promptgate_requests_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Allowed,
+    Blocked,
+    Redacted,
+    Monitored,
+    RateLimited,
+    BudgetExceeded,
+    Oversize,
+    Error,
+}
+
+impl Decision {
+    pub const ALL: [Decision; 8] = [
+        Decision::Allowed,
+        Decision::Blocked,
+        Decision::Redacted,
+        Decision::Monitored,
+        Decision::RateLimited,
+        Decision::BudgetExceeded,
+        Decision::Oversize,
+        Decision::Error,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allowed => "allowed",
+            Decision::Blocked => "blocked",
+            Decision::Redacted => "redacted",
+            Decision::Monitored => "monitored",
+            Decision::RateLimited => "rate_limited",
+            Decision::BudgetExceeded => "budget_exceeded",
+            Decision::Oversize => "oversize",
+            Decision::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleRef {
+    pub id: String,
+    pub category: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tokens {
+    pub prompt: u64,
+    pub completion: u64,
+    pub total: u64,
+    /// True when the figures are the filter's estimate (no usage in the response).
+    pub estimated: bool,
+}
+
+/// One audit event. Field order is the serialised order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub schema: String,
+    /// RFC 3339 UTC time the request arrived, millisecond precision.
+    pub time: String,
+    pub request_id: Option<String>,
+    pub route: Option<String>,
+    pub cluster: Option<String>,
+    /// Hashed consumer id (never the raw key), or `anonymous`.
+    pub consumer: Option<String>,
+    pub model: Option<String>,
+    /// Request shape: `chat`, `completions`, `responses`, `anthropic_messages`, `embeddings`,
+    /// `other_json`, `text`, or `none` for requests without a body.
+    pub api: String,
+    pub decision: Decision,
+    /// Why, in a word, when the decision is not `allowed` (e.g. `parse_error`, `requests_per_minute`).
+    pub reason: Option<String>,
+    pub rules: Vec<RuleRef>,
+    pub score: f64,
+    /// Hex SHA-256 of the scanned prompt text (absent when there was none).
+    pub prompt_sha256: Option<String>,
+    pub prompt_bytes: u64,
+    pub body_bytes: u64,
+    pub tokens: Option<Tokens>,
+    /// Cost in micro-units of `currency`.
+    pub cost_micros: Option<u64>,
+    pub currency: Option<String>,
+    /// The limit that decided, when one did; and the remaining request quota when known.
+    pub limit: Option<String>,
+    pub upstream_status: Option<u32>,
+    pub latency_ms: u64,
+    pub streamed: bool,
+    /// Only with `audit.include_prompt: true`, and then after redaction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+}
+
+impl AuditEvent {
+    pub fn new(start: SystemTime) -> AuditEvent {
+        AuditEvent {
+            schema: SCHEMA.to_string(),
+            time: rfc3339_millis(start),
+            request_id: None,
+            route: None,
+            cluster: None,
+            consumer: None,
+            model: None,
+            api: "none".to_string(),
+            decision: Decision::Allowed,
+            reason: None,
+            rules: Vec::new(),
+            score: 0.0,
+            prompt_sha256: None,
+            prompt_bytes: 0,
+            body_bytes: 0,
+            tokens: None,
+            cost_micros: None,
+            currency: None,
+            limit: None,
+            upstream_status: None,
+            latency_ms: 0,
+            streamed: false,
+            prompt: None,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| format!("{{\"schema\":\"{SCHEMA}\"}}"))
+    }
+}
+
+/// `2026-11-23T08:30:00.123Z` without a date crate: days-from-civil inverse (H. Hinnant).
+pub fn rfc3339_millis(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let millis = d.subsec_millis();
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{millis:03}Z")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn rfc3339_known_instants() {
+        assert_eq!(rfc3339_millis(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_423_800_123);
+        assert_eq!(rfc3339_millis(t), "2026-11-23T08:50:00.123Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(rfc3339_millis(leap), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn event_serialises_with_schema_and_no_prompt_by_default() {
+        let e = AuditEvent::new(UNIX_EPOCH);
+        let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+        assert_eq!(v["schema"], SCHEMA);
+        assert_eq!(v["decision"], "allowed");
+        assert!(v.get("prompt").is_none());
+        let back: AuditEvent = serde_json::from_value(v).unwrap();
+        assert_eq!(back, e);
+    }
+
+    #[test]
+    fn decision_names_match_serde() {
+        for d in Decision::ALL {
+            assert_eq!(serde_json::to_value(d).unwrap(), d.as_str());
+        }
+    }
+}
