@@ -4,6 +4,7 @@
 //! (`inspection.rules[2].pattern: ...`) so an operator can fix it from the log line alone.
 //! Unknown fields are errors; `{}` (or an empty configuration) gives working defaults.
 
+use crate::audit::AuditConfig;
 use serde::Deserialize;
 use std::fmt;
 
@@ -26,6 +27,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Answer for bodies above `max_body_bytes`.
     pub on_oversize: OversizeAction,
+    /// The per-request audit event.
+    pub audit: AuditConfig,
 }
 
 impl Default for Config {
@@ -33,6 +36,7 @@ impl Default for Config {
         Config {
             max_body_bytes: 1024 * 1024,
             on_oversize: OversizeAction::Reject,
+            audit: AuditConfig::default(),
         }
     }
 }

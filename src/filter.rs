@@ -2,32 +2,91 @@
 //!
 //! Kept thin on purpose: it reads headers and the buffered body, hands them to the host-agnostic
 //! modules, and turns their answers into host calls. The SDK's trait helpers `unwrap()` host
-//! statuses and some decode header values as UTF-8 with a panic on failure; request data reaches
-//! the filter only through the byte-returning calls below, so no request can trap the VM.
+//! statuses and decode header values as UTF-8 with a panic on failure; request data reaches the
+//! filter only through the byte-returning calls below, so no request can trap the VM.
 
+use crate::audit::{AuditEvent, Decision};
 use crate::config::{Config, OversizeAction};
+use crate::metrics::{self, Kind, Registry};
 use crate::reply::LocalReply;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType};
+use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, MetricType};
+use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::SystemTime;
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
-        Box::new(Root { config: None })
+        Box::new(Root { config: None, telemetry: Rc::new(RefCell::new(Telemetry::new())) })
     });
 }}
+
+/// Host metrics of one VM: ids are defined once per series and cached.
+struct Telemetry {
+    registry: Registry<u32>,
+}
+
+impl Telemetry {
+    fn new() -> Self {
+        Telemetry {
+            registry: Registry::new(512),
+        }
+    }
+
+    fn id(&mut self, name: &str, kind: Kind) -> Option<u32> {
+        self.registry.id(name, kind, |kind, name| {
+            let t = match kind {
+                Kind::Counter => MetricType::Counter,
+                Kind::Gauge => MetricType::Gauge,
+                Kind::Histogram => MetricType::Histogram,
+            };
+            hostcalls::define_metric(t, name).ok()
+        })
+    }
+
+    fn add(&mut self, name: &str, delta: i64) {
+        let kind = if name == metrics::IN_FLIGHT {
+            Kind::Gauge
+        } else {
+            Kind::Counter
+        };
+        if let Some(id) = self.id(name, kind) {
+            let _ = hostcalls::increment_metric(id, delta);
+        }
+    }
+
+    fn record(&mut self, name: &str, value: u64) {
+        if let Some(id) = self.id(name, Kind::Histogram) {
+            let _ = hostcalls::record_metric(id, value);
+        }
+    }
+
+    /// Defines the fixed series up front so they show (as 0) before the first request.
+    fn define_fixed(&mut self) {
+        for d in Decision::ALL {
+            self.id(
+                &metrics::name(metrics::REQUESTS_TOTAL, &[("decision", d.as_str())]),
+                Kind::Counter,
+            );
+        }
+        self.id(metrics::IN_FLIGHT, Kind::Gauge);
+        self.id(metrics::CONFIG_FAILURES_TOTAL, Kind::Counter);
+    }
+}
 
 /// One per plugin instance and worker: holds the validated configuration.
 struct Root {
     config: Option<Rc<Config>>,
+    telemetry: Rc<RefCell<Telemetry>>,
 }
 
 impl Context for Root {}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
+        self.telemetry.borrow_mut().define_fixed();
         let raw = hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
             .ok()
             .flatten()
@@ -41,6 +100,9 @@ impl RootContext for Root {
                 // Returning false makes the host refuse the plugin: Envoy rejects the listener
                 // (or the xDS update) instead of running with a half-understood policy.
                 log::error!("{e}");
+                self.telemetry
+                    .borrow_mut()
+                    .add(metrics::CONFIG_FAILURES_TOTAL, 1);
                 false
             }
         }
@@ -48,7 +110,7 @@ impl RootContext for Root {
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         let config = self.config.clone()?;
-        Some(Box::new(Request::new(config)))
+        Some(Box::new(Request::new(config, self.telemetry.clone())))
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -69,14 +131,23 @@ enum Phase {
 
 struct Request {
     config: Rc<Config>,
+    telemetry: Rc<RefCell<Telemetry>>,
     phase: Phase,
+    started: SystemTime,
+    event: AuditEvent,
+    counted_in_flight: bool,
 }
 
 impl Request {
-    fn new(config: Rc<Config>) -> Self {
+    fn new(config: Rc<Config>, telemetry: Rc<RefCell<Telemetry>>) -> Self {
+        let started = SystemTime::now();
         Request {
             config,
+            telemetry,
             phase: Phase::Buffering,
+            started,
+            event: AuditEvent::new(started),
+            counted_in_flight: false,
         }
     }
 
@@ -86,13 +157,20 @@ impl Request {
             .flatten()
     }
 
-    fn request_id(&self) -> Option<String> {
-        self.request_header("x-request-id")
+    fn property(path: Vec<&str>) -> Option<String> {
+        hostcalls::get_property(path)
+            .ok()
+            .flatten()
             .map(|v| String::from_utf8_lossy(&v).into_owned())
     }
 
-    fn answer(&mut self, reply: LocalReply) -> Action {
+    fn answer(&mut self, reply: LocalReply, decision: Decision, reason: &str) -> Action {
+        self.event.decision = decision;
+        self.event.reason = Some(reason.to_string());
         let mut headers: Vec<(&str, &str)> = vec![("content-type", "application/json")];
+        if let Some(id) = self.event.request_id.as_deref() {
+            headers.push(("x-request-id", id));
+        }
         headers.extend(reply.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
         if let Err(status) = hostcalls::send_http_response(reply.status, headers, Some(&reply.body))
         {
@@ -108,11 +186,13 @@ impl Request {
             OversizeAction::Reject => {
                 let reply = LocalReply::body_too_large(
                     self.config.max_body_bytes,
-                    self.request_id().as_deref(),
+                    self.event.request_id.as_deref(),
                 );
-                self.answer(reply)
+                self.answer(reply, Decision::Oversize, "body_too_large")
             }
             OversizeAction::Allow => {
+                self.event.decision = Decision::Oversize;
+                self.event.reason = Some("forwarded_unscanned".into());
                 self.phase = Phase::Forwarded;
                 Action::Continue
             }
@@ -120,9 +200,40 @@ impl Request {
     }
 
     /// The whole body is buffered: decide.
-    fn decide(&mut self, _body: &[u8]) -> Action {
+    fn decide(&mut self, body: &[u8]) -> Action {
+        self.event.body_bytes = body.len() as u64;
+        if !body.is_empty() {
+            self.telemetry
+                .borrow_mut()
+                .record(metrics::BODY_BYTES, body.len() as u64);
+        }
         self.phase = Phase::Forwarded;
         Action::Continue
+    }
+
+    /// Writes the audit event to the host log and, when enabled, to filter state.
+    fn finish(&mut self) {
+        let elapsed = SystemTime::now()
+            .duration_since(self.started)
+            .unwrap_or_default();
+        self.event.latency_ms = elapsed.as_millis() as u64;
+        let mut t = self.telemetry.borrow_mut();
+        t.add(
+            &metrics::name(
+                metrics::REQUESTS_TOTAL,
+                &[("decision", self.event.decision.as_str())],
+            ),
+            1,
+        );
+        if self.counted_in_flight {
+            t.add(metrics::IN_FLIGHT, -1);
+            self.counted_in_flight = false;
+        }
+        drop(t);
+        if self.config.audit.enabled {
+            let json = self.event.to_json();
+            log::info!("{json}");
+        }
     }
 }
 
@@ -130,6 +241,13 @@ impl Context for Request {}
 
 impl HttpContext for Request {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        self.event.request_id = self
+            .request_header("x-request-id")
+            .map(|v| String::from_utf8_lossy(&v).into_owned());
+        self.event.route = Self::property(vec!["xds", "route_name"]);
+        self.event.cluster = Self::property(vec!["xds", "cluster_name"]);
+        self.telemetry.borrow_mut().add(metrics::IN_FLIGHT, 1);
+        self.counted_in_flight = true;
         if end_of_stream {
             return self.decide(&[]);
         }
@@ -137,6 +255,7 @@ impl HttpContext for Request {
             .request_header("content-length")
             .and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse::<u64>().ok());
         if declared.is_some_and(|n| n > self.config.max_body_bytes as u64) {
+            self.event.body_bytes = declared.unwrap_or(0);
             return self.oversize();
         }
         // Hold the headers until the body is scanned, so nothing reaches the upstream before the
@@ -145,15 +264,14 @@ impl HttpContext for Request {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        if self.phase != Phase::Buffering {
-            return if self.phase == Phase::Answered {
-                Action::Pause
-            } else {
-                Action::Continue
-            };
+        match self.phase {
+            Phase::Answered => return Action::Pause,
+            Phase::Forwarded => return Action::Continue,
+            Phase::Buffering => {}
         }
-        // `body_size` is the size buffered so far; chunks are never copied until the end.
+        // `body_size` is the size buffered so far; nothing is copied until the end.
         if body_size > self.config.max_body_bytes {
+            self.event.body_bytes = body_size as u64;
             return self.oversize();
         }
         if !end_of_stream {
@@ -169,12 +287,32 @@ impl HttpContext for Request {
     fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
         // A body that ends with trailers never had end_of_stream on a body callback.
         if self.phase == Phase::Buffering {
-            let size = hostcalls::get_buffer(BufferType::HttpRequestBody, 0, usize::MAX)
+            let body = hostcalls::get_buffer(BufferType::HttpRequestBody, 0, usize::MAX)
                 .ok()
                 .flatten()
                 .unwrap_or_default();
-            return self.decide(&size);
+            return self.decide(&body);
         }
         Action::Continue
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        if self.phase == Phase::Forwarded {
+            let status = hostcalls::get_map_value_bytes(MapType::HttpResponseHeaders, ":status")
+                .ok()
+                .flatten()
+                .and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok());
+            self.event.upstream_status = status;
+            self.event.streamed =
+                hostcalls::get_map_value_bytes(MapType::HttpResponseHeaders, "content-type")
+                    .ok()
+                    .flatten()
+                    .is_some_and(|v| v.starts_with(b"text/event-stream"));
+        }
+        Action::Continue
+    }
+
+    fn on_log(&mut self) {
+        self.finish();
     }
 }
