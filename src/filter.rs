@@ -177,6 +177,8 @@ impl Request {
             log::warn!("local reply failed: {status:?}");
         }
         self.phase = Phase::Answered;
+        // Envoy may write the access log for a local reply before on_log runs: publish now.
+        self.publish(false);
         Action::Pause
     }
 
@@ -213,10 +215,6 @@ impl Request {
 
     /// Writes the audit event to the host log and, when enabled, to filter state.
     fn finish(&mut self) {
-        let elapsed = SystemTime::now()
-            .duration_since(self.started)
-            .unwrap_or_default();
-        self.event.latency_ms = elapsed.as_millis() as u64;
         let mut t = self.telemetry.borrow_mut();
         t.add(
             &metrics::name(
@@ -230,8 +228,24 @@ impl Request {
             self.counted_in_flight = false;
         }
         drop(t);
-        if self.config.audit.enabled {
-            let json = self.event.to_json();
+        self.publish(true);
+    }
+
+    /// Stores the audit event in filter state (for access logs) and, when `to_log`, writes it to
+    /// the host log.
+    fn publish(&mut self, to_log: bool) {
+        if !self.config.audit.enabled {
+            return;
+        }
+        self.event.latency_ms = SystemTime::now()
+            .duration_since(self.started)
+            .unwrap_or_default()
+            .as_millis() as u64;
+        let json = self.event.to_json();
+        if self.config.audit.filter_state {
+            let _ = hostcalls::set_property(vec!["promptgate_audit"], Some(json.as_bytes()));
+        }
+        if to_log {
             log::info!("{json}");
         }
     }

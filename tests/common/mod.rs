@@ -113,6 +113,8 @@ pub fn render_envoy(
         .args(["--port", &port.to_string()])
         .args(["--admin-port", &admin_port.to_string()])
         .args(["--model-port", &model_port.to_string()])
+        .arg("--audit-log")
+        .arg(dir.join("audit.log"))
         .arg("--out")
         .arg(&out)
         .status()
@@ -129,6 +131,8 @@ pub fn start_envoy(dir: &Path, bootstrap: &Path, concurrency: u32) -> Proc {
         .args(["--concurrency", &concurrency.to_string()])
         .arg("--disable-hot-restart")
         .args(["--log-level", "info"])
+        // Access-log (audit) lines reach the file within 100 ms.
+        .args(["--file-flush-interval-msec", "100"])
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
@@ -234,6 +238,29 @@ impl Harness {
 
     pub fn envoy_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("envoy.log")).unwrap_or_default()
+    }
+
+    /// The audit events written so far (one JSON object per access-log line).
+    pub fn audit_events(&self) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(self.dir.path().join("audit.log")).unwrap_or_default();
+        text.lines()
+            .filter(|l| !l.trim().is_empty() && l.trim() != "-")
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("audit line not JSON ({e}): {l}"))
+            })
+            .collect()
+    }
+
+    /// Waits until at least `n` audit events were written (the access log flushes on a timer).
+    pub fn wait_audit_events(&self, n: usize) -> Vec<serde_json::Value> {
+        let start = Instant::now();
+        loop {
+            let events = self.audit_events();
+            if events.len() >= n || start.elapsed() > Duration::from_secs(10) {
+                return events;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// What the mock model recorded: `{"count": N, "requests": [...]}`.
