@@ -99,11 +99,11 @@ fn streamed_response_passes_through() {
 #[test]
 fn oversized_body_gets_413_and_never_reaches_upstream() {
     let h = Harness::start(r#"{"max_body_bytes": 1000}"#);
-    let big = vec![b'a'; 1001];
+    let big = chat_body_of_len(1001);
     // With content-length: answered from the headers.
     let resp = h.post(
         "/v1/chat/completions",
-        &[("content-type", "text/plain")],
+        &[("content-type", "application/json")],
         &big,
     );
     assert_eq!(resp.status, 413);
@@ -117,8 +117,8 @@ fn oversized_body_gets_413_and_never_reaches_upstream() {
     // Exactly at the limit is fine.
     let resp = h.post(
         "/v1/chat/completions",
-        &[("content-type", "text/plain")],
-        &big[..1000],
+        &[("content-type", "application/json")],
+        &chat_body_of_len(1000),
     );
     assert_eq!(resp.status, 200, "{}", resp.text());
     assert_eq!(h.upstream_count(), 1);
@@ -127,10 +127,10 @@ fn oversized_body_gets_413_and_never_reaches_upstream() {
 #[test]
 fn oversized_body_passes_unscanned_when_allowed() {
     let h = Harness::start(r#"{"max_body_bytes": 1000, "on_oversize": "allow"}"#);
-    let big = vec![b'a'; 5000];
+    let big = chat_body_of_len(5000);
     let resp = h.post(
         "/v1/chat/completions",
-        &[("content-type", "text/plain")],
+        &[("content-type", "application/json")],
         &big,
     );
     assert_eq!(resp.status, 200, "{}", resp.text());
@@ -155,6 +155,14 @@ fn bad_plugin_config_is_rejected_naming_the_field() {
     assert!(log.contains("unknown field `surprise`"), "{log}");
 }
 
+/// A valid chat body of exactly `len` bytes.
+fn chat_body_of_len(len: usize) -> Vec<u8> {
+    let head = r#"{"model":"m","messages":[{"role":"user","content":""#;
+    let tail = r#""}]}"#;
+    let fill = len - head.len() - tail.len();
+    format!("{head}{}{tail}", "a".repeat(fill)).into_bytes()
+}
+
 /// POST with `transfer-encoding: chunked` in small chunks, over a raw socket.
 fn into_chunked_post(h: &Harness, body: &[u8]) -> (u16, String) {
     use std::io::{Read, Write};
@@ -163,7 +171,7 @@ fn into_chunked_post(h: &Harness, body: &[u8]) -> (u16, String) {
         .unwrap();
     write!(
         s,
-        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
     )
     .unwrap();
     for chunk in body.chunks(300) {

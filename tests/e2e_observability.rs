@@ -64,7 +64,13 @@ fn counters_and_audit_events_match_a_known_sequence() {
         Some(0.0)
     );
     // No label-mangled names leak into the export.
-    assert!(!prom.contains("decision="), "a label was not extracted");
+    // No label-mangled names leak into the export (Envoy would print `..._total_decision_...`).
+    assert!(
+        !prom
+            .lines()
+            .any(|l| l.starts_with("promptgate_") && l.contains("_decision_")),
+        "a label was not extracted"
+    );
 
     let events = h.wait_audit_events(4);
     assert_eq!(events.len(), 4);
