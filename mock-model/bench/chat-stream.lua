@@ -1,0 +1,4 @@
+-- wrk -t1 -c16 -d5s -s mock-model/bench/chat-stream.lua http://127.0.0.1:18090/v1/chat/completions
+wrk.method = "POST"
+wrk.headers["content-type"] = "application/json"
+wrk.body = '{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Say hello to the benchmark."}]}'
