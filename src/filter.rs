@@ -23,56 +23,72 @@ proxy_wasm::main! {{
     });
 }}
 
-/// Host metrics of one VM: ids are defined once per series and cached.
+/// Host metrics of one VM. Fixed series are defined once at configure time and kept by id;
+/// labelled series (rule, model) are defined on first use and cached by name.
 struct Telemetry {
     registry: Registry<u32>,
+    decisions: [Option<u32>; Decision::ALL.len()],
+    in_flight: Option<u32>,
+    body_bytes: Option<u32>,
+    scan_us: Option<u32>,
+    config_failures: Option<u32>,
+}
+
+fn define(kind: Kind, name: &str) -> Option<u32> {
+    let t = match kind {
+        Kind::Counter => MetricType::Counter,
+        Kind::Gauge => MetricType::Gauge,
+        Kind::Histogram => MetricType::Histogram,
+    };
+    hostcalls::define_metric(t, name).ok()
+}
+
+fn bump(id: Option<u32>, delta: i64) {
+    if let Some(id) = id {
+        let _ = hostcalls::increment_metric(id, delta);
+    }
+}
+
+fn observe(id: Option<u32>, value: u64) {
+    if let Some(id) = id {
+        let _ = hostcalls::record_metric(id, value);
+    }
 }
 
 impl Telemetry {
     fn new() -> Self {
         Telemetry {
             registry: Registry::new(512),
+            decisions: [None; Decision::ALL.len()],
+            in_flight: None,
+            body_bytes: None,
+            scan_us: None,
+            config_failures: None,
         }
     }
 
-    fn id(&mut self, name: &str, kind: Kind) -> Option<u32> {
-        self.registry.id(name, kind, |kind, name| {
-            let t = match kind {
-                Kind::Counter => MetricType::Counter,
-                Kind::Gauge => MetricType::Gauge,
-                Kind::Histogram => MetricType::Histogram,
-            };
-            hostcalls::define_metric(t, name).ok()
-        })
-    }
-
-    fn add(&mut self, name: &str, delta: i64) {
-        let kind = if name == metrics::IN_FLIGHT {
-            Kind::Gauge
-        } else {
-            Kind::Counter
-        };
-        if let Some(id) = self.id(name, kind) {
-            let _ = hostcalls::increment_metric(id, delta);
-        }
-    }
-
-    fn record(&mut self, name: &str, value: u64) {
-        if let Some(id) = self.id(name, Kind::Histogram) {
-            let _ = hostcalls::record_metric(id, value);
-        }
-    }
-
-    /// Defines the fixed series up front so they show (as 0) before the first request.
+    /// Defines the fixed series, so they show (as 0) before the first request.
     fn define_fixed(&mut self) {
-        for d in Decision::ALL {
-            self.id(
-                &metrics::name(metrics::REQUESTS_TOTAL, &[("decision", d.as_str())]),
+        for (slot, d) in self.decisions.iter_mut().zip(Decision::ALL) {
+            *slot = define(
                 Kind::Counter,
+                &metrics::name(metrics::REQUESTS_TOTAL, &[("decision", d.as_str())]),
             );
         }
-        self.id(metrics::IN_FLIGHT, Kind::Gauge);
-        self.id(metrics::CONFIG_FAILURES_TOTAL, Kind::Counter);
+        self.in_flight = define(Kind::Gauge, metrics::IN_FLIGHT);
+        self.body_bytes = define(Kind::Histogram, metrics::BODY_BYTES);
+        self.scan_us = define(Kind::Histogram, metrics::SCAN_DURATION_US);
+        self.config_failures = define(Kind::Counter, metrics::CONFIG_FAILURES_TOTAL);
+    }
+
+    fn decision(&self, d: Decision) {
+        bump(self.decisions[d as usize], 1);
+    }
+
+    /// A labelled counter, defined on first use.
+    fn add_labelled(&mut self, base: &str, labels: &[(&str, &str)], delta: i64) {
+        let name = metrics::name(base, labels);
+        bump(self.registry.id(&name, Kind::Counter, define), delta);
     }
 }
 
@@ -100,9 +116,7 @@ impl RootContext for Root {
                 // Returning false makes the host refuse the plugin: Envoy rejects the listener
                 // (or the xDS update) instead of running with a half-understood policy.
                 log::error!("{e}");
-                self.telemetry
-                    .borrow_mut()
-                    .add(metrics::CONFIG_FAILURES_TOTAL, 1);
+                bump(self.telemetry.borrow().config_failures, 1);
                 false
             }
         }
@@ -205,9 +219,7 @@ impl Request {
     fn decide(&mut self, body: &[u8]) -> Action {
         self.event.body_bytes = body.len() as u64;
         if !body.is_empty() {
-            self.telemetry
-                .borrow_mut()
-                .record(metrics::BODY_BYTES, body.len() as u64);
+            observe(self.telemetry.borrow().body_bytes, body.len() as u64);
         }
         self.phase = Phase::Forwarded;
         Action::Continue
@@ -215,16 +227,10 @@ impl Request {
 
     /// Writes the audit event to the host log and, when enabled, to filter state.
     fn finish(&mut self) {
-        let mut t = self.telemetry.borrow_mut();
-        t.add(
-            &metrics::name(
-                metrics::REQUESTS_TOTAL,
-                &[("decision", self.event.decision.as_str())],
-            ),
-            1,
-        );
+        let t = self.telemetry.borrow();
+        t.decision(self.event.decision);
         if self.counted_in_flight {
-            t.add(metrics::IN_FLIGHT, -1);
+            bump(t.in_flight, -1);
             self.counted_in_flight = false;
         }
         drop(t);
@@ -260,7 +266,7 @@ impl HttpContext for Request {
             .map(|v| String::from_utf8_lossy(&v).into_owned());
         self.event.route = Self::property(vec!["xds", "route_name"]);
         self.event.cluster = Self::property(vec!["xds", "cluster_name"]);
-        self.telemetry.borrow_mut().add(metrics::IN_FLIGHT, 1);
+        bump(self.telemetry.borrow().in_flight, 1);
         self.counted_in_flight = true;
         if end_of_stream {
             return self.decide(&[]);
