@@ -4,6 +4,9 @@
 //! of the host and is unit-tested natively.
 
 pub mod config;
+pub mod extract;
+pub mod inspect;
+pub mod normalize;
 
 #[cfg(target_arch = "wasm32")]
 mod filter;
