@@ -88,7 +88,7 @@ pub fn find_encoded(text: &str, mut f: impl FnMut(Range<usize>, &str)) {
                 scratch.push(if b[j] == b'+' { b' ' } else { b[j] });
                 j += 1;
             }
-            if escapes >= 3 && scratch.len() >= MIN_DECODED && plausible(&scratch) {
+            if escapes >= 2 && scratch.len() >= 4 && printable(&scratch) {
                 if let Ok(s) = std::str::from_utf8(&scratch) {
                     f(start..j, s);
                 }
@@ -175,6 +175,11 @@ pub fn find_encoded(text: &str, mut f: impl FnMut(Range<usize>, &str)) {
         }
         i += 1;
     }
+}
+
+/// Looser check for percent-encoded runs (payloads are often punctuation-heavy).
+fn printable(d: &[u8]) -> bool {
+    std::str::from_utf8(d).is_ok_and(|s| !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r'))
 }
 
 /// Like `plausible` but tolerant of a UTF-8 sequence cut at the end.
