@@ -202,7 +202,7 @@ pub fn normalize_into(text: &str, out: &mut Normalized) {
         // non-ASCII: decode one char (text is valid UTF-8)
         let ch = text[i..].chars().next().unwrap_or('\u{FFFD}');
         let len = ch.len_utf8();
-        if let Some(m) = fold_char(ch) {
+        if let Some(m) = fold_char(ch).map(|m| m.to_ascii_lowercase()) {
             if m == ' ' {
                 if !last_space {
                     out.plain.push(b' ');

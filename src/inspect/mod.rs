@@ -9,7 +9,7 @@
 //!
 //! **Scoring**: every rule has a score; the request score is the sum over *distinct* rules that
 //! hit (a rule hitting many times counts once). The request is acted on when the score reaches
-//! `threshold` (default 50). Strong rules score >= 50 on their own; weak signals (e.g. "you are
+//! `threshold` (default 40). Strong rules score >= 40 on their own; weak signals (e.g. "you are
 //! now", "new instructions") score 20-35 and need a second signal.
 //!
 //! **Action**: when the score reaches the threshold, the action is the most severe
@@ -111,7 +111,7 @@ pub struct InspectionConfig {
     /// Action when the score reaches `threshold`: `block` (default), `redact` or `monitor`.
     pub action: Action,
     /// Score at which a request is acted on (sum of the scores of the distinct rules that
-    /// hit). Default 50.
+    /// hit). Default 40.
     pub threshold: u32,
     /// Message roles whose content is scanned (`system`, `developer`, `user`, `assistant`,
     /// `tool`, `function`, ...), or `["all"]` (default) for everything the model reads.
@@ -141,7 +141,7 @@ impl Default for InspectionConfig {
         InspectionConfig {
             enabled: true,
             action: Action::Block,
-            threshold: 50,
+            threshold: 40,
             roles: vec!["all".to_owned()],
             on_parse_error: ParseErrorAction::ScanRaw,
             max_decode_depth: 2,
@@ -230,7 +230,6 @@ struct CompiledRule {
     id: String,
     category: String,
     score: u32,
-    view: View,
     regex: Regex,
 }
 
@@ -391,7 +390,6 @@ impl Inspector {
                 id: r.id.to_owned(),
                 category: r.category.to_owned(),
                 score: r.score,
-                view,
                 regex,
             });
         }
@@ -426,7 +424,6 @@ impl Inspector {
                 id: c.id.clone(),
                 category: c.category.clone(),
                 score: c.score,
-                view: View::Plain,
                 regex,
             });
         }

@@ -10,7 +10,7 @@
 //! Every rule lists `anchors`: literals of which at least one occurs in any match. One
 //! Aho-Corasick pass finds them; a rule's regex only runs in a window around its anchors.
 //!
-//! Scores: >= 50 acts alone at the default threshold (50); 20-45 are weak signals that need a
+//! Scores: >= 40 acts alone at the default threshold (40); 20-35 are weak signals that need a
 //! second rule.
 
 /// A built-in rule.
@@ -57,11 +57,11 @@ static BUILTIN: &[BuiltinRule] = &[
     rule!("PI-002", "injection", 60,
         "ignore / forget everything (said) before / above / so far",
         ["ignor", "disregard", "forget", "forgot", "vergiss"],
-        r"\b(?:ignore|disregard|forget|forgot) (?:about )?(?:everything|all|anything|all that|what) (?:(?:that|which|you|i|we|ve|have|has|had|was|were|been|got|said|told|written|stated|talked|discussed|mentioned|read|seen|received|just|up|to|this|point|in|the|about|far|me) ){0,5}(?:above|before|previously|earlier|so far|prior|until now|up to now|up until now|hitherto|said|told|discussed|talked|mentioned|stated|instructed|written|learned|learnt|know)\b"),
-    rule!("PI-003", "injection", 40,
+        r"\b(?:ignore|disregard|forget) (?:about )?(?:everything|all|anything|all that|what) (?:(?:that|which|you|i|we|ve|have|has|had|was|were|been|got|said|told|written|stated|talked|discussed|mentioned|read|seen|received|just|up|to|this|point|in|the|about|far|me) ){0,5}(?:above|before|previously|earlier|so far|prior|until now|up to now|up until now|hitherto|said|told|discussed|talked|mentioned|stated|instructed|written|learned|learnt|know)\b"),
+    rule!("PI-003", "injection", 35,
         "bare 'forget / ignore everything'",
         ["forget", "ignor", "disregard"],
-        r"\b(?:forget|ignore|disregard) (?:about )?(?:everything|all of (?:it|that|this)|it all|that|all)\b(?: (?:and|now|then|else|above|below))?"),
+        r"\b(?:forget|ignore|disregard) (?:about )?(?:everything|all of (?:it|that|this)|it all|all)\b(?: (?:and|now|then|else|above|below))?"),
     rule!("PI-004", "injection", 30,
         "role reassignment: you are now / from now on you / you are no longer",
         ["you are now", "youarenow", "you're now", "ur now", "from now on", "fromnowon", "no longer", "nolonger", "you will now", "youwillnow", "henceforth", "new role", "new persona", "new identity"],
@@ -135,7 +135,7 @@ static BUILTIN: &[BuiltinRule] = &[
         "asks what the system prompt / initial instructions / hidden rules say",
         ["prompt", "instruction", "pre-prompt", "secret", "hidden"],
         r"\b(?:system prompt|initial prompt|original prompt|hidden prompt|secret prompt|pre-?prompt|prompt so far|hidden instructions|secret instructions|initial instructions|original instructions|instructions (?:you were given|above|so far|given to you|in (?:the|your) prompt))\b"),
-    rule!("PL-004", "prompt_leak", 40,
+    rule!("PL-004", "prompt_leak", 35,
         "asks for the password / secret / access code",
         ["password", "passcode", "access code", "accesscode", "passphrase", "secret", "pass code"],
         r"\b(?:reveal|tell|give|say|print|output|share|leak|spell|repeat|write|show|provide|what(?: is|'s| was)|disclose) (?:(?:me|us|the|your|my|exact|correct|real|actual|current|hidden|secret|full) ){0,4}(?:password|passcode|pass code|access code|passphrase|secret (?:key|code|word|phrase|password)|secret)\b"),
@@ -147,7 +147,7 @@ static BUILTIN: &[BuiltinRule] = &[
     rule!("JB-002", "jailbreak", 60,
         "developer mode / god mode / jailbreak mode",
         ["mode"],
-        r"\b(?:(?:god|jailbreak|jailbroken|unrestricted|unfiltered|uncensored|evil|chaos|anarchy|amoral|unlocked|opposite|stan|dude|aim|unhinged|rogue|dark|devil|villain|nsfw|no-?filter|sudo|dan) mode\b|(?:chatgpt|gpt|ai|assistant|model|claude|bard|llm|you) (?:\w+ )?(?:with|in) (?:developer|dev|debug|sudo|admin|maintenance) mode|(?:developer|dev) mode (?:enabled|activated|output|response|on|is|v\d)|(?:simulate|simulating|act in|stay in|pretend (?:to be )?in|emulate|emulating) (?:\w+ ){0,2}(?:developer|dev|debug|sudo|god) mode)"),
+        r"\b(?:(?:god|jailbreak|jailbroken|unrestricted|unfiltered|uncensored|evil|chaos|anarchy|amoral|unlocked|opposite|stan|dude|aim|unhinged|rogue|dark|devil|villain|nsfw|no-?filter|sudo|dan) mode\b|(?:chatgpt|gpt|ai|assistant|model|claude|bard|llm|you) (?:\w+ )?(?:with|in) (?:developer|dev|debug|sudo|admin|maintenance) mode|(?:developer|dev) mode (?:enabled|activated|output|response|v\d)|(?:simulate|simulating|act in|stay in|pretend (?:to be )?in|emulate|emulating) (?:\w+ ){0,2}(?:developer|dev|debug|sudo|god) mode)"),
     rule!("JB-003", "jailbreak", 35,
         "free of restrictions / filters / ethics",
         ["restrict", "limit", "filter", "censor", "guideline", "ethic", "moral", "rules", "boundar", "constraint", "polic", "safeguard", "confines", "programming", "principle"],
