@@ -157,7 +157,7 @@ fn raw_text(text: String) -> Extracted {
             ..RequestMeta::default()
         },
         text,
-        segments: vec![0..len],
+        segments: std::iter::once(0..len).collect(),
         parse_error: false,
         doc: Doc::Text,
     }
@@ -212,16 +212,14 @@ pub fn percent_decode_form(s: &str) -> String {
     while i < b.len() {
         match b[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                match (hexval(b[i + 1]), hexval(b[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h * 16 + l);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < b.len() => match (hexval(b[i + 1]), hexval(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 3;
+                    continue;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             c => out.push(c),
         }
         i += 1;
@@ -362,19 +360,11 @@ pub fn walk(v: &mut Value, shape: ApiShape, roles: &RoleFilter, f: &mut dyn FnMu
                 }
             }
             match o.get_mut("input") {
-                Some(Value::String(s)) => {
-                    if roles.allows("user") {
-                        f(s)
-                    }
-                }
+                Some(Value::String(s)) if roles.allows("user") => f(s),
                 Some(Value::Array(items)) => {
                     for it in items {
                         match it {
-                            Value::String(s) => {
-                                if roles.allows("user") {
-                                    f(s)
-                                }
-                            }
+                            Value::String(s) if roles.allows("user") => f(s),
                             Value::Object(_) => message(it, roles, f),
                             _ => {}
                         }

@@ -42,8 +42,21 @@ fn fold_char(c: char) -> Option<char> {
     let u = c as u32;
     let m = match u {
         // zero-width, joiners, bidi controls, word joiner, invisible operators, BOM, soft hyphen
-        0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180E | 0x200B..=0x200F
-        | 0x202A..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F | 0xFEFF | 0xFFA0
+        0x00AD
+        | 0x034F
+        | 0x061C
+        | 0x115F
+        | 0x1160
+        | 0x17B4
+        | 0x17B5
+        | 0x180E
+        | 0x200B..=0x200F
+        | 0x202A..=0x202E
+        | 0x2060..=0x206F
+        | 0x3164
+        | 0xFE00..=0xFE0F
+        | 0xFEFF
+        | 0xFFA0
         | 0xE0000..=0xE007F => return None,
         // fullwidth ASCII
         0xFF01..=0xFF5E => char::from_u32(u - 0xFEE0)?,
@@ -70,7 +83,9 @@ fn fold_char(c: char) -> Option<char> {
             // Latin-1 / Latin Extended-A accents
             'À'..='Å' | 'à'..='å' | 'Ā' | 'ā' | 'Ă' | 'ă' | 'Ą' | 'ą' => 'a',
             'Ç' | 'ç' | 'Ć' | 'ć' | 'Č' | 'č' => 'c',
-            'È'..='Ë' | 'è'..='ë' | 'Ē' | 'ē' | 'Ė' | 'ė' | 'Ę' | 'ę' | 'Ě' | 'ě' => 'e',
+            'È'..='Ë' | 'è'..='ë' | 'Ē' | 'ē' | 'Ė' | 'ė' | 'Ę' | 'ę' | 'Ě' | 'ě' => {
+                'e'
+            }
             'Ì'..='Ï' | 'ì'..='ï' | 'Ī' | 'ī' | 'Į' | 'į' | 'ı' => 'i',
             'Ñ' | 'ñ' | 'Ń' | 'ń' | 'Ň' | 'ň' => 'n',
             'Ò'..='Ö' | 'Ø' | 'ò'..='ö' | 'ø' | 'Ō' | 'ō' | 'Ő' | 'ő' => 'o',
@@ -231,7 +246,8 @@ pub fn normalize_into(text: &str, out: &mut Normalized) {
             let prev = j > 0 && p[j - 1].is_ascii_lowercase();
             let next = j + 1 < p.len() && p[j + 1].is_ascii_lowercase();
             // "pr3v10us": a digit between a letter and a leet digit also counts
-            let next2 = j + 2 < p.len() && leet_of(p[j + 1]) != p[j + 1] && p[j + 2].is_ascii_lowercase();
+            let next2 =
+                j + 2 < p.len() && leet_of(p[j + 1]) != p[j + 1] && p[j + 2].is_ascii_lowercase();
             let prev2 = j > 1 && leet_of(p[j - 1]) != p[j - 1] && p[j - 2].is_ascii_lowercase();
             if prev || next || next2 || prev2 {
                 out.leet.push(l);

@@ -171,12 +171,20 @@ fn main() {
             .iter()
             .map(|(k, c)| {
                 let key = if k == "benign" { "fpr" } else { "recall" };
-                (k.clone(), json!({"n": c.n, "acted": c.acted, key: ratio(c.acted, c.n)}))
+                (
+                    k.clone(),
+                    json!({"n": c.n, "acted": c.acted, key: ratio(c.acted, c.n)}),
+                )
             })
             .collect();
         let sources: BTreeMap<_, _> = by_source
             .iter()
-            .map(|(k, c)| (k.clone(), json!({"n": c.n, "acted": c.acted, "rate": ratio(c.acted, c.n)})))
+            .map(|(k, c)| {
+                (
+                    k.clone(),
+                    json!({"n": c.n, "acted": c.acted, "rate": ratio(c.acted, c.n)}),
+                )
+            })
             .collect();
         let rules: BTreeMap<_, _> = rule_hits
             .iter()
@@ -188,7 +196,11 @@ fn main() {
             "tp": tp, "fp": fp,
             "kinds": kinds, "sources": sources, "rule_hits": rules,
         });
-        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        );
         return;
     }
     let _ = writeln!(
@@ -204,11 +216,26 @@ fn main() {
     let _ = writeln!(out, "per kind:");
     for (k, c) in &by_kind {
         let what = if k == "benign" { "FPR" } else { "recall" };
-        let _ = writeln!(out, "  {k:<12} n={:<6} acted={:<6} {what} {:.4}", c.n, c.acted, ratio(c.acted, c.n));
+        let _ = writeln!(
+            out,
+            "  {k:<12} n={:<6} acted={:<6} {what} {:.4}",
+            c.n,
+            c.acted,
+            ratio(c.acted, c.n)
+        );
     }
-    let _ = writeln!(out, "\nper source (rate = recall for attack sources, FPR for benign):");
+    let _ = writeln!(
+        out,
+        "\nper source (rate = recall for attack sources, FPR for benign):"
+    );
     for (k, c) in &by_source {
-        let _ = writeln!(out, "  {:.4}  {:>5}/{:<5} {k}", ratio(c.acted, c.n), c.acted, c.n);
+        let _ = writeln!(
+            out,
+            "  {:.4}  {:>5}/{:<5} {k}",
+            ratio(c.acted, c.n),
+            c.acted,
+            c.n
+        );
     }
     let _ = writeln!(out, "\nrule hits (rows with a hit: attack / benign):");
     for (k, (a, b)) in &rule_hits {
@@ -229,7 +256,9 @@ fn synthetic_body(size: usize) -> Vec<u8> {
         "My daughter asked why the sky is blue. Can you explain Rayleigh scattering in a way a nine year old would understand, with an example she can try at home?",
         "The patient reports mild headaches in the morning, normal blood pressure and no fever. List possible causes a doctor might consider, from most to least common.",
     ];
-    let mut messages = vec![json!({"role": "system", "content": "You are a helpful assistant for a travel, cooking and programming help desk. Answer concisely."})];
+    let mut messages = vec![
+        json!({"role": "system", "content": "You are a helpful assistant for a travel, cooking and programming help desk. Answer concisely."}),
+    ];
     let mut total = 120;
     let mut i = 0usize;
     while total < size {
@@ -240,7 +269,7 @@ fn synthetic_body(size: usize) -> Vec<u8> {
             i += 1;
         }
         total += content.len() + 40;
-        let role = if i % 2 == 0 { "user" } else { "assistant" };
+        let role = if i.is_multiple_of(2) { "user" } else { "assistant" };
         messages.push(json!({"role": role, "content": content}));
     }
     serde_json::to_vec(&json!({"model": "gpt-4o", "stream": true, "messages": messages}))
@@ -253,12 +282,18 @@ fn run_bench(inspector: &Inspector, as_json: bool) {
         let body = synthetic_body(size);
         // warm up, then run for ~0.4 s
         let v = inspector.inspect(&body, Some("application/json"));
-        assert!(v.decision == Decision::Allow, "synthetic body must be benign: {:?}", v.hits);
+        assert!(
+            v.decision == Decision::Allow,
+            "synthetic body must be benign: {:?}",
+            v.hits
+        );
         let target = 400u128 * 1_000_000; // ns
         let mut iters = 0u64;
         let start = Instant::now();
         while start.elapsed().as_nanos() < target || iters < 3 {
-            std::hint::black_box(inspector.inspect(std::hint::black_box(&body), Some("application/json")));
+            std::hint::black_box(
+                inspector.inspect(std::hint::black_box(&body), Some("application/json")),
+            );
             iters += 1;
         }
         let secs = start.elapsed().as_secs_f64();
@@ -273,7 +308,10 @@ fn run_bench(inspector: &Inspector, as_json: bool) {
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         for (s, b, i, m) in results {
-            println!("{:>8} B target  body {:>8} B  {:>7} iters  {:>8.1} MB/s", s, b, i, m);
+            println!(
+                "{:>8} B target  body {:>8} B  {:>7} iters  {:>8.1} MB/s",
+                s, b, i, m
+            );
         }
     }
 }

@@ -103,8 +103,12 @@ pub fn find_encoded(text: &str, mut f: impl FnMut(Range<usize>, &str)) {
             scratch.clear();
             loop {
                 // optional prefix
-                if j + 1 < n && (b[j] == b'\\' || b[j] == b'0') && (b[j + 1] == b'x' || b[j + 1] == b'X') && j + 3 < n
-                    && hexval(b[j + 2]).is_some() && hexval(b[j + 3]).is_some()
+                if j + 1 < n
+                    && (b[j] == b'\\' || b[j] == b'0')
+                    && (b[j + 1] == b'x' || b[j + 1] == b'X')
+                    && j + 3 < n
+                    && hexval(b[j + 2]).is_some()
+                    && hexval(b[j + 3]).is_some()
                     && (b[j] == b'\\' || !scratch.is_empty() || j == start)
                 {
                     j += 2;
@@ -113,7 +117,11 @@ pub fn find_encoded(text: &str, mut f: impl FnMut(Range<usize>, &str)) {
                     if let (Some(h), Some(l)) = (hexval(b[j]), hexval(b[j + 1])) {
                         scratch.push(h * 16 + l);
                         j += 2;
-                        if j < n && (b[j] == b' ' || b[j] == b',' || b[j] == b':') && j + 2 < n && hexval(b[j + 1]).is_some() {
+                        if j < n
+                            && (b[j] == b' ' || b[j] == b',' || b[j] == b':')
+                            && j + 2 < n
+                            && hexval(b[j + 1]).is_some()
+                        {
                             j += 1;
                         }
                         continue;
@@ -156,11 +164,8 @@ pub fn find_encoded(text: &str, mut f: impl FnMut(Range<usize>, &str)) {
                 let eng = if url { &B64URL } else { &B64 };
                 // cheap check on a prefix before decoding everything
                 let pre = &seg[..len.min(64) & !3];
-                let ok = pre.len() < 16
-                    || eng
-                        .decode(pre)
-                        .ok()
-                        .is_some_and(|d| plausible_prefix(&d));
+                let ok =
+                    pre.len() < 16 || eng.decode(pre).ok().is_some_and(|d| plausible_prefix(&d));
                 if ok {
                     scratch.clear();
                     if eng.decode_vec(seg, &mut scratch).is_ok() && plausible(&scratch) {
@@ -179,7 +184,10 @@ pub fn find_encoded(text: &str, mut f: impl FnMut(Range<usize>, &str)) {
 
 /// Looser check for percent-encoded runs (payloads are often punctuation-heavy).
 fn printable(d: &[u8]) -> bool {
-    std::str::from_utf8(d).is_ok_and(|s| !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r'))
+    std::str::from_utf8(d).is_ok_and(|s| {
+        !s.chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    })
 }
 
 /// Like `plausible` but tolerant of a UTF-8 sequence cut at the end.

@@ -330,7 +330,10 @@ impl Inspector {
     /// Compiles the configuration. Errors name the field (`inspection.custom_rules[1].pattern`).
     pub fn new(cfg: &InspectionConfig) -> Result<Inspector, ConfigError> {
         if cfg.threshold == 0 {
-            return Err(ConfigError::new("inspection.threshold", "must be at least 1"));
+            return Err(ConfigError::new(
+                "inspection.threshold",
+                "must be at least 1",
+            ));
         }
         if cfg.max_decode_depth > 8 {
             return Err(ConfigError::new(
@@ -538,7 +541,15 @@ impl Inspector {
         }
         if v.decision == Decision::Redact {
             let spans = merge_spans(raw.iter().map(|h| h.start..h.end));
-            match redact(ex.doc, &ex.segments, &ex.text, &spans, &self.placeholder, ex.shape, &self.roles) {
+            match redact(
+                ex.doc,
+                &ex.segments,
+                &ex.text,
+                &spans,
+                &self.placeholder,
+                ex.shape,
+                &self.roles,
+            ) {
                 Some(b) => v.redacted_body = Some(b),
                 None => v.decision = Decision::Block,
             }

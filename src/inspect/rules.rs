@@ -25,13 +25,7 @@ pub struct BuiltinRule {
 }
 
 /// Categories of the built-in rules (valid keys of `category_actions`).
-pub const CATEGORIES: &[&str] = &[
-    "injection",
-    "jailbreak",
-    "prompt_leak",
-    "sqli",
-    "encoding",
-];
+pub const CATEGORIES: &[&str] = &["injection", "jailbreak", "prompt_leak", "sqli", "encoding"];
 
 /// Rule added when a decoded (base64 / hex / percent) segment contained a hit.
 pub const ENCODED_ID: &str = "ENC-001";
