@@ -269,7 +269,11 @@ fn synthetic_body(size: usize) -> Vec<u8> {
             i += 1;
         }
         total += content.len() + 40;
-        let role = if i.is_multiple_of(2) { "user" } else { "assistant" };
+        let role = if i.is_multiple_of(2) {
+            "user"
+        } else {
+            "assistant"
+        };
         messages.push(json!({"role": role, "content": content}));
     }
     serde_json::to_vec(&json!({"model": "gpt-4o", "stream": true, "messages": messages}))
