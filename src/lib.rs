@@ -5,7 +5,10 @@
 
 pub mod audit;
 pub mod config;
+pub mod extract;
+pub mod inspect;
 pub mod metrics;
+pub mod normalize;
 pub mod reply;
 
 #[cfg(target_arch = "wasm32")]

@@ -1,0 +1,823 @@
+//! The inspection engine: configuration, compiled rule set and per-request verdicts.
+//!
+//! Pipeline per request: [`crate::extract`] pulls the prompt text out of the body;
+//! [`crate::normalize`] folds it (case, homoglyphs, invisibles, whitespace, spaced letters,
+//! leetspeak) in one pass while keeping an offset map; one Aho-Corasick pass per normalised view
+//! finds the literal anchors of the built-in rules, and each rule's regex runs only in windows
+//! around its own anchor hits. Embedded base64 / hex / percent-encoded segments are decoded and
+//! scanned recursively (up to `max_decode_depth`). Everything is linear in the body size.
+//!
+//! **Scoring**: every rule has a score; the request score is the sum over *distinct* rules that
+//! hit (a rule hitting many times counts once). The request is acted on when the score reaches
+//! `threshold` (default 40). Strong rules score >= 40 on their own; weak signals (e.g. "you are
+//! now", "new instructions") score 20-35 and need a second signal.
+//!
+//! **Action**: when the score reaches the threshold, the action is the most severe
+//! (`block` > `redact` > `monitor`) of the actions of the categories of the hits, where a
+//! category's action is `category_actions[category]`, else `action`.
+
+mod decode;
+pub mod rules;
+
+use crate::config::ConfigError;
+use crate::extract::{self, ApiShape, Doc, RequestMeta, RoleFilter};
+use crate::normalize::{normalize_into, Normalized};
+use aho_corasick::{AhoCorasick, MatchKind};
+use regex::bytes::{Regex, RegexBuilder};
+use serde::Deserialize;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+/// What to do with a request whose score reaches the threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Let it through, but report the hits (log / metrics).
+    Monitor,
+    /// Replace the matched spans with `redaction_placeholder` and forward the rewritten body.
+    Redact,
+    /// Reject the request (the filter answers 403).
+    #[default]
+    Block,
+}
+
+/// What to do with a body that looks like JSON but does not parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ParseErrorAction {
+    /// Reject it (the filter answers 400).
+    Block,
+    /// Scan the raw body as text.
+    #[default]
+    ScanRaw,
+}
+
+/// Extent of an allow rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AllowScope {
+    /// Suppress only hits that overlap the allow rule's match.
+    #[default]
+    Span,
+    /// Suppress every hit of the request when the allow rule matches anywhere.
+    Request,
+}
+
+/// An operator-defined deny rule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomRule {
+    /// Stable identifier reported in hits; must not collide with a built-in id.
+    pub id: String,
+    /// Regular expression (Rust `regex` syntax), matched case-insensitively against the
+    /// normalised text (lower-cased, homoglyphs folded, whitespace collapsed).
+    pub pattern: String,
+    /// Category (for `category_actions` and reporting). Default `custom`.
+    #[serde(default = "default_custom_category")]
+    pub category: String,
+    /// Score added when the rule hits. Default 100 (acts on its own).
+    #[serde(default = "default_custom_score")]
+    pub score: u32,
+}
+
+fn default_custom_category() -> String {
+    "custom".to_owned()
+}
+fn default_custom_score() -> u32 {
+    100
+}
+
+/// An exception: when its pattern matches, hits in that span (or the whole request) are dropped.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowRule {
+    /// Optional name, for logs.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Regular expression matched case-insensitively against the normalised text.
+    pub pattern: String,
+    /// `span` (default): suppress overlapping hits; `request`: suppress all hits.
+    #[serde(default)]
+    pub scope: AllowScope,
+}
+
+/// The `inspection` section of the plugin configuration. `{}` gives working defaults.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct InspectionConfig {
+    /// Scan request bodies at all. Default `true`.
+    pub enabled: bool,
+    /// Action when the score reaches `threshold`: `block` (default), `redact` or `monitor`.
+    pub action: Action,
+    /// Score at which a request is acted on (sum of the scores of the distinct rules that
+    /// hit). Default 40.
+    pub threshold: u32,
+    /// Message roles whose content is scanned (`system`, `developer`, `user`, `assistant`,
+    /// `tool`, `function`, ...), or `["all"]` (default) for everything the model reads.
+    /// Tool definitions and Responses `instructions` count as `system`.
+    pub roles: Vec<String>,
+    /// Body that claims / looks like JSON but does not parse: `scan_raw` (default) scans it as
+    /// text, `block` rejects it.
+    pub on_parse_error: ParseErrorAction,
+    /// How many levels of embedded base64 / hex / percent encoding are decoded and re-scanned.
+    /// 0 disables decoding. Default 2, at most 8.
+    pub max_decode_depth: u32,
+    /// Text that replaces each matched span when the action is `redact`. Default `[REDACTED]`.
+    pub redaction_placeholder: String,
+    /// Built-in rule ids to switch off (e.g. `["SQLI-012"]`). Unknown ids are errors.
+    pub disabled_rules: Vec<String>,
+    /// Additional deny rules: `{id, pattern, category?, score?}`.
+    pub custom_rules: Vec<CustomRule>,
+    /// Exceptions: `{id?, pattern, scope?}`; matching text suppresses hits.
+    pub allow_rules: Vec<AllowRule>,
+    /// Per-category action overrides, e.g. `{"sqli": "monitor"}`. Keys must be built-in or
+    /// custom-rule categories.
+    pub category_actions: BTreeMap<String, Action>,
+}
+
+impl Default for InspectionConfig {
+    fn default() -> Self {
+        InspectionConfig {
+            enabled: true,
+            action: Action::Block,
+            threshold: 40,
+            roles: vec!["all".to_owned()],
+            on_parse_error: ParseErrorAction::ScanRaw,
+            max_decode_depth: 2,
+            redaction_placeholder: "[REDACTED]".to_owned(),
+            disabled_rules: Vec::new(),
+            custom_rules: Vec::new(),
+            allow_rules: Vec::new(),
+            category_actions: BTreeMap::new(),
+        }
+    }
+}
+
+impl InspectionConfig {
+    /// Parses a standalone `inspection` JSON object (errors are prefixed `inspection.`).
+    /// Empty input gives defaults.
+    pub fn from_json(bytes: &[u8]) -> Result<InspectionConfig, ConfigError> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(InspectionConfig::default());
+        }
+        let de = &mut serde_json::Deserializer::from_slice(bytes);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." {
+                "inspection".to_owned()
+            } else {
+                format!("inspection.{path}")
+            };
+            ConfigError::new(field, e.into_inner().to_string())
+        })
+    }
+}
+
+/// The request-level decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Decision {
+    /// Nothing (or not enough) found.
+    Allow,
+    /// Score reached the threshold, action `monitor`: forward unchanged, report.
+    Monitor,
+    /// Forward `Verdict::redacted_body` instead of the original body.
+    Redact,
+    /// Reject: 403 for detections, 400 when `parse_error_block` is set.
+    Block,
+}
+
+/// One rule hit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub rule_id: String,
+    pub category: String,
+    pub score: u32,
+    /// Byte span in `Verdict::text` (the extracted prompt text), not in the raw body.
+    pub start: usize,
+    pub end: usize,
+    /// Found inside a decoded (base64 / hex / percent) segment; the span is the whole segment.
+    pub decoded: bool,
+}
+
+/// The result of inspecting one request body.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub decision: Decision,
+    /// Sum of the scores of the distinct rules that hit (after allow rules).
+    pub score: u32,
+    /// Hits, in text order, at most 64.
+    pub hits: Vec<Hit>,
+    pub shape: ApiShape,
+    pub meta: RequestMeta,
+    /// The body looked like JSON but did not parse.
+    pub parse_error: bool,
+    /// `Block` because of `on_parse_error: block` (answer 400, not 403).
+    pub parse_error_block: bool,
+    /// For `Decision::Redact`: the rewritten body (valid JSON when the input was).
+    pub redacted_body: Option<Vec<u8>>,
+    /// The extracted prompt text that hit offsets refer to.
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum View {
+    Leet,
+    Plain,
+}
+
+struct CompiledRule {
+    id: String,
+    category: String,
+    score: u32,
+    regex: Regex,
+}
+
+struct CompiledAllow {
+    regex: Regex,
+    scope: AllowScope,
+}
+
+/// Literal prefilter for one normalised view: anchors -> rules.
+struct Prefilter {
+    ac: Option<AhoCorasick>,
+    pat_rules: Vec<Vec<u16>>,
+}
+
+/// Compiled inspection engine. Build once per configuration; `inspect` takes `&self`.
+pub struct Inspector {
+    enabled: bool,
+    action: Action,
+    threshold: u32,
+    roles: RoleFilter,
+    on_parse_error: ParseErrorAction,
+    max_decode_depth: u32,
+    placeholder: String,
+    rules: Vec<CompiledRule>,
+    leet_pf: Prefilter,
+    plain_pf: Prefilter,
+    /// Rules without anchors (custom rules): run over the whole plain view.
+    always: Vec<u16>,
+    allow: Vec<CompiledAllow>,
+    category_actions: BTreeMap<String, Action>,
+}
+
+/// Size limits for compiled regexes: hostile patterns are rejected at load.
+const REGEX_SIZE_LIMIT: usize = 512 * 1024;
+const REGEX_DFA_LIMIT: usize = 2 * 1024 * 1024;
+/// Bytes searched on each side of an anchor hit.
+const WINDOW: usize = 320;
+const MAX_HITS: usize = 64;
+
+/// Expands the built-in pattern shorthand: a space means "any run of non-alphanumerics".
+fn expand(pattern: &str) -> String {
+    let mut s = String::with_capacity(pattern.len() * 2 + 8);
+    s.push_str("(?-u)");
+    for c in pattern.chars() {
+        if c == ' ' {
+            s.push_str(r"[^a-z0-9]*");
+        } else {
+            s.push(c);
+        }
+    }
+    s
+}
+
+fn build_regex(pattern: &str, case_insensitive: bool) -> Result<Regex, String> {
+    RegexBuilder::new(pattern)
+        .case_insensitive(case_insensitive)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_DFA_LIMIT)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+fn build_prefilter(pats: &[(String, u16)]) -> Prefilter {
+    let mut uniq: Vec<String> = Vec::new();
+    let mut pat_rules: Vec<Vec<u16>> = Vec::new();
+    for (p, r) in pats {
+        match uniq.iter().position(|u| u == p) {
+            Some(i) => pat_rules[i].push(*r),
+            None => {
+                uniq.push(p.clone());
+                pat_rules.push(vec![*r]);
+            }
+        }
+    }
+    let ac = if uniq.is_empty() {
+        None
+    } else {
+        AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&uniq)
+            .ok()
+    };
+    Prefilter { ac, pat_rules }
+}
+
+struct RawHit {
+    rule: u16,
+    start: usize,
+    end: usize,
+    decoded: bool,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<Normalized>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Inspector {
+    /// Compiles the configuration. Errors name the field (`inspection.custom_rules[1].pattern`).
+    pub fn new(cfg: &InspectionConfig) -> Result<Inspector, ConfigError> {
+        if cfg.threshold == 0 {
+            return Err(ConfigError::new(
+                "inspection.threshold",
+                "must be at least 1",
+            ));
+        }
+        if cfg.max_decode_depth > 8 {
+            return Err(ConfigError::new(
+                "inspection.max_decode_depth",
+                "must be at most 8",
+            ));
+        }
+        if cfg.redaction_placeholder.len() > 1024 {
+            return Err(ConfigError::new(
+                "inspection.redaction_placeholder",
+                "must be at most 1024 bytes",
+            ));
+        }
+        let roles = if cfg.roles.is_empty() {
+            return Err(ConfigError::new(
+                "inspection.roles",
+                "must not be empty (use [\"all\"] to scan every role)",
+            ));
+        } else if cfg.roles.iter().any(|r| r.eq_ignore_ascii_case("all")) {
+            RoleFilter::All
+        } else {
+            RoleFilter::Only(cfg.roles.clone())
+        };
+        let builtin = rules::builtin();
+        for (i, id) in cfg.disabled_rules.iter().enumerate() {
+            if !builtin.iter().any(|r| r.id == id) {
+                return Err(ConfigError::new(
+                    format!("inspection.disabled_rules[{i}]"),
+                    format!("unknown built-in rule id `{id}`"),
+                ));
+            }
+        }
+        let mut compiled = Vec::new();
+        let mut leet_pats = Vec::new();
+        let mut plain_pats = Vec::new();
+        for r in builtin {
+            if cfg.disabled_rules.iter().any(|d| d == r.id) {
+                continue;
+            }
+            let idx = compiled.len() as u16;
+            let regex = build_regex(&expand(r.pattern), false).map_err(|e| {
+                ConfigError::new("inspection", format!("built-in rule {}: {e}", r.id))
+            })?;
+            let view = if r.category == "sqli" {
+                View::Plain
+            } else {
+                View::Leet
+            };
+            for a in r.anchors {
+                let entry = (a.to_string(), idx);
+                match view {
+                    View::Leet => leet_pats.push(entry),
+                    View::Plain => plain_pats.push(entry),
+                }
+            }
+            compiled.push(CompiledRule {
+                id: r.id.to_owned(),
+                category: r.category.to_owned(),
+                score: r.score,
+                regex,
+            });
+        }
+        let mut always = Vec::new();
+        for (i, c) in cfg.custom_rules.iter().enumerate() {
+            let f = |k: &str| format!("inspection.custom_rules[{i}].{k}");
+            if c.id.trim().is_empty() {
+                return Err(ConfigError::new(f("id"), "must not be empty"));
+            }
+            if compiled.iter().any(|r| r.id == c.id)
+                || builtin.iter().any(|r| r.id == c.id)
+                || cfg.custom_rules[..i].iter().any(|o| o.id == c.id)
+            {
+                return Err(ConfigError::new(
+                    f("id"),
+                    format!("duplicate rule id `{}`", c.id),
+                ));
+            }
+            if c.category.trim().is_empty() {
+                return Err(ConfigError::new(f("category"), "must not be empty"));
+            }
+            let regex = build_regex(&c.pattern, true)
+                .map_err(|e| ConfigError::new(f("pattern"), format!("invalid regex: {e}")))?;
+            if regex.is_match(b"") {
+                return Err(ConfigError::new(
+                    f("pattern"),
+                    "matches the empty string (would hit every request)",
+                ));
+            }
+            always.push(compiled.len() as u16);
+            compiled.push(CompiledRule {
+                id: c.id.clone(),
+                category: c.category.clone(),
+                score: c.score,
+                regex,
+            });
+        }
+        let mut allow = Vec::new();
+        for (i, a) in cfg.allow_rules.iter().enumerate() {
+            let regex = build_regex(&a.pattern, true).map_err(|e| {
+                ConfigError::new(
+                    format!("inspection.allow_rules[{i}].pattern"),
+                    format!("invalid regex: {e}"),
+                )
+            })?;
+            allow.push(CompiledAllow {
+                regex,
+                scope: a.scope,
+            });
+        }
+        for cat in cfg.category_actions.keys() {
+            let known = rules::CATEGORIES.contains(&cat.as_str())
+                || cfg.custom_rules.iter().any(|c| &c.category == cat);
+            if !known {
+                return Err(ConfigError::new(
+                    format!("inspection.category_actions.{cat}"),
+                    format!(
+                        "unknown category `{cat}` (known: {}, or a custom rule's category)",
+                        rules::CATEGORIES.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(Inspector {
+            enabled: cfg.enabled,
+            action: cfg.action,
+            threshold: cfg.threshold,
+            roles,
+            on_parse_error: cfg.on_parse_error,
+            max_decode_depth: cfg.max_decode_depth,
+            placeholder: cfg.redaction_placeholder.clone(),
+            rules: compiled,
+            leet_pf: build_prefilter(&leet_pats),
+            plain_pf: build_prefilter(&plain_pats),
+            always,
+            allow,
+            category_actions: cfg.category_actions.clone(),
+        })
+    }
+
+    /// Ids of the active rules (built-in minus disabled, plus custom), in evaluation order.
+    pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|r| r.id.as_str())
+    }
+
+    /// Inspects one request body.
+    pub fn inspect(&self, body: &[u8], content_type: Option<&str>) -> Verdict {
+        let ex = extract::extract(body, content_type, &self.roles);
+        let mut v = Verdict {
+            decision: Decision::Allow,
+            score: 0,
+            hits: Vec::new(),
+            shape: ex.shape,
+            meta: ex.meta.clone(),
+            parse_error: ex.parse_error,
+            parse_error_block: false,
+            redacted_body: None,
+            text: String::new(),
+        };
+        if !self.enabled {
+            v.text = ex.text;
+            return v;
+        }
+        if ex.parse_error && self.on_parse_error == ParseErrorAction::Block {
+            v.decision = Decision::Block;
+            v.parse_error_block = true;
+            v.text = ex.text;
+            return v;
+        }
+        let mut raw = Vec::new();
+        self.scan_text(&ex.text, 0, &mut raw);
+        self.apply_allow(&ex.text, &mut raw);
+        raw.sort_by_key(|h| (h.start, h.end, h.rule));
+
+        let mut seen = vec![false; self.rules.len()];
+        let mut act: Option<Action> = None;
+        for h in &raw {
+            let r = &self.rules[h.rule as usize];
+            if !seen[h.rule as usize] {
+                seen[h.rule as usize] = true;
+                v.score = v.score.saturating_add(r.score);
+                let a = self
+                    .category_actions
+                    .get(&r.category)
+                    .copied()
+                    .unwrap_or(self.action);
+                act = Some(act.map_or(a, |x| x.max(a)));
+            }
+            if v.hits.len() < MAX_HITS {
+                v.hits.push(Hit {
+                    rule_id: r.id.clone(),
+                    category: r.category.clone(),
+                    score: r.score,
+                    start: h.start,
+                    end: h.end,
+                    decoded: h.decoded,
+                });
+            }
+        }
+        if v.score >= self.threshold {
+            v.decision = match act.unwrap_or(self.action) {
+                Action::Monitor => Decision::Monitor,
+                Action::Redact => Decision::Redact,
+                Action::Block => Decision::Block,
+            };
+        }
+        if v.decision == Decision::Redact {
+            let spans = merge_spans(raw.iter().map(|h| h.start..h.end));
+            match redact(
+                ex.doc,
+                &ex.segments,
+                &ex.text,
+                &spans,
+                &self.placeholder,
+                ex.shape,
+                &self.roles,
+            ) {
+                Some(b) => v.redacted_body = Some(b),
+                None => v.decision = Decision::Block,
+            }
+        }
+        v.text = ex.text;
+        v
+    }
+
+    /// Convenience for tests and the eval tool: true when `inspect` would block or redact.
+    pub fn acts_on(&self, body: &[u8], content_type: Option<&str>) -> bool {
+        matches!(
+            self.inspect(body, content_type).decision,
+            Decision::Block | Decision::Redact
+        )
+    }
+
+    fn scan_text(&self, text: &str, depth: u32, out: &mut Vec<RawHit>) {
+        if text.is_empty() {
+            return;
+        }
+        let mut n = SCRATCH.with(|s| {
+            let mut s = s.borrow_mut();
+            let d = depth as usize;
+            if s.len() <= d {
+                s.resize_with(d + 1, Normalized::default);
+            }
+            std::mem::take(&mut s[d])
+        });
+        normalize_into(text, &mut n);
+        self.run_view(&n.leet, &self.leet_pf, text, &n, out);
+        self.run_view(&n.plain, &self.plain_pf, text, &n, out);
+        for &ri in &self.always {
+            let r = &self.rules[ri as usize];
+            for m in r.regex.find_iter(&n.plain) {
+                if m.end() > m.start() {
+                    let (s, e) = n.orig_span(text, m.start(), m.end());
+                    out.push(RawHit {
+                        rule: ri,
+                        start: s,
+                        end: e,
+                        decoded: false,
+                    });
+                }
+            }
+        }
+        SCRATCH.with(|s| {
+            let mut s = s.borrow_mut();
+            let d = depth as usize;
+            if s.len() > d {
+                s[d] = n;
+            }
+        });
+        if depth < self.max_decode_depth {
+            decode::find_encoded(text, |span: Range<usize>, decoded: &str| {
+                let mut inner = Vec::new();
+                self.scan_text(decoded, depth + 1, &mut inner);
+                if !inner.is_empty() {
+                    let mut seen: Vec<u16> = Vec::new();
+                    for h in inner {
+                        if seen.contains(&h.rule) {
+                            continue;
+                        }
+                        seen.push(h.rule);
+                        out.push(RawHit {
+                            rule: h.rule,
+                            start: span.start,
+                            end: span.end,
+                            decoded: true,
+                        });
+                    }
+                    if let Some(enc) = self.rules.iter().position(|r| r.id == rules::ENCODED_ID) {
+                        out.push(RawHit {
+                            rule: enc as u16,
+                            start: span.start,
+                            end: span.end,
+                            decoded: true,
+                        });
+                    }
+                }
+            });
+        }
+    }
+
+    fn run_view(
+        &self,
+        view: &[u8],
+        pf: &Prefilter,
+        text: &str,
+        n: &Normalized,
+        out: &mut Vec<RawHit>,
+    ) {
+        let Some(ac) = &pf.ac else { return };
+        // per rule: current pending window
+        let mut pending: Vec<Option<(usize, usize)>> = vec![None; self.rules.len()];
+        for m in ac.find_overlapping_iter(view) {
+            let ws = m.start().saturating_sub(WINDOW);
+            let we = (m.end() + WINDOW).min(view.len());
+            for &ri in &pf.pat_rules[m.pattern().as_usize()] {
+                let slot = &mut pending[ri as usize];
+                match slot {
+                    Some((s, e)) if ws <= *e => {
+                        *s = (*s).min(ws);
+                        *e = (*e).max(we);
+                    }
+                    Some((s, e)) => {
+                        let (s, e) = (*s, *e);
+                        *slot = Some((ws, we));
+                        self.run_rule(ri, view, s, e, text, n, out);
+                    }
+                    None => *slot = Some((ws, we)),
+                }
+            }
+        }
+        for (ri, slot) in pending.iter().enumerate() {
+            if let Some((s, e)) = *slot {
+                self.run_rule(ri as u16, view, s, e, text, n, out);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_rule(
+        &self,
+        ri: u16,
+        view: &[u8],
+        mut s: usize,
+        mut e: usize,
+        text: &str,
+        n: &Normalized,
+        out: &mut Vec<RawHit>,
+    ) {
+        // widen to token boundaries (bounded) so slicing does not invent word boundaries
+        let lo = s.saturating_sub(32);
+        while s > lo && view[s - 1] != b' ' {
+            s -= 1;
+        }
+        let hi = (e + 32).min(view.len());
+        while e < hi && view[e] != b' ' {
+            e += 1;
+        }
+        let r = &self.rules[ri as usize];
+        for m in r.regex.find_iter(&view[s..e]) {
+            if m.end() > m.start() {
+                let (os, oe) = n.orig_span(text, s + m.start(), s + m.end());
+                out.push(RawHit {
+                    rule: ri,
+                    start: os,
+                    end: oe,
+                    decoded: false,
+                });
+            }
+        }
+    }
+
+    fn apply_allow(&self, text: &str, hits: &mut Vec<RawHit>) {
+        if self.allow.is_empty() || hits.is_empty() {
+            return;
+        }
+        let mut n = Normalized::default();
+        normalize_into(text, &mut n);
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        for a in &self.allow {
+            for m in a.regex.find_iter(&n.plain) {
+                if a.scope == AllowScope::Request {
+                    hits.clear();
+                    return;
+                }
+                if m.end() > m.start() {
+                    spans.push(n.orig_span(text, m.start(), m.end()));
+                }
+            }
+        }
+        hits.retain(|h| !spans.iter().any(|&(s, e)| h.start < e && s < h.end));
+    }
+}
+
+fn merge_spans(it: impl Iterator<Item = Range<usize>>) -> Vec<Range<usize>> {
+    let mut v: Vec<Range<usize>> = it.filter(|r| r.end > r.start).collect();
+    v.sort_by_key(|r| r.start);
+    let mut out: Vec<Range<usize>> = Vec::with_capacity(v.len());
+    for r in v {
+        match out.last_mut() {
+            Some(l) if r.start <= l.end => l.end = l.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+/// Rewrites one segment: spans are absolute offsets in the extracted text.
+fn redact_segment(
+    seg_text: &str,
+    seg: &Range<usize>,
+    spans: &[Range<usize>],
+    placeholder: &str,
+) -> Option<String> {
+    let mut out = String::new();
+    let mut pos = 0;
+    let mut touched = false;
+    for sp in spans {
+        if sp.end <= seg.start || sp.start >= seg.end {
+            continue;
+        }
+        let s = sp.start.max(seg.start) - seg.start;
+        let e = sp.end.min(seg.end) - seg.start;
+        if s < pos || !seg_text.is_char_boundary(s) || !seg_text.is_char_boundary(e) {
+            continue;
+        }
+        out.push_str(&seg_text[pos..s]);
+        out.push_str(placeholder);
+        pos = e;
+        touched = true;
+    }
+    if !touched {
+        return None;
+    }
+    out.push_str(&seg_text[pos..]);
+    Some(out)
+}
+
+fn redact(
+    doc: Doc,
+    segments: &[Range<usize>],
+    text: &str,
+    spans: &[Range<usize>],
+    placeholder: &str,
+    shape: ApiShape,
+    roles: &RoleFilter,
+) -> Option<Vec<u8>> {
+    match doc {
+        Doc::Json(mut v) => {
+            let mut i = 0usize;
+            extract::walk(&mut v, shape, roles, &mut |s: &mut String| {
+                if let Some(seg) = segments.get(i) {
+                    if let Some(new) = redact_segment(s, seg, spans, placeholder) {
+                        *s = new;
+                    }
+                }
+                i += 1;
+            });
+            serde_json::to_vec(&v).ok()
+        }
+        Doc::Form(pairs) => {
+            let mut out = String::new();
+            for (i, (k, val)) in pairs.iter().enumerate() {
+                let val = segments
+                    .get(i)
+                    .and_then(|seg| redact_segment(val, seg, spans, placeholder))
+                    .unwrap_or_else(|| val.clone());
+                if i > 0 {
+                    out.push('&');
+                }
+                out.push_str(&extract::percent_encode_form(k));
+                out.push('=');
+                out.push_str(&extract::percent_encode_form(&val));
+            }
+            Some(out.into_bytes())
+        }
+        Doc::Text => {
+            let seg = 0..text.len();
+            Some(
+                redact_segment(text, &seg, spans, placeholder)
+                    .unwrap_or_else(|| text.to_owned())
+                    .into_bytes(),
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
