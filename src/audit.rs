@@ -159,6 +159,56 @@ impl AuditEvent {
     }
 }
 
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(data);
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    }
+    out
+}
+
+/// `text` with each byte span replaced by `placeholder`. Overlapping spans merge; spans that are
+/// out of range or not on character boundaries are widened to the nearest boundaries.
+pub fn redact_spans(text: &str, spans: &[(usize, usize)], placeholder: &str) -> String {
+    let mut spans: Vec<(usize, usize)> = spans
+        .iter()
+        .map(|&(s, e)| {
+            let mut s = s.min(text.len());
+            let mut e = e.min(text.len()).max(s);
+            while !text.is_char_boundary(s) {
+                s -= 1;
+            }
+            while !text.is_char_boundary(e) {
+                e += 1;
+            }
+            (s, e)
+        })
+        .collect();
+    spans.retain(|&(s, e)| s < e);
+    spans.sort_unstable();
+    // Merge overlapping or touching spans, then emit text and placeholders in one pass.
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
+    for (s, e) in spans {
+        match merged.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => merged.push((s, e)),
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut pos = 0;
+    for (s, e) in merged {
+        out.push_str(&text[pos..s]);
+        out.push_str(placeholder);
+        pos = e;
+    }
+    out.push_str(&text[pos..]);
+    out
+}
+
 /// `2026-11-23T08:30:00.123Z` without a date crate: days-from-civil inverse (H. Hinnant).
 pub fn rfc3339_millis(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
@@ -202,6 +252,22 @@ mod tests {
         assert!(v.get("prompt").is_none());
         let back: AuditEvent = serde_json::from_value(v).unwrap();
         assert_eq!(back, e);
+    }
+
+    #[test]
+    fn sha256_matches_known_vector() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn redact_spans_merges_and_keeps_boundaries() {
+        assert_eq!(redact_spans("hello world", &[(0, 5)], "[X]"), "[X] world");
+        assert_eq!(redact_spans("abcdef", &[(1, 3), (2, 5)], "*"), "a*f");
+        assert_eq!(redact_spans("abc", &[(5, 9)], "*"), "abc");
+        assert_eq!(redact_spans("é!", &[(1, 2)], "*"), "*!");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! Unknown fields are errors; `{}` (or an empty configuration) gives working defaults.
 
 use crate::audit::AuditConfig;
+use crate::inspect::InspectionConfig;
 use serde::Deserialize;
 use std::fmt;
 
@@ -27,6 +28,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Answer for bodies above `max_body_bytes`.
     pub on_oversize: OversizeAction,
+    /// Request-body inspection (prompt injection, jailbreak, SQLi, obfuscation).
+    pub inspection: InspectionConfig,
     /// The per-request audit event.
     pub audit: AuditConfig,
 }
@@ -36,6 +39,7 @@ impl Default for Config {
         Config {
             max_body_bytes: 1024 * 1024,
             on_oversize: OversizeAction::Reject,
+            inspection: InspectionConfig::default(),
             audit: AuditConfig::default(),
         }
     }

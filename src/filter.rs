@@ -5,9 +5,11 @@
 //! statuses and decode header values as UTF-8 with a panic on failure; request data reaches the
 //! filter only through the byte-returning calls below, so no request can trap the VM.
 
-use crate::audit::{AuditEvent, Decision};
-use crate::config::{Config, OversizeAction};
+use crate::audit::{AuditEvent, Decision, RuleRef};
+use crate::config::OversizeAction;
+use crate::inspect::{self, Verdict};
 use crate::metrics::{self, Kind, Registry};
+use crate::plugin::Plugin;
 use crate::reply::LocalReply;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -19,7 +21,7 @@ use std::time::SystemTime;
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
-        Box::new(Root { config: None, telemetry: Rc::new(RefCell::new(Telemetry::new())) })
+        Box::new(Root { plugin: None, telemetry: Rc::new(RefCell::new(Telemetry::new())) })
     });
 }}
 
@@ -94,7 +96,7 @@ impl Telemetry {
 
 /// One per plugin instance and worker: holds the validated configuration.
 struct Root {
-    config: Option<Rc<Config>>,
+    plugin: Option<Rc<Plugin>>,
     telemetry: Rc<RefCell<Telemetry>>,
 }
 
@@ -107,9 +109,9 @@ impl RootContext for Root {
             .ok()
             .flatten()
             .unwrap_or_default();
-        match Config::parse(&raw) {
-            Ok(config) => {
-                self.config = Some(Rc::new(config));
+        match Plugin::from_json(&raw) {
+            Ok(plugin) => {
+                self.plugin = Some(Rc::new(plugin));
                 true
             }
             Err(e) => {
@@ -123,8 +125,8 @@ impl RootContext for Root {
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        let config = self.config.clone()?;
-        Some(Box::new(Request::new(config, self.telemetry.clone())))
+        let plugin = self.plugin.clone()?;
+        Some(Box::new(Request::new(plugin, self.telemetry.clone())))
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -144,7 +146,7 @@ enum Phase {
 }
 
 struct Request {
-    config: Rc<Config>,
+    plugin: Rc<Plugin>,
     telemetry: Rc<RefCell<Telemetry>>,
     phase: Phase,
     started: SystemTime,
@@ -153,10 +155,10 @@ struct Request {
 }
 
 impl Request {
-    fn new(config: Rc<Config>, telemetry: Rc<RefCell<Telemetry>>) -> Self {
+    fn new(plugin: Rc<Plugin>, telemetry: Rc<RefCell<Telemetry>>) -> Self {
         let started = SystemTime::now();
         Request {
-            config,
+            plugin,
             telemetry,
             phase: Phase::Buffering,
             started,
@@ -198,10 +200,10 @@ impl Request {
 
     /// Body above `max_body_bytes`: reject with 413, or let it through unscanned.
     fn oversize(&mut self) -> Action {
-        match self.config.on_oversize {
+        match self.plugin.config.on_oversize {
             OversizeAction::Reject => {
                 let reply = LocalReply::body_too_large(
-                    self.config.max_body_bytes,
+                    self.plugin.config.max_body_bytes,
                     self.event.request_id.as_deref(),
                 );
                 self.answer(reply, Decision::Oversize, "body_too_large")
@@ -215,14 +217,97 @@ impl Request {
         }
     }
 
-    /// The whole body is buffered: decide.
+    /// The whole body is buffered: inspect it and decide.
     fn decide(&mut self, body: &[u8]) -> Action {
         self.event.body_bytes = body.len() as u64;
-        if !body.is_empty() {
-            observe(self.telemetry.borrow().body_bytes, body.len() as u64);
+        if body.is_empty() {
+            return self.forward(Decision::Allowed);
         }
+        observe(self.telemetry.borrow().body_bytes, body.len() as u64);
+        let content_type = self
+            .request_header("content-type")
+            .map(|v| String::from_utf8_lossy(&v).into_owned());
+        let scan_start = SystemTime::now();
+        let verdict = self.plugin.inspector.inspect(body, content_type.as_deref());
+        let scan_us = SystemTime::now()
+            .duration_since(scan_start)
+            .unwrap_or_default()
+            .as_micros() as u64;
+        observe(self.telemetry.borrow().scan_us, scan_us);
+        self.record_verdict(&verdict);
+        match verdict.decision {
+            inspect::Decision::Allow => self.forward(Decision::Allowed),
+            inspect::Decision::Monitor => self.forward(Decision::Monitored),
+            inspect::Decision::Redact => {
+                if let Some(new_body) = verdict.redacted_body.as_deref() {
+                    self.replace_body(body.len(), new_body);
+                }
+                self.forward(Decision::Redacted)
+            }
+            inspect::Decision::Block if verdict.parse_error_block => {
+                let reply = LocalReply::invalid_body(self.event.request_id.as_deref());
+                self.answer(reply, Decision::Blocked, "parse_error")
+            }
+            inspect::Decision::Block => {
+                let reply = LocalReply::content_blocked(self.event.request_id.as_deref());
+                self.answer(reply, Decision::Blocked, "content_policy")
+            }
+        }
+    }
+
+    fn forward(&mut self, decision: Decision) -> Action {
+        self.event.decision = decision;
         self.phase = Phase::Forwarded;
         Action::Continue
+    }
+
+    /// Swaps the buffered request body and keeps `content-length` true. The headers are still
+    /// held (paused), so the upstream sees only the new length.
+    fn replace_body(&self, old_len: usize, new_body: &[u8]) {
+        let _ = hostcalls::set_buffer(BufferType::HttpRequestBody, 0, old_len, new_body);
+        if self.request_header("content-length").is_some() {
+            let len = new_body.len().to_string();
+            let _ =
+                hostcalls::set_map_value(MapType::HttpRequestHeaders, "content-length", Some(&len));
+        }
+    }
+
+    /// Audit fields and rule-hit metrics from an inspection verdict.
+    fn record_verdict(&mut self, v: &Verdict) {
+        let e = &mut self.event;
+        e.api = v.shape.as_str().to_string();
+        e.model = v.meta.model.clone();
+        e.prompt_bytes = v.meta.prompt_bytes as u64;
+        e.score = f64::from(v.score);
+        if !v.text.is_empty() {
+            e.prompt_sha256 = Some(crate::audit::sha256_hex(v.text.as_bytes()));
+        }
+        if v.parse_error {
+            e.reason = Some("parse_error".into());
+        }
+        let mut t = self.telemetry.borrow_mut();
+        for h in &v.hits {
+            if e.rules.iter().any(|r| r.id == h.rule_id) {
+                continue;
+            }
+            e.rules.push(RuleRef {
+                id: h.rule_id.clone(),
+                category: h.category.clone(),
+            });
+            t.add_labelled(
+                metrics::RULE_HITS_TOTAL,
+                &[("rule", &h.rule_id), ("category", &h.category)],
+                1,
+            );
+        }
+        if self.plugin.config.audit.include_prompt {
+            let spans: Vec<(usize, usize)> = v.hits.iter().map(|h| (h.start, h.end)).collect();
+            e.prompt = Some(crate::audit::redact_spans(
+                &v.text,
+                &spans,
+                &self.plugin.config.inspection.redaction_placeholder,
+            ));
+        }
     }
 
     /// Writes the audit event to the host log and, when enabled, to filter state.
@@ -240,7 +325,7 @@ impl Request {
     /// Stores the audit event in filter state (for access logs) and, when `to_log`, writes it to
     /// the host log.
     fn publish(&mut self, to_log: bool) {
-        if !self.config.audit.enabled {
+        if !self.plugin.config.audit.enabled {
             return;
         }
         self.event.latency_ms = SystemTime::now()
@@ -248,7 +333,7 @@ impl Request {
             .unwrap_or_default()
             .as_millis() as u64;
         let json = self.event.to_json();
-        if self.config.audit.filter_state {
+        if self.plugin.config.audit.filter_state {
             let _ = hostcalls::set_property(vec!["promptgate_audit"], Some(json.as_bytes()));
         }
         if to_log {
@@ -274,7 +359,7 @@ impl HttpContext for Request {
         let declared = self
             .request_header("content-length")
             .and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse::<u64>().ok());
-        if declared.is_some_and(|n| n > self.config.max_body_bytes as u64) {
+        if declared.is_some_and(|n| n > self.plugin.config.max_body_bytes as u64) {
             self.event.body_bytes = declared.unwrap_or(0);
             return self.oversize();
         }
@@ -290,7 +375,7 @@ impl HttpContext for Request {
             Phase::Buffering => {}
         }
         // `body_size` is the size buffered so far; nothing is copied until the end.
-        if body_size > self.config.max_body_bytes {
+        if body_size > self.plugin.config.max_body_bytes {
             self.event.body_bytes = body_size as u64;
             return self.oversize();
         }

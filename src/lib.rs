@@ -9,6 +9,7 @@ pub mod extract;
 pub mod inspect;
 pub mod metrics;
 pub mod normalize;
+pub mod plugin;
 pub mod reply;
 
 #[cfg(target_arch = "wasm32")]

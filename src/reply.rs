@@ -60,6 +60,26 @@ impl LocalReply {
         )
     }
 
+    /// 403: the inspection policy blocked the request. Names no rule and echoes no content.
+    pub fn content_blocked(request_id: Option<&str>) -> LocalReply {
+        LocalReply::error(
+            403,
+            "prompt_injection_detected",
+            "The request was blocked by the gateway's content policy.",
+            request_id,
+        )
+    }
+
+    /// 400: the body looked like JSON but did not parse, and `on_parse_error` is `block`.
+    pub fn invalid_body(request_id: Option<&str>) -> LocalReply {
+        LocalReply::error(
+            400,
+            "invalid_request_body",
+            "The request body is not valid JSON.",
+            request_id,
+        )
+    }
+
     pub fn with_header(mut self, name: &str, value: impl Into<String>) -> LocalReply {
         self.headers.push((name.to_string(), value.into()));
         self
