@@ -821,3 +821,10 @@ fn redact(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+pub(crate) fn decode_probe(s: &str) -> usize {
+    let mut n = 0;
+    decode::find_encoded(s, |_, _| n += 1);
+    n
+}
