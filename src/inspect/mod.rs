@@ -579,7 +579,7 @@ impl Inspector {
             std::mem::take(&mut s[d])
         });
         normalize_into(text, &mut n);
-        self.run_view(&n.leet, &self.leet_pf, text, &n, out);
+        self.run_view(n.leet(), &self.leet_pf, text, &n, out);
         self.run_view(&n.plain, &self.plain_pf, text, &n, out);
         for &ri in &self.always {
             let r = &self.rules[ri as usize];
