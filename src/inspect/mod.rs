@@ -71,7 +71,9 @@ pub struct CustomRule {
     /// Stable identifier reported in hits; must not collide with a built-in id.
     pub id: String,
     /// Regular expression (Rust `regex` syntax), matched case-insensitively against the
-    /// normalised text (lower-cased, homoglyphs folded, whitespace collapsed).
+    /// normalised text (lower-cased, homoglyphs folded, whitespace collapsed). Byte regex:
+    /// `\w`, `\d`, `\s`, `\b` and case folding are ASCII-only; literal non-ASCII text matches
+    /// its UTF-8 bytes.
     pub pattern: String,
     /// Category (for `category_actions` and reporting). Default `custom`.
     #[serde(default = "default_custom_category")]
@@ -283,8 +285,12 @@ fn expand(pattern: &str) -> String {
     s
 }
 
+/// All rules are byte regexes without Unicode tables (`\\w`, `\\d`, `\\s`, `\\b` and case
+/// folding are ASCII): they run over the normalised text, which is ASCII-folded and
+/// lower-cased, and the wasm module stays free of regex's Unicode tables.
 fn build_regex(pattern: &str, case_insensitive: bool) -> Result<Regex, String> {
     RegexBuilder::new(pattern)
+        .unicode(false)
         .case_insensitive(case_insensitive)
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_DFA_LIMIT)
