@@ -341,11 +341,12 @@ fn leet_into(p: &[u8], leet: &mut Vec<u8>) -> bool {
     let leety = |k: usize| leet_of(at(k)) != at(k);
     const C: usize = 32;
     for (ci, chunk) in p.chunks(C).enumerate() {
-        let mut any = false;
+        // u8 masks, not bools, so that the loop vectorises
+        let mut any = 0u8;
         for &b in chunk {
-            any |= (b.wrapping_sub(b'0') < 8) | (b == b'@') | (b == b'$');
+            any |= ((b.wrapping_sub(b'0') < 8) as u8) | ((b == b'@') as u8) | ((b == b'$') as u8);
         }
-        if !any {
+        if any == 0 {
             continue;
         }
         for (o, &b) in chunk.iter().enumerate() {
@@ -392,10 +393,10 @@ fn has_spaced_run(p: &[u8]) -> bool {
     while q0 <= last {
         let q1 = (q0 + C).min(last + 1);
         let (a, b, c) = (&p[q0..q1], &p[q0 + 2..q1 + 2], &p[q0 + 4..q1 + 4]);
-        let any = a.iter().zip(b).zip(c).fold(false, |acc, ((&x, &y), &z)| {
-            acc | ((x == b' ') & (y == b' ') & (z == b' '))
+        let any = a.iter().zip(b).zip(c).fold(0u8, |acc, ((&x, &y), &z)| {
+            acc | (((x == b' ') as u8) & ((y == b' ') as u8) & ((z == b' ') as u8))
         });
-        if any {
+        if any != 0 {
             for q in q0..q1 {
                 let j = q - 1;
                 if p[q] == b' '

@@ -22,7 +22,7 @@ pub mod rules;
 use crate::config::ConfigError;
 use crate::extract::{self, ApiShape, Doc, RequestMeta, RoleFilter};
 use crate::normalize::{normalize_into, Normalized};
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 use std::cell::RefCell;
@@ -315,6 +315,7 @@ fn build_prefilter(pats: &[(String, u16)]) -> Prefilter {
     } else {
         AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&uniq)
             .ok()
     };
