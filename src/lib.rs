@@ -7,3 +7,6 @@ pub mod config;
 
 #[cfg(target_arch = "wasm32")]
 mod filter;
+pub mod identity;
+pub mod limits;
+pub mod usage;
