@@ -88,10 +88,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         if self.max_body_bytes == 0 {
-            return Err(ConfigError::new(
-                "max_body_bytes",
-                "must be greater than 0",
-            ));
+            return Err(ConfigError::new("max_body_bytes", "must be greater than 0"));
         }
         // 1 GiB is the V8 wasm memory limit: a bigger buffer can never be held.
         if self.max_body_bytes > 256 * 1024 * 1024 {

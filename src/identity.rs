@@ -204,9 +204,7 @@ impl Identity {
                     ))
                 }
             };
-            let secret = s
-                .secret
-                .unwrap_or(matches!(key, SourceKey::Header(_)));
+            let secret = s.secret.unwrap_or(matches!(key, SourceKey::Header(_)));
             sources.push(CompiledSource {
                 key,
                 scheme: s.scheme,
@@ -308,8 +306,14 @@ fn is_header_char(b: u8) -> bool {
 }
 
 fn trim(v: &[u8]) -> &[u8] {
-    let start = v.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(v.len());
-    let end = v.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let start = v
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(v.len());
+    let end = v
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     &v[start..end]
 }
 
@@ -371,7 +375,10 @@ mod tests {
     #[test]
     fn default_uses_bearer_then_api_key() {
         let id = parse("{}").unwrap();
-        let c = id.resolve(headers(&[("authorization", "Bearer sk-abc"), ("x-api-key", "k2")]));
+        let c = id.resolve(headers(&[
+            ("authorization", "Bearer sk-abc"),
+            ("x-api-key", "k2"),
+        ]));
         assert_eq!(c.id, sha_prefix("sk-abc"));
         assert_eq!(c.source, Some(0));
         assert_eq!(c.name, None);
@@ -386,7 +393,10 @@ mod tests {
         let id = parse("{}").unwrap();
         let a = id.resolve(headers(&[("authorization", "bEaReR   tok")]));
         assert_eq!(a.id, sha_prefix("tok"));
-        let b = id.resolve(headers(&[("authorization", "Basic dXNlcg=="), ("x-api-key", "k")]));
+        let b = id.resolve(headers(&[
+            ("authorization", "Basic dXNlcg=="),
+            ("x-api-key", "k"),
+        ]));
         assert_eq!(b.id, sha_prefix("k"));
         let c = id.resolve(headers(&[("authorization", "Bearer   ")]));
         assert!(c.is_anonymous());
@@ -485,6 +495,6 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.field, "identity.sources[0].scheme");
         let e = parse(r#"{"identity": {"salty": "x"}}"#).unwrap_err();
-        assert_eq!(e.field, "identity");
+        assert_eq!(e.field, "identity.salty");
     }
 }

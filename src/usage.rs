@@ -84,7 +84,10 @@ impl Partial {
                 any = true;
             }
         };
-        set(&mut self.prompt, num("prompt_tokens").or(num("input_tokens")));
+        set(
+            &mut self.prompt,
+            num("prompt_tokens").or(num("input_tokens")),
+        );
         set(
             &mut self.completion,
             num("completion_tokens").or(num("output_tokens")),
@@ -179,10 +182,7 @@ impl Partial {
             (p, self.cached.unwrap_or(0).min(p))
         };
         let output = self.completion.unwrap_or(0);
-        let total = self
-            .total
-            .unwrap_or(0)
-            .max(input.saturating_add(output));
+        let total = self.total.unwrap_or(0).max(input.saturating_add(output));
         Some(Usage {
             input_tokens: input,
             output_tokens: output,
@@ -375,7 +375,9 @@ fn mentions_usage_object(data: &[u8]) -> bool {
     const KEY: &[u8] = b"\"usage\"";
     let mut from = 0;
     while let Some(i) = data[from..].windows(KEY.len()).position(|w| w == KEY) {
-        let mut rest = data[from + i + KEY.len()..].iter().skip_while(|b| b.is_ascii_whitespace());
+        let mut rest = data[from + i + KEY.len()..]
+            .iter()
+            .skip_while(|b| b.is_ascii_whitespace());
         if rest.next() == Some(&b':') && rest.find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
             return true;
         }
@@ -429,7 +431,12 @@ mod tests {
               "output_tokens":87,"output_tokens_details":{"reasoning_tokens":20},"total_tokens":123}}"#;
         let u = parse_json_usage(body).unwrap();
         assert_eq!(
-            (u.input_tokens, u.output_tokens, u.cached_input_tokens, u.reasoning_tokens),
+            (
+                u.input_tokens,
+                u.output_tokens,
+                u.cached_input_tokens,
+                u.reasoning_tokens
+            ),
             (36, 87, 6, 20)
         );
         assert_eq!(u.total(), 123);
@@ -438,7 +445,8 @@ mod tests {
 
     #[test]
     fn anthropic_json() {
-        let body = br#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5",
+        let body =
+            br#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5",
             "content":[],"usage":{"input_tokens":100,"cache_creation_input_tokens":20,
             "cache_read_input_tokens":300,"output_tokens":50}}"#;
         let u = parse_json_usage(body).unwrap();
@@ -516,7 +524,8 @@ event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{
 
     #[test]
     fn sse_split_at_every_byte_boundary() {
-        let cases: [(&str, fn(&Usage)); 3] = [
+        type Check = fn(&Usage);
+        let cases: [(&str, Check); 3] = [
             (OPENAI_SSE, expect_openai),
             (ANTHROPIC_SSE, expect_anthropic),
             (RESPONSES_SSE, expect_responses),
@@ -529,7 +538,7 @@ event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{
                 r.feed(&b[i..]);
                 check(&r.finish().unwrap_or_else(|| panic!("split at {i}")));
             }
-            for j in (0..=b.len()).step_by(7) {
+            for j in (0..=b.len()).step_by(29) {
                 for i in 0..=j {
                     let mut r = SseUsageReader::default();
                     r.feed(&b[..i]);

@@ -51,7 +51,9 @@ impl<'de> Deserialize<'de> for LimitValue {
         impl<'de> Visitor<'de> for V {
             type Value = LimitValue;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(r#"a non-negative number, "off", or {"limit": n, "window": "sliding"|"fixed"}"#)
+                f.write_str(
+                    r#"a non-negative number, "off", or {"limit": n, "window": "sliding"|"fixed"}"#,
+                )
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<LimitValue, E> {
                 Ok(LimitValue::On {
@@ -503,7 +505,7 @@ fn whole(v: f64, field: &str) -> Result<u64, ConfigError> {
 
 /// Currency units → micro-units, rounded to the nearest micro-unit.
 pub(crate) fn money_micros(v: f64, field: &str) -> Result<u64, ConfigError> {
-    if !v.is_finite() || v < 0.0 || v > MAX_MONEY {
+    if !v.is_finite() || !(0.0..=MAX_MONEY).contains(&v) {
         return Err(ConfigError::new(
             field,
             "must be a non-negative amount of at most 1e12",
@@ -548,10 +550,17 @@ impl Matcher {
         } else if let Some(v) = &m.name_prefix {
             ("name_prefix", v, Matcher::Prefix)
         } else {
-            ("name_glob", m.name_glob.as_ref().expect("counted above"), Matcher::Glob)
+            (
+                "name_glob",
+                m.name_glob.as_ref().expect("counted above"),
+                Matcher::Glob,
+            )
         };
         if v.is_empty() {
-            return Err(ConfigError::new(format!("{path}.{field}"), "must not be empty"));
+            return Err(ConfigError::new(
+                format!("{path}.{field}"),
+                "must not be empty",
+            ));
         }
         Ok(make(v.clone()))
     }

@@ -214,7 +214,10 @@ impl Limiter {
             overrides.push((m, Rules::compile(&c.default.merged(&o.limits), &lp)?));
         }
         let global_budget = match c.global_budget.cost_per_day {
-            Some(v) => Some(config::money_micros(v, "limits.global_budget.cost_per_day")?),
+            Some(v) => Some(config::money_micros(
+                v,
+                "limits.global_budget.cost_per_day",
+            )?),
             None => None,
         };
         let prices = PriceTable::compile(&c.pricing)?;
@@ -311,7 +314,10 @@ impl Limiter {
         let h = id
             .get(..8)
             .and_then(|h| u32::from_str_radix(h, 16).ok())
-            .unwrap_or_else(|| id.bytes().fold(0u32, |a, b| a.wrapping_mul(31).wrapping_add(b as u32)));
+            .unwrap_or_else(|| {
+                id.bytes()
+                    .fold(0u32, |a, b| a.wrapping_mul(31).wrapping_add(b as u32))
+            });
         h % self.max_consumers
     }
 
@@ -757,7 +763,11 @@ fn fail_error(f: Fail) -> StoreError {
     }
 }
 
-fn deny(mut res: Reservation, denial: Denial, mut headers: Vec<(&'static str, String)>) -> Decision {
+fn deny(
+    mut res: Reservation,
+    denial: Denial,
+    mut headers: Vec<(&'static str, String)>,
+) -> Decision {
     res.tokens = 0;
     res.cost_micros = 0;
     res.settled = true;
@@ -881,7 +891,10 @@ fn evaluate(
         let period = e.kind.period();
         let need = need_for(e.kind, tokens, cost);
         if e.w.used(period, e.window, now).saturating_add(need) > l.amount {
-            consider(e.kind.name(), e.w.wait_ms(period, e.window, now, l.amount, need));
+            consider(
+                e.kind.name(),
+                e.w.wait_ms(period, e.window, now, l.amount, need),
+            );
         }
     }
     if let Some(max) = rules.concurrency {

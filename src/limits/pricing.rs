@@ -73,7 +73,7 @@ impl PriceTable {
                 }
             }
         }
-        t.prefixes.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        t.prefixes.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
         if let Some(d) = &p.default {
             t.default = Some(Price::compile(d, "limits.pricing.default")?);
         }
@@ -97,7 +97,11 @@ impl PriceTable {
 
     /// The price for a response: the response's model if listed, else the request's model if
     /// listed, else the default. `None` if nothing applies (cost 0).
-    pub fn price(&self, response_model: Option<&str>, request_model: Option<&str>) -> Option<Price> {
+    pub fn price(
+        &self,
+        response_model: Option<&str>,
+        request_model: Option<&str>,
+    ) -> Option<Price> {
         response_model
             .and_then(|m| self.listed(m))
             .or_else(|| request_model.and_then(|m| self.listed(m)))
@@ -127,8 +131,14 @@ mod tests {
         assert_eq!(t.listed("gpt-4o-2024-08-06").unwrap().input, 3_000_000);
         assert_eq!(t.listed("gpt-4o-mini-2024").unwrap().input, 150_000);
         assert_eq!(t.listed("claude"), None);
-        assert_eq!(t.price(Some("claude"), Some("gpt-4o")).unwrap().input, 2_500_000);
-        assert_eq!(t.price(Some("gpt-4o-mini"), Some("gpt-4o")).unwrap().input, 150_000);
+        assert_eq!(
+            t.price(Some("claude"), Some("gpt-4o")).unwrap().input,
+            2_500_000
+        );
+        assert_eq!(
+            t.price(Some("gpt-4o-mini"), Some("gpt-4o")).unwrap().input,
+            150_000
+        );
         assert_eq!(t.price(None, None).unwrap().input, 1_000_000);
         assert!(table("{}").unwrap().price(Some("x"), None).is_none());
     }
@@ -163,7 +173,8 @@ mod tests {
     fn errors_name_fields() {
         let e = table(r#"{"models": {"m": {"input": -1, "output": 1}}}"#).unwrap_err();
         assert_eq!(e.field, "limits.pricing.models.m.input");
-        let e = table(r#"{"default": {"input": 1, "output": 1, "cached_input": 1e13}}"#).unwrap_err();
+        let e =
+            table(r#"{"default": {"input": 1, "output": 1, "cached_input": 1e13}}"#).unwrap_err();
         assert_eq!(e.field, "limits.pricing.default.cached_input");
     }
 }

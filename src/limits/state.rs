@@ -38,10 +38,6 @@ impl Bucket {
         }
     }
 
-    pub fn entry_mut(&mut self, kind: LimitKind) -> Option<&mut Entry> {
-        self.entries.iter_mut().find(|e| e.kind == kind)
-    }
-
     /// Rolls every window to `now` and expires a leaked in-flight count.
     pub fn roll(&mut self, now: u64, lease_ms: u64) {
         for e in &mut self.entries {
@@ -151,7 +147,11 @@ mod tests {
         for (i, kind) in LimitKind::PER_CONSUMER.iter().enumerate() {
             b.entries.push(Entry {
                 kind: *kind,
-                window: if i % 2 == 0 { WindowKind::Sliding } else { WindowKind::Fixed },
+                window: if i % 2 == 0 {
+                    WindowKind::Sliding
+                } else {
+                    WindowKind::Fixed
+                },
                 w: WindowState {
                     start: i as u64 * 1000,
                     cur: u64::MAX - i as u64,

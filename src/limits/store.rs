@@ -51,7 +51,11 @@ pub const CREATE_CAS: u32 = u32::MAX;
 ///
 /// A blind `set(cas = 0)` is never sent to a key that might exist on Envoy, where it would be an
 /// unconditional overwrite.
-pub fn create<S: SharedStore + ?Sized>(store: &S, key: &str, value: &[u8]) -> Result<(), StoreError> {
+pub fn create<S: SharedStore + ?Sized>(
+    store: &S,
+    key: &str,
+    value: &[u8],
+) -> Result<(), StoreError> {
     match store.set(key, value, CREATE_CAS) {
         Err(StoreError::CasMismatch) => {}
         other => return other,
@@ -274,9 +278,16 @@ mod tests {
                     inner.set(key, b"theirs", 0).ok();
                 }
             });
-            assert_eq!(create(&racing, "r", b"ours"), Err(StoreError::CasMismatch), "{sem:?}");
+            assert_eq!(
+                create(&racing, "r", b"ours"),
+                Err(StoreError::CasMismatch),
+                "{sem:?}"
+            );
             assert_eq!(s.raw("r").unwrap(), b"theirs");
-            assert_eq!(create(&UnavailableStore, "x", b""), Err(StoreError::Unavailable));
+            assert_eq!(
+                create(&UnavailableStore, "x", b""),
+                Err(StoreError::Unavailable)
+            );
         }
     }
 }
