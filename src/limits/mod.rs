@@ -560,7 +560,9 @@ impl Limiter {
         }
 
         // 3. Reserve the estimate in the global budget (never denies: the breaker is step 1).
-        if self.global_budget.is_some() && cost > 0 {
+        // `res.global` records that settlement must correct the global spend (also when nothing
+        // was reserved, e.g. an unpriced request model, so the response's actual cost is charged).
+        if self.global_budget.is_some() {
             match self.adjust_global(store, now_ms, now_ms, cost as i64) {
                 Ok(()) => res.global = true,
                 Err(_) => degraded = true,
@@ -676,7 +678,7 @@ impl Limiter {
                 }
             }
         }
-        if self.global_budget.is_some() && cost_delta != 0 {
+        if res.global && cost_delta != 0 {
             if let Err(f) = self.adjust_global(store, res.at_ms, now_ms, cost_delta) {
                 error = error.or(Some(fail_error(f)));
             }

@@ -873,3 +873,70 @@ fn duration_format() {
     assert_eq!(duration(360_000), "6m0s");
     assert_eq!(duration(3_723_000), "1h2m3s");
 }
+
+/// Fails every operation on keys ending in `suffix`.
+struct FailKeys<'a>(&'a MemoryStore, &'static str);
+
+impl SharedStore for FailKeys<'_> {
+    fn get(&self, key: &str) -> Result<Option<(Vec<u8>, u32)>, StoreError> {
+        if key.ends_with(self.1) {
+            return Err(StoreError::Unavailable);
+        }
+        self.0.get(key)
+    }
+    fn set(&self, key: &str, value: &[u8], cas: u32) -> Result<(), StoreError> {
+        if key.ends_with(self.1) {
+            return Err(StoreError::Unavailable);
+        }
+        self.0.set(key, value, cas)
+    }
+}
+
+#[test]
+fn global_budget_pricing_sources_and_partial_failures() {
+    let mem = MemoryStore::new(Semantics::Kong);
+    let l = lim(
+        r#"{"global_budget": {"cost_per_day": 100}, "default": {"cost_per_day": 100},
+            "pricing": {"models": {"gpt-4o*": {"input": 1, "output": 1}, "big": {"input": 1000, "output": 1000}}}}"#,
+    );
+    let a = consumer("a");
+    // Unpriced request model and no default: nothing reserved, the response's model is charged.
+    let f = RequestFacts {
+        model: Some("alias"),
+        prompt_bytes: 4000,
+        max_tokens: Some(10),
+    };
+    let mut d = l.check(&mem, &a, DAY0, &f);
+    assert_eq!(d.reservation.reserved_cost_micros(), 0);
+    let u = Usage {
+        input_tokens: 1000,
+        output_tokens: 1000,
+        model: Some("big".into()),
+        ..Usage::default()
+    };
+    let st = l.settle(&mem, &mut d.reservation, Some(&u), DAY0).unwrap();
+    assert_eq!(st.cost_micros, 2_000_000);
+    assert_eq!(l.global_spent_micros(&mem, DAY0).unwrap(), 2_000_000);
+    assert_eq!(
+        cur(&bucket_of(&l, &mem, &a), LimitKind::CostPerDay),
+        2_000_000
+    );
+    // Global key failing: admitted (degraded), and settlement does not refund what was never
+    // reserved there.
+    let broken = FailKeys(&mem, "global");
+    let f = RequestFacts {
+        model: Some("gpt-4o-mini"),
+        prompt_bytes: 4_000_000,
+        max_tokens: Some(0),
+    };
+    let mut d = l.check(&broken, &a, DAY0, &f);
+    assert!(d.is_allowed() && d.degraded);
+    assert_eq!(d.reservation.reserved_cost_micros(), 1_000_000);
+    l.settle(&mem, &mut d.reservation, Some(&Usage::default()), DAY0)
+        .unwrap();
+    assert_eq!(l.global_spent_micros(&mem, DAY0).unwrap(), 2_000_000);
+    assert_eq!(
+        cur(&bucket_of(&l, &mem, &a), LimitKind::CostPerDay),
+        2_000_000
+    );
+}
