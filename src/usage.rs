@@ -22,8 +22,11 @@
 //! cache_creation_input_tokens`), `cached_input_tokens` is the cache-read subset.
 //!
 //! The SSE reader keeps at most one line (and one event's `data`) of `max_line_bytes`; longer lines
-//! are skipped, never accumulated. It works on bytes, so a chunk boundary inside a UTF-8 character
-//! is harmless, and it never panics on any input.
+//! are skipped, never accumulated. Of a skipped `data` line only the last 8 KiB are kept, and a
+//! `"usage": {...}` object found there (outside any JSON string) is still counted: the Responses
+//! API's `response.completed` event repeats the whole output before its `usage`, so its line can
+//! be arbitrarily long. The reader works on bytes, so a chunk boundary inside a UTF-8 character is
+//! harmless, and it never panics on any input.
 
 use serde_json::Value;
 
@@ -197,10 +200,39 @@ impl Partial {
 
 /// Usage from a buffered JSON response body. `None` when the body is not JSON or has no usage.
 pub fn parse_json_usage(body: &[u8]) -> Option<Usage> {
-    let v: Value = serde_json::from_slice(body).ok()?;
     let mut p = Partial::default();
-    p.merge_document(&v);
+    p.merge_document(&parse_document(body)?);
     p.finish()
+}
+
+/// The top-level fields that can carry usage or model. Everything else (`choices`, `output`,
+/// `content`, ...) is skipped by the parser without being materialised, so a large response
+/// body costs no more memory than its usage object.
+#[derive(serde::Deserialize)]
+struct Doc {
+    #[serde(rename = "type")]
+    kind: Option<Value>,
+    model: Option<Value>,
+    usage: Option<Value>,
+    message: Option<Value>,
+    response: Option<Value>,
+}
+
+fn parse_document(bytes: &[u8]) -> Option<Value> {
+    let d: Doc = serde_json::from_slice(bytes).ok()?;
+    let mut m = serde_json::Map::new();
+    for (k, v) in [
+        ("type", d.kind),
+        ("model", d.model),
+        ("usage", d.usage),
+        ("message", d.message),
+        ("response", d.response),
+    ] {
+        if let Some(v) = v {
+            m.insert(k.to_string(), v);
+        }
+    }
+    Some(Value::Object(m))
 }
 
 /// Default cap for one SSE line (and one event's joined `data`), in bytes.
@@ -224,6 +256,74 @@ pub struct SseUsageReader {
     data_overflow: bool,
     partial: Partial,
     skipped_lines: u64,
+    /// The line being skipped is a `data` line: keep its tail.
+    skip_data: bool,
+    tail: Vec<u8>,
+}
+
+/// Bytes kept from the end of an oversized data line.
+const TAIL_BYTES: usize = 8 * 1024;
+
+/// The last well-formed `"usage": {...}` object in `t` that is not inside a JSON string (its
+/// opening quote is not escaped). The tail may begin mid-string; scanning starts at the key.
+fn usage_in_tail(t: &[u8]) -> Option<Value> {
+    const KEY: &[u8] = b"\"usage\"";
+    let mut end = t.len();
+    while let Some(i) = t[..end].windows(KEY.len()).rposition(|w| w == KEY) {
+        end = i;
+        if i > 0 && t[i - 1] == b'\\' {
+            continue;
+        }
+        let mut j = i + KEY.len();
+        while j < t.len() && t[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if t.get(j) != Some(&b':') {
+            continue;
+        }
+        j += 1;
+        while j < t.len() && t[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if t.get(j) != Some(&b'{') {
+            continue;
+        }
+        let Some(close) = balanced_object_end(&t[j..]) else {
+            continue;
+        };
+        if let Ok(v @ Value::Object(_)) = serde_json::from_slice::<Value>(&t[j..j + close]) {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// Length of the JSON object starting at `s[0] == b'{'`, string- and escape-aware.
+fn balanced_object_end(s: &[u8]) -> Option<usize> {
+    let (mut depth, mut in_str, mut esc) = (0usize, false, false);
+    for (k, &b) in s.iter().enumerate() {
+        if in_str {
+            match (esc, b) {
+                (true, _) => esc = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'{' => depth += 1,
+            b'}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(k + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 impl Default for SseUsageReader {
@@ -245,6 +345,8 @@ impl SseUsageReader {
             data_overflow: false,
             partial: Partial::default(),
             skipped_lines: 0,
+            skip_data: false,
+            tail: Vec::new(),
         }
     }
 
@@ -300,23 +402,57 @@ impl SseUsageReader {
     }
 
     fn push(&mut self, bytes: &[u8]) {
-        if self.skipping || bytes.is_empty() {
+        if bytes.is_empty() {
+            return;
+        }
+        if self.skipping {
+            if self.skip_data {
+                self.push_tail(bytes);
+            }
             return;
         }
         if self.line.len() + bytes.len() > self.max_line {
-            self.line = Vec::new();
+            let line = std::mem::take(&mut self.line);
+            self.skip_data = line.iter().chain(bytes).take(4).eq(b"data".iter());
             self.skipping = true;
             self.skipped_lines += 1;
+            if self.skip_data {
+                self.tail.clear();
+                self.push_tail(&line);
+                self.push_tail(bytes);
+            }
         } else {
             self.line.extend_from_slice(bytes);
         }
     }
 
+    /// Keeps the last `TAIL_BYTES` (at most twice that in memory) of an oversized data line.
+    fn push_tail(&mut self, bytes: &[u8]) {
+        if bytes.len() >= TAIL_BYTES {
+            self.tail.clear();
+            self.tail
+                .extend_from_slice(&bytes[bytes.len() - TAIL_BYTES..]);
+            return;
+        }
+        if self.tail.len() + bytes.len() > 2 * TAIL_BYTES {
+            let drop = (self.tail.len() + bytes.len() - TAIL_BYTES).min(self.tail.len());
+            self.tail.drain(..drop);
+        }
+        self.tail.extend_from_slice(bytes);
+    }
+
     fn end_line(&mut self) {
         if self.skipping {
             self.skipping = false;
-            // A data line was lost: the event it belonged to is incomplete.
+            // A data line was lost: the event it belonged to is incomplete. Its tail may still
+            // hold the usage (Responses API `response.completed` carries the whole output first).
             self.data_overflow = true;
+            if self.skip_data {
+                if let Some(u) = usage_in_tail(&self.tail) {
+                    self.partial.merge_usage(&u);
+                }
+                self.tail = Vec::new();
+            }
             return;
         }
         let line = std::mem::take(&mut self.line);
@@ -359,7 +495,7 @@ impl SseUsageReader {
             if mentions_usage_object(&data)
                 || (self.partial.model.is_none() && contains(&data, b"\"model\""))
             {
-                if let Ok(v) = serde_json::from_slice::<Value>(&data) {
+                if let Some(v) = parse_document(&data) {
                     self.partial.merge_document(&v);
                 }
             }
@@ -580,11 +716,44 @@ event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{
         for _ in 0..1000 {
             r.feed(&[b'a'; 1000]);
             assert!(r.line.capacity() <= 2048 && r.data.capacity() <= 2048);
+            assert!(r.tail.capacity() <= 4 * TAIL_BYTES);
         }
         r.feed(b"\",\"usage\":{\"prompt_tokens\":999}}\n\n");
         r.feed(OPENAI_SSE.as_bytes());
         assert_eq!(r.skipped_lines(), 1);
         expect_openai(&r.finish().unwrap());
+    }
+
+    /// Responses API: `response.completed` repeats the whole output before `usage`, so its line can
+    /// exceed the cap; the usage is recovered from the line's tail.
+    #[test]
+    fn sse_oversized_final_event_usage_from_tail() {
+        let text = "lorem \\\"usage\\\":{\\\"input_tokens\\\":1} ipsum ".repeat(4000);
+        let stream = format!(
+            "event: response.created\ndata: {{\"type\":\"response.created\",\"response\":{{\"model\":\"gpt-4.1\",\"usage\":null}}}}\n\n\
+             event: response.completed\ndata: {{\"type\":\"response.completed\",\"response\":{{\"model\":\"gpt-4.1\",\
+             \"output\":[{{\"type\":\"message\",\"content\":[{{\"type\":\"output_text\",\"text\":\"{text}\"}}]}}],\
+             \"usage\":{{\"input_tokens\":10,\"input_tokens_details\":{{\"cached_tokens\":0}},\"output_tokens\":30000,\
+             \"output_tokens_details\":{{\"reasoning_tokens\":0}},\"total_tokens\":30010}},\"user\":null,\"metadata\":{{}}}}}}\n\n"
+        );
+        assert!(stream.len() > 2 * DEFAULT_MAX_LINE_BYTES);
+        let b = stream.as_bytes();
+        for step in [1usize, 7, 1000, 100_000, b.len()] {
+            let mut r = SseUsageReader::default();
+            for chunk in b.chunks(step) {
+                r.feed(chunk);
+            }
+            let u = r.finish().unwrap_or_else(|| panic!("step {step}"));
+            assert_eq!(
+                (u.input_tokens, u.output_tokens, u.total()),
+                (10, 30000, 30010)
+            );
+            assert_eq!(u.model.as_deref(), Some("gpt-4.1"));
+            assert_eq!(r.skipped_lines(), 1);
+        }
+        // Only the escaped look-alike in the tail: nothing is taken from inside strings.
+        let fake = format!("data: {{\"x\":\"{text}\"}}\n\n");
+        assert_eq!(read_whole(fake.as_bytes()), None);
     }
 
     #[test]
@@ -596,9 +765,9 @@ event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{
             seed ^= seed << 17;
             seed
         };
-        let alphabet: &[u8] = b"data: {}\"usage\r\n:[]0123456789\xff\xfe\xc3";
-        for _ in 0..300 {
-            let mut r = SseUsageReader::new(300);
+        let alphabet: &[u8] = b"data: {}{}\"\"\\usage\r\n:[]0123456789\xff\xfe\xc3";
+        for _ in 0..1000 {
+            let mut r = SseUsageReader::new(256);
             for _ in 0..50 {
                 let len = (next() % 40) as usize;
                 let chunk: Vec<u8> = (0..len)
