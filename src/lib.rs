@@ -4,9 +4,9 @@
 //! of the host and is unit-tested natively.
 
 pub mod config;
-
-#[cfg(target_arch = "wasm32")]
-mod filter;
 pub mod identity;
 pub mod limits;
 pub mod usage;
+
+#[cfg(target_arch = "wasm32")]
+mod filter;

@@ -1,4 +1,4 @@
-//! `limits` configuration: what the operator writes, and its validation into [`Rules`].
+//! `limits` configuration: what the operator writes, and its validation into compiled rules.
 //!
 //! `{}` means no limits at all: the limiter never touches shared data and allows everything.
 
@@ -335,13 +335,21 @@ pub(crate) enum Metric {
 /// Every windowed limit, with a stable code used in the stored encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LimitKind {
+    /// `requests_per_second`.
     RequestsPerSecond,
+    /// `requests_per_minute`.
     RequestsPerMinute,
+    /// `requests_per_hour`.
     RequestsPerHour,
+    /// `requests_per_day`.
     RequestsPerDay,
+    /// `tokens_per_minute`.
     TokensPerMinute,
+    /// `tokens_per_day`.
     TokensPerDay,
+    /// `cost_per_day`.
     CostPerDay,
+    /// `cost_per_month`.
     CostPerMonth,
     /// The global budget (only in the global key).
     GlobalCostPerDay,

@@ -13,8 +13,11 @@ use std::collections::HashMap;
 /// One model's price in micro-units per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Price {
+    /// Per million input tokens.
     pub input: u64,
+    /// Per million output tokens.
     pub output: u64,
+    /// Per million cached input tokens.
     pub cached_input: u64,
 }
 

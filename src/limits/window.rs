@@ -13,10 +13,15 @@ use super::config::WindowKind;
 /// A window length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Period {
+    /// One second.
     Second,
+    /// One minute.
     Minute,
+    /// One hour.
     Hour,
+    /// One UTC day.
     Day,
+    /// One UTC calendar month.
     Month,
 }
 
