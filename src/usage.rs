@@ -235,6 +235,57 @@ fn parse_document(bytes: &[u8]) -> Option<Value> {
     Some(Value::Object(m))
 }
 
+/// What the limiter needs from a request body (OpenAI chat/completions/embeddings/responses,
+/// Anthropic messages).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestInfo {
+    /// `model`, at most 256 bytes.
+    pub model: Option<String>,
+    /// `max_completion_tokens`, `max_tokens` or `max_output_tokens`, whichever is present (in that
+    /// order).
+    pub max_tokens: Option<u64>,
+    /// `stream: true`.
+    pub stream: bool,
+    /// `stream_options.include_usage: true` (OpenAI chat/completions only send usage in a stream
+    /// when asked; without it a streamed request can only be settled as estimated).
+    pub include_usage: bool,
+}
+
+/// Reads [`RequestInfo`] from a request body; defaults for anything missing or malformed.
+pub fn parse_request(body: &[u8]) -> RequestInfo {
+    #[derive(serde::Deserialize)]
+    struct Req {
+        model: Option<Value>,
+        max_completion_tokens: Option<Value>,
+        max_tokens: Option<Value>,
+        max_output_tokens: Option<Value>,
+        stream: Option<Value>,
+        stream_options: Option<Value>,
+    }
+    let Ok(r) = serde_json::from_slice::<Req>(body) else {
+        return RequestInfo::default();
+    };
+    let num = |v: &Option<Value>| v.as_ref().and_then(Value::as_u64);
+    RequestInfo {
+        model: r
+            .model
+            .as_ref()
+            .and_then(Value::as_str)
+            .filter(|m| !m.is_empty() && m.len() <= MAX_MODEL_BYTES)
+            .map(str::to_string),
+        max_tokens: num(&r.max_completion_tokens)
+            .or(num(&r.max_tokens))
+            .or(num(&r.max_output_tokens)),
+        stream: r.stream.as_ref().and_then(Value::as_bool) == Some(true),
+        include_usage: r
+            .stream_options
+            .as_ref()
+            .and_then(|o| o.get("include_usage"))
+            .and_then(Value::as_bool)
+            == Some(true),
+    }
+}
+
 /// Default cap for one SSE line (and one event's joined `data`), in bytes.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024;
 
@@ -529,6 +580,34 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_info() {
+        let r = parse_request(
+            br#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"max_tokens":50,
+                "stream":true,"stream_options":{"include_usage":true}}"#,
+        );
+        assert_eq!(
+            r,
+            RequestInfo {
+                model: Some("gpt-4o".into()),
+                max_tokens: Some(50),
+                stream: true,
+                include_usage: true,
+            }
+        );
+        let r = parse_request(br#"{"model":"o3","max_completion_tokens":9,"max_tokens":1}"#);
+        assert_eq!(r.max_tokens, Some(9));
+        let r = parse_request(
+            br#"{"model":"gpt-4.1","input":"x","max_output_tokens":7,"stream":"yes"}"#,
+        );
+        assert_eq!((r.max_tokens, r.stream), (Some(7), false));
+        assert_eq!(parse_request(b"garbage"), RequestInfo::default());
+        assert_eq!(
+            parse_request(br#"{"model":5,"max_tokens":-1}"#),
+            RequestInfo::default()
+        );
+    }
 
     #[test]
     fn openai_chat_json() {
