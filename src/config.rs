@@ -5,7 +5,9 @@
 //! Unknown fields are errors; `{}` (or an empty configuration) gives working defaults.
 
 use crate::audit::AuditConfig;
+use crate::identity::IdentityConfig;
 use crate::inspect::InspectionConfig;
+use crate::limits::LimitsConfig;
 use serde::Deserialize;
 use std::fmt;
 
@@ -30,6 +32,10 @@ pub struct Config {
     pub on_oversize: OversizeAction,
     /// Request-body inspection (prompt injection, jailbreak, SQLi, obfuscation).
     pub inspection: InspectionConfig,
+    /// Who the consumer is (for limits and the audit event); raw keys are only ever hashed.
+    pub identity: IdentityConfig,
+    /// Per-consumer request, token, cost and concurrency limits; global daily budget.
+    pub limits: LimitsConfig,
     /// The per-request audit event.
     pub audit: AuditConfig,
 }
@@ -40,6 +46,8 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             on_oversize: OversizeAction::Reject,
             inspection: InspectionConfig::default(),
+            identity: IdentityConfig::default(),
+            limits: LimitsConfig::default(),
             audit: AuditConfig::default(),
         }
     }
