@@ -50,9 +50,9 @@ fn compose_envoy_config_matches_the_template() {
 
 #[test]
 fn shipped_example_configs_are_valid() {
-    let dir = common::repo_root().join("examples");
     let mut n = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
+    let dirs = ["examples", "bench/configs"].map(|d| common::repo_root().join(d));
+    for entry in dirs.iter().flat_map(|d| std::fs::read_dir(d).unwrap()) {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "json") {
             let bytes = std::fs::read(&path).unwrap();
