@@ -417,12 +417,13 @@ impl Request {
 
     /// Audit fields and rule-hit metrics from an inspection verdict.
     fn record_verdict(&mut self, v: &Verdict) {
+        let audit = self.plugin.config.audit.enabled;
         let e = &mut self.event;
         e.api = v.shape.as_str().to_string();
         e.model = v.meta.model.clone();
         e.prompt_bytes = v.meta.prompt_bytes as u64;
         e.score = f64::from(v.score);
-        if !v.text.is_empty() {
+        if audit && !v.text.is_empty() {
             e.prompt_sha256 = Some(crate::audit::sha256_hex(v.text.as_bytes()));
         }
         if v.parse_error {
@@ -537,6 +538,10 @@ impl Request {
         if !self.plugin.config.audit.enabled {
             return;
         }
+        if self.event.route.is_none() {
+            self.event.route = Self::property(vec!["xds", "route_name"]);
+            self.event.cluster = Self::property(vec!["xds", "cluster_name"]);
+        }
         self.event.latency_ms = SystemTime::now()
             .duration_since(self.started)
             .unwrap_or_default()
@@ -558,8 +563,6 @@ impl HttpContext for Request {
         self.event.request_id = self
             .request_header("x-request-id")
             .map(|v| String::from_utf8_lossy(&v).into_owned());
-        self.event.route = Self::property(vec!["xds", "route_name"]);
-        self.event.cluster = Self::property(vec!["xds", "cluster_name"]);
         bump(self.telemetry.borrow().in_flight, 1);
         self.counted_in_flight = true;
         // Every value of every header: a repeated identity header must be seen as repeated.
