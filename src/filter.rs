@@ -6,7 +6,8 @@
 //! filter only through the byte-returning calls below, so no request can trap the VM.
 
 use crate::audit::{AuditEvent, Decision, RuleRef, Tokens};
-use crate::config::OversizeAction;
+use crate::config::{CompressedAction, OversizeAction};
+use crate::guard::{self, Stage};
 use crate::identity::{Consumer, Lookup};
 use crate::inspect::{self, Verdict};
 use crate::limits::{RequestFacts, Reservation, SharedStore, StoreError};
@@ -121,6 +122,33 @@ impl SharedStore for HostStore {
             Err(proxy_wasm::types::Status::CasMismatch) => Err(StoreError::CasMismatch),
             Err(_) => Err(StoreError::Unavailable),
         }
+    }
+}
+
+extern "C" {
+    fn proxy_get_header_map_pairs(
+        map_type: u32,
+        return_map_data: *mut *mut u8,
+        return_map_size: *mut usize,
+    ) -> u32;
+}
+
+/// The raw serialised request-header map, decoded by [`guard::parse_header_pairs`] (which, unlike
+/// the SDK's `get_map_bytes`, cannot panic on a header name that is not UTF-8).
+fn request_header_map() -> Option<Vec<u8>> {
+    let mut data: *mut u8 = std::ptr::null_mut();
+    let mut size: usize = 0;
+    // SAFETY: the host allocates the buffer through the SDK's `proxy_on_memory_allocate` export
+    // (the global allocator) and hands over ownership, as in the SDK's own `get_map_bytes`.
+    unsafe {
+        if proxy_get_header_map_pairs(MapType::HttpRequestHeaders as u32, &mut data, &mut size) != 0
+        {
+            return None;
+        }
+        if data.is_null() || size == 0 {
+            return Some(Vec::new());
+        }
+        Some(Vec::from_raw_parts(data, size, size))
     }
 }
 
@@ -293,6 +321,10 @@ impl Request {
             .as_micros() as u64;
         observe(self.telemetry.borrow().scan_us, scan_us);
         self.record_verdict(&verdict);
+        if self.event.reason.is_none() && std::str::from_utf8(body).is_err() {
+            // Scanned after lossy decoding; forwarded byte for byte. Say so.
+            self.event.reason = Some("invalid_utf8".into());
+        }
         let facts = RequestFacts {
             model: verdict.meta.model.as_deref(),
             prompt_bytes: body.len() as u64,
@@ -324,12 +356,8 @@ impl Request {
     /// Inspection let the request through: check and reserve its limits, then forward.
     fn admit(&mut self, decision: Decision, facts: RequestFacts) -> Action {
         let plugin = self.plugin.clone();
-        let consumer = plugin.identity.resolve(|l| match l {
-            Lookup::Header(h) => self.request_header(h),
-            Lookup::Property(p) => hostcalls::get_property(p.iter().map(String::as_str).collect())
-                .ok()
-                .flatten(),
-        });
+        // Resolved (and checked for conflicts) with the request headers.
+        let consumer = self.consumer.take().unwrap_or_else(Consumer::anonymous);
         self.event.consumer = Some(consumer.display().to_string());
         if !plugin.limiter.is_active() {
             self.consumer = Some(consumer);
@@ -535,22 +563,58 @@ impl HttpContext for Request {
         self.event.request_id = self
             .request_header("x-request-id")
             .map(|v| String::from_utf8_lossy(&v).into_owned());
-        let consumer = self.plugin.identity.resolve(|l| match l {
-            Lookup::Header(h) => self.request_header(h),
-            Lookup::Property(p) => hostcalls::get_property(p.iter().map(String::as_str).collect())
-                .ok()
-                .flatten(),
-        });
-        self.event.consumer = Some(consumer.display().to_string());
-        self.consumer = Some(consumer);
         bump(self.telemetry.borrow().in_flight, 1);
         self.counted_in_flight = true;
+        // Every value of every header: a repeated identity header must be seen as repeated.
+        let map = request_header_map();
+        let pairs = map.as_deref().and_then(guard::parse_header_pairs);
+        let values = |name: &str| match &pairs {
+            Some(p) => guard::header_values(p, name),
+            None => self.request_header(name).into_iter().collect(),
+        };
+        let resolved = self.plugin.identity.resolve_all(|l| match l {
+            Lookup::Header(h) => values(h),
+            Lookup::Property(p) => hostcalls::get_property(p.iter().map(String::as_str).collect())
+                .ok()
+                .flatten()
+                .into_iter()
+                .collect(),
+        });
+        let encoding = guard::compressed_encoding(&values("content-encoding"));
+        match resolved {
+            Ok(consumer) => {
+                self.event.consumer = Some(consumer.display().to_string());
+                self.consumer = Some(consumer);
+            }
+            Err(_) => {
+                let reply = LocalReply::conflicting_identity(self.event.request_id.as_deref());
+                return self.answer(reply, Decision::Blocked, "conflicting_identity");
+            }
+        }
         if end_of_stream {
             return self.decide(&[]);
         }
         let declared = self
             .request_header("content-length")
             .and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse::<u64>().ok());
+        if encoding.is_some() {
+            // Compressed bytes cannot be scanned: never pass them on as if they had been.
+            self.event.body_bytes = declared.unwrap_or(0);
+            return match self.plugin.config.on_compressed {
+                CompressedAction::Reject => {
+                    let reply = LocalReply::unsupported_encoding(self.event.request_id.as_deref());
+                    self.answer(reply, Decision::Blocked, "compressed_body")
+                }
+                CompressedAction::AllowUnscanned => {
+                    self.event.reason = Some("compressed_unscanned".into());
+                    let facts = RequestFacts {
+                        prompt_bytes: declared.unwrap_or(0),
+                        ..RequestFacts::default()
+                    };
+                    self.admit(Decision::Allowed, facts)
+                }
+            };
+        }
         if declared.is_some_and(|n| n > self.plugin.config.max_body_bytes as u64) {
             self.event.body_bytes = declared.unwrap_or(0);
             return self.oversize();
@@ -661,6 +725,21 @@ impl HttpContext for Request {
     }
 
     fn on_log(&mut self) {
+        // A request that never completed (client gone mid-upload, upstream reset, timeout) still
+        // gets exactly one audit event, saying why.
+        let stage = match self.phase {
+            Phase::Buffering => Some(Stage::Undecided),
+            Phase::Forwarded if self.event.reason.is_none() => Some(Stage::Forwarded),
+            _ => None,
+        };
+        if let Some(stage) = stage {
+            let details = Self::property(vec!["response", "code_details"]).unwrap_or_default();
+            let reason = guard::fault_reason(stage, &details, self.event.upstream_status);
+            if stage == Stage::Undecided {
+                self.event.decision = Decision::Error;
+            }
+            self.event.reason = reason.map(str::to_string);
+        }
         self.finish();
     }
 }

@@ -42,7 +42,27 @@ pub struct IdentityConfig {
     /// Labels for hashed consumers: `{"id_sha256": "<32 or 64 hex digits>", "name": "team-a"}`.
     /// The name is used in override matching and may be logged; the raw key never is.
     pub consumers: Vec<ConsumerLabel>,
+    /// Two credentials that disagree (an identity header sent twice with different values, or
+    /// two secret sources such as `authorization` and `x-api-key` with different keys):
+    /// `reject` (default) answers 400 `conflicting_identity`, so a client cannot be charged to
+    /// one key while the upstream authenticates another; `first` takes the first source.
+    pub on_conflict: ConflictAction,
 }
+
+/// What to do when identity sources disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictAction {
+    /// Refuse the request (400, reason `conflicting_identity`).
+    #[default]
+    Reject,
+    /// Use the first source that yields a value (and the first value of a repeated header).
+    First,
+}
+
+/// Identity sources disagree and `on_conflict` is `reject`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdentityConflict;
 
 impl Default for IdentityConfig {
     fn default() -> Self {
@@ -63,6 +83,7 @@ impl Default for IdentityConfig {
             ],
             salt: String::new(),
             consumers: Vec::new(),
+            on_conflict: ConflictAction::Reject,
         }
     }
 }
@@ -149,6 +170,7 @@ pub struct Identity {
     sources: Vec<CompiledSource>,
     salt: Vec<u8>,
     labels: Vec<(String, String)>,
+    on_conflict: ConflictAction,
 }
 
 #[derive(Debug, Clone)]
@@ -162,6 +184,18 @@ struct CompiledSource {
     key: SourceKey,
     scheme: Option<Scheme>,
     secret: bool,
+}
+
+impl CompiledSource {
+    /// The usable value of one raw value: trimmed, scheme stripped; `None` if empty or another
+    /// scheme.
+    fn value<'a>(&self, raw: &'a [u8]) -> Option<&'a [u8]> {
+        let mut value = trim(raw);
+        if let Some(Scheme::Bearer) = self.scheme {
+            value = strip_bearer(value)?;
+        }
+        (!value.is_empty()).then_some(value)
+    }
 }
 
 impl IdentityConfig {
@@ -240,31 +274,80 @@ impl Identity {
             sources,
             salt: config.salt.as_bytes().to_vec(),
             labels,
+            on_conflict: config.on_conflict,
         })
     }
 
     /// Identifies the consumer. `lookup` returns the raw header value or property bytes, or `None`.
-    /// Empty (after trimming) values count as absent.
+    /// Empty (after trimming) values count as absent. Never reports a conflict (one value per
+    /// source); the glue uses [`resolve_all`](Self::resolve_all).
     pub fn resolve<F>(&self, mut lookup: F) -> Consumer
     where
         F: FnMut(Lookup<'_>) -> Option<Vec<u8>>,
+    {
+        self.resolve_first(|l| lookup(l).into_iter().collect())
+    }
+
+    /// Identifies the consumer from every value of each source (a header may be repeated).
+    /// With `on_conflict: reject`, fails when a header source has two different values, or when
+    /// two secret sources yield different credentials.
+    pub fn resolve_all<F>(&self, mut lookup: F) -> Result<Consumer, IdentityConflict>
+    where
+        F: FnMut(Lookup<'_>) -> Vec<Vec<u8>>,
+    {
+        if self.on_conflict == ConflictAction::First {
+            return Ok(self.resolve_first(lookup));
+        }
+        let mut values: Vec<Vec<Vec<u8>>> = Vec::with_capacity(self.sources.len());
+        let mut secret: Option<Vec<u8>> = None;
+        for s in &self.sources {
+            let raw = match &s.key {
+                // Envoy joins a repeated header with `,` (always for inline headers such as
+                // `authorization`): `Bearer a,Bearer b` is two values. Credentials never
+                // contain a comma.
+                SourceKey::Header(h) => split_commas(lookup(Lookup::Header(h))),
+                SourceKey::Property(p) => lookup(Lookup::Property(p)),
+            };
+            let mut distinct: Vec<&[u8]> = Vec::new();
+            for v in &raw {
+                // Compare credentials, not spelling: `Bearer k` and `bearer  k` agree.
+                let v = s.value(v).unwrap_or_else(|| trim(v));
+                if !v.is_empty() && !distinct.contains(&v) {
+                    distinct.push(v);
+                }
+            }
+            if distinct.len() > 1 && matches!(s.key, SourceKey::Header(_)) {
+                return Err(IdentityConflict);
+            }
+            if s.secret {
+                if let Some(v) = raw.iter().find_map(|r| s.value(r)) {
+                    match &secret {
+                        Some(prev) if prev.as_slice() != v => return Err(IdentityConflict),
+                        Some(_) => {}
+                        None => secret = Some(v.to_vec()),
+                    }
+                }
+            }
+            values.push(raw);
+        }
+        // The agreed credential, even when it came as `Bearer k,Bearer k` (a hash of the joined
+        // string would be a fresh, unlimited consumer).
+        let mut it = values.into_iter();
+        Ok(self.resolve_first(|_| it.next().unwrap_or_default()))
+    }
+
+    fn resolve_first<F>(&self, mut lookup: F) -> Consumer
+    where
+        F: FnMut(Lookup<'_>) -> Vec<Vec<u8>>,
     {
         for (i, s) in self.sources.iter().enumerate() {
             let raw = match &s.key {
                 SourceKey::Header(h) => lookup(Lookup::Header(h)),
                 SourceKey::Property(p) => lookup(Lookup::Property(p)),
             };
-            let Some(raw) = raw else { continue };
-            let mut value = trim(&raw);
-            if let Some(Scheme::Bearer) = s.scheme {
-                match strip_bearer(value) {
-                    Some(v) => value = v,
-                    None => continue,
-                }
-            }
-            if value.is_empty() {
+            let Some(value) = raw.iter().find_map(|r| s.value(r)) else {
                 continue;
-            }
+            };
             return if s.secret {
                 let id = self.hash(b"", value);
                 let name = self
@@ -299,6 +382,18 @@ impl Identity {
         h.update(value);
         hex(&h.finalize()[..16])
     }
+}
+
+/// Splits comma-joined header values into their parts.
+fn split_commas(values: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    if !values.iter().any(|v| v.contains(&b',')) {
+        return values;
+    }
+    values
+        .iter()
+        .flat_map(|v| v.split(|&b| b == b','))
+        .map(<[u8]>::to_vec)
+        .collect()
 }
 
 fn is_header_char(b: u8) -> bool {
@@ -496,5 +591,80 @@ mod tests {
         assert_eq!(e.field, "identity.sources[0].scheme");
         let e = parse(r#"{"identity": {"salty": "x"}}"#).unwrap_err();
         assert_eq!(e.field, "identity.salty");
+    }
+
+    fn all<'a>(h: &'a [(&'a str, &'a str)]) -> impl FnMut(Lookup<'_>) -> Vec<Vec<u8>> + 'a {
+        move |l| match l {
+            Lookup::Header(n) => h
+                .iter()
+                .filter(|(k, _)| *k == n)
+                .map(|(_, v)| v.as_bytes().to_vec())
+                .collect(),
+            Lookup::Property(_) => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn repeated_identity_header_with_different_values_conflicts() {
+        let id = parse("{}").unwrap();
+        let two = [
+            ("authorization", "Bearer sk-victim"),
+            ("authorization", "Bearer sk-attacker"),
+        ];
+        assert_eq!(id.resolve_all(all(&two)), Err(IdentityConflict));
+        // The same value twice is not a conflict.
+        let same = [
+            ("authorization", "Bearer k"),
+            ("authorization", "Bearer  k "),
+        ];
+        assert_eq!(id.resolve_all(all(&same)).unwrap().id, sha_prefix("k"));
+        // A repeated header conflicts even if one value is another scheme: the upstream may read it.
+        let mixed = [
+            ("authorization", "Bearer k"),
+            ("authorization", "Basic eA=="),
+        ];
+        assert_eq!(id.resolve_all(all(&mixed)), Err(IdentityConflict));
+    }
+
+    #[test]
+    fn disagreeing_secret_sources_conflict_agreeing_ones_do_not() {
+        let id = parse("{}").unwrap();
+        let h = [("authorization", "Bearer sk-a"), ("x-api-key", "sk-b")];
+        assert_eq!(id.resolve_all(all(&h)), Err(IdentityConflict));
+        let h = [("authorization", "Bearer sk-a"), ("x-api-key", "sk-a")];
+        let c = id.resolve_all(all(&h)).unwrap();
+        assert_eq!((c.id, c.source), (sha_prefix("sk-a"), Some(0)));
+        // Basic auth does not yield a bearer credential: only x-api-key counts.
+        let h = [("authorization", "Basic eA=="), ("x-api-key", "sk-b")];
+        assert_eq!(id.resolve_all(all(&h)).unwrap().id, sha_prefix("sk-b"));
+        assert!(id.resolve_all(all(&[])).unwrap().is_anonymous());
+    }
+
+    #[test]
+    fn on_conflict_first_takes_the_first_source_and_value() {
+        let id = parse(r#"{"identity": {"on_conflict": "first"}}"#).unwrap();
+        let h = [
+            ("authorization", "Bearer sk-a"),
+            ("authorization", "Bearer sk-c"),
+            ("x-api-key", "sk-b"),
+        ];
+        assert_eq!(id.resolve_all(all(&h)).unwrap().id, sha_prefix("sk-a"));
+        let e = parse(r#"{"identity": {"on_conflict": "last"}}"#).unwrap_err();
+        assert!(e.field.contains("on_conflict"), "{e:?}");
+    }
+
+    #[test]
+    fn non_secret_sources_are_not_compared_with_credentials() {
+        let id = parse(
+            r#"{"identity": {"sources": [{"header": "x-consumer-username", "secret": false},
+                                          {"header": "authorization", "scheme": "bearer"}]}}"#,
+        )
+        .unwrap();
+        let h = [
+            ("x-consumer-username", "team-a"),
+            ("authorization", "Bearer k"),
+        ];
+        let c = id.resolve_all(all(&h)).unwrap();
+        assert_eq!(c.name.as_deref(), Some("team-a"));
     }
 }

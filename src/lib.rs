@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod config;
 pub mod extract;
+pub mod guard;
 pub mod identity;
 pub mod inspect;
 pub mod limits;
