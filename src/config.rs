@@ -5,7 +5,9 @@
 //! Unknown fields are errors; `{}` (or an empty configuration) gives working defaults.
 
 use crate::audit::AuditConfig;
+use crate::identity::IdentityConfig;
 use crate::inspect::InspectionConfig;
+use crate::limits::LimitsConfig;
 use serde::Deserialize;
 use std::fmt;
 
@@ -20,6 +22,18 @@ pub enum OversizeAction {
     Allow,
 }
 
+/// What to do with a request body sent with a `content-encoding` other than `identity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CompressedAction {
+    /// Answer 415 with a JSON error; nothing reaches the upstream. Compressed bytes cannot be
+    /// scanned, and passing them on as if they had been would be a bypass.
+    #[default]
+    Reject,
+    /// Forward it without scanning (audit reason `compressed_unscanned`). Limits still apply.
+    AllowUnscanned,
+}
+
 /// The whole plugin configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -28,8 +42,14 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Answer for bodies above `max_body_bytes`.
     pub on_oversize: OversizeAction,
+    /// Answer for compressed request bodies (`content-encoding: gzip`, `deflate`, ...).
+    pub on_compressed: CompressedAction,
     /// Request-body inspection (prompt injection, jailbreak, SQLi, obfuscation).
     pub inspection: InspectionConfig,
+    /// Who the consumer is (for limits and the audit event); raw keys are only ever hashed.
+    pub identity: IdentityConfig,
+    /// Per-consumer request, token, cost and concurrency limits; global daily budget.
+    pub limits: LimitsConfig,
     /// The per-request audit event.
     pub audit: AuditConfig,
 }
@@ -39,7 +59,10 @@ impl Default for Config {
         Config {
             max_body_bytes: 1024 * 1024,
             on_oversize: OversizeAction::Reject,
+            on_compressed: CompressedAction::Reject,
             inspection: InspectionConfig::default(),
+            identity: IdentityConfig::default(),
+            limits: LimitsConfig::default(),
             audit: AuditConfig::default(),
         }
     }
@@ -147,6 +170,18 @@ mod tests {
         let e = Config::parse(br#"{"on_oversize": "drop"}"#).unwrap_err();
         assert_eq!(e.field, "on_oversize");
         assert!(e.message.contains("unknown variant `drop`"), "{e}");
+    }
+
+    #[test]
+    fn on_compressed_defaults_to_reject() {
+        assert_eq!(
+            Config::parse(b"{}").unwrap().on_compressed,
+            CompressedAction::Reject
+        );
+        let c = Config::parse(br#"{"on_compressed": "allow_unscanned"}"#).unwrap();
+        assert_eq!(c.on_compressed, CompressedAction::AllowUnscanned);
+        let e = Config::parse(br#"{"on_compressed": "decompress"}"#).unwrap_err();
+        assert_eq!(e.field, "on_compressed");
     }
 
     #[test]

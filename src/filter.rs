@@ -5,12 +5,16 @@
 //! statuses and decode header values as UTF-8 with a panic on failure; request data reaches the
 //! filter only through the byte-returning calls below, so no request can trap the VM.
 
-use crate::audit::{AuditEvent, Decision, RuleRef};
-use crate::config::OversizeAction;
+use crate::audit::{AuditEvent, Decision, RuleRef, Tokens};
+use crate::config::{CompressedAction, OversizeAction};
+use crate::guard::{self, Stage};
+use crate::identity::{Consumer, Lookup};
 use crate::inspect::{self, Verdict};
-use crate::metrics::{self, Kind, Registry};
+use crate::limits::{RequestFacts, Reservation, SharedStore, StoreError};
+use crate::metrics::{self, Kind, ModelLabels, Registry};
 use crate::plugin::Plugin;
 use crate::reply::LocalReply;
+use crate::usage::{self, SseUsageReader, Usage};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, MetricType};
@@ -34,6 +38,8 @@ struct Telemetry {
     body_bytes: Option<u32>,
     scan_us: Option<u32>,
     config_failures: Option<u32>,
+    limit_store_errors: Option<u32>,
+    models: ModelLabels,
 }
 
 fn define(kind: Kind, name: &str) -> Option<u32> {
@@ -66,6 +72,8 @@ impl Telemetry {
             body_bytes: None,
             scan_us: None,
             config_failures: None,
+            limit_store_errors: None,
+            models: ModelLabels::new(32),
         }
     }
 
@@ -81,6 +89,7 @@ impl Telemetry {
         self.body_bytes = define(Kind::Histogram, metrics::BODY_BYTES);
         self.scan_us = define(Kind::Histogram, metrics::SCAN_DURATION_US);
         self.config_failures = define(Kind::Counter, metrics::CONFIG_FAILURES_TOTAL);
+        self.limit_store_errors = define(Kind::Counter, metrics::LIMIT_STORE_ERRORS_TOTAL);
     }
 
     fn decision(&self, d: Decision) {
@@ -92,6 +101,72 @@ impl Telemetry {
         let name = metrics::name(base, labels);
         bump(self.registry.id(&name, Kind::Counter, define), delta);
     }
+}
+
+/// Proxy-wasm shared data as the limiter's store. Keys live in the plugin's `vm_id` namespace.
+struct HostStore;
+
+impl SharedStore for HostStore {
+    fn get(&self, key: &str) -> Result<Option<(Vec<u8>, u32)>, StoreError> {
+        match hostcalls::get_shared_data(key) {
+            Ok((Some(v), Some(cas))) => Ok(Some((v, cas))),
+            Ok((Some(v), None)) => Ok(Some((v, 0))),
+            Ok((None, _)) => Ok(None),
+            Err(_) => Err(StoreError::Unavailable),
+        }
+    }
+
+    fn set(&self, key: &str, value: &[u8], cas: u32) -> Result<(), StoreError> {
+        match hostcalls::set_shared_data(key, Some(value), Some(cas)) {
+            Ok(()) => Ok(()),
+            Err(proxy_wasm::types::Status::CasMismatch) => Err(StoreError::CasMismatch),
+            Err(_) => Err(StoreError::Unavailable),
+        }
+    }
+}
+
+extern "C" {
+    fn proxy_get_header_map_pairs(
+        map_type: u32,
+        return_map_data: *mut *mut u8,
+        return_map_size: *mut usize,
+    ) -> u32;
+}
+
+/// The raw serialised request-header map, decoded by [`guard::parse_header_pairs`] (which, unlike
+/// the SDK's `get_map_bytes`, cannot panic on a header name that is not UTF-8).
+fn request_header_map() -> Option<Vec<u8>> {
+    let mut data: *mut u8 = std::ptr::null_mut();
+    let mut size: usize = 0;
+    // SAFETY: the host allocates the buffer through the SDK's `proxy_on_memory_allocate` export
+    // (the global allocator) and hands over ownership, as in the SDK's own `get_map_bytes`.
+    unsafe {
+        if proxy_get_header_map_pairs(MapType::HttpRequestHeaders as u32, &mut data, &mut size) != 0
+        {
+            return None;
+        }
+        if data.is_null() || size == 0 {
+            return Some(Vec::new());
+        }
+        Some(Vec::from_raw_parts(data, size, size))
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64
+}
+
+/// Largest buffered (non-streamed) response the filter copies to read its `usage`.
+const MAX_USAGE_BODY: usize = 1024 * 1024;
+
+/// How the response body is read for usage.
+enum ResponseReader {
+    None,
+    Json(Vec<u8>),
+    Sse(Box<SseUsageReader>),
 }
 
 /// One per plugin instance and worker: holds the validated configuration.
@@ -152,6 +227,12 @@ struct Request {
     started: SystemTime,
     event: AuditEvent,
     counted_in_flight: bool,
+    consumer: Option<Consumer>,
+    reservation: Option<Reservation>,
+    /// Rate-limit headers for the client on a forwarded request.
+    limit_headers: Vec<(&'static str, String)>,
+    response: ResponseReader,
+    usage: Option<Usage>,
 }
 
 impl Request {
@@ -164,6 +245,11 @@ impl Request {
             started,
             event: AuditEvent::new(started),
             counted_in_flight: false,
+            consumer: None,
+            reservation: None,
+            limit_headers: Vec::new(),
+            response: ResponseReader::None,
+            usage: None,
         }
     }
 
@@ -221,7 +307,7 @@ impl Request {
     fn decide(&mut self, body: &[u8]) -> Action {
         self.event.body_bytes = body.len() as u64;
         if body.is_empty() {
-            return self.forward(Decision::Allowed);
+            return self.admit(Decision::Allowed, RequestFacts::default());
         }
         observe(self.telemetry.borrow().body_bytes, body.len() as u64);
         let content_type = self
@@ -235,14 +321,26 @@ impl Request {
             .as_micros() as u64;
         observe(self.telemetry.borrow().scan_us, scan_us);
         self.record_verdict(&verdict);
+        if self.event.reason.is_none() && std::str::from_utf8(body).is_err() {
+            // Scanned after lossy decoding; forwarded byte for byte. Say so.
+            self.event.reason = Some("invalid_utf8".into());
+        }
+        let facts = RequestFacts {
+            model: verdict.meta.model.as_deref(),
+            prompt_bytes: body.len() as u64,
+            max_tokens: verdict.meta.max_tokens,
+        };
         match verdict.decision {
-            inspect::Decision::Allow => self.forward(Decision::Allowed),
-            inspect::Decision::Monitor => self.forward(Decision::Monitored),
+            inspect::Decision::Allow => self.admit(Decision::Allowed, facts),
+            inspect::Decision::Monitor => self.admit(Decision::Monitored, facts),
             inspect::Decision::Redact => {
-                if let Some(new_body) = verdict.redacted_body.as_deref() {
-                    self.replace_body(body.len(), new_body);
+                let action = self.admit(Decision::Redacted, facts);
+                if self.phase == Phase::Forwarded {
+                    if let Some(new_body) = verdict.redacted_body.as_deref() {
+                        self.replace_body(body.len(), new_body);
+                    }
                 }
-                self.forward(Decision::Redacted)
+                action
             }
             inspect::Decision::Block if verdict.parse_error_block => {
                 let reply = LocalReply::invalid_body(self.event.request_id.as_deref());
@@ -253,6 +351,51 @@ impl Request {
                 self.answer(reply, Decision::Blocked, "content_policy")
             }
         }
+    }
+
+    /// Inspection let the request through: check and reserve its limits, then forward.
+    fn admit(&mut self, decision: Decision, facts: RequestFacts) -> Action {
+        let plugin = self.plugin.clone();
+        // Resolved (and checked for conflicts) with the request headers.
+        let consumer = self.consumer.take().unwrap_or_else(Consumer::anonymous);
+        self.event.consumer = Some(consumer.display().to_string());
+        if !plugin.limiter.is_active() {
+            self.consumer = Some(consumer);
+            return self.forward(decision);
+        }
+        let d = plugin
+            .limiter
+            .check(&HostStore, &consumer, now_ms(), &facts);
+        self.consumer = Some(consumer);
+        if d.degraded {
+            bump(self.telemetry.borrow().limit_store_errors, 1);
+        }
+        self.reservation = Some(d.reservation);
+        if let Some(denial) = d.denial {
+            self.event.limit = Some(denial.limit.to_string());
+            let outcome = match denial.error_type {
+                "budget_exceeded" => Decision::BudgetExceeded,
+                "limiter_unavailable" => Decision::Error,
+                _ => Decision::RateLimited,
+            };
+            let message = match denial.error_type {
+                "budget_exceeded" => "The gateway's spending budget is exhausted.".to_string(),
+                "limiter_unavailable" => "The gateway's limiter is unavailable.".to_string(),
+                _ => format!("Rate limit reached ({}).", denial.limit),
+            };
+            let mut reply = LocalReply::error(
+                u32::from(denial.status),
+                denial.error_type,
+                &message,
+                self.event.request_id.as_deref(),
+            );
+            for (n, v) in d.headers {
+                reply = reply.with_header(n, v);
+            }
+            return self.answer(reply, outcome, denial.limit);
+        }
+        self.limit_headers = d.headers;
+        self.forward(decision)
     }
 
     fn forward(&mut self, decision: Decision) -> Action {
@@ -274,12 +417,13 @@ impl Request {
 
     /// Audit fields and rule-hit metrics from an inspection verdict.
     fn record_verdict(&mut self, v: &Verdict) {
+        let audit = self.plugin.config.audit.enabled;
         let e = &mut self.event;
         e.api = v.shape.as_str().to_string();
         e.model = v.meta.model.clone();
         e.prompt_bytes = v.meta.prompt_bytes as u64;
         e.score = f64::from(v.score);
-        if !v.text.is_empty() {
+        if audit && !v.text.is_empty() {
             e.prompt_sha256 = Some(crate::audit::sha256_hex(v.text.as_bytes()));
         }
         if v.parse_error {
@@ -311,7 +455,73 @@ impl Request {
     }
 
     /// Writes the audit event to the host log and, when enabled, to filter state.
+    /// Charges the actual usage (or the estimate when none arrived) and records tokens and cost.
+    fn settle(&mut self) {
+        let usage = self.usage.take();
+        let mut settlement = None;
+        if let Some(res) = self.reservation.as_mut() {
+            settlement = self
+                .plugin
+                .limiter
+                .settle(&HostStore, res, usage.as_ref(), now_ms());
+            self.plugin.limiter.release(&HostStore, res, now_ms());
+        }
+        if let Some(s) = &settlement {
+            if s.error.is_some() {
+                bump(self.telemetry.borrow().limit_store_errors, 1);
+            }
+            if s.cost_micros > 0
+                || self
+                    .reservation
+                    .as_ref()
+                    .is_some_and(|r| r.reserved_cost_micros() > 0)
+            {
+                self.event.cost_micros = Some(s.cost_micros);
+                self.event.currency = Some(self.plugin.config.limits.pricing.currency.clone());
+            }
+        }
+        let model = usage
+            .as_ref()
+            .and_then(|u| u.model.clone())
+            .or_else(|| self.event.model.clone());
+        let mut t = self.telemetry.borrow_mut();
+        let label = t.models.label(model.as_deref());
+        if let Some(u) = &usage {
+            self.event.tokens = Some(Tokens {
+                prompt: u.input_tokens,
+                completion: u.output_tokens,
+                total: u.total(),
+                estimated: false,
+            });
+            t.add_labelled(
+                metrics::TOKENS_TOTAL,
+                &[("model", &label), ("type", "prompt")],
+                u.input_tokens as i64,
+            );
+            t.add_labelled(
+                metrics::TOKENS_TOTAL,
+                &[("model", &label), ("type", "completion")],
+                u.output_tokens as i64,
+            );
+        } else if let Some(s) = settlement.as_ref().filter(|s| s.estimated && s.tokens > 0) {
+            self.event.tokens = Some(Tokens {
+                prompt: 0,
+                completion: 0,
+                total: s.tokens,
+                estimated: true,
+            });
+        }
+        if let Some(cost) = self.event.cost_micros.filter(|c| *c > 0) {
+            t.add_labelled(
+                metrics::COST_MICROS_TOTAL,
+                &[("model", &label)],
+                cost as i64,
+            );
+        }
+    }
+
     fn finish(&mut self) {
+        self.settle();
         let t = self.telemetry.borrow();
         t.decision(self.event.decision);
         if self.counted_in_flight {
@@ -327,6 +537,10 @@ impl Request {
     fn publish(&mut self, to_log: bool) {
         if !self.plugin.config.audit.enabled {
             return;
+        }
+        if self.event.route.is_none() {
+            self.event.route = Self::property(vec!["xds", "route_name"]);
+            self.event.cluster = Self::property(vec!["xds", "cluster_name"]);
         }
         self.event.latency_ms = SystemTime::now()
             .duration_since(self.started)
@@ -349,16 +563,58 @@ impl HttpContext for Request {
         self.event.request_id = self
             .request_header("x-request-id")
             .map(|v| String::from_utf8_lossy(&v).into_owned());
-        self.event.route = Self::property(vec!["xds", "route_name"]);
-        self.event.cluster = Self::property(vec!["xds", "cluster_name"]);
         bump(self.telemetry.borrow().in_flight, 1);
         self.counted_in_flight = true;
+        // Every value of every header: a repeated identity header must be seen as repeated.
+        let map = request_header_map();
+        let pairs = map.as_deref().and_then(guard::parse_header_pairs);
+        let values = |name: &str| match &pairs {
+            Some(p) => guard::header_values(p, name),
+            None => self.request_header(name).into_iter().collect(),
+        };
+        let resolved = self.plugin.identity.resolve_all(|l| match l {
+            Lookup::Header(h) => values(h),
+            Lookup::Property(p) => hostcalls::get_property(p.iter().map(String::as_str).collect())
+                .ok()
+                .flatten()
+                .into_iter()
+                .collect(),
+        });
+        let encoding = guard::compressed_encoding(&values("content-encoding"));
+        match resolved {
+            Ok(consumer) => {
+                self.event.consumer = Some(consumer.display().to_string());
+                self.consumer = Some(consumer);
+            }
+            Err(_) => {
+                let reply = LocalReply::conflicting_identity(self.event.request_id.as_deref());
+                return self.answer(reply, Decision::Blocked, "conflicting_identity");
+            }
+        }
         if end_of_stream {
             return self.decide(&[]);
         }
         let declared = self
             .request_header("content-length")
             .and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse::<u64>().ok());
+        if encoding.is_some() {
+            // Compressed bytes cannot be scanned: never pass them on as if they had been.
+            self.event.body_bytes = declared.unwrap_or(0);
+            return match self.plugin.config.on_compressed {
+                CompressedAction::Reject => {
+                    let reply = LocalReply::unsupported_encoding(self.event.request_id.as_deref());
+                    self.answer(reply, Decision::Blocked, "compressed_body")
+                }
+                CompressedAction::AllowUnscanned => {
+                    self.event.reason = Some("compressed_unscanned".into());
+                    let facts = RequestFacts {
+                        prompt_bytes: declared.unwrap_or(0),
+                        ..RequestFacts::default()
+                    };
+                    self.admit(Decision::Allowed, facts)
+                }
+            };
+        }
         if declared.is_some_and(|n| n > self.plugin.config.max_body_bytes as u64) {
             self.event.body_bytes = declared.unwrap_or(0);
             return self.oversize();
@@ -408,16 +664,82 @@ impl HttpContext for Request {
                 .flatten()
                 .and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok());
             self.event.upstream_status = status;
-            self.event.streamed =
+            let content_type =
                 hostcalls::get_map_value_bytes(MapType::HttpResponseHeaders, "content-type")
                     .ok()
                     .flatten()
-                    .is_some_and(|v| v.starts_with(b"text/event-stream"));
+                    .unwrap_or_default();
+            self.event.streamed = content_type.starts_with(b"text/event-stream");
+            let success = status.is_some_and(|s: u32| (200..300).contains(&s));
+            self.response = if !success {
+                ResponseReader::None
+            } else if self.event.streamed {
+                ResponseReader::Sse(Box::default())
+            } else if content_type.starts_with(b"application/json") {
+                ResponseReader::Json(Vec::new())
+            } else {
+                ResponseReader::None
+            };
+            for (name, value) in std::mem::take(&mut self.limit_headers) {
+                let _ = hostcalls::add_map_value(MapType::HttpResponseHeaders, name, &value);
+            }
+        }
+        Action::Continue
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        // Without Pause each callback's buffer holds only the new chunk: read it once, never
+        // re-read what came before.
+        match &mut self.response {
+            ResponseReader::None => {}
+            ResponseReader::Sse(reader) => {
+                if body_size > 0 {
+                    if let Ok(Some(chunk)) =
+                        hostcalls::get_buffer(BufferType::HttpResponseBody, 0, body_size)
+                    {
+                        reader.feed(&chunk);
+                    }
+                }
+                if end_of_stream {
+                    self.usage = reader.finish();
+                }
+            }
+            ResponseReader::Json(buf) => {
+                if body_size > 0 && buf.len() + body_size <= MAX_USAGE_BODY {
+                    if let Ok(Some(chunk)) =
+                        hostcalls::get_buffer(BufferType::HttpResponseBody, 0, body_size)
+                    {
+                        buf.extend_from_slice(&chunk);
+                    }
+                } else if body_size > 0 {
+                    // Too big to read for usage: settle as estimated.
+                    self.response = ResponseReader::None;
+                    return Action::Continue;
+                }
+                if end_of_stream {
+                    self.usage = usage::parse_json_usage(buf);
+                }
+            }
         }
         Action::Continue
     }
 
     fn on_log(&mut self) {
+        // A request that never completed (client gone mid-upload, upstream reset, timeout) still
+        // gets exactly one audit event, saying why.
+        let stage = match self.phase {
+            Phase::Buffering => Some(Stage::Undecided),
+            Phase::Forwarded if self.event.reason.is_none() => Some(Stage::Forwarded),
+            _ => None,
+        };
+        if let Some(stage) = stage {
+            let details = Self::property(vec!["response", "code_details"]).unwrap_or_default();
+            let reason = guard::fault_reason(stage, &details, self.event.upstream_status);
+            if stage == Stage::Undecided {
+                self.event.decision = Decision::Error;
+            }
+            self.event.reason = reason.map(str::to_string);
+        }
         self.finish();
     }
 }

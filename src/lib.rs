@@ -6,11 +6,15 @@
 pub mod audit;
 pub mod config;
 pub mod extract;
+pub mod guard;
+pub mod identity;
 pub mod inspect;
+pub mod limits;
 pub mod metrics;
 pub mod normalize;
 pub mod plugin;
 pub mod reply;
+pub mod usage;
 
 #[cfg(target_arch = "wasm32")]
 mod filter;

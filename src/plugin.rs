@@ -2,11 +2,15 @@
 //! Built once per `on_configure`; everything per request borrows it.
 
 use crate::config::{Config, ConfigError};
+use crate::identity::Identity;
 use crate::inspect::Inspector;
+use crate::limits::Limiter;
 
 pub struct Plugin {
     pub config: Config,
     pub inspector: Inspector,
+    pub identity: Identity,
+    pub limiter: Limiter,
 }
 
 impl Plugin {
@@ -14,7 +18,14 @@ impl Plugin {
     pub fn from_json(bytes: &[u8]) -> Result<Plugin, ConfigError> {
         let config = Config::parse(bytes)?;
         let inspector = Inspector::new(&config.inspection)?;
-        Ok(Plugin { config, inspector })
+        let identity = Identity::new(&config.identity)?;
+        let limiter = Limiter::new(&config.limits)?;
+        Ok(Plugin {
+            config,
+            inspector,
+            identity,
+            limiter,
+        })
     }
 }
 
@@ -35,6 +46,18 @@ mod tests {
         .err()
         .unwrap();
         assert!(e.field.starts_with("inspection.custom_rules[0]"), "{e}");
+    }
+
+    #[test]
+    fn limits_errors_name_the_field() {
+        let e = Plugin::from_json(br#"{"limits": {"default": {"requests_per_minute": "lots"}}}"#)
+            .err()
+            .unwrap();
+        assert!(e.field.starts_with("limits.default"), "{e}");
+        let e = Plugin::from_json(br#"{"limits": {"default": {"cost_per_day": 5}}}"#)
+            .err()
+            .unwrap();
+        assert!(e.field.starts_with("limits"), "{e}");
     }
 
     #[test]

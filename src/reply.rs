@@ -80,6 +80,38 @@ impl LocalReply {
         )
     }
 
+    /// 415: the body is compressed (`content-encoding`) and `on_compressed` is `reject`.
+    pub fn unsupported_encoding(request_id: Option<&str>) -> LocalReply {
+        LocalReply::error(
+            415,
+            "unsupported_content_encoding",
+            "Compressed request bodies are not accepted by the gateway; send it uncompressed.",
+            request_id,
+        )
+        .with_header("accept-encoding", "identity")
+    }
+
+    /// 400: identity headers disagree (a repeated credential header with different values, or
+    /// different keys in two credential headers) and `identity.on_conflict` is `reject`.
+    pub fn conflicting_identity(request_id: Option<&str>) -> LocalReply {
+        LocalReply::error(
+            400,
+            "conflicting_identity",
+            "The request carries more than one different credential.",
+            request_id,
+        )
+    }
+
+    /// 400: the request could not be read (the host failed to hand over its headers).
+    pub fn unreadable_request(request_id: Option<&str>) -> LocalReply {
+        LocalReply::error(
+            400,
+            "invalid_request",
+            "The request could not be read by the gateway.",
+            request_id,
+        )
+    }
+
     pub fn with_header(mut self, name: &str, value: impl Into<String>) -> LocalReply {
         self.headers.push((name.to_string(), value.into()));
         self

@@ -47,3 +47,20 @@ fn compose_envoy_config_matches_the_template() {
         "envoy/envoy-compose.yaml is stale: run scripts/render-compose-envoy --out envoy/envoy-compose.yaml"
     );
 }
+
+#[test]
+fn shipped_example_configs_are_valid() {
+    let mut n = 0;
+    let dirs = ["examples", "bench/configs"].map(|d| common::repo_root().join(d));
+    for entry in dirs.iter().flat_map(|d| std::fs::read_dir(d).unwrap()) {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let bytes = std::fs::read(&path).unwrap();
+            if let Err(e) = promptgate::plugin::Plugin::from_json(&bytes) {
+                panic!("{}: {e}", path.display());
+            }
+            n += 1;
+        }
+    }
+    assert!(n > 0, "no example configs found");
+}

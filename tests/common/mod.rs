@@ -38,11 +38,21 @@ pub fn mock_bin() -> PathBuf {
     path_from_env("PROMPTGATE_MOCK_MODEL", "target/release/mock-model")
 }
 
+/// A port that is free now and was not handed out before in this process (tests run in
+/// parallel threads; the OS may otherwise return a port another test is about to bind).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// A child process that is killed and reaped when dropped.
@@ -191,7 +201,19 @@ impl Harness {
         })
     }
 
+    /// Starts mock model + Envoy; retries with new ports if another process took one meanwhile.
     pub fn start_with(opts: Options) -> Harness {
+        for attempt in 0.. {
+            match Harness::try_start(&opts) {
+                Ok(h) => return h,
+                Err(log) if attempt < 3 && log.contains("Address already in use") => continue,
+                Err(log) => panic!("envoy exited early:\n{log}"),
+            }
+        }
+        unreachable!()
+    }
+
+    fn try_start(opts: &Options) -> Result<Harness, String> {
         let dir = tempfile::Builder::new()
             .prefix("promptgate-e2e")
             .tempdir()
@@ -210,22 +232,20 @@ impl Harness {
                 break;
             }
             if let Some(status) = envoy.exited() {
-                panic!(
-                    "envoy exited early ({status}):\n{}",
-                    std::fs::read_to_string(&log_path).unwrap_or_default()
-                );
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                return Err(format!("({status})\n{log}"));
             }
             assert!(start.elapsed() < Duration::from_secs(30), "envoy not ready");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Harness {
+        Ok(Harness {
             envoy,
             mock,
             port,
             admin_port,
             model_port,
             dir,
-        }
+        })
     }
 
     pub fn url(&self, path: &str) -> String {

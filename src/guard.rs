@@ -1,0 +1,214 @@
+//! Host-agnostic answers to hostile or broken requests: the header-map decoding the glue uses to
+//! see every value of a repeated header, the `content-encoding` policy, and the audit `reason` of
+//! a request that ended in a fault (client abort, upstream reset, timeout, upstream error).
+//!
+//! Everything here takes bytes from the client or the host and must never panic on them.
+
+/// Decodes a proxy-wasm serialised header map (`proxy_get_header_map_pairs`):
+/// `u32 count`, then `count` × (`u32 name_len`, `u32 value_len`), then each name and value
+/// followed by a NUL. Returns `None` on any inconsistency instead of panicking (the SDK's own
+/// decoder unwraps, and insists on UTF-8 names).
+pub fn parse_header_pairs(bytes: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
+    if bytes.is_empty() {
+        return Some(Vec::new());
+    }
+    let u32_at = |at: usize| -> Option<usize> {
+        let b = bytes.get(at..at.checked_add(4)?)?;
+        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    };
+    let count = u32_at(0)?;
+    let mut p = count.checked_mul(8)?.checked_add(4)?;
+    if p > bytes.len() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(count);
+    for n in 0..count {
+        let name_len = u32_at(4 + n * 8)?;
+        let value_len = u32_at(8 + n * 8)?;
+        let name = bytes.get(p..p.checked_add(name_len)?)?;
+        p = p.checked_add(name_len)?.checked_add(1)?;
+        let value = bytes.get(p..p.checked_add(value_len)?)?;
+        p = p.checked_add(value_len)?.checked_add(1)?;
+        out.push((name, value));
+    }
+    Some(out)
+}
+
+/// Every value of header `name` (lower-case) in `pairs`, in order.
+pub fn header_values(pairs: &[(&[u8], &[u8])], name: &str) -> Vec<Vec<u8>> {
+    pairs
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+        .map(|(_, v)| v.to_vec())
+        .collect()
+}
+
+/// The codings of a request body's `content-encoding` header values, if any is not `identity`:
+/// e.g. `Some("gzip")`, `Some("deflate,gzip")`. Such a body cannot be scanned as it is.
+pub fn compressed_encoding(values: &[Vec<u8>]) -> Option<String> {
+    let mut codings = Vec::new();
+    for v in values {
+        for token in v.split(|&b| b == b',') {
+            let t = String::from_utf8_lossy(token).trim().to_ascii_lowercase();
+            if !t.is_empty() && t != "identity" {
+                codings.push(t);
+            }
+        }
+    }
+    (!codings.is_empty()).then(|| codings.join(","))
+}
+
+/// Where a request was when the host logged it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The body was still being received: the filter never decided.
+    Undecided,
+    /// Forwarded to the upstream.
+    Forwarded,
+}
+
+/// The audit `reason` of a request that ended abnormally, from the host's response code details
+/// (Envoy's `%RESPONSE_CODE_DETAILS%`, property `response.code_details`) and the upstream status.
+/// `None` when the request completed normally.
+pub fn fault_reason(
+    stage: Stage,
+    code_details: &str,
+    upstream_status: Option<u32>,
+) -> Option<&'static str> {
+    let d = code_details;
+    let client_gone = d.contains("downstream_remote_disconnect")
+        || d.contains("downstream_local_disconnect")
+        || d.contains("client_disconnected");
+    // The host's own protocol checks (Envoy's HTTP/1 and HTTP/2 codecs: bad or conflicting
+    // content-length, content-length with chunked, ...) answered before the filter could.
+    let protocol = d.starts_with("http1.") || d.starts_with("http2.") || d.contains("codec");
+    match stage {
+        Stage::Undecided if protocol => Some("protocol_error"),
+        Stage::Undecided if client_gone => Some("client_aborted"),
+        Stage::Undecided => Some("incomplete_request"),
+        Stage::Forwarded if client_gone => Some("client_aborted"),
+        Stage::Forwarded
+            if d.contains("response_timeout") || d.contains("upstream_per_try_timeout") =>
+        {
+            Some("upstream_timeout")
+        }
+        Stage::Forwarded if d.starts_with("upstream_reset") || d.contains("upstream_reset") => {
+            Some("upstream_reset")
+        }
+        Stage::Forwarded if upstream_status.is_some_and(|s| s >= 500) => Some("upstream_error"),
+        Stage::Forwarded => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serialise(pairs: &[(&str, &str)]) -> Vec<u8> {
+        let mut out = (pairs.len() as u32).to_le_bytes().to_vec();
+        for (n, v) in pairs {
+            out.extend((n.len() as u32).to_le_bytes());
+            out.extend((v.len() as u32).to_le_bytes());
+        }
+        for (n, v) in pairs {
+            out.extend(n.as_bytes());
+            out.push(0);
+            out.extend(v.as_bytes());
+            out.push(0);
+        }
+        out
+    }
+
+    #[test]
+    fn header_pairs_round_trip_with_repeats() {
+        let bytes = serialise(&[
+            (":method", "POST"),
+            ("authorization", "Bearer a"),
+            ("authorization", "Bearer b"),
+        ]);
+        let pairs = parse_header_pairs(&bytes).unwrap();
+        assert_eq!(pairs.len(), 3);
+        assert_eq!(
+            header_values(&pairs, "authorization"),
+            vec![b"Bearer a".to_vec(), b"Bearer b".to_vec()]
+        );
+        assert!(header_values(&pairs, "x-api-key").is_empty());
+        assert_eq!(parse_header_pairs(b"").unwrap().len(), 0);
+    }
+
+    #[test]
+    fn broken_header_maps_are_refused_not_panicked_on() {
+        let good = serialise(&[("a", "b"), ("c", "dd")]);
+        for cut in 0..good.len() {
+            let _ = parse_header_pairs(&good[..cut]);
+        }
+        assert!(parse_header_pairs(&[0xff, 0xff, 0xff, 0xff]).is_none());
+        let mut lying = good.clone();
+        lying[4] = 0xff; // first name length
+        assert!(parse_header_pairs(&lying).is_none());
+        // Non-UTF-8 names are fine (the SDK's decoder would panic on them).
+        let mut odd = serialise(&[("x", "y")]);
+        odd[12] = 0xff;
+        assert_eq!(parse_header_pairs(&odd).unwrap()[0].0, &[0xff]);
+    }
+
+    #[test]
+    fn content_encoding_policy() {
+        let v = |s: &[&str]| s.iter().map(|x| x.as_bytes().to_vec()).collect::<Vec<_>>();
+        assert_eq!(compressed_encoding(&v(&[])), None);
+        assert_eq!(compressed_encoding(&v(&["identity"])), None);
+        assert_eq!(compressed_encoding(&v(&[" Identity , "])), None);
+        assert_eq!(compressed_encoding(&v(&["gzip"])), Some("gzip".into()));
+        assert_eq!(
+            compressed_encoding(&v(&["identity, GZIP"])),
+            Some("gzip".into())
+        );
+        assert_eq!(
+            compressed_encoding(&v(&["deflate", "br"])),
+            Some("deflate,br".into())
+        );
+        assert_eq!(compressed_encoding(&v(&["\u{0}x"])), Some("\u{0}x".into()));
+    }
+
+    #[test]
+    fn fault_reasons() {
+        use Stage::*;
+        assert_eq!(
+            fault_reason(Undecided, "downstream_remote_disconnect", None),
+            Some("client_aborted")
+        );
+        assert_eq!(
+            fault_reason(Undecided, "", None),
+            Some("incomplete_request")
+        );
+        assert_eq!(fault_reason(Forwarded, "via_upstream", Some(200)), None);
+        assert_eq!(
+            fault_reason(Forwarded, "via_upstream", Some(500)),
+            Some("upstream_error")
+        );
+        assert_eq!(
+            fault_reason(Forwarded, "response_timeout", Some(504)),
+            Some("upstream_timeout")
+        );
+        assert_eq!(
+            fault_reason(
+                Forwarded,
+                "upstream_reset_after_response_started{remote_reset}",
+                Some(200)
+            ),
+            Some("upstream_reset")
+        );
+        assert_eq!(
+            fault_reason(
+                Forwarded,
+                "upstream_reset_before_response_started{remote_reset}",
+                Some(503)
+            ),
+            Some("upstream_reset")
+        );
+        assert_eq!(
+            fault_reason(Forwarded, "downstream_remote_disconnect", Some(200)),
+            Some("client_aborted")
+        );
+    }
+}
