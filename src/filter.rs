@@ -233,6 +233,10 @@ struct Request {
     limit_headers: Vec<(&'static str, String)>,
     response: ResponseReader,
     usage: Option<Usage>,
+    /// A local reply decided at the headers but sent once the request body has arrived: an
+    /// answer sent while an HTTP/2 client is still uploading ends in a stream reset that some
+    /// clients (curl) report instead of the reply.
+    deferred: Option<(LocalReply, Decision, &'static str)>,
 }
 
 impl Request {
@@ -250,6 +254,7 @@ impl Request {
             limit_headers: Vec::new(),
             response: ResponseReader::None,
             usage: None,
+            deferred: None,
         }
     }
 
@@ -282,6 +287,32 @@ impl Request {
         // Envoy may write the access log for a local reply before on_log runs: publish now.
         self.publish(false);
         Action::Pause
+    }
+
+    /// Answers now when the request is complete, else once its body has arrived (see `deferred`).
+    fn answer_after_body(
+        &mut self,
+        reply: LocalReply,
+        decision: Decision,
+        reason: &'static str,
+        end_of_stream: bool,
+    ) -> Action {
+        if end_of_stream {
+            return self.answer(reply, decision, reason);
+        }
+        self.deferred = Some((reply, decision, reason));
+        Action::Pause
+    }
+
+    /// Sends the deferred reply when the body is complete, or early when it outgrows
+    /// `max_body_bytes` (no point buffering more of a request that is already refused).
+    fn deferred_reply(&mut self, body_size: usize, end_of_stream: bool) -> Option<Action> {
+        self.deferred.as_ref()?;
+        if !end_of_stream && body_size <= self.plugin.config.max_body_bytes {
+            return Some(Action::Pause);
+        }
+        let (reply, decision, reason) = self.deferred.take()?;
+        Some(self.answer(reply, decision, reason))
     }
 
     /// Body above `max_body_bytes`: reject with 413, or let it through unscanned.
@@ -588,7 +619,12 @@ impl HttpContext for Request {
             }
             Err(_) => {
                 let reply = LocalReply::conflicting_identity(self.event.request_id.as_deref());
-                return self.answer(reply, Decision::Blocked, "conflicting_identity");
+                return self.answer_after_body(
+                    reply,
+                    Decision::Blocked,
+                    "conflicting_identity",
+                    end_of_stream,
+                );
             }
         }
         if end_of_stream {
@@ -603,7 +639,7 @@ impl HttpContext for Request {
             return match self.plugin.config.on_compressed {
                 CompressedAction::Reject => {
                     let reply = LocalReply::unsupported_encoding(self.event.request_id.as_deref());
-                    self.answer(reply, Decision::Blocked, "compressed_body")
+                    self.answer_after_body(reply, Decision::Blocked, "compressed_body", false)
                 }
                 CompressedAction::AllowUnscanned => {
                     self.event.reason = Some("compressed_unscanned".into());
@@ -625,6 +661,9 @@ impl HttpContext for Request {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if let Some(action) = self.deferred_reply(body_size, end_of_stream) {
+            return action;
+        }
         match self.phase {
             Phase::Answered => return Action::Pause,
             Phase::Forwarded => return Action::Continue,
@@ -647,6 +686,9 @@ impl HttpContext for Request {
 
     fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
         // A body that ends with trailers never had end_of_stream on a body callback.
+        if let Some(action) = self.deferred_reply(0, true) {
+            return action;
+        }
         if self.phase == Phase::Buffering {
             let body = hostcalls::get_buffer(BufferType::HttpRequestBody, 0, usize::MAX)
                 .ok()

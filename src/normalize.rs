@@ -17,20 +17,48 @@
 #[derive(Debug, Default, Clone)]
 pub struct Normalized {
     pub plain: Vec<u8>,
-    pub leet: Vec<u8>,
-    pub map: Vec<u32>,
+    /// The leet view when it differs from `plain` (see [`Normalized::leet`]).
+    leet: Vec<u8>,
+    leet_differs: bool,
+    /// Run-length offset map, sorted by `norm_start`: normalised byte `k` of the run starting
+    /// at `norm_start` comes from original byte `orig_start + (k - norm_start)`. Most text is
+    /// one long run (or a few), so this costs nothing on the fast path.
+    runs: Vec<(u32, u32)>,
 }
 
 impl Normalized {
+    /// The leet view (`plain` itself when the text has no leetspeak to undo).
+    pub fn leet(&self) -> &[u8] {
+        if self.leet_differs {
+            &self.leet
+        } else {
+            &self.plain
+        }
+    }
+
+    /// True when the leet view differs from `plain`.
+    pub fn leet_differs(&self) -> bool {
+        self.leet_differs
+    }
+
+    /// Original byte offset of the character that produced normalised byte `k`.
+    pub fn orig_of(&self, k: usize) -> usize {
+        let r = self.runs.partition_point(|&(s, _)| s as usize <= k);
+        match r.checked_sub(1).map(|r| self.runs[r]) {
+            Some((s, o)) => o as usize + (k - s as usize),
+            None => 0,
+        }
+    }
+
     /// Original byte span `[start, end)` of normalised span `[s, e)` (`e > s`).
     pub fn orig_span(&self, text: &str, s: usize, e: usize) -> (usize, usize) {
-        if self.map.is_empty() {
+        if self.plain.is_empty() {
             return (0, 0);
         }
-        let s = s.min(self.map.len() - 1);
-        let e = e.clamp(s + 1, self.map.len());
-        let start = self.map[s] as usize;
-        let last = self.map[e - 1] as usize;
+        let s = s.min(self.plain.len() - 1);
+        let e = e.clamp(s + 1, self.plain.len());
+        let start = self.orig_of(s);
+        let last = self.orig_of(e - 1);
         let end = last + text[last..].chars().next().map_or(0, char::len_utf8);
         (start, end.max(start))
     }
@@ -186,80 +214,206 @@ fn leet_of(b: u8) -> u8 {
     }
 }
 
+#[inline(always)]
+fn fold_ascii(b: u8) -> u8 {
+    // branch-free so that the chunk loop vectorises
+    let ws = (b <= 0x20) | (b == 0x7f);
+    let lower = b | (((b.wrapping_sub(b'A') < 26) as u8) << 5);
+    let ws_mask = 0u8.wrapping_sub(ws as u8);
+    (lower & !ws_mask) | (b' ' & ws_mask)
+}
+
+/// Appends normalised byte `m` produced by the character at original offset `orig`, extending
+/// the run-length map when `orig` does not continue the current run.
+#[inline(always)]
+fn emit(plain: &mut Vec<u8>, runs: &mut Vec<(u32, u32)>, expect: &mut usize, m: u8, orig: usize) {
+    if *expect != orig {
+        runs.push((plain.len() as u32, orig as u32));
+    }
+    plain.push(m);
+    *expect = orig + 1;
+}
+
+const CHUNK: usize = 16;
+
 /// Normalises `text` into `out` (cleared first). Linear in `text.len()`.
+///
+/// Fast path: 16-byte chunks of ASCII without a whitespace run are folded in bulk (no branch
+/// per byte, no map entry); everything else goes through the per-character path.
 pub fn normalize_into(text: &str, out: &mut Normalized) {
-    // Work on local vectors: u8 stores through `out` would force the compiler to reload the
-    // vectors' lengths after every byte (they may alias), which costs ~10x.
+    // Work on local vectors: stores through `out` would force the compiler to reload the
+    // vectors' lengths after every byte (they may alias).
     let mut plain = std::mem::take(&mut out.plain);
-    let mut map = std::mem::take(&mut out.map);
-    let mut leet = std::mem::take(&mut out.leet);
+    let mut runs = std::mem::take(&mut out.runs);
     plain.clear();
-    map.clear();
-    leet.clear();
+    runs.clear();
     plain.reserve(text.len() + 8);
-    map.reserve(text.len() + 8);
     let bytes = text.as_bytes();
+    let n = bytes.len();
     let mut i = 0;
     let mut last_space = true; // no leading space
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b < 0x80 {
-            let m = ASCII[b as usize];
-            if m != b' ' || !last_space {
-                plain.push(m);
-                map.push(i as u32);
+    let mut expect = usize::MAX; // original offset that continues the current run
+    while i < n {
+        if i + CHUNK <= n {
+            let c: &[u8; CHUNK] = bytes[i..i + CHUNK].try_into().unwrap_or(&[0x80; CHUNK]);
+            let mut m = [0u8; CHUNK];
+            let mut hi = 0u8;
+            for k in 0..CHUNK {
+                hi |= c[k];
+                m[k] = fold_ascii(c[k]);
             }
-            last_space = m == b' ';
-            i += 1;
+            let mut dbl = 0u8;
+            for k in 0..CHUNK - 1 {
+                dbl |= ((m[k] == b' ') & (m[k + 1] == b' ')) as u8;
+            }
+            if hi < 0x80 && dbl == 0 && !(last_space && m[0] == b' ') {
+                if expect != i {
+                    runs.push((plain.len() as u32, i as u32));
+                }
+                plain.extend_from_slice(&m);
+                i += CHUNK;
+                expect = i;
+                last_space = m[CHUNK - 1] == b' ';
+                continue;
+            }
+        }
+        // per-character path for the next CHUNK bytes (at least one character)
+        let stop = (i + CHUNK).min(n);
+        while i < stop {
+            let b = bytes[i];
+            if b < 0x80 {
+                let m = ASCII[b as usize];
+                if m != b' ' || !last_space {
+                    emit(&mut plain, &mut runs, &mut expect, m, i);
+                }
+                last_space = m == b' ';
+                i += 1;
+                continue;
+            }
+            // non-ASCII: decode one char (text is valid UTF-8, `i` is on a char boundary)
+            let ch = text[i..].chars().next().unwrap_or('\u{FFFD}');
+            let len = ch.len_utf8();
+            if let Some(m) = fold_char(ch).map(|m| m.to_ascii_lowercase()) {
+                if m == ' ' {
+                    if !last_space {
+                        emit(&mut plain, &mut runs, &mut expect, b' ', i);
+                        last_space = true;
+                    }
+                } else {
+                    let mut buf = [0u8; 4];
+                    for &x in m.encode_utf8(&mut buf).as_bytes() {
+                        emit(&mut plain, &mut runs, &mut expect, x, i);
+                    }
+                    last_space = false;
+                }
+            }
+            i += len;
+        }
+    }
+    if has_spaced_run(&plain) {
+        // rare: expand the map, join in place, compress the map again
+        let mut map: Vec<u32> = Vec::with_capacity(plain.len());
+        for (r, &(s, o)) in runs.iter().enumerate() {
+            let e = runs.get(r + 1).map_or(plain.len(), |x| x.0 as usize);
+            map.extend((0..(e - s as usize) as u32).map(|d| o + d));
+        }
+        join_spaced_letters(&mut plain, &mut map);
+        runs.clear();
+        let mut expect = u32::MAX;
+        for (k, &o) in map.iter().enumerate() {
+            if o != expect {
+                runs.push((k as u32, o));
+            }
+            expect = o.wrapping_add(1);
+        }
+    }
+    out.leet_differs = leet_into(&plain, &mut out.leet);
+    out.plain = plain;
+    out.runs = runs;
+}
+
+/// Fills `leet` with the leet view of `p` and returns true, or returns false (leaving `leet`
+/// untouched) when the leet view would equal `p`. Only bytes that can be leetspeak are looked at.
+fn leet_into(p: &[u8], leet: &mut Vec<u8>) -> bool {
+    let mut differs = false;
+    let at = |k: usize| p.get(k).copied().unwrap_or(b' ');
+    let letter = |k: usize| at(k).is_ascii_lowercase();
+    let leety = |k: usize| leet_of(at(k)) != at(k);
+    const C: usize = 32;
+    for (ci, chunk) in p.chunks(C).enumerate() {
+        // u8 masks, not bools, so that the loop vectorises
+        let mut any = 0u8;
+        for &b in chunk {
+            any |= ((b.wrapping_sub(b'0') < 8) as u8) | ((b == b'@') as u8) | ((b == b'$') as u8);
+        }
+        if any == 0 {
             continue;
         }
-        // non-ASCII: decode one char (text is valid UTF-8)
-        let ch = text[i..].chars().next().unwrap_or('\u{FFFD}');
-        let len = ch.len_utf8();
-        if let Some(m) = fold_char(ch).map(|m| m.to_ascii_lowercase()) {
-            if m == ' ' {
-                if !last_space {
-                    plain.push(b' ');
-                    map.push(i as u32);
-                    last_space = true;
+        for (o, &b) in chunk.iter().enumerate() {
+            let l = leet_of(b);
+            if l == b {
+                continue;
+            }
+            let j = ci * C + o;
+            let prev = j > 0 && letter(j - 1);
+            let next = letter(j + 1);
+            // "pr3v10us": a leet char next to another leet char that touches a letter
+            let next2 = leety(j + 1) && letter(j + 2);
+            let prev2 = j > 1 && leety(j - 1) && letter(j - 2);
+            if prev || next || next2 || prev2 {
+                if !differs {
+                    leet.clear();
+                    leet.extend_from_slice(p);
+                    differs = true;
                 }
-            } else {
-                let mut buf = [0u8; 4];
-                for &x in m.encode_utf8(&mut buf).as_bytes() {
-                    plain.push(x);
-                    map.push(i as u32);
-                }
-                last_space = false;
+                leet[j] = l;
             }
         }
-        i += len;
     }
-    join_spaced_letters(&mut plain, &mut map);
-    // leet view
-    let p = &plain[..];
-    leet.reserve(p.len());
-    leet.extend(p.iter().enumerate().map(|(j, &b)| {
-        let l = leet_of(b);
-        if l == b {
-            return b;
+    differs
+}
+
+/// True when `p` holds a run that [`join_spaced_letters`] would join: four single alphanumeric
+/// tokens separated by single spaces.
+fn has_spaced_run(p: &[u8]) -> bool {
+    let n = p.len();
+    if n < 7 {
+        return false;
+    }
+    let single = |j: usize| -> bool {
+        p[j] != b' '
+            && p[j].is_ascii_alphanumeric()
+            && (j == 0 || p[j - 1] == b' ')
+            && (j + 1 == n || p[j + 1] == b' ')
+    };
+    // tokens at j, j+2, j+4, j+6 need spaces at q = j+1, j+3, j+5 (q + 4 <= n - 2)
+    const C: usize = 64;
+    let last = n - 6; // q in 1..=last
+    let mut q0 = 1;
+    while q0 <= last {
+        let q1 = (q0 + C).min(last + 1);
+        let (a, b, c) = (&p[q0..q1], &p[q0 + 2..q1 + 2], &p[q0 + 4..q1 + 4]);
+        let any = a.iter().zip(b).zip(c).fold(0u8, |acc, ((&x, &y), &z)| {
+            acc | (((x == b' ') as u8) & ((y == b' ') as u8) & ((z == b' ') as u8))
+        });
+        if any != 0 {
+            for q in q0..q1 {
+                let j = q - 1;
+                if p[q] == b' '
+                    && p[q + 2] == b' '
+                    && p[q + 4] == b' '
+                    && single(j)
+                    && single(j + 2)
+                    && single(j + 4)
+                    && single(j + 6)
+                {
+                    return true;
+                }
+            }
         }
-        let at = |k: usize| p.get(k).copied().unwrap_or(b' ');
-        let letter = |k: usize| at(k).is_ascii_lowercase();
-        let leety = |k: usize| leet_of(at(k)) != at(k);
-        let prev = j > 0 && letter(j - 1);
-        let next = letter(j + 1);
-        // "pr3v10us": a leet char next to another leet char that touches a letter
-        let next2 = leety(j + 1) && letter(j + 2);
-        let prev2 = j > 1 && leety(j - 1) && letter(j - 2);
-        if prev || next || next2 || prev2 {
-            l
-        } else {
-            b
-        }
-    }));
-    out.plain = plain;
-    out.map = map;
-    out.leet = leet;
+        q0 = q1;
+    }
+    false
 }
 
 /// Joins runs of >= 4 single alphanumeric characters separated by single spaces
@@ -325,9 +479,156 @@ mod tests {
         let mut n = Normalized::default();
         normalize_into(s, &mut n);
         (
-            String::from_utf8(n.plain).unwrap(),
-            String::from_utf8(n.leet).unwrap(),
+            String::from_utf8(n.plain.clone()).unwrap(),
+            String::from_utf8(n.leet().to_vec()).unwrap(),
         )
+    }
+
+    mod reference {
+        use super::super::{fold_char, join_spaced_letters, leet_of, ASCII};
+        /// The straightforward per-byte implementation, kept as the oracle for `normalize_into`.
+        pub(super) fn normalize_reference(text: &str) -> (Vec<u8>, Vec<u8>, Vec<u32>) {
+            // Work on local vectors: u8 stores through `out` would force the compiler to reload the
+            // vectors' lengths after every byte (they may alias), which costs ~10x.
+            let mut plain = Vec::new();
+            let mut map = Vec::new();
+            let mut leet = Vec::new();
+            plain.reserve(text.len() + 8);
+            map.reserve(text.len() + 8);
+            let bytes = text.as_bytes();
+            let mut i = 0;
+            let mut last_space = true; // no leading space
+            while i < bytes.len() {
+                let b = bytes[i];
+                if b < 0x80 {
+                    let m = ASCII[b as usize];
+                    if m != b' ' || !last_space {
+                        plain.push(m);
+                        map.push(i as u32);
+                    }
+                    last_space = m == b' ';
+                    i += 1;
+                    continue;
+                }
+                // non-ASCII: decode one char (text is valid UTF-8)
+                let ch = text[i..].chars().next().unwrap_or('\u{FFFD}');
+                let len = ch.len_utf8();
+                if let Some(m) = fold_char(ch).map(|m| m.to_ascii_lowercase()) {
+                    if m == ' ' {
+                        if !last_space {
+                            plain.push(b' ');
+                            map.push(i as u32);
+                            last_space = true;
+                        }
+                    } else {
+                        let mut buf = [0u8; 4];
+                        for &x in m.encode_utf8(&mut buf).as_bytes() {
+                            plain.push(x);
+                            map.push(i as u32);
+                        }
+                        last_space = false;
+                    }
+                }
+                i += len;
+            }
+            join_spaced_letters(&mut plain, &mut map);
+            // leet view
+            let p = &plain[..];
+            leet.reserve(p.len());
+            leet.extend(p.iter().enumerate().map(|(j, &b)| {
+                let l = leet_of(b);
+                if l == b {
+                    return b;
+                }
+                let at = |k: usize| p.get(k).copied().unwrap_or(b' ');
+                let letter = |k: usize| at(k).is_ascii_lowercase();
+                let leety = |k: usize| leet_of(at(k)) != at(k);
+                let prev = j > 0 && letter(j - 1);
+                let next = letter(j + 1);
+                // "pr3v10us": a leet char next to another leet char that touches a letter
+                let next2 = leety(j + 1) && letter(j + 2);
+                let prev2 = j > 1 && leety(j - 1) && letter(j - 2);
+                if prev || next || next2 || prev2 {
+                    l
+                } else {
+                    b
+                }
+            }));
+            (plain, leet, map)
+        }
+    }
+
+    /// `normalize_into` (fast paths, run-length map, lazy leet view) gives exactly what the
+    /// straightforward per-byte implementation gives, on random mixes of tricky characters.
+    #[test]
+    fn matches_reference_implementation() {
+        const PIECES: &[&str] = &[
+            "a",
+            "B",
+            "x",
+            "Z",
+            "0",
+            "1",
+            "3",
+            "4",
+            "5",
+            "7",
+            "@",
+            "$",
+            " ",
+            "  ",
+            "\n",
+            "\t",
+            "\0",
+            "ignore",
+            "Pr3v10us",
+            "SELECT",
+            "'",
+            "\"",
+            "=",
+            "--",
+            "é",
+            "Ｉ",
+            "і",
+            "о",
+            "\u{200B}",
+            "\u{202E}",
+            "𝐢",
+            "ß",
+            "—",
+            "\u{3000}",
+            "Ω",
+            "ǅ",
+            "İ",
+            "😀",
+            "\u{85}",
+            "the quick brown fox ",
+            "I g n o r e ",
+            "h e l l o",
+            "a b c",
+            "7h3 ",
+        ];
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut n = Normalized::default();
+        for round in 0..4000 {
+            let len = (next() % 80) as usize + round % 3;
+            let mut s = String::new();
+            for _ in 0..len {
+                s.push_str(PIECES[(next() % PIECES.len() as u64) as usize]);
+            }
+            normalize_into(&s, &mut n);
+            let (plain, leet, map) = reference::normalize_reference(&s);
+            assert_eq!(n.plain, plain, "{s:?}");
+            assert_eq!(n.leet(), &leet[..], "{s:?}");
+            let got: Vec<u32> = (0..n.plain.len()).map(|k| n.orig_of(k) as u32).collect();
+            assert_eq!(got, map, "{s:?}");
+        }
     }
 
     #[test]

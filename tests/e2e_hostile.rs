@@ -277,7 +277,7 @@ fn curl_h2(h: &Harness, body: &str, extra: &[&str]) -> (u16, String) {
     let file = h.dir.path().join("h2-body.json");
     std::fs::write(&file, body).unwrap();
     let out = std::process::Command::new("curl")
-        .args(["-s", "--http2-prior-knowledge", "-o", "-", "-w"])
+        .args(["-sS", "--http2-prior-knowledge", "-o", "-", "-w"])
         .arg("\n%{http_code} %{http_version}")
         .args(["-H", "content-type: application/json", "--data-binary"])
         .arg(format!("@{}", file.display()))
@@ -289,7 +289,12 @@ fn curl_h2(h: &Harness, body: &str, extra: &[&str]) -> (u16, String) {
     let last = text.lines().last().unwrap_or_default().to_string();
     let mut it = last.split_whitespace();
     let status = it.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-    assert_eq!(it.next(), Some("2"), "not HTTP/2: {text}");
+    assert_eq!(
+        it.next(),
+        Some("2"),
+        "not HTTP/2: {text} (curl: {})",
+        String::from_utf8_lossy(&out.stderr)
+    );
     (status, text)
 }
 

@@ -25,8 +25,21 @@ const MIN_B64: usize = 16;
 /// Minimum decoded bytes for hex / percent segments.
 const MIN_DECODED: usize = 8;
 
+/// Bytes of the base64 alphabets (standard and URL-safe), as a lookup table.
+static B64_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'-' || b == b'_';
+        i += 1;
+    }
+    t
+};
+
+#[inline]
 fn is_b64(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'-' || b == b'_'
+    B64_BYTE[b as usize]
 }
 
 /// Decoded text that looks like prose: valid UTF-8, few control characters, has letters.
@@ -145,21 +158,26 @@ pub fn find_encoded(text: &str, mut f: impl FnMut(Range<usize>, &str)) {
         // base64
         if is_b64(c) && (i == 0 || !is_b64(b[i - 1])) {
             let start = i;
-            let mut j = i;
-            let (mut lower, mut upper, mut digit) = (false, false, false);
-            while j < n && is_b64(b[j]) {
-                lower |= b[j].is_ascii_lowercase();
-                upper |= b[j].is_ascii_uppercase();
-                digit |= b[j].is_ascii_digit() || b[j] == b'+' || b[j] == b'/';
-                j += 1;
-            }
+            let j = start
+                + b[start..]
+                    .iter()
+                    .position(|&x| !is_b64(x))
+                    .unwrap_or(n - start);
             let run_end = j;
-            while j < n && b[j] == b'=' {
-                j += 1;
-            }
             let len = run_end - start;
-            if len >= MIN_B64 && lower && upper && (digit || len >= 24) {
-                let seg = &b[start..run_end];
+            if len < MIN_B64 {
+                // the common case, an ordinary word: skip it
+                i = j;
+                continue;
+            }
+            let seg = &b[start..run_end];
+            let j = run_end + b[run_end..].iter().take_while(|&&x| x == b'=').count();
+            let lower = seg.iter().any(u8::is_ascii_lowercase);
+            let upper = seg.iter().any(u8::is_ascii_uppercase);
+            let digit = seg
+                .iter()
+                .any(|&x| x.is_ascii_digit() || x == b'+' || x == b'/');
+            if lower && upper && (digit || len >= 24) {
                 let url = seg.iter().any(|&x| x == b'-' || x == b'_');
                 let eng = if url { &B64URL } else { &B64 };
                 // cheap check on a prefix before decoding everything

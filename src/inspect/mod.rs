@@ -22,7 +22,7 @@ pub mod rules;
 use crate::config::ConfigError;
 use crate::extract::{self, ApiShape, Doc, RequestMeta, RoleFilter};
 use crate::normalize::{normalize_into, Normalized};
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 use std::cell::RefCell;
@@ -71,7 +71,9 @@ pub struct CustomRule {
     /// Stable identifier reported in hits; must not collide with a built-in id.
     pub id: String,
     /// Regular expression (Rust `regex` syntax), matched case-insensitively against the
-    /// normalised text (lower-cased, homoglyphs folded, whitespace collapsed).
+    /// normalised text (lower-cased, homoglyphs folded, whitespace collapsed). Byte regex:
+    /// `\w`, `\d`, `\s`, `\b` and case folding are ASCII-only; literal non-ASCII text matches
+    /// its UTF-8 bytes.
     pub pattern: String,
     /// Category (for `category_actions` and reporting). Default `custom`.
     #[serde(default = "default_custom_category")]
@@ -283,8 +285,12 @@ fn expand(pattern: &str) -> String {
     s
 }
 
+/// All rules are byte regexes without Unicode tables (`\\w`, `\\d`, `\\s`, `\\b` and case
+/// folding are ASCII): they run over the normalised text, which is ASCII-folded and
+/// lower-cased, and the wasm module stays free of regex's Unicode tables.
 fn build_regex(pattern: &str, case_insensitive: bool) -> Result<Regex, String> {
     RegexBuilder::new(pattern)
+        .unicode(false)
         .case_insensitive(case_insensitive)
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_DFA_LIMIT)
@@ -309,6 +315,7 @@ fn build_prefilter(pats: &[(String, u16)]) -> Prefilter {
     } else {
         AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&uniq)
             .ok()
     };
@@ -579,7 +586,7 @@ impl Inspector {
             std::mem::take(&mut s[d])
         });
         normalize_into(text, &mut n);
-        self.run_view(&n.leet, &self.leet_pf, text, &n, out);
+        self.run_view(n.leet(), &self.leet_pf, text, &n, out);
         self.run_view(&n.plain, &self.plain_pf, text, &n, out);
         for &ri in &self.always {
             let r = &self.rules[ri as usize];
