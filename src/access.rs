@@ -169,6 +169,9 @@ pub struct Refusal {
     /// The audit event's `reason`.
     pub reason: String,
     pub www_authenticate: Option<String>,
+    /// The request's `model` and API shape, for the audit event (body refusals only).
+    pub model: Option<String>,
+    pub api: Option<&'static str>,
 }
 
 impl Refusal {
@@ -198,6 +201,8 @@ impl Refusal {
             decision: Decision::Forbidden,
             reason: code.to_string(),
             www_authenticate: None,
+            model: None,
+            api: None,
         })
     }
 }
@@ -499,6 +504,8 @@ impl Access {
             decision: Decision::Unauthenticated,
             reason: reason.to_string(),
             www_authenticate: Some(header),
+            model: None,
+            api: None,
         })
     }
 
@@ -599,6 +606,20 @@ impl Access {
             return Ok(BodyOutcome::default());
         }
         let ex = extract::extract(body, content_type, &RoleFilter::All);
+        let shape = ex.shape.as_str();
+        let model = ex.meta.model.clone();
+        self.check_extracted(p, ex).map_err(|mut r| {
+            r.api = Some(shape);
+            r.model = model;
+            r
+        })
+    }
+
+    fn check_extracted(
+        &self,
+        p: &Policy,
+        ex: extract::Extracted,
+    ) -> Result<BodyOutcome, Box<Refusal>> {
         if ex.parse_error {
             // What the upstream's parser makes of it is unknown: the model and the contract
             // could not be checked.
@@ -611,6 +632,8 @@ impl Access {
                 decision: Decision::Invalid,
                 reason: "parse_error".into(),
                 www_authenticate: None,
+                model: None,
+                api: None,
             }));
         }
         if let Some(apis) = &p.apis {
@@ -686,6 +709,8 @@ fn contract_refusal(param: &'static str, code: &'static str, message: String) ->
         decision: Decision::Invalid,
         reason: format!("contract:{param}"),
         www_authenticate: None,
+        model: None,
+        api: None,
     })
 }
 
