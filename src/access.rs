@@ -486,7 +486,10 @@ impl Access {
     fn unauthenticated(&self, missing: bool, reason: &str) -> Box<Refusal> {
         let (message, header) = if missing {
             (
-                "No API key was provided. Send it as `Authorization: Bearer <key>`.",
+                match self.mode {
+                    AuthMode::Host => "The request carries no authenticated identity.",
+                    _ => "No API key was provided. Send it as `Authorization: Bearer <key>`.",
+                },
                 format!("Bearer realm=\"{}\"", self.realm),
             )
         } else {
@@ -553,6 +556,11 @@ impl Access {
                 policy: None,
             }),
         }
+    }
+
+    /// Whether the policy restricts paths (the glue reads `:path` only then).
+    pub fn needs_path(&self, g: &Grant) -> bool {
+        self.policy(g).paths.is_some()
     }
 
     /// Checks the request path (`:path`, query string included or not) against the policy.

@@ -665,10 +665,12 @@ impl HttpContext for Request {
         };
         self.event.consumer = Some(grant.consumer.display().to_string());
         self.consumer = Some(grant.consumer.clone());
-        let path = self.request_header(":path").unwrap_or_default();
-        if let Err(r) = plugin.access.check_path(&grant, &path) {
-            self.grant = Some(grant);
-            return self.refuse(&r);
+        if plugin.access.needs_path(&grant) {
+            let path = self.request_header(":path").unwrap_or_default();
+            if let Err(r) = plugin.access.check_path(&grant, &path) {
+                self.grant = Some(grant);
+                return self.refuse(&r);
+            }
         }
         self.grant = Some(grant);
         self.vault_headers();
