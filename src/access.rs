@@ -651,8 +651,24 @@ impl Access {
             }
         }
         let Doc::Json(Value::Object(mut obj)) = ex.doc else {
-            // Not a JSON object (text, form, array): nothing names a model or a contract field.
-            return Ok(BodyOutcome::default());
+            // Text, form, multipart, a JSON array: the model and the contract fields cannot be
+            // read, but an upstream might still read them (`model=` in a form). Fail closed.
+            if p.models.is_none() && !p.contract.is_active() {
+                return Ok(BodyOutcome::default());
+            }
+            return Err(Box::new(Refusal {
+                status: 400,
+                kind: "invalid_request_body",
+                code: "invalid_request_body",
+                param: None,
+                message: "The gateway checks model and request limits in JSON object bodies only."
+                    .into(),
+                decision: Decision::Invalid,
+                reason: "body_not_json_object".into(),
+                www_authenticate: None,
+                model: None,
+                api: None,
+            }));
         };
         if let Some(models) = &p.models {
             match obj.get("model") {
@@ -1019,8 +1035,21 @@ mod tests {
             .check_body(&g, br#"{"model":"m","messages":[],"max_tokens":10}"#, None)
             .unwrap();
         assert_eq!(out, BodyOutcome::default());
-        // Non-object JSON and text pass.
-        assert!(s.access.check_body(&g, b"[1,2]", None).is_ok());
+        // Non-object JSON, text, form: the contract cannot be checked, so they are refused.
+        for (body, ct) in [
+            (&b"[1,2]"[..], None),
+            (b"hello", Some("text/plain")),
+            (
+                b"model=o3&max_tokens=99999",
+                Some("application/x-www-form-urlencoded"),
+            ),
+        ] {
+            let e = s.access.check_body(&g, body, ct).unwrap_err();
+            assert_eq!((e.status, e.reason.as_str()), (400, "body_not_json_object"));
+        }
+        // Without a body rule they pass untouched.
+        let s = setup(json!({})).unwrap();
+        let g = who(&s, &[]).unwrap();
         assert!(s
             .access
             .check_body(&g, b"hello", Some("text/plain"))
