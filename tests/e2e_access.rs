@@ -280,9 +280,19 @@ fn contract_violations_are_400_naming_field_and_limit() {
     );
     assert_eq!(r.status, 400, "{}", r.text());
     assert_eq!(r.json()["error"]["type"], "invalid_request_body");
+    // Nor can a form body, whose `model=` / `max_tokens=` an upstream might read.
+    let r = h.post(
+        "/v1/chat/completions",
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("authorization", &format!("Bearer {KEY_A}")),
+        ],
+        b"model=o3-pro&max_tokens=100000",
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
     assert_eq!(h.upstream_count(), 0);
 
-    let events = h.wait_audit_events(cases.len() + 1);
+    let events = h.wait_audit_events(cases.len() + 2);
     assert_valid_events(&events);
     assert!(
         events.iter().all(|e| e["decision"] == "invalid"),
@@ -292,7 +302,7 @@ fn contract_violations_are_400_naming_field_and_limit() {
     let prom = h.admin("/stats/prometheus");
     assert_eq!(
         prometheus_value(&prom, "promptgate_requests_total{decision=\"invalid\"}"),
-        Some((cases.len() + 1) as f64)
+        Some((cases.len() + 2) as f64)
     );
 }
 
