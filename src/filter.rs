@@ -657,7 +657,9 @@ impl HttpContext for Request {
                 return self.answer(reply, Decision::Blocked, "conflicting_identity");
             }
         };
-        // Authentication (401) and path authorisation (403), then the upstream key.
+        // Authentication (401) and path authorisation (403), then the upstream key. A refused
+        // request's audit event still shows who it claimed to be (a salted hash, never the key).
+        self.event.consumer = Some(consumer.display().to_string());
         let plugin = self.plugin.clone();
         let grant = match plugin.access.authenticate(consumer, &plugin.identity) {
             Ok(grant) => grant,

@@ -141,6 +141,12 @@ fn missing_or_unknown_key_is_401_with_www_authenticate() {
     assert_eq!(events[0]["decision"], "unauthenticated");
     assert_eq!(events[0]["reason"], "missing_api_key");
     assert_eq!(events[1]["reason"], "invalid_api_key");
+    assert_eq!(events[0]["consumer"], "anonymous");
+    assert_eq!(
+        events[1]["consumer"].as_str().unwrap().len(),
+        32,
+        "an unknown key shows as its salted hash"
+    );
     assert_eq!(events[3]["consumer"], "team-a");
     assert_eq!(events[4]["consumer"], "team-a");
     let prom = h.admin("/stats/prometheus");
