@@ -44,10 +44,16 @@ pub enum Decision {
     BudgetExceeded,
     Oversize,
     Error,
+    /// 401: authentication is on and the credential is missing or unknown.
+    Unauthenticated,
+    /// 403: the consumer may not use this model, path or API.
+    Forbidden,
+    /// 400: the request breaks the request contract (or cannot be checked against it).
+    Invalid,
 }
 
 impl Decision {
-    pub const ALL: [Decision; 8] = [
+    pub const ALL: [Decision; 11] = [
         Decision::Allowed,
         Decision::Blocked,
         Decision::Redacted,
@@ -56,6 +62,9 @@ impl Decision {
         Decision::BudgetExceeded,
         Decision::Oversize,
         Decision::Error,
+        Decision::Unauthenticated,
+        Decision::Forbidden,
+        Decision::Invalid,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +77,9 @@ impl Decision {
             Decision::BudgetExceeded => "budget_exceeded",
             Decision::Oversize => "oversize",
             Decision::Error => "error",
+            Decision::Unauthenticated => "unauthenticated",
+            Decision::Forbidden => "forbidden",
+            Decision::Invalid => "invalid",
         }
     }
 }
@@ -120,6 +132,11 @@ pub struct AuditEvent {
     pub upstream_status: Option<u32>,
     pub latency_ms: u64,
     pub streamed: bool,
+    /// What the gateway changed in the forwarded request: `clamped:<field>`,
+    /// `defaulted:<field>` (request contract), `upstream_key` (client key replaced). Omitted
+    /// when nothing was changed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rewrites: Vec<String>,
     /// Only with `audit.include_prompt: true`, and then after redaction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
@@ -150,6 +167,7 @@ impl AuditEvent {
             upstream_status: None,
             latency_ms: 0,
             streamed: false,
+            rewrites: Vec::new(),
             prompt: None,
         }
     }

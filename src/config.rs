@@ -4,10 +4,13 @@
 //! (`inspection.rules[2].pattern: ...`) so an operator can fix it from the log line alone.
 //! Unknown fields are errors; `{}` (or an empty configuration) gives working defaults.
 
+use crate::access::AccessConfig;
 use crate::audit::AuditConfig;
+use crate::contracts::ContractConfig;
 use crate::identity::IdentityConfig;
 use crate::inspect::InspectionConfig;
 use crate::limits::LimitsConfig;
+use crate::vault::UpstreamKeyConfig;
 use serde::Deserialize;
 use std::fmt;
 
@@ -52,6 +55,13 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// The per-request audit event.
     pub audit: AuditConfig,
+    /// Authentication against configured consumers and per-consumer authorisation.
+    pub access: AccessConfig,
+    /// The request contract (max tokens, messages, prompt size, parameters) for every consumer
+    /// without its own.
+    pub contract: ContractConfig,
+    /// Replace the client's key with the provider's, read from the VM environment. Off if absent.
+    pub upstream_key: Option<UpstreamKeyConfig>,
 }
 
 impl Default for Config {
@@ -64,6 +74,9 @@ impl Default for Config {
             identity: IdentityConfig::default(),
             limits: LimitsConfig::default(),
             audit: AuditConfig::default(),
+            access: AccessConfig::default(),
+            contract: ContractConfig::default(),
+            upstream_key: None,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! statuses and decode header values as UTF-8 with a panic on failure; request data reaches the
 //! filter only through the byte-returning calls below, so no request can trap the VM.
 
+use crate::access::{Grant, Refusal};
 use crate::audit::{AuditEvent, Decision, RuleRef, Tokens};
 use crate::config::{CompressedAction, OversizeAction};
 use crate::guard::{self, Stage};
@@ -228,6 +229,8 @@ struct Request {
     event: AuditEvent,
     counted_in_flight: bool,
     consumer: Option<Consumer>,
+    /// Who the request is for the access policy (set with the request headers).
+    grant: Option<Grant>,
     reservation: Option<Reservation>,
     /// Rate-limit headers for the client on a forwarded request.
     limit_headers: Vec<(&'static str, String)>,
@@ -236,7 +239,7 @@ struct Request {
     /// A local reply decided at the headers but sent once the request body has arrived: an
     /// answer sent while an HTTP/2 client is still uploading ends in a stream reset that some
     /// clients (curl) report instead of the reply.
-    deferred: Option<(LocalReply, Decision, &'static str)>,
+    deferred: Option<(LocalReply, Decision, String)>,
 }
 
 impl Request {
@@ -250,6 +253,7 @@ impl Request {
             event: AuditEvent::new(started),
             counted_in_flight: false,
             consumer: None,
+            grant: None,
             reservation: None,
             limit_headers: Vec::new(),
             response: ResponseReader::None,
@@ -294,13 +298,13 @@ impl Request {
         &mut self,
         reply: LocalReply,
         decision: Decision,
-        reason: &'static str,
+        reason: &str,
         end_of_stream: bool,
     ) -> Action {
         if end_of_stream {
             return self.answer(reply, decision, reason);
         }
-        self.deferred = Some((reply, decision, reason));
+        self.deferred = Some((reply, decision, reason.to_string()));
         Action::Pause
     }
 
@@ -312,12 +316,54 @@ impl Request {
             return Some(Action::Pause);
         }
         let (reply, decision, reason) = self.deferred.take()?;
-        Some(self.answer(reply, decision, reason))
+        Some(self.answer(reply, decision, &reason))
+    }
+
+    /// An access-policy refusal (401, 403 or 400); `end_of_stream`: the request is complete
+    /// (else the reply waits for the body, see `deferred`).
+    fn refuse(&mut self, r: &Refusal, end_of_stream: bool) -> Action {
+        if let Some(model) = &r.model {
+            self.event.model = Some(model.clone());
+        }
+        if let Some(api) = r.api {
+            self.event.api = api.to_string();
+        }
+        let reply = r.reply(self.event.request_id.as_deref());
+        self.answer_after_body(reply, r.decision, &r.reason, end_of_stream)
+    }
+
+    /// Whether the access policy must see this request's body (model, API or contract checks):
+    /// then a body the filter cannot read is refused, never forwarded unchecked.
+    fn body_must_be_checked(&self) -> bool {
+        self.grant
+            .as_ref()
+            .is_some_and(|g| self.plugin.access.needs_body(g))
+    }
+
+    /// Removes the client's credential headers and adds the provider key (`upstream_key`).
+    fn vault_headers(&mut self) {
+        let Some(vault) = &self.plugin.vault else {
+            return;
+        };
+        for h in &vault.remove {
+            let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, h, None);
+        }
+        let _ = hostcalls::set_map_value(
+            MapType::HttpRequestHeaders,
+            &vault.header,
+            Some(vault.value()),
+        );
+        self.event.rewrites.push("upstream_key".into());
     }
 
     /// Body above `max_body_bytes`: reject with 413, or let it through unscanned.
     fn oversize(&mut self) -> Action {
-        match self.plugin.config.on_oversize {
+        let on_oversize = if self.body_must_be_checked() {
+            OversizeAction::Reject
+        } else {
+            self.plugin.config.on_oversize
+        };
+        match on_oversize {
             OversizeAction::Reject => {
                 let reply = LocalReply::body_too_large(
                     self.plugin.config.max_body_bytes,
@@ -337,15 +383,39 @@ impl Request {
     /// The whole body is buffered: inspect it and decide.
     fn decide(&mut self, body: &[u8]) -> Action {
         self.event.body_bytes = body.len() as u64;
+        let plugin = self.plugin.clone();
+        let content_type = self
+            .request_header("content-type")
+            .map(|v| String::from_utf8_lossy(&v).into_owned());
+        // Access policy first: API, model, contract. Clamps and defaults rewrite the body here,
+        // before inspection and before the limiter reads `max_tokens`.
+        let mut rewritten = None;
+        if let Some(grant) = &self.grant {
+            match plugin
+                .access
+                .check_body(grant, body, content_type.as_deref())
+            {
+                Ok(out) => {
+                    if let Some(new_body) = out.body {
+                        self.replace_body(body.len(), &new_body);
+                        rewritten = Some(new_body);
+                    }
+                    self.event.rewrites.extend(out.rewrites);
+                }
+                Err(r) => return self.refuse(&r, true),
+            }
+        }
+        let body = rewritten.as_deref().unwrap_or(body);
         if body.is_empty() {
             return self.admit(Decision::Allowed, RequestFacts::default());
         }
         observe(self.telemetry.borrow().body_bytes, body.len() as u64);
-        let content_type = self
-            .request_header("content-type")
-            .map(|v| String::from_utf8_lossy(&v).into_owned());
+        let inspector = match &self.grant {
+            Some(g) => plugin.access.inspector(g, &plugin.inspector),
+            None => &plugin.inspector,
+        };
         let scan_start = SystemTime::now();
-        let verdict = self.plugin.inspector.inspect(body, content_type.as_deref());
+        let verdict = inspector.inspect(body, content_type.as_deref());
         let scan_us = SystemTime::now()
             .duration_since(scan_start)
             .unwrap_or_default()
@@ -612,11 +682,8 @@ impl HttpContext for Request {
                 .collect(),
         });
         let encoding = guard::compressed_encoding(&values("content-encoding"));
-        match resolved {
-            Ok(consumer) => {
-                self.event.consumer = Some(consumer.display().to_string());
-                self.consumer = Some(consumer);
-            }
+        let consumer = match resolved {
+            Ok(consumer) => consumer,
             Err(_) => {
                 let reply = LocalReply::conflicting_identity(self.event.request_id.as_deref());
                 return self.answer_after_body(
@@ -626,7 +693,26 @@ impl HttpContext for Request {
                     end_of_stream,
                 );
             }
+        };
+        // Authentication (401) and path authorisation (403), then the upstream key. A refused
+        // request's audit event still shows who it claimed to be (a salted hash, never the key).
+        self.event.consumer = Some(consumer.display().to_string());
+        let plugin = self.plugin.clone();
+        let grant = match plugin.access.authenticate(consumer, &plugin.identity) {
+            Ok(grant) => grant,
+            Err(r) => return self.refuse(&r, end_of_stream),
+        };
+        self.event.consumer = Some(grant.consumer.display().to_string());
+        self.consumer = Some(grant.consumer.clone());
+        if plugin.access.needs_path(&grant) {
+            let path = self.request_header(":path").unwrap_or_default();
+            if let Err(r) = plugin.access.check_path(&grant, &path) {
+                self.grant = Some(grant);
+                return self.refuse(&r, end_of_stream);
+            }
         }
+        self.grant = Some(grant);
+        self.vault_headers();
         if end_of_stream {
             return self.decide(&[]);
         }
@@ -636,7 +722,12 @@ impl HttpContext for Request {
         if encoding.is_some() {
             // Compressed bytes cannot be scanned: never pass them on as if they had been.
             self.event.body_bytes = declared.unwrap_or(0);
-            return match self.plugin.config.on_compressed {
+            let on_compressed = if self.body_must_be_checked() {
+                CompressedAction::Reject
+            } else {
+                self.plugin.config.on_compressed
+            };
+            return match on_compressed {
                 CompressedAction::Reject => {
                     let reply = LocalReply::unsupported_encoding(self.event.request_id.as_deref());
                     self.answer_after_body(reply, Decision::Blocked, "compressed_body", false)

@@ -375,6 +375,40 @@ impl Identity {
         Consumer::anonymous()
     }
 
+    /// Whether source `index` of `identity.sources` carries a credential (hashed only).
+    pub fn source_is_secret(&self, index: usize) -> bool {
+        self.sources.get(index).is_some_and(|s| s.secret)
+    }
+
+    /// The `secret` flag of every source, in order.
+    pub fn source_secrecy(&self) -> impl Iterator<Item = bool> + '_ {
+        self.sources.iter().map(|s| s.secret)
+    }
+
+    /// Lower-case names of the header sources that carry credentials (for upstream key
+    /// vaulting: these must not reach the upstream).
+    pub fn secret_headers(&self) -> Vec<String> {
+        self.sources
+            .iter()
+            .filter(|s| s.secret)
+            .filter_map(|s| match &s.key {
+                SourceKey::Header(h) => Some(h.clone()),
+                SourceKey::Property(_) => None,
+            })
+            .collect()
+    }
+
+    /// The consumer known by `name` (an authenticated consumer's configured id): hashed in the
+    /// name domain, exactly as a non-secret source yielding `name` would be, so every key of one
+    /// consumer (and the host's identity for it) shares one limits bucket.
+    pub fn named(&self, name: &str, source: Option<usize>) -> Consumer {
+        Consumer {
+            id: self.hash(b"name:", name.as_bytes()),
+            name: Some(name.to_string()),
+            source,
+        }
+    }
+
     fn hash(&self, domain: &[u8], value: &[u8]) -> String {
         let mut h = Sha256::new();
         h.update(&self.salt);

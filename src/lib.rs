@@ -3,8 +3,10 @@
 //! The host glue lives in `filter` (wasm32 only); everything else is plain Rust that knows nothing
 //! of the host and is unit-tested natively.
 
+pub mod access;
 pub mod audit;
 pub mod config;
+pub mod contracts;
 pub mod extract;
 pub mod guard;
 pub mod identity;
@@ -15,6 +17,7 @@ pub mod normalize;
 pub mod plugin;
 pub mod reply;
 pub mod usage;
+pub mod vault;
 
 #[cfg(target_arch = "wasm32")]
 mod filter;

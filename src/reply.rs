@@ -33,12 +33,25 @@ struct ErrorBody<'a> {
 impl LocalReply {
     /// An OpenAI-shaped error: `{"error":{"message","type","param","code","request_id"}}`.
     pub fn error(status: u32, kind: &str, message: &str, request_id: Option<&str>) -> LocalReply {
+        LocalReply::error_with(status, kind, kind, None, message, request_id)
+    }
+
+    /// An OpenAI-shaped error with its own `code` and `param` (e.g. type
+    /// `invalid_request_error`, code `integer_above_max_value`, param `max_tokens`).
+    pub fn error_with(
+        status: u32,
+        kind: &str,
+        code: &str,
+        param: Option<&str>,
+        message: &str,
+        request_id: Option<&str>,
+    ) -> LocalReply {
         let body = serde_json::to_vec(&ErrorEnvelope {
             error: ErrorBody {
                 message,
                 kind,
-                param: None,
-                code: kind,
+                param,
+                code,
                 request_id,
             },
         })
@@ -144,6 +157,22 @@ mod tests {
             v["error"]["message"],
             "request body exceeds the limit of 10 bytes"
         );
+    }
+
+    #[test]
+    fn error_with_sets_code_and_param() {
+        let r = LocalReply::error_with(
+            400,
+            "invalid_request_error",
+            "integer_above_max_value",
+            Some("max_tokens"),
+            "too big",
+            None,
+        );
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(v["error"]["type"], "invalid_request_error");
+        assert_eq!(v["error"]["code"], "integer_above_max_value");
+        assert_eq!(v["error"]["param"], "max_tokens");
     }
 
     #[test]

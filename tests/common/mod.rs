@@ -82,6 +82,9 @@ pub struct Options {
     pub config: String,
     pub concurrency: u32,
     pub mock_args: Vec<String>,
+    /// Environment variables set on the Envoy process and passed to the plugin VM
+    /// (`vm_config.environment_variables.host_env_keys`), e.g. the provider key.
+    pub vm_env: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -90,6 +93,7 @@ impl Default for Options {
             config: "{}".into(),
             concurrency: 1,
             mock_args: Vec::new(),
+            vm_env: Vec::new(),
         }
     }
 }
@@ -112,10 +116,26 @@ pub fn render_envoy(
     admin_port: u16,
     model_port: u16,
 ) -> PathBuf {
+    render_envoy_with_env(dir, config, port, admin_port, model_port, &[])
+}
+
+/// [`render_envoy`], passing the named Envoy environment variables to the plugin VM.
+pub fn render_envoy_with_env(
+    dir: &Path,
+    config: &str,
+    port: u16,
+    admin_port: u16,
+    model_port: u16,
+    host_env: &[&str],
+) -> PathBuf {
     let config_file = dir.join("promptgate.json");
     std::fs::write(&config_file, config).unwrap();
     let out = dir.join("envoy.yaml");
-    let status = Command::new(repo_root().join("scripts/render-envoy"))
+    let mut cmd = Command::new(repo_root().join("scripts/render-envoy"));
+    for name in host_env {
+        cmd.args(["--host-env", name]);
+    }
+    let status = cmd
         .arg("--config")
         .arg(&config_file)
         .arg("--wasm")
@@ -134,8 +154,19 @@ pub fn render_envoy(
 }
 
 pub fn start_envoy(dir: &Path, bootstrap: &Path, concurrency: u32) -> Proc {
+    start_envoy_with_env(dir, bootstrap, concurrency, &[])
+}
+
+/// [`start_envoy`] with extra environment variables on the Envoy process.
+pub fn start_envoy_with_env(
+    dir: &Path,
+    bootstrap: &Path,
+    concurrency: u32,
+    env: &[(String, String)],
+) -> Proc {
     let log = std::fs::File::create(dir.join("envoy.log")).unwrap();
     let child = Command::new(envoy_bin())
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .arg("-c")
         .arg(bootstrap)
         .args(["--concurrency", &concurrency.to_string()])
@@ -220,8 +251,17 @@ impl Harness {
             .unwrap();
         let (port, admin_port, model_port) = (free_port(), free_port(), free_port());
         let mock = start_mock(model_port, &opts.mock_args);
-        let bootstrap = render_envoy(dir.path(), &opts.config, port, admin_port, model_port);
-        let mut envoy = start_envoy(dir.path(), &bootstrap, opts.concurrency);
+        let names: Vec<&str> = opts.vm_env.iter().map(|(k, _)| k.as_str()).collect();
+        let bootstrap = render_envoy_with_env(
+            dir.path(),
+            &opts.config,
+            port,
+            admin_port,
+            model_port,
+            &names,
+        );
+        let mut envoy =
+            start_envoy_with_env(dir.path(), &bootstrap, opts.concurrency, &opts.vm_env);
         let log_path = dir.path().join("envoy.log");
         let start = Instant::now();
         loop {
@@ -315,6 +355,24 @@ impl Harness {
             &[("content-type", "application/json")],
             body.to_string().as_bytes(),
         )
+    }
+
+    /// Any method through Envoy, with headers and an optional body.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Response {
+        let mut req = ureq::request(method, &self.url(path));
+        for (n, v) in headers {
+            req = req.set(n, v);
+        }
+        into_response(match body {
+            Some(b) => req.send_bytes(b),
+            None => req.call(),
+        })
     }
 
     pub fn get(&self, path: &str) -> Response {
