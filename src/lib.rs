@@ -18,3 +18,5 @@ pub mod usage;
 
 #[cfg(target_arch = "wasm32")]
 mod filter;
+#[cfg(target_arch = "wasm32")]
+mod host;
