@@ -321,7 +321,12 @@ impl Request {
                     self.plugin.config.max_body_bytes,
                     self.event.request_id.as_deref(),
                 );
-                self.answer(reply, Decision::Oversize, "body_too_large")
+                // A body the host would not hand over keeps its own reason.
+                let reason = match self.event.reason.as_deref() {
+                    Some("body_unreadable") => "body_unreadable",
+                    _ => "body_too_large",
+                };
+                self.answer(reply, Decision::Oversize, reason)
             }
             OversizeAction::Allow => {
                 self.event.decision = Decision::Oversize;
@@ -714,7 +719,12 @@ impl HttpContext for Request {
         if !end_of_stream {
             return Action::Pause;
         }
-        let body = match host::get_buffer(host::BUFFER_REQUEST_BODY, 0, body_size) {
+        // No read for an empty body: APISIX answers BadArgument to a zero-size read.
+        let read = match body_size {
+            0 => Ok(None),
+            n => host::get_buffer(host::BUFFER_REQUEST_BODY, 0, n),
+        };
+        let body = match read {
             Ok(Some(body)) => body,
             Ok(None) if body_size == 0 => Vec::new(),
             // The host announced a body it cannot hand over (Kong: spilled to a temp file above
