@@ -14,6 +14,8 @@ pub mod metrics;
 pub mod normalize;
 pub mod plugin;
 pub mod reply;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod schema;
 pub mod usage;
 
 #[cfg(target_arch = "wasm32")]
