@@ -166,21 +166,24 @@ fn report_capabilities(plugin: &Plugin) {
     if host::probe_shared_data(&probe) {
         return;
     }
-    let limits = plugin.config.limits.failure_mode;
-    if plugin.limiter.is_active() {
-        log::warn!(
-            "promptgate: host has no shared data: limits are not enforced \
-             (limits.failure_mode={limits:?}: {}); inspection and audit stay on",
-            match limits {
-                crate::limits::FailureMode::Allow =>
-                    "requests are forwarded, counted in promptgate_limit_store_errors_total",
-                crate::limits::FailureMode::Deny =>
-                    "requests that have limits get 503 limiter_unavailable",
-            }
-        );
+    // Only wasm-nginx-module (APISIX) lacks shared data; it also cannot replace a body and
+    // drops metrics. Said once per configuration.
+    let limits = if !plugin.limiter.is_active() {
+        "no limits configured"
     } else {
-        log::info!("promptgate: host has no shared data (no limits configured); inspection and audit stay on");
-    }
+        match plugin.config.limits.failure_mode {
+            crate::limits::FailureMode::Allow => {
+                "limits are not enforced (limits.failure_mode=allow: requests are forwarded)"
+            }
+            crate::limits::FailureMode::Deny => {
+                "limits are not enforced (limits.failure_mode=deny: limited requests get 503)"
+            }
+        }
+    };
+    log::warn!(
+        "promptgate: host has no shared data: {limits}; redaction (set_buffer_bytes) and \
+         metrics may be unavailable too; inspection and audit stay on"
+    );
 }
 
 fn now_ms() -> u64 {

@@ -70,6 +70,9 @@ impl SharedData {
     }
 }
 
+/// A local reply: status, headers, body.
+pub type LocalReply = (u32, Vec<(String, String)>, Vec<u8>);
+
 /// What one request context saw and did.
 #[derive(Default, Debug, Clone)]
 pub struct Exchange {
@@ -78,7 +81,7 @@ pub struct Exchange {
     pub resp_headers: Vec<(String, String)>,
     pub resp_body: Vec<u8>,
     /// `send_local_response`: status, headers, body.
-    pub local: Option<(u32, Vec<(String, String)>, Vec<u8>)>,
+    pub local: Option<LocalReply>,
     /// The body as it would reach the upstream (after any `set_buffer_bytes`).
     pub upstream_body: Option<Vec<u8>>,
     pub properties_set: HashMap<String, Vec<u8>>,
