@@ -31,6 +31,7 @@ use serde_json::Value;
 
 /// How requests are authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMode {
     /// No authentication (policies still apply to listed consumers).
@@ -44,6 +45,7 @@ pub enum AuthMode {
 
 /// What to do with a host-authenticated consumer that is not listed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UnknownConsumers {
     /// Apply `access.default`.
@@ -55,6 +57,7 @@ pub enum UnknownConsumers {
 
 /// Per-consumer inspection strictness.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct InspectionOverride {
     /// Replaces `inspection.threshold`.
@@ -65,6 +68,7 @@ pub struct InspectionOverride {
 
 /// What a consumer may do. Absent fields of a consumer inherit `access.default`.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct PolicyConfig {
     /// Allowed `model` values, exact or glob (`*`, `?`). Absent: any.
@@ -82,6 +86,7 @@ pub struct PolicyConfig {
 
 /// One configured consumer.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct ConsumerConfig {
     /// The consumer's name: the limiter's consumer name, the audit event's `consumer`.
@@ -97,6 +102,7 @@ pub struct ConsumerConfig {
 
 /// The `access` section. `{}` changes nothing.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct AccessConfig {
     /// `off` (default), `api_key` or `host`.

@@ -9,6 +9,7 @@ pub const SCHEMA: &str = "promptgate.audit.v1";
 
 /// Audit settings.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct AuditConfig {
     /// Write one audit event per request to the host log (Envoy: the `wasm` log component).

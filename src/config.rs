@@ -16,6 +16,7 @@ use std::fmt;
 
 /// What to do with a request body larger than `max_body_bytes`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OversizeAction {
     /// Answer 413 with a JSON error; nothing reaches the upstream.
@@ -27,6 +28,7 @@ pub enum OversizeAction {
 
 /// What to do with a request body sent with a `content-encoding` other than `identity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CompressedAction {
     /// Answer 415 with a JSON error; nothing reaches the upstream. Compressed bytes cannot be
@@ -39,6 +41,7 @@ pub enum CompressedAction {
 
 /// The whole plugin configuration.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Largest request body the filter buffers and scans, in bytes.

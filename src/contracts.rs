@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 
 /// What to do with an output-token limit above `max_tokens`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OverLimit {
     /// Answer 400 naming the field and the limit.
@@ -28,6 +29,7 @@ pub enum OverLimit {
 
 /// The field `default_max_tokens` is injected as in OpenAI chat requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChatTokensField {
     /// `max_tokens`: understood by every OpenAI-compatible server.
@@ -39,6 +41,7 @@ pub enum ChatTokensField {
 
 /// An inclusive numeric range; either end may be open.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, Default)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct Range {
     pub min: Option<f64>,
@@ -47,6 +50,7 @@ pub struct Range {
 
 /// The `contract` section (and a consumer's `contract` override). `{}` checks nothing.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct ContractConfig {
     /// Largest `max_tokens` / `max_completion_tokens` / `max_output_tokens` a request may ask for.

@@ -9,6 +9,7 @@ use crate::access::{Grant, Refusal};
 use crate::audit::{AuditEvent, Decision, RuleRef, Tokens};
 use crate::config::{CompressedAction, OversizeAction};
 use crate::guard::{self, Stage};
+use crate::host::{self, Flavor};
 use crate::identity::{Consumer, Lookup};
 use crate::inspect::{self, Verdict};
 use crate::limits::{RequestFacts, Reservation, SharedStore, StoreError};
@@ -16,9 +17,8 @@ use crate::metrics::{self, Kind, ModelLabels, Registry};
 use crate::plugin::Plugin;
 use crate::reply::LocalReply;
 use crate::usage::{self, SseUsageReader, Usage};
-use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, MetricType};
+use proxy_wasm::types::{Action, ContextType, LogLevel};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::SystemTime;
@@ -44,23 +44,24 @@ struct Telemetry {
 }
 
 fn define(kind: Kind, name: &str) -> Option<u32> {
+    // proxy-wasm MetricType: counter 0, gauge 1, histogram 2.
     let t = match kind {
-        Kind::Counter => MetricType::Counter,
-        Kind::Gauge => MetricType::Gauge,
-        Kind::Histogram => MetricType::Histogram,
+        Kind::Counter => 0,
+        Kind::Gauge => 1,
+        Kind::Histogram => 2,
     };
-    hostcalls::define_metric(t, name).ok()
+    host::define_metric(t, name)
 }
 
 fn bump(id: Option<u32>, delta: i64) {
     if let Some(id) = id {
-        let _ = hostcalls::increment_metric(id, delta);
+        host::increment_metric(id, delta);
     }
 }
 
 fn observe(id: Option<u32>, value: u64) {
     if let Some(id) = id {
-        let _ = hostcalls::record_metric(id, value);
+        host::record_metric(id, value);
     }
 }
 
@@ -105,23 +106,31 @@ impl Telemetry {
 }
 
 /// Proxy-wasm shared data as the limiter's store. Keys live in the plugin's `vm_id` namespace.
+/// On a host without shared data every call is `Unavailable`, so `limits.failure_mode` decides.
 struct HostStore;
 
 impl SharedStore for HostStore {
     fn get(&self, key: &str) -> Result<Option<(Vec<u8>, u32)>, StoreError> {
-        match hostcalls::get_shared_data(key) {
-            Ok((Some(v), Some(cas))) => Ok(Some((v, cas))),
-            Ok((Some(v), None)) => Ok(Some((v, 0))),
-            Ok((None, _)) => Ok(None),
-            Err(_) => Err(StoreError::Unavailable),
+        if !host::capabilities().shared_data {
+            return Err(StoreError::Unavailable);
         }
+        host::get_shared_data(key).map_err(|s| {
+            host::shared_data_failed(s);
+            StoreError::Unavailable
+        })
     }
 
     fn set(&self, key: &str, value: &[u8], cas: u32) -> Result<(), StoreError> {
-        match hostcalls::set_shared_data(key, Some(value), Some(cas)) {
+        if !host::capabilities().shared_data {
+            return Err(StoreError::Unavailable);
+        }
+        match host::set_shared_data(key, value, cas) {
             Ok(()) => Ok(()),
-            Err(proxy_wasm::types::Status::CasMismatch) => Err(StoreError::CasMismatch),
-            Err(_) => Err(StoreError::Unavailable),
+            Err(host::CAS_MISMATCH) => Err(StoreError::CasMismatch),
+            Err(s) => {
+                host::shared_data_failed(s);
+                Err(StoreError::Unavailable)
+            }
         }
     }
 }
@@ -142,8 +151,7 @@ fn request_header_map() -> Option<Vec<u8>> {
     // SAFETY: the host allocates the buffer through the SDK's `proxy_on_memory_allocate` export
     // (the global allocator) and hands over ownership, as in the SDK's own `get_map_bytes`.
     unsafe {
-        if proxy_get_header_map_pairs(MapType::HttpRequestHeaders as u32, &mut data, &mut size) != 0
-        {
+        if proxy_get_header_map_pairs(host::MAP_REQUEST_HEADERS, &mut data, &mut size) != 0 {
             return None;
         }
         if data.is_null() || size == 0 {
@@ -151,6 +159,32 @@ fn request_header_map() -> Option<Vec<u8>> {
         }
         Some(Vec::from_raw_parts(data, size, size))
     }
+}
+
+/// Probes what the host offers and says once, at load, what is off and what that means.
+fn report_capabilities(plugin: &Plugin) {
+    let probe = format!("{}probe", plugin.config.limits.key_prefix);
+    if host::probe_shared_data(&probe) {
+        return;
+    }
+    // Only wasm-nginx-module (APISIX) lacks shared data; it also cannot replace a body and
+    // drops metrics. Said once per configuration.
+    let limits = if !plugin.limiter.is_active() {
+        "no limits configured"
+    } else {
+        match plugin.config.limits.failure_mode {
+            crate::limits::FailureMode::Allow => {
+                "limits are not enforced (limits.failure_mode=allow: requests are forwarded)"
+            }
+            crate::limits::FailureMode::Deny => {
+                "limits are not enforced (limits.failure_mode=deny: limited requests get 503)"
+            }
+        }
+    };
+    log::warn!(
+        "promptgate: host has no shared data: {limits}; redaction (set_buffer_bytes) and \
+         metrics may be unavailable too; inspection and audit stay on"
+    );
 }
 
 fn now_ms() -> u64 {
@@ -181,12 +215,13 @@ impl Context for Root {}
 impl RootContext for Root {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
         self.telemetry.borrow_mut().define_fixed();
-        let raw = hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
+        let raw = host::get_buffer(host::BUFFER_PLUGIN_CONFIGURATION, 0, usize::MAX)
             .ok()
             .flatten()
             .unwrap_or_default();
         match Plugin::from_json(&raw) {
             Ok(plugin) => {
+                report_capabilities(&plugin);
                 self.plugin = Some(Rc::new(plugin));
                 true
             }
@@ -240,6 +275,8 @@ struct Request {
     /// answer sent while an HTTP/2 client is still uploading ends in a stream reset that some
     /// clients (curl) report instead of the reply.
     deferred: Option<(LocalReply, Decision, String)>,
+    /// The audit event was written and the reservation settled (exactly once).
+    finished: bool,
 }
 
 impl Request {
@@ -259,20 +296,16 @@ impl Request {
             response: ResponseReader::None,
             usage: None,
             deferred: None,
+            finished: false,
         }
     }
 
     fn request_header(&self, name: &str) -> Option<Vec<u8>> {
-        hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name)
-            .ok()
-            .flatten()
+        host::header(host::MAP_REQUEST_HEADERS, name)
     }
 
-    fn property(path: Vec<&str>) -> Option<String> {
-        hostcalls::get_property(path)
-            .ok()
-            .flatten()
-            .map(|v| String::from_utf8_lossy(&v).into_owned())
+    fn property(path: &[&str]) -> Option<String> {
+        host::get_property(path).map(|v| String::from_utf8_lossy(&v).into_owned())
     }
 
     fn answer(&mut self, reply: LocalReply, decision: Decision, reason: &str) -> Action {
@@ -283,8 +316,7 @@ impl Request {
             headers.push(("x-request-id", id));
         }
         headers.extend(reply.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
-        if let Err(status) = hostcalls::send_http_response(reply.status, headers, Some(&reply.body))
-        {
+        if let Err(status) = host::send_local_response(reply.status, &headers, &reply.body) {
             log::warn!("local reply failed: {status:?}");
         }
         self.phase = Phase::Answered;
@@ -301,7 +333,9 @@ impl Request {
         reason: &str,
         end_of_stream: bool,
     ) -> Action {
-        if end_of_stream {
+        // Only Envoy can hold a request at its headers; Kong and APISIX answer at once.
+        let envoy = matches!(host::capabilities().flavor, None | Some(Flavor::Envoy));
+        if end_of_stream || !envoy {
             return self.answer(reply, decision, reason);
         }
         self.deferred = Some((reply, decision, reason.to_string()));
@@ -369,7 +403,12 @@ impl Request {
                     self.plugin.config.max_body_bytes,
                     self.event.request_id.as_deref(),
                 );
-                self.answer(reply, Decision::Oversize, "body_too_large")
+                // A body the host would not hand over keeps its own reason.
+                let reason = match self.event.reason.as_deref() {
+                    Some("body_unreadable") => "body_unreadable",
+                    _ => "body_too_large",
+                };
+                self.answer(reply, Decision::Oversize, reason)
             }
             OversizeAction::Allow => {
                 self.event.decision = Decision::Oversize;
@@ -507,12 +546,16 @@ impl Request {
 
     /// Swaps the buffered request body and keeps `content-length` true. The headers are still
     /// held (paused), so the upstream sees only the new length.
-    fn replace_body(&self, old_len: usize, new_body: &[u8]) {
-        let _ = hostcalls::set_buffer(BufferType::HttpRequestBody, 0, old_len, new_body);
+    fn replace_body(&mut self, old_len: usize, new_body: &[u8]) {
+        if host::set_buffer(host::BUFFER_REQUEST_BODY, 0, old_len, new_body).is_err() {
+            // APISIX cannot replace a body (`proxy_set_buffer_bytes` is Unimplemented): the
+            // original is forwarded. Say so in the audit event.
+            self.event.reason = Some("redaction_unsupported".into());
+            return;
+        }
         if self.request_header("content-length").is_some() {
             let len = new_body.len().to_string();
-            let _ =
-                hostcalls::set_map_value(MapType::HttpRequestHeaders, "content-length", Some(&len));
+            let _ = host::replace_header(host::MAP_REQUEST_HEADERS, "content-length", &len);
         }
     }
 
@@ -622,6 +665,10 @@ impl Request {
     }
 
     fn finish(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
         self.settle();
         let t = self.telemetry.borrow();
         t.decision(self.event.decision);
@@ -639,17 +686,19 @@ impl Request {
         if !self.plugin.config.audit.enabled {
             return;
         }
-        if self.event.route.is_none() {
-            self.event.route = Self::property(vec!["xds", "route_name"]);
-            self.event.cluster = Self::property(vec!["xds", "cluster_name"]);
+        let envoy = matches!(host::capabilities().flavor, None | Some(Flavor::Envoy));
+        if self.event.route.is_none() && envoy {
+            self.event.route = Self::property(&["xds", "route_name"]);
+            self.event.cluster = Self::property(&["xds", "cluster_name"]);
         }
         self.event.latency_ms = SystemTime::now()
             .duration_since(self.started)
             .unwrap_or_default()
             .as_millis() as u64;
         let json = self.event.to_json();
-        if self.plugin.config.audit.filter_state {
-            let _ = hostcalls::set_property(vec!["promptgate_audit"], Some(json.as_bytes()));
+        // Filter state is an Envoy notion; the nginx hosts would log an error per request.
+        if self.plugin.config.audit.filter_state && envoy {
+            let _ = host::set_property(&["promptgate_audit"], json.as_bytes());
         }
         if to_log {
             log::info!("{json}");
@@ -657,10 +706,26 @@ impl Request {
     }
 }
 
-impl Context for Request {}
+impl Context for Request {
+    fn on_done(&mut self) -> bool {
+        // APISIX never calls proxy_on_log, only proxy_on_done (request pool cleanup): settle
+        // and write the audit event there. Other hosts call on_log first.
+        if host::capabilities().flavor == Some(Flavor::Apisix) {
+            if self.phase == Phase::Buffering {
+                self.event.decision = Decision::Error;
+                self.event.reason = Some("incomplete_request".into());
+            }
+            self.finish();
+        }
+        true
+    }
+}
 
 impl HttpContext for Request {
-    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+    fn on_http_request_headers(&mut self, num_headers: usize, end_of_stream: bool) -> Action {
+        let flavor = host::flavor(num_headers, end_of_stream);
+        // APISIX always says (0 headers, end of stream); the body comes later, on request.
+        let end_of_stream = end_of_stream && flavor != Flavor::Apisix;
         self.event.request_id = self
             .request_header("x-request-id")
             .map(|v| String::from_utf8_lossy(&v).into_owned());
@@ -675,11 +740,11 @@ impl HttpContext for Request {
         };
         let resolved = self.plugin.identity.resolve_all(|l| match l {
             Lookup::Header(h) => values(h),
-            Lookup::Property(p) => hostcalls::get_property(p.iter().map(String::as_str).collect())
-                .ok()
-                .flatten()
-                .into_iter()
-                .collect(),
+            Lookup::Property(p) => {
+                host::get_property(&p.iter().map(String::as_str).collect::<Vec<_>>())
+                    .into_iter()
+                    .collect()
+            }
         });
         let encoding = guard::compressed_encoding(&values("content-encoding"));
         let consumer = match resolved {
@@ -746,6 +811,27 @@ impl HttpContext for Request {
             self.event.body_bytes = declared.unwrap_or(0);
             return self.oversize();
         }
+        match flavor {
+            Flavor::Envoy => {}
+            Flavor::Kong => {
+                // `eof` is always false here; nginx calls the body step only when there is a
+                // body, after reading all of it and before contacting the upstream.
+                let chunked = self.request_header("transfer-encoding").is_some();
+                if !chunked && declared.unwrap_or(0) == 0 {
+                    return self.decide(&[]);
+                }
+                return Action::Continue;
+            }
+            Flavor::Apisix => {
+                // The body reaches the filter only if it asks for it; `Pause` (1) would read
+                // as "HTTP call pending" there, so answer Continue.
+                if host::set_property(&["wasm_process_req_body"], b"1").is_err() {
+                    self.event.reason = Some("body_unreadable".into());
+                    return self.oversize();
+                }
+                return Action::Continue;
+            }
+        }
         // Hold the headers until the body is scanned, so nothing reaches the upstream before the
         // decision. Envoy >= 1.35 honours this only with `allow_on_headers_stop_iteration: true`.
         Action::Pause
@@ -768,10 +854,22 @@ impl HttpContext for Request {
         if !end_of_stream {
             return Action::Pause;
         }
-        let body = hostcalls::get_buffer(BufferType::HttpRequestBody, 0, body_size)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        // No read for an empty body: APISIX answers BadArgument to a zero-size read.
+        let read = match body_size {
+            0 => Ok(None),
+            n => host::get_buffer(host::BUFFER_REQUEST_BODY, 0, n),
+        };
+        let body = match read {
+            Ok(Some(body)) => body,
+            Ok(None) if body_size == 0 => Vec::new(),
+            // The host announced a body it cannot hand over (Kong: spilled to a temp file above
+            // `client_body_buffer_size`). Never pass unread bytes on as scanned.
+            _ => {
+                self.event.body_bytes = body_size as u64;
+                self.event.reason = Some("body_unreadable".into());
+                return self.oversize();
+            }
+        };
         self.decide(&body)
     }
 
@@ -781,7 +879,7 @@ impl HttpContext for Request {
             return action;
         }
         if self.phase == Phase::Buffering {
-            let body = hostcalls::get_buffer(BufferType::HttpRequestBody, 0, usize::MAX)
+            let body = host::get_buffer(host::BUFFER_REQUEST_BODY, 0, usize::MAX)
                 .ok()
                 .flatten()
                 .unwrap_or_default();
@@ -792,16 +890,11 @@ impl HttpContext for Request {
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         if self.phase == Phase::Forwarded {
-            let status = hostcalls::get_map_value_bytes(MapType::HttpResponseHeaders, ":status")
-                .ok()
-                .flatten()
+            let status = host::header(host::MAP_RESPONSE_HEADERS, ":status")
                 .and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok());
             self.event.upstream_status = status;
             let content_type =
-                hostcalls::get_map_value_bytes(MapType::HttpResponseHeaders, "content-type")
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default();
+                host::header(host::MAP_RESPONSE_HEADERS, "content-type").unwrap_or_default();
             self.event.streamed = content_type.starts_with(b"text/event-stream");
             let success = status.is_some_and(|s: u32| (200..300).contains(&s));
             self.response = if !success {
@@ -814,7 +907,7 @@ impl HttpContext for Request {
                 ResponseReader::None
             };
             for (name, value) in std::mem::take(&mut self.limit_headers) {
-                let _ = hostcalls::add_map_value(MapType::HttpResponseHeaders, name, &value);
+                let _ = host::add_header(host::MAP_RESPONSE_HEADERS, name, &value);
             }
         }
         Action::Continue
@@ -828,7 +921,7 @@ impl HttpContext for Request {
             ResponseReader::Sse(reader) => {
                 if body_size > 0 {
                     if let Ok(Some(chunk)) =
-                        hostcalls::get_buffer(BufferType::HttpResponseBody, 0, body_size)
+                        host::get_buffer(host::BUFFER_RESPONSE_BODY, 0, body_size)
                     {
                         reader.feed(&chunk);
                     }
@@ -840,7 +933,7 @@ impl HttpContext for Request {
             ResponseReader::Json(buf) => {
                 if body_size > 0 && buf.len() + body_size <= MAX_USAGE_BODY {
                     if let Ok(Some(chunk)) =
-                        hostcalls::get_buffer(BufferType::HttpResponseBody, 0, body_size)
+                        host::get_buffer(host::BUFFER_RESPONSE_BODY, 0, body_size)
                     {
                         buf.extend_from_slice(&chunk);
                     }
@@ -866,7 +959,7 @@ impl HttpContext for Request {
             _ => None,
         };
         if let Some(stage) = stage {
-            let details = Self::property(vec!["response", "code_details"]).unwrap_or_default();
+            let details = Self::property(&["response", "code_details"]).unwrap_or_default();
             let reason = guard::fault_reason(stage, &details, self.event.upstream_status);
             if stage == Stage::Undecided {
                 self.event.decision = Decision::Error;

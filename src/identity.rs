@@ -31,6 +31,7 @@ pub const MAX_NAME_BYTES: usize = 128;
 
 /// Where consumer identity comes from and how it is labelled.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct IdentityConfig {
     /// Sources tried in order; the first that yields a non-empty value identifies the consumer.
@@ -51,6 +52,7 @@ pub struct IdentityConfig {
 
 /// What to do when identity sources disagree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictAction {
     /// Refuse the request (400, reason `conflicting_identity`).
@@ -90,6 +92,7 @@ impl Default for IdentityConfig {
 
 /// One identity source: exactly one of `header` or `property`.
 #[derive(Debug, Clone, Deserialize, Default)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct IdentitySource {
     /// Request header name (case-insensitive; the glue lower-cases it for the host).
@@ -107,6 +110,7 @@ pub struct IdentitySource {
 
 /// An authorization scheme prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Scheme {
     /// `Authorization: Bearer <token>`.
@@ -115,6 +119,7 @@ pub enum Scheme {
 
 /// Maps a hashed consumer id to a human-readable name.
 #[derive(Debug, Clone, Deserialize, Default)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct ConsumerLabel {
     /// Hex SHA-256 of `salt ‖ key`: the full 64 digits or the first 32.

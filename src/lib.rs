@@ -16,8 +16,12 @@ pub mod metrics;
 pub mod normalize;
 pub mod plugin;
 pub mod reply;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod schema;
 pub mod usage;
 pub mod vault;
 
 #[cfg(target_arch = "wasm32")]
 mod filter;
+#[cfg(target_arch = "wasm32")]
+mod host;

@@ -14,6 +14,7 @@ use std::fmt;
 
 /// The `upstream_key` section.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamKeyConfig {
     /// Header the provider reads the key from. Default `authorization`.

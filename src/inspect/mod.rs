@@ -31,6 +31,7 @@ use std::ops::Range;
 
 /// What to do with a request whose score reaches the threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Default)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Let it through, but report the hits (log / metrics).
@@ -44,6 +45,7 @@ pub enum Action {
 
 /// What to do with a body that looks like JSON but does not parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ParseErrorAction {
     /// Reject it (the filter answers 400).
@@ -55,6 +57,7 @@ pub enum ParseErrorAction {
 
 /// Extent of an allow rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AllowScope {
     /// Suppress only hits that overlap the allow rule's match.
@@ -66,6 +69,7 @@ pub enum AllowScope {
 
 /// An operator-defined deny rule.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CustomRule {
     /// Stable identifier reported in hits; must not collide with a built-in id.
@@ -92,6 +96,7 @@ fn default_custom_score() -> u32 {
 
 /// An exception: when its pattern matches, hits in that span (or the whole request) are dropped.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AllowRule {
     /// Optional name, for logs.
@@ -106,6 +111,7 @@ pub struct AllowRule {
 
 /// The `inspection` section of the plugin configuration. `{}` gives working defaults.
 #[derive(Deserialize, Debug, Clone)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct InspectionConfig {
     /// Scan request bodies at all. Default `true`.
