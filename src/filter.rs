@@ -380,13 +380,9 @@ impl Request {
             return;
         };
         for h in &vault.remove {
-            let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, h, None);
+            let _ = host::remove_header(host::MAP_REQUEST_HEADERS, h);
         }
-        let _ = hostcalls::set_map_value(
-            MapType::HttpRequestHeaders,
-            &vault.header,
-            Some(vault.value()),
-        );
+        let _ = host::replace_header(host::MAP_REQUEST_HEADERS, &vault.header, vault.value());
         self.event.rewrites.push("upstream_key".into());
     }
 

@@ -84,6 +84,7 @@ extern "C" {
         return_value_data: *mut *mut u8,
         return_value_size: *mut usize,
     ) -> u32;
+    fn proxy_remove_header_map_value(map_type: u32, key_data: *const u8, key_size: usize) -> u32;
     fn proxy_replace_header_map_value(
         map_type: u32,
         key_data: *const u8,
@@ -244,6 +245,14 @@ pub fn replace_header(map_type: u32, name: &str, value: &str) -> Result<(), u32>
             value.len(),
         )
     } {
+        OK => Ok(()),
+        s => Err(s),
+    }
+}
+
+pub fn remove_header(map_type: u32, name: &str) -> Result<(), u32> {
+    // SAFETY: pointer to a live slice.
+    match unsafe { proxy_remove_header_map_value(map_type, name.as_ptr(), name.len()) } {
         OK => Ok(()),
         s => Err(s),
     }
