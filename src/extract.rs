@@ -195,7 +195,8 @@ fn extract_form(src: &str) -> Extracted {
     }
 }
 
-fn hexval(b: u8) -> Option<u8> {
+/// Value of an ASCII hex digit.
+pub(crate) fn hexval(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'a'..=b'f' => Some(b - b'a' + 10),

@@ -2,6 +2,7 @@
 //! them, so that the decoded text can be scanned as well. One linear pass; decoding is only
 //! attempted after a cheap plausibility check on the segment's first bytes.
 
+use crate::extract::hexval;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::{alphabet, Engine};
@@ -64,15 +65,6 @@ fn plausible(d: &[u8]) -> bool {
     }
     let n = s.chars().count();
     bad * 20 <= n && letters * 2 >= n && (spaces > 0 || n < 24)
-}
-
-fn hexval(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// Calls `f(span, decoded)` for every decodable segment in `text`.
