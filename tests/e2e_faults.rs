@@ -36,15 +36,7 @@ fn post_to(port: u16, key: &str, extra: &str, body: &str) -> (u16, String) {
         body.len()
     )
     .unwrap();
-    let mut buf = Vec::new();
-    let _ = s.read_to_end(&mut buf);
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, text)
+    common::read_response(&mut s)
 }
 
 fn free_slot(h: &Harness, key: &str) -> bool {

@@ -165,7 +165,7 @@ fn chat_body_of_len(len: usize) -> Vec<u8> {
 
 /// POST with `transfer-encoding: chunked` in small chunks, over a raw socket.
 fn into_chunked_post(h: &Harness, body: &[u8]) -> (u16, String) {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let mut s = std::net::TcpStream::connect(("127.0.0.1", h.port)).unwrap();
     s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
         .unwrap();
@@ -181,13 +181,5 @@ fn into_chunked_post(h: &Harness, body: &[u8]) -> (u16, String) {
         let _ = s.write_all(b"\r\n");
     }
     let _ = s.write_all(b"0\r\n\r\n");
-    let mut buf = Vec::new();
-    let _ = s.read_to_end(&mut buf);
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, text)
+    common::read_response(&mut s)
 }

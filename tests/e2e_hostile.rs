@@ -5,7 +5,7 @@
 mod common;
 use common::*;
 use serde_json::json;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -28,15 +28,7 @@ fn raw(port: u16, parts: &[&[u8]], pause: Duration) -> (u16, String) {
             std::thread::sleep(pause);
         }
     }
-    let mut buf = Vec::new();
-    let _ = s.read_to_end(&mut buf);
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, text)
+    common::read_response(&mut s)
 }
 
 fn post_raw_body(h: &Harness, ct: &str, body: &[u8]) -> Response {

@@ -497,3 +497,17 @@ pub fn envoy_with_rejected_config(config: &str) -> (ExitStatus, String) {
     let log = std::fs::read_to_string(dir.path().join("envoy.log")).unwrap_or_default();
     (status, log)
 }
+
+/// Reads a raw HTTP/1.1 response to the end of the connection: (status, whole text); status 0
+/// when there is no status line.
+pub fn read_response(s: &mut impl std::io::Read) -> (u16, String) {
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
