@@ -156,12 +156,9 @@ pub fn get_shared_data(key: &str) -> Result<Option<(Vec<u8>, u32)>, u32> {
 
 pub fn set_shared_data(key: &str, value: &[u8], cas: u32) -> Result<(), u32> {
     // SAFETY: pointers to live slices for the duration of the call.
-    match unsafe {
+    result_of(unsafe {
         proxy_set_shared_data(key.as_ptr(), key.len(), value.as_ptr(), value.len(), cas)
-    } {
-        OK => Ok(()),
-        s => Err(s),
-    }
+    })
 }
 
 /// A metric id, or `None` when the host refuses (metrics are then off for that series).
@@ -197,10 +194,7 @@ pub fn get_property(path: &[&str]) -> Option<Vec<u8>> {
 pub fn set_property(path: &[&str], value: &[u8]) -> Result<(), u32> {
     let p = serialize_path(path);
     // SAFETY: pointers to live slices.
-    match unsafe { proxy_set_property(p.as_ptr(), p.len(), value.as_ptr(), value.len()) } {
-        OK => Ok(()),
-        s => Err(s),
-    }
+    result_of(unsafe { proxy_set_property(p.as_ptr(), p.len(), value.as_ptr(), value.len()) })
 }
 
 /// Bytes `[start, start + max)` of a buffer; `Ok(None)` when empty or absent.
@@ -216,10 +210,9 @@ pub fn get_buffer(buffer_type: u32, start: usize, max: usize) -> Result<Option<V
 
 pub fn set_buffer(buffer_type: u32, start: usize, size: usize, value: &[u8]) -> Result<(), u32> {
     // SAFETY: pointer to a live slice.
-    match unsafe { proxy_set_buffer_bytes(buffer_type, start, size, value.as_ptr(), value.len()) } {
-        OK => Ok(()),
-        s => Err(s),
-    }
+    result_of(unsafe {
+        proxy_set_buffer_bytes(buffer_type, start, size, value.as_ptr(), value.len())
+    })
 }
 
 /// One header's value (the first, on hosts that keep repeats), as raw bytes.
@@ -235,40 +228,36 @@ pub fn header(map_type: u32, name: &str) -> Option<Vec<u8>> {
 }
 
 pub fn replace_header(map_type: u32, name: &str, value: &str) -> Result<(), u32> {
-    // SAFETY: pointers to live slices.
-    match unsafe {
-        proxy_replace_header_map_value(
-            map_type,
-            name.as_ptr(),
-            name.len(),
-            value.as_ptr(),
-            value.len(),
-        )
-    } {
-        OK => Ok(()),
-        s => Err(s),
-    }
+    header_call(proxy_replace_header_map_value, map_type, name, value)
 }
 
 pub fn remove_header(map_type: u32, name: &str) -> Result<(), u32> {
     // SAFETY: pointer to a live slice.
-    match unsafe { proxy_remove_header_map_value(map_type, name.as_ptr(), name.len()) } {
-        OK => Ok(()),
-        s => Err(s),
-    }
+    result_of(unsafe { proxy_remove_header_map_value(map_type, name.as_ptr(), name.len()) })
 }
 
 pub fn add_header(map_type: u32, name: &str, value: &str) -> Result<(), u32> {
+    header_call(proxy_add_header_map_value, map_type, name, value)
+}
+
+type HeaderFn = unsafe extern "C" fn(u32, *const u8, usize, *const u8, usize) -> u32;
+
+fn header_call(f: HeaderFn, map_type: u32, name: &str, value: &str) -> Result<(), u32> {
     // SAFETY: pointers to live slices.
-    match unsafe {
-        proxy_add_header_map_value(
+    result_of(unsafe {
+        f(
             map_type,
             name.as_ptr(),
             name.len(),
             value.as_ptr(),
             value.len(),
         )
-    } {
+    })
+}
+
+/// A host status as a result: `OK` is success, anything else the status itself.
+fn result_of(s: u32) -> Result<(), u32> {
+    match s {
         OK => Ok(()),
         s => Err(s),
     }
@@ -295,7 +284,7 @@ fn serialize_map(pairs: &[(&str, &str)]) -> Vec<u8> {
 pub fn send_local_response(status: u32, headers: &[(&str, &str)], body: &[u8]) -> Result<(), u32> {
     let map = serialize_map(headers);
     // SAFETY: pointers to live slices; no details string.
-    match unsafe {
+    result_of(unsafe {
         proxy_send_local_response(
             status,
             std::ptr::null(),
@@ -306,10 +295,7 @@ pub fn send_local_response(status: u32, headers: &[(&str, &str)], body: &[u8]) -
             map.len(),
             -1,
         )
-    } {
-        OK => Ok(()),
-        s => Err(s),
-    }
+    })
 }
 
 /// Which proxy-wasm host runs the filter, as far as it matters for the request lifecycle.
