@@ -132,6 +132,7 @@ fn request_without_body_is_decided_without_stalling() {
 /// store is unavailable, so `limits.failure_mode` decides, and the load log says so.
 #[test]
 fn limits_follow_the_capability_table() {
+    common::clear_of_minute_boundary(std::time::Duration::from_secs(20));
     let cfg = |mode: &str| {
         format!(
             r#"{{"limits": {{"default": {{"requests_per_minute": 2}}, "failure_mode": "{mode}"}}}}"#
@@ -446,6 +447,7 @@ fn harness_matches_real_envoy() {
     let config = r#"{"limits": {"default": {"requests_per_minute": 2}}}"#;
     let h = common::Harness::start(config);
     let mut vm = vm(Profile::Envoy, config);
+    common::clear_of_minute_boundary(std::time::Duration::from_secs(20));
     let cases: [(&str, &str); 4] = [
         ("sk-x", ATTACK),
         ("sk-x", BENIGN),

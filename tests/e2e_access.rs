@@ -315,6 +315,7 @@ fn contract_violations_are_400_naming_field_and_limit() {
 #[test]
 fn clamped_and_defaulted_max_tokens_reach_the_model() {
     let h = start_keyed("clamp");
+    common::clear_of_minute_boundary(std::time::Duration::from_secs(20));
     // The mock answers min(limit, x-mock-completion-tokens) tokens: the limit it saw.
     let many = [("x-mock-completion-tokens", "100000")];
     let body = json!({"model": "gpt-4o-mini", "max_tokens": 5000, "messages": [{"role": "user", "content": "hi"}]});

@@ -301,6 +301,7 @@ fn http2_clients_get_the_same_answers() {
         return;
     }
     let h = Harness::start(r#"{"limits": {"default": {"requests_per_minute": 3}}}"#);
+    common::clear_of_minute_boundary(std::time::Duration::from_secs(20));
     let (s, t) = curl_h2(
         &h,
         &chat("hello").to_string(),
@@ -334,6 +335,7 @@ fn http2_clients_get_the_same_answers() {
 #[test]
 fn conflicting_identity_headers_cannot_dodge_limits() {
     let h = Harness::start(r#"{"limits": {"default": {"requests_per_minute": 1}}}"#);
+    common::clear_of_minute_boundary(std::time::Duration::from_secs(20));
     let body = chat("hello").to_string();
     let post = |hs: &[(&str, &str)]| {
         let mut all = vec![("content-type", "application/json")];
@@ -393,6 +395,7 @@ fn conflicting_identity_headers_cannot_dodge_limits() {
     let h = Harness::start(
         r#"{"identity": {"on_conflict": "first"}, "limits": {"default": {"requests_per_minute": 1}}}"#,
     );
+    common::clear_of_minute_boundary(std::time::Duration::from_secs(20));
     let (status, _) = raw(
         h.port,
         &[format!("POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\nauthorization: Bearer a\r\nx-api-key: b\r\ncontent-length: {}\r\n\r\n{body}", body.len()).as_bytes()],

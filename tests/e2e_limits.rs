@@ -33,6 +33,7 @@ fn post_as(h: &Harness, key: &str, max_tokens: u64) -> Response {
 #[test]
 fn requests_per_minute_per_consumer() {
     let h = Harness::start(r#"{"limits": {"default": {"requests_per_minute": 3}}}"#);
+    common::clear_of_minute_boundary(std::time::Duration::from_secs(20));
     for i in 0..3 {
         let r = post_as(&h, "sk-alice", 8);
         assert_eq!(r.status, 200, "request {i}: {}", r.text());
@@ -79,6 +80,7 @@ fn limits_are_exact_across_worker_threads() {
         concurrency: 2,
         ..Options::default()
     });
+    common::clear_of_minute_boundary(std::time::Duration::from_secs(20));
     let statuses: Vec<u16> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..8)
             .map(|_| {
@@ -110,6 +112,7 @@ fn tokens_are_settled_from_usage() {
     let h = Harness::start(&format!(
         r#"{{"limits": {{"default": {{"tokens_per_minute": {limit}}}}}}}"#
     ));
+    common::clear_of_minute_boundary(std::time::Duration::from_secs(20));
     assert_eq!(post_as(&h, "sk-t", 10).status, 200);
     assert_eq!(post_as(&h, "sk-t", 10).status, 200);
     let third = post_as(&h, "sk-t", 10);

@@ -511,3 +511,19 @@ pub fn read_response(s: &mut impl std::io::Read) -> (u16, String) {
         .unwrap_or(0);
     (status, text)
 }
+
+/// Waits, when a UTC minute boundary is less than `margin` away, until just after it. Limit
+/// windows are aligned to UTC minutes, and a sliding window's documented floor
+/// (`docs/limits.md`, Windows) gives a spent consumer back part of its previous minute right
+/// after the boundary: tests that count exact admissions against a per-minute limit call this
+/// first, so that their requests fall inside one window.
+pub fn clear_of_minute_boundary(margin: std::time::Duration) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let into = std::time::Duration::from_nanos((now.as_nanos() % 60_000_000_000) as u64);
+    let left = std::time::Duration::from_secs(60) - into;
+    if left < margin {
+        std::thread::sleep(left + std::time::Duration::from_millis(200));
+    }
+}
