@@ -22,7 +22,8 @@ pub mod rules;
 use crate::config::ConfigError;
 use crate::extract::{self, ApiShape, Doc, RequestMeta, RoleFilter};
 use crate::normalize::{normalize_into, Normalized};
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::{dfa, Anchored, MatchKind, PatternID};
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 use std::cell::RefCell;
@@ -248,7 +249,7 @@ struct CompiledAllow {
 
 /// Literal prefilter for one normalised view: anchors -> rules.
 struct Prefilter {
-    ac: Option<AhoCorasick>,
+    dfa: Option<dfa::DFA>,
     pat_rules: Vec<Vec<u16>>,
 }
 
@@ -264,6 +265,9 @@ pub struct Inspector {
     rules: Vec<CompiledRule>,
     leet_pf: Prefilter,
     plain_pf: Prefilter,
+    /// Both anchor sets in one automaton: one pass when the leet view equals the plain view
+    /// (the common case: text without leetspeak).
+    both_pf: Prefilter,
     /// Rules without anchors (custom rules): run over the whole plain view.
     always: Vec<u16>,
     allow: Vec<CompiledAllow>,
@@ -309,23 +313,50 @@ fn build_prefilter(pats: &[(String, u16)]) -> Prefilter {
     let mut pat_rules: Vec<Vec<u16>> = Vec::new();
     for (p, r) in pats {
         match uniq.iter().position(|u| u == p) {
-            Some(i) => pat_rules[i].push(*r),
+            Some(i) => {
+                if !pat_rules[i].contains(r) {
+                    pat_rules[i].push(*r)
+                }
+            }
             None => {
                 uniq.push(p.clone());
                 pat_rules.push(vec![*r]);
             }
         }
     }
-    let ac = if uniq.is_empty() {
+    // A DFA without prefilter: `anchor_hits` drives it byte by byte, and without a prefilter
+    // the start state is not "special", so the hot loop is one table lookup and one compare.
+    let dfa = if uniq.is_empty() {
         None
     } else {
-        AhoCorasick::builder()
+        dfa::DFA::builder()
             .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
+            .prefilter(false)
             .build(&uniq)
             .ok()
     };
-    Prefilter { ac, pat_rules }
+    Prefilter { dfa, pat_rules }
+}
+
+/// Every anchor occurrence in `hay` (overlapping), as (end offset, pattern): the same matches as
+/// `AhoCorasick::find_overlapping_iter` with `MatchKind::Standard`, in a tight loop over the DFA's
+/// transition table instead of the generic iterator (about 4x fewer instructions per byte).
+#[inline]
+fn anchor_hits(d: &dfa::DFA, hay: &[u8], mut f: impl FnMut(usize, PatternID)) {
+    let Ok(mut sid) = d.start_state(Anchored::No) else {
+        return;
+    };
+    for (i, &b) in hay.iter().enumerate() {
+        sid = d.next_state(Anchored::No, sid, b);
+        if d.is_special(sid) {
+            if d.is_dead(sid) {
+                return;
+            }
+            for k in 0..d.match_len(sid) {
+                f(i + 1, d.match_pattern(sid, k));
+            }
+        }
+    }
 }
 
 struct RawHit {
@@ -480,6 +511,7 @@ impl Inspector {
             rules: compiled,
             leet_pf: build_prefilter(&leet_pats),
             plain_pf: build_prefilter(&plain_pats),
+            both_pf: build_prefilter(&[leet_pats, plain_pats].concat()),
             always,
             allow,
             category_actions: cfg.category_actions.clone(),
@@ -592,8 +624,12 @@ impl Inspector {
             std::mem::take(&mut s[d])
         });
         normalize_into(text, &mut n);
-        self.run_view(n.leet(), &self.leet_pf, text, &n, out);
-        self.run_view(&n.plain, &self.plain_pf, text, &n, out);
+        if n.leet_differs() {
+            self.run_view(n.leet(), &self.leet_pf, text, &n, out);
+            self.run_view(&n.plain, &self.plain_pf, text, &n, out);
+        } else {
+            self.run_view(&n.plain, &self.both_pf, text, &n, out);
+        }
         for &ri in &self.always {
             let r = &self.rules[ri as usize];
             for m in r.regex.find_iter(&n.plain) {
@@ -654,13 +690,14 @@ impl Inspector {
         n: &Normalized,
         out: &mut Vec<RawHit>,
     ) {
-        let Some(ac) = &pf.ac else { return };
+        let Some(d) = &pf.dfa else { return };
         // per rule: current pending window
         let mut pending: Vec<Option<(usize, usize)>> = vec![None; self.rules.len()];
-        for m in ac.find_overlapping_iter(view) {
-            let ws = m.start().saturating_sub(WINDOW);
-            let we = (m.end() + WINDOW).min(view.len());
-            for &ri in &pf.pat_rules[m.pattern().as_usize()] {
+        anchor_hits(d, view, |end, pat| {
+            let start = end - d.pattern_len(pat);
+            let ws = start.saturating_sub(WINDOW);
+            let we = (end + WINDOW).min(view.len());
+            for &ri in &pf.pat_rules[pat.as_usize()] {
                 let slot = &mut pending[ri as usize];
                 match slot {
                     Some((s, e)) if ws <= *e => {
@@ -675,7 +712,7 @@ impl Inspector {
                     None => *slot = Some((ws, we)),
                 }
             }
-        }
+        });
         for (ri, slot) in pending.iter().enumerate() {
             if let Some((s, e)) = *slot {
                 self.run_rule(ri as u16, view, s, e, text, n, out);
