@@ -122,13 +122,9 @@ impl Config {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Config::default());
         }
-        let de = &mut serde_json::Deserializer::from_slice(bytes);
-        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            // serde_json appends " at line L column C"; keep it, it helps with long configs.
-            ConfigError::new(path, inner.to_string())
-        })?;
+        // serde_json appends " at line L column C"; keep it, it helps with long configs.
+        let config: Config = crate::json_path::deserialize(bytes)
+            .map_err(|(path, e)| ConfigError::new(path, e.to_string()))?;
         config.validate()?;
         Ok(config)
     }

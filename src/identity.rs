@@ -481,9 +481,8 @@ mod tests {
             #[serde(default)]
             identity: IdentityConfig,
         }
-        let de = &mut serde_json::Deserializer::from_str(json);
-        let top: Top = serde_path_to_error::deserialize(de)
-            .map_err(|e| ConfigError::new(e.path().to_string(), e.inner().to_string()))?;
+        let top: Top = crate::json_path::deserialize(json.as_bytes())
+            .map_err(|(path, e)| ConfigError::new(path, e.to_string()))?;
         Identity::new(&top.identity)
     }
 

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod guard;
 pub mod identity;
 pub mod inspect;
+pub mod json_path;
 pub mod limits;
 pub mod metrics;
 pub mod normalize;

@@ -170,15 +170,13 @@ impl InspectionConfig {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(InspectionConfig::default());
         }
-        let de = &mut serde_json::Deserializer::from_slice(bytes);
-        serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
+        crate::json_path::deserialize(bytes).map_err(|(path, e)| {
             let field = if path == "." {
                 "inspection".to_owned()
             } else {
                 format!("inspection.{path}")
             };
-            ConfigError::new(field, e.into_inner().to_string())
+            ConfigError::new(field, e.to_string())
         })
     }
 }

@@ -19,9 +19,8 @@ fn parse(json: &str) -> Result<Limiter, ConfigError> {
         #[serde(default)]
         limits: LimitsConfig,
     }
-    let de = &mut serde_json::Deserializer::from_str(json);
-    let top: Top = serde_path_to_error::deserialize(de)
-        .map_err(|e| ConfigError::new(e.path().to_string(), e.inner().to_string()))?;
+    let top: Top = crate::json_path::deserialize(json.as_bytes())
+        .map_err(|(path, e)| ConfigError::new(path, e.to_string()))?;
     Limiter::new(&top.limits)
 }
 
