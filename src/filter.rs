@@ -143,21 +143,33 @@ extern "C" {
     ) -> u32;
 }
 
-/// The raw serialised request-header map, decoded by [`guard::parse_header_pairs`] (which, unlike
-/// the SDK's `get_map_bytes`, cannot panic on a header name that is not UTF-8).
-fn request_header_map() -> Option<Vec<u8>> {
+/// A raw serialised header map (`host::MAP_REQUEST_HEADERS` or `host::MAP_RESPONSE_HEADERS`),
+/// decoded by [`guard::parse_header_pairs`] (which, unlike the SDK's `get_map_bytes`, cannot panic
+/// on a header name that is not UTF-8). One host call for the whole map: each header read from it
+/// saves a `proxy_get_header_map_value` (a host call, and a call back into the allocator).
+fn header_map(map_type: u32) -> Option<Vec<u8>> {
     let mut data: *mut u8 = std::ptr::null_mut();
     let mut size: usize = 0;
     // SAFETY: the host allocates the buffer through the SDK's `proxy_on_memory_allocate` export
     // (the global allocator) and hands over ownership, as in the SDK's own `get_map_bytes`.
     unsafe {
-        if proxy_get_header_map_pairs(host::MAP_REQUEST_HEADERS, &mut data, &mut size) != 0 {
+        if proxy_get_header_map_pairs(map_type, &mut data, &mut size) != 0 {
             return None;
         }
         if data.is_null() || size == 0 {
             return Some(Vec::new());
         }
         Some(Vec::from_raw_parts(data, size, size))
+    }
+}
+
+/// What `host::header(map_type, name)` answers, taken from the map read whole (`pairs`) when it
+/// settles it (see [`guard::header_value`]), else asked of the host.
+fn header_in(pairs: Option<&[(&[u8], &[u8])]>, map_type: u32, name: &str) -> Option<Vec<u8>> {
+    match pairs.map(|p| guard::header_value(p, name)) {
+        Some(guard::HeaderValue::Found(v)) => Some(v.to_vec()),
+        Some(guard::HeaderValue::Absent) => None,
+        Some(guard::HeaderValue::Unknown) | None => host::header(map_type, name),
     }
 }
 
@@ -277,6 +289,13 @@ struct Request {
     deferred: Option<(LocalReply, Decision, String)>,
     /// The audit event was written and the reservation settled (exactly once).
     finished: bool,
+    /// The request's `content-type` (lossy UTF-8), read with the request headers.
+    content_type: Option<String>,
+    /// The request had a `content-length` header (read with the request headers).
+    has_content_length: bool,
+    /// The route and cluster properties were read for the audit event (once per request, even
+    /// when the host has none).
+    route_read: bool,
 }
 
 impl Request {
@@ -297,6 +316,9 @@ impl Request {
             usage: None,
             deferred: None,
             finished: false,
+            content_type: None,
+            has_content_length: false,
+            route_read: false,
         }
     }
 
@@ -419,9 +441,7 @@ impl Request {
     fn decide(&mut self, body: &[u8]) -> Action {
         self.event.body_bytes = body.len() as u64;
         let plugin = self.plugin.clone();
-        let content_type = self
-            .request_header("content-type")
-            .map(|v| String::from_utf8_lossy(&v).into_owned());
+        let content_type = self.content_type.clone();
         // Access policy first: API, model, contract. Clamps and defaults rewrite the body here,
         // before inspection and before the limiter reads `max_tokens`.
         let mut rewritten = None;
@@ -549,7 +569,7 @@ impl Request {
             self.event.reason = Some("redaction_unsupported".into());
             return;
         }
-        if self.request_header("content-length").is_some() {
+        if self.has_content_length {
             let len = new_body.len().to_string();
             let _ = host::replace_header(host::MAP_REQUEST_HEADERS, "content-length", &len);
         }
@@ -683,7 +703,10 @@ impl Request {
             return;
         }
         let envoy = matches!(host::capabilities().flavor, None | Some(Flavor::Envoy));
-        if self.event.route.is_none() && envoy {
+        if !self.route_read && envoy {
+            // An answered request publishes twice (at the answer, then at the end): read the
+            // properties once, also when the host had no value (a route without a name).
+            self.route_read = true;
             self.event.route = Self::property(&["xds", "route_name"]);
             self.event.cluster = Self::property(&["xds", "cluster_name"]);
         }
@@ -722,14 +745,15 @@ impl HttpContext for Request {
         let flavor = host::flavor(num_headers, end_of_stream);
         // APISIX always says (0 headers, end of stream); the body comes later, on request.
         let end_of_stream = end_of_stream && flavor != Flavor::Apisix;
-        self.event.request_id = self
-            .request_header("x-request-id")
-            .map(|v| String::from_utf8_lossy(&v).into_owned());
+        // The whole map in one host call: every value of every header (a repeated identity
+        // header must be seen as repeated), and the single headers below without a call each.
+        let map = header_map(host::MAP_REQUEST_HEADERS);
+        let pairs = map.as_deref().and_then(guard::parse_header_pairs);
+        let header = |name: &str| header_in(pairs.as_deref(), host::MAP_REQUEST_HEADERS, name);
+        self.event.request_id =
+            header("x-request-id").map(|v| String::from_utf8_lossy(&v).into_owned());
         bump(self.telemetry.borrow().in_flight, 1);
         self.counted_in_flight = true;
-        // Every value of every header: a repeated identity header must be seen as repeated.
-        let map = request_header_map();
-        let pairs = map.as_deref().and_then(guard::parse_header_pairs);
         let values = |name: &str| match &pairs {
             Some(p) => guard::header_values(p, name),
             None => self.request_header(name).into_iter().collect(),
@@ -766,7 +790,7 @@ impl HttpContext for Request {
         self.event.consumer = Some(grant.consumer.display().to_string());
         self.consumer = Some(grant.consumer.clone());
         if plugin.access.needs_path(&grant) {
-            let path = self.request_header(":path").unwrap_or_default();
+            let path = header(":path").unwrap_or_default();
             if let Err(r) = plugin.access.check_path(&grant, &path) {
                 self.grant = Some(grant);
                 return self.refuse(&r, end_of_stream);
@@ -774,12 +798,27 @@ impl HttpContext for Request {
         }
         self.grant = Some(grant);
         self.vault_headers();
+        // The map was read before `vault_headers`: a header it removed is gone now. (It never
+        // sets the three read below: they are refused as `upstream_key.header`.)
+        let vault_removed = |name: &str| {
+            plugin
+                .vault
+                .as_ref()
+                .is_some_and(|v| v.remove.iter().any(|h| h == name))
+        };
+        let current = |name: &str| header(name).filter(|_| !vault_removed(name));
+        // For `decide` and `replace_body`: nothing but the vault changes the request headers
+        // between here and the body (held at the headers on Envoy; on Kong and APISIX nothing
+        // runs in between that edits headers).
+        self.content_type =
+            current("content-type").map(|v| String::from_utf8_lossy(&v).into_owned());
+        let content_length = current("content-length");
+        self.has_content_length = content_length.is_some();
         if end_of_stream {
             return self.decide(&[]);
         }
-        let declared = self
-            .request_header("content-length")
-            .and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse::<u64>().ok());
+        let declared =
+            content_length.and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse::<u64>().ok());
         if encoding.is_some() {
             // Compressed bytes cannot be scanned: never pass them on as if they had been.
             self.event.body_bytes = declared.unwrap_or(0);
@@ -812,7 +851,7 @@ impl HttpContext for Request {
             Flavor::Kong => {
                 // `eof` is always false here; nginx calls the body step only when there is a
                 // body, after reading all of it and before contacting the upstream.
-                let chunked = self.request_header("transfer-encoding").is_some();
+                let chunked = current("transfer-encoding").is_some();
                 if !chunked && declared.unwrap_or(0) == 0 {
                     return self.decide(&[]);
                 }
@@ -886,11 +925,13 @@ impl HttpContext for Request {
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         if self.phase == Phase::Forwarded {
-            let status = host::header(host::MAP_RESPONSE_HEADERS, ":status")
-                .and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok());
+            // Both headers from one read of the map.
+            let map = header_map(host::MAP_RESPONSE_HEADERS);
+            let pairs = map.as_deref().and_then(guard::parse_header_pairs);
+            let header = |name: &str| header_in(pairs.as_deref(), host::MAP_RESPONSE_HEADERS, name);
+            let status = header(":status").and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok());
             self.event.upstream_status = status;
-            let content_type =
-                host::header(host::MAP_RESPONSE_HEADERS, "content-type").unwrap_or_default();
+            let content_type = header("content-type").unwrap_or_default();
             self.event.streamed = content_type.starts_with(b"text/event-stream");
             let success = status.is_some_and(|s: u32| (200..300).contains(&s));
             self.response = if !success {
@@ -955,7 +996,24 @@ impl HttpContext for Request {
             _ => None,
         };
         if let Some(stage) = stage {
-            let details = Self::property(&["response", "code_details"]).unwrap_or_default();
+            // Kong's ngx_wasm_module answers `response.code_details` NotFound, and logs an error
+            // for each read ("property not supported"): there the details are always empty, so
+            // not asking changes nothing but the host's error log.
+            //
+            // On Envoy the call stays even when the filter saw the response end: that does not
+            // make `fault_reason` None. The router's own replies (504 on a timeout, 503 on a
+            // reset) pass through the filter to their end too, and only the details tell
+            // `upstream_timeout` and `upstream_reset` from `upstream_error`. And a stream whose
+            // response the filter has passed whole can still be reset before the codec has sent
+            // it (an HTTP/2 client with a closed flow-control window, or a later filter still
+            // holding the data, then a disconnect): Envoy then sets the details to the
+            // disconnect, and the request is `client_aborted` whatever its status.
+            let kong = host::capabilities().flavor == Some(Flavor::Kong);
+            let details = if kong {
+                String::new()
+            } else {
+                Self::property(&["response", "code_details"]).unwrap_or_default()
+            };
             let reason = guard::fault_reason(stage, &details, self.event.upstream_status);
             if stage == Stage::Undecided {
                 self.event.decision = Decision::Error;

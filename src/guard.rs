@@ -43,6 +43,43 @@ pub fn header_values(pairs: &[(&[u8], &[u8])], name: &str) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// Kong's ngx_wasm_module hands over at most this many pairs of a header map and drops the rest
+/// (`NGX_HTTP_WASM_MAX_REQ_HEADERS`, pseudo-headers first): a map this long may lack a header the
+/// host still has.
+pub const MAX_MARSHALLED_PAIRS: usize = 100;
+
+/// What a header map read whole says about one header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderValue<'a> {
+    /// Its value: the first one of a repeated header.
+    Found(&'a [u8]),
+    /// Not in the map, and the map is complete.
+    Absent,
+    /// The map cannot tell: ask the host for this header alone.
+    Unknown,
+}
+
+/// Header `name` (lower-case) in `pairs`, as `proxy_get_header_map_value` would answer it: the
+/// first value of a repeated header, which is what each host answers (Envoy `entry[0]` of
+/// `HeaderMap::get`, which iterates in the same order as the map; ngx_wasm_module and
+/// wasm-nginx-module the first match in the nginx header list). A pseudo-header missing from
+/// the map, or a header missing from a map that may have been truncated
+/// ([`MAX_MARSHALLED_PAIRS`]), is [`HeaderValue::Unknown`]: the nginx hosts synthesise
+/// pseudo-headers, and only the single-header call is sure to see them.
+pub fn header_value<'a>(pairs: &[(&'a [u8], &'a [u8])], name: &str) -> HeaderValue<'a> {
+    if let Some((_, v)) = pairs
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+    {
+        return HeaderValue::Found(v);
+    }
+    if name.starts_with(':') || pairs.len() >= MAX_MARSHALLED_PAIRS {
+        HeaderValue::Unknown
+    } else {
+        HeaderValue::Absent
+    }
+}
+
 /// The codings of a request body's `content-encoding` header values, if any is not `identity`:
 /// e.g. `Some("gzip")`, `Some("deflate,gzip")`. Such a body cannot be scanned as it is.
 pub fn compressed_encoding(values: &[Vec<u8>]) -> Option<String> {
@@ -134,6 +171,44 @@ mod tests {
         );
         assert!(header_values(&pairs, "x-api-key").is_empty());
         assert_eq!(parse_header_pairs(b"").unwrap().len(), 0);
+    }
+
+    #[test]
+    fn header_value_is_the_first_value_and_knows_what_the_map_cannot_tell() {
+        let bytes = serialise(&[
+            (":path", "/v1/chat/completions"),
+            ("Content-Type", "application/json"),
+            ("x-tag", "a"),
+            ("x-tag", "b"),
+            ("x-empty", ""),
+        ]);
+        let pairs = parse_header_pairs(&bytes).unwrap();
+        assert_eq!(
+            header_value(&pairs, ":path"),
+            HeaderValue::Found(b"/v1/chat/completions")
+        );
+        assert_eq!(
+            header_value(&pairs, "content-type"),
+            HeaderValue::Found(b"application/json")
+        );
+        assert_eq!(header_value(&pairs, "x-tag"), HeaderValue::Found(b"a"));
+        assert_eq!(header_value(&pairs, "x-empty"), HeaderValue::Found(b""));
+        assert_eq!(header_value(&pairs, "content-length"), HeaderValue::Absent);
+        assert_eq!(header_value(&pairs, ":status"), HeaderValue::Unknown);
+        assert_eq!(header_value(&[], "content-length"), HeaderValue::Absent);
+        // A map as long as Kong's cap may have lost headers past it.
+        let names: Vec<String> = (0..MAX_MARSHALLED_PAIRS)
+            .map(|i| format!("x-{i}"))
+            .collect();
+        let many: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "v")).collect();
+        let bytes = serialise(&many);
+        let pairs = parse_header_pairs(&bytes).unwrap();
+        assert_eq!(header_value(&pairs, "x-99"), HeaderValue::Found(b"v"));
+        assert_eq!(header_value(&pairs, "content-length"), HeaderValue::Unknown);
+        assert_eq!(
+            header_value(&pairs[..MAX_MARSHALLED_PAIRS - 1], "content-length"),
+            HeaderValue::Absent
+        );
     }
 
     #[test]

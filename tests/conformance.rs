@@ -128,6 +128,100 @@ fn request_without_body_is_decided_without_stalling() {
     }
 }
 
+/// One ordinary forwarded request reads each header map whole, once, and no header alone (each
+/// `proxy_get_header_map_value` is a host call and, in Envoy's V8, a call back into the module's
+/// allocator); Kong is not asked for `response.code_details`, which it does not have (it logs an
+/// error per read). The values read from the maps still work: the request is scanned, its
+/// request id is kept, and the JSON response's usage is read.
+#[test]
+fn ordinary_request_reads_each_header_map_once() {
+    for p in Profile::ALL {
+        let mut vm = Vm::counting_calls(
+            p,
+            &common::wasm_path(),
+            "{}",
+            Arc::new(Mutex::new(SharedData::default())),
+        );
+        // The first request also learns the host's flavour and defines the token series.
+        post(&mut vm, "sk-a", &chat(BENIGN));
+        vm.store.data_mut().calls.clear();
+        let o = post(&mut vm, "sk-a", &chat(BENIGN));
+        no_surprises(&vm, &o);
+        assert!(o.forwarded, "{p:?}");
+        let calls = &vm.store.data().calls;
+        let count = |step: &str, name: &str| {
+            calls
+                .iter()
+                .filter(|(s, n)| *s == step && n == name)
+                .count()
+        };
+        for step in [
+            "request_headers",
+            "request_body",
+            "response_headers",
+            "response_body",
+        ] {
+            assert_eq!(
+                count(step, "proxy_get_header_map_value"),
+                0,
+                "{p:?} {step}: {calls:?}"
+            );
+        }
+        assert_eq!(
+            count("request_headers", "proxy_get_header_map_pairs"),
+            1,
+            "{p:?}"
+        );
+        assert_eq!(
+            count("response_headers", "proxy_get_header_map_pairs"),
+            1,
+            "{p:?}"
+        );
+        match p {
+            // response.code_details, xds.route_name, xds.cluster_name.
+            Profile::Envoy => assert_eq!(count("log", "proxy_get_property"), 3, "{calls:?}"),
+            Profile::Kong => assert_eq!(count("log", "proxy_get_property"), 0, "{calls:?}"),
+            Profile::Apisix => {}
+        }
+        let a = o.audit.as_ref().expect("audit event");
+        assert_eq!(a["decision"], "allowed", "{p:?}");
+        assert_eq!(a["request_id"], "req-1", "{p:?}");
+        if p != Profile::Apisix {
+            // Status 200 and `application/json` from the response map: usage was read.
+            assert_eq!(a["tokens"]["total"], 15, "{p:?}: {a}");
+            assert_eq!(a["tokens"]["estimated"], false, "{p:?}: {a}");
+        }
+        let blocked = post(&mut vm, "sk-a", &chat(ATTACK));
+        assert_eq!(blocked.status, 403, "{p:?}");
+    }
+}
+
+/// Kong hands over at most 100 pairs of a header map: a `content-length` past them is not in the
+/// map, and the filter must ask for it rather than take the request for one without a body
+/// (which would forward the body unscanned).
+#[test]
+fn content_length_past_kongs_pair_cap_is_still_seen() {
+    let junk: Vec<(String, String)> = (0..110)
+        .map(|i| (format!("x-filler-{i}"), "x".to_string()))
+        .collect();
+    for p in Profile::ALL {
+        let mut vm = vm(p, "{}");
+        let mut headers: Vec<(&str, &str)> = vec![
+            (":method", "POST"),
+            (":path", "/v1/chat/completions"),
+            (":authority", "localhost"),
+            ("content-type", "application/json"),
+            ("authorization", "Bearer sk-a"),
+        ];
+        headers.extend(junk.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        // The harness appends `content-length` last.
+        let o = vm.request(&headers, &chat(ATTACK), (200, "application/json", USAGE));
+        no_surprises(&vm, &o);
+        assert_eq!(o.status, 403, "{p:?}: {:?}", o.audit);
+        assert!(!o.forwarded, "{p:?}: attack forwarded unscanned");
+    }
+}
+
 /// Limits need shared data: enforced on Envoy (lax CAS) and Kong (strict CAS); on APISIX the
 /// store is unavailable, so `limits.failure_mode` decides, and the load log says so.
 #[test]

@@ -9,7 +9,8 @@
 //! - [`Profile::Kong`]: ngx_wasm_module. `eof` always false on headers; the body once, whole,
 //!   `eof = true`, only when there is one, and `NotFound` for it when nginx spilled it to a temp
 //!   file; strict CAS (`cas` must equal the key's, 0 when absent); `Pause` from request headers
-//!   waits for a resume that never comes (the request stalls); `ngx.*` properties.
+//!   waits for a resume that never comes (the request stalls); `ngx.*` properties; a header map
+//!   read whole is pseudo-headers first and at most 100 pairs.
 //! - [`Profile::Apisix`]: wasm-nginx-module + `apisix/wasm.lua`. Headers as `(0, eof = true)`;
 //!   the body only after `set_property(wasm_process_req_body)`; a returned 1 (`Pause`) reads as
 //!   "HTTP call pending"; shared data, time, tick and `set_buffer_bytes` answer Unimplemented;
@@ -104,9 +105,19 @@ pub struct HostState {
     pub step: &'static str,
     /// Kong: the request body was spilled to a temp file (larger than client_body_buffer_size).
     pub body_in_temp_file: bool,
+    /// Every host call the module made, with the callback it made it in; kept only by a VM made
+    /// with [`Vm::counting_calls`].
+    pub calls: Vec<(&'static str, String)>,
+    counting: bool,
 }
 
 impl HostState {
+    fn note(&mut self, name: &str) {
+        if self.counting {
+            self.calls.push((self.step, name.to_string()));
+        }
+    }
+
     fn prop(&self, path: &[u8]) -> Option<Vec<u8>> {
         let segs: Vec<&[u8]> = path.split(|b| *b == 0).collect();
         let name = String::from_utf8_lossy(&segs.join(&b'.')).into_owned();
@@ -251,6 +262,7 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
         "env",
         "proxy_log",
         |mut c: Caller<'_, HostState>, level: i32, p: i32, n: i32| -> Result<i32> {
+            c.data_mut().note("proxy_log");
             let msg = String::from_utf8_lossy(&read(&mut c, p, n)?).into_owned();
             c.data_mut().logs.push((level, msg));
             Ok(OK)
@@ -260,6 +272,7 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
         "env",
         "proxy_get_log_level",
         |mut c: Caller<'_, HostState>, out: i32| -> Result<i32> {
+            c.data_mut().note("proxy_get_log_level");
             write_u32(&mut c, out, 2)?;
             Ok(OK)
         },
@@ -268,6 +281,7 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
         "env",
         "proxy_get_current_time_nanoseconds",
         |mut c: Caller<'_, HostState>, out: i32| -> Result<i32> {
+            c.data_mut().note("proxy_get_current_time_nanoseconds");
             if c.data().profile == Profile::Apisix {
                 c.data_mut()
                     .unimplemented_answers
@@ -287,6 +301,7 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
         "env",
         "proxy_set_tick_period_milliseconds",
         |mut c: Caller<'_, HostState>, _ms: i32| -> Result<i32> {
+            c.data_mut().note("proxy_set_tick_period_milliseconds");
             if c.data().profile == Profile::Apisix {
                 c.data_mut()
                     .unimplemented_answers
@@ -306,6 +321,7 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
          pout: i32,
          sout: i32|
          -> Result<i32> {
+            c.data_mut().note("proxy_get_buffer_bytes");
             let st = c.data();
             let buf = match ty {
                 0 => {
@@ -346,6 +362,7 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
          p: i32,
          n: i32|
          -> Result<i32> {
+            c.data_mut().note("proxy_set_buffer_bytes");
             if c.data().profile == Profile::Apisix {
                 c.data_mut()
                     .unimplemented_answers
@@ -369,7 +386,18 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
         "env",
         "proxy_get_header_map_pairs",
         |mut c: Caller<'_, HostState>, map: i32, pout: i32, sout: i32| -> Result<i32> {
+            c.data_mut().note("proxy_get_header_map_pairs");
+            let profile = c.data().profile;
             let data = match headers_of(c.data(), map) {
+                // ngx_proxy_wasm_pairs_marshal: pseudo-headers first, then the nginx list, at
+                // most NGX_HTTP_WASM_MAX_REQ_HEADERS (100) pairs in all; the rest is dropped.
+                Some(h) if profile == Profile::Kong => {
+                    let (mut pairs, rest): (Vec<_>, Vec<_>) =
+                        h.iter().cloned().partition(|(k, _)| k.starts_with(':'));
+                    pairs.extend(rest);
+                    pairs.truncate(100);
+                    serialize_map(&pairs)
+                }
                 Some(h) => serialize_map(h),
                 None => return Ok(NOT_FOUND),
             };
@@ -379,7 +407,10 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         "env",
         "proxy_set_header_map_pairs",
-        |_c: Caller<'_, HostState>, _m: i32, _p: i32, _n: i32| -> Result<i32> { Ok(OK) },
+        |mut c: Caller<'_, HostState>, _m: i32, _p: i32, _n: i32| -> Result<i32> {
+            c.data_mut().note("proxy_set_header_map_pairs");
+            Ok(OK)
+        },
     )?;
     linker.func_wrap(
         "env",
@@ -391,6 +422,7 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
          pout: i32,
          sout: i32|
          -> Result<i32> {
+            c.data_mut().note("proxy_get_header_map_value");
             let key = String::from_utf8_lossy(&read(&mut c, kp, kn)?).to_ascii_lowercase();
             let v = match headers_of(c.data(), map).and_then(|h| h.iter().find(|(k, _)| *k == key))
             {
@@ -410,6 +442,7 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
          vp: i32,
          vn: i32|
          -> Result<i32> {
+            c.data_mut().note("proxy_replace_header_map_value");
             let key = String::from_utf8_lossy(&read(&mut c, kp, kn)?).to_ascii_lowercase();
             let val = String::from_utf8_lossy(&read(&mut c, vp, vn)?).into_owned();
             if let Some(h) = headers_of_mut(c.data_mut(), map) {
@@ -429,6 +462,7 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
          vp: i32,
          vn: i32|
          -> Result<i32> {
+            c.data_mut().note("proxy_add_header_map_value");
             let key = String::from_utf8_lossy(&read(&mut c, kp, kn)?).to_ascii_lowercase();
             let val = String::from_utf8_lossy(&read(&mut c, vp, vn)?).into_owned();
             if let Some(h) = headers_of_mut(c.data_mut(), map) {
@@ -441,6 +475,7 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
         "env",
         "proxy_remove_header_map_value",
         |mut c: Caller<'_, HostState>, map: i32, kp: i32, kn: i32| -> Result<i32> {
+            c.data_mut().note("proxy_remove_header_map_value");
             let key = String::from_utf8_lossy(&read(&mut c, kp, kn)?).to_ascii_lowercase();
             if let Some(h) = headers_of_mut(c.data_mut(), map) {
                 h.retain(|(k, _)| *k != key);
@@ -452,6 +487,7 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
         "env",
         "proxy_get_property",
         |mut c: Caller<'_, HostState>, pp: i32, pn: i32, pout: i32, sout: i32| -> Result<i32> {
+            c.data_mut().note("proxy_get_property");
             let path = read(&mut c, pp, pn)?;
             if c.data().profile == Profile::Apisix && path.contains(&0) {
                 // A multi-segment path is looked up as one nginx variable name: not found.
@@ -467,6 +503,7 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
         "env",
         "proxy_set_property",
         |mut c: Caller<'_, HostState>, pp: i32, pn: i32, vp: i32, vn: i32| -> Result<i32> {
+            c.data_mut().note("proxy_set_property");
             let path = String::from_utf8_lossy(&read(&mut c, pp, pn)?).replace('\0', ".");
             let value = read(&mut c, vp, vn)?;
             let st = c.data_mut();
@@ -500,6 +537,7 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
          sout: i32,
          cout: i32|
          -> Result<i32> {
+            c.data_mut().note("proxy_get_shared_data");
             if c.data().profile == Profile::Apisix {
                 c.data_mut()
                     .unimplemented_answers
@@ -527,6 +565,7 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
          vn: i32,
          cas: i32|
          -> Result<i32> {
+            c.data_mut().note("proxy_set_shared_data");
             if c.data().profile == Profile::Apisix {
                 c.data_mut()
                     .unimplemented_answers
@@ -549,6 +588,7 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
         "env",
         "proxy_define_metric",
         |mut c: Caller<'_, HostState>, _ty: i32, np: i32, nn: i32, out: i32| -> Result<i32> {
+            c.data_mut().note("proxy_define_metric");
             if c.data().profile == Profile::Apisix {
                 // Returns Ok and leaves the id untouched.
                 return Ok(OK);
@@ -573,6 +613,7 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
         "env",
         "proxy_increment_metric",
         |mut c: Caller<'_, HostState>, id: i32, delta: i64| -> Result<i32> {
+            c.data_mut().note("proxy_increment_metric");
             let st = c.data_mut();
             if st.profile == Profile::Apisix {
                 return Ok(OK);
@@ -590,6 +631,7 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
         "env",
         "proxy_record_metric",
         |mut c: Caller<'_, HostState>, id: i32, value: i64| -> Result<i32> {
+            c.data_mut().note("proxy_record_metric");
             let st = c.data_mut();
             if st.profile == Profile::Apisix {
                 return Ok(OK);
@@ -616,6 +658,7 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
          hn: i32,
          _grpc: i32|
          -> Result<i32> {
+            c.data_mut().note("proxy_send_local_response");
             let body = read(&mut c, bp, bn)?;
             let headers = parse_map(&read(&mut c, hp, hn)?);
             c.data_mut().ex.local = Some((status as u32, headers, body));
@@ -626,7 +669,10 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
         linker.func_wrap(
             "env",
             name,
-            |_c: Caller<'_, HostState>, _t: i32| -> Result<i32> { Ok(OK) },
+            |mut c: Caller<'_, HostState>, _t: i32| -> Result<i32> {
+                c.data_mut().note(name);
+                Ok(OK)
+            },
         )?;
     }
     Ok(())
@@ -638,6 +684,7 @@ fn define_wasi(linker: &mut Linker<HostState>) -> Result<()> {
         W,
         "environ_sizes_get",
         |mut c: Caller<'_, HostState>, n: i32, size: i32| -> Result<i32> {
+            c.data_mut().note("environ_sizes_get");
             write_u32(&mut c, n, 0)?;
             write_u32(&mut c, size, 0)?;
             Ok(0)
@@ -646,12 +693,16 @@ fn define_wasi(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         W,
         "environ_get",
-        |_c: Caller<'_, HostState>, _a: i32, _b: i32| -> Result<i32> { Ok(0) },
+        |mut c: Caller<'_, HostState>, _a: i32, _b: i32| -> Result<i32> {
+            c.data_mut().note("environ_get");
+            Ok(0)
+        },
     )?;
     linker.func_wrap(
         W,
         "fd_write",
         |mut c: Caller<'_, HostState>, _fd: i32, iovs: i32, n: i32, out: i32| -> Result<i32> {
+            c.data_mut().note("fd_write");
             let mut total = 0u32;
             for i in 0..n {
                 let iov = read(&mut c, iovs + i * 8, 8)?;
@@ -668,12 +719,16 @@ fn define_wasi(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         W,
         "proc_exit",
-        |_c: Caller<'_, HostState>, code: i32| -> Result<()> { bail!("proc_exit({code})") },
+        |mut c: Caller<'_, HostState>, code: i32| -> Result<()> {
+            c.data_mut().note("proc_exit");
+            bail!("proc_exit({code})")
+        },
     )?;
     linker.func_wrap(
         W,
         "clock_time_get",
         |mut c: Caller<'_, HostState>, _id: i32, _prec: i64, out: i32| -> Result<i32> {
+            c.data_mut().note("clock_time_get");
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .unwrap()
@@ -687,6 +742,7 @@ fn define_wasi(linker: &mut Linker<HostState>) -> Result<()> {
         W,
         "random_get",
         |mut c: Caller<'_, HostState>, p: i32, n: i32| -> Result<i32> {
+            c.data_mut().note("random_get");
             let mut x = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .unwrap()
@@ -766,6 +822,27 @@ pub struct Outcome {
 
 impl Vm {
     pub fn new(profile: Profile, wasm: &Path, config: &str, shared: Arc<Mutex<SharedData>>) -> Vm {
+        Vm::build(profile, wasm, config, shared, false)
+    }
+
+    /// As [`Vm::new`], and every host call (proxy-wasm and WASI) is logged in
+    /// [`HostState::calls`] with the callback it was made in.
+    pub fn counting_calls(
+        profile: Profile,
+        wasm: &Path,
+        config: &str,
+        shared: Arc<Mutex<SharedData>>,
+    ) -> Vm {
+        Vm::build(profile, wasm, config, shared, true)
+    }
+
+    fn build(
+        profile: Profile,
+        wasm: &Path,
+        config: &str,
+        shared: Arc<Mutex<SharedData>>,
+        count: bool,
+    ) -> Vm {
         let (engine, module) = engine_and_module(wasm);
         let mut linker = Linker::new(engine);
         define_env(&mut linker).unwrap();
@@ -790,6 +867,7 @@ impl Vm {
                         imp.name(),
                         ft,
                         move |mut c: Caller<'_, HostState>, _p: &[Val], r: &mut [Val]| {
+                            c.data_mut().note(&n);
                             c.data_mut().unexpected_calls.push(n.clone());
                             for v in r.iter_mut() {
                                 *v = Val::I32(UNIMPLEMENTED);
@@ -813,6 +891,8 @@ impl Vm {
             ex: Exchange::default(),
             step: "start",
             body_in_temp_file: false,
+            calls: Vec::new(),
+            counting: count,
         };
         let mut store = Store::new(engine, state);
         let instance = linker.instantiate(&mut store, module).expect("instantiate");
