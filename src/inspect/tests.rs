@@ -454,3 +454,26 @@ fn hostile_inputs_do_not_panic() {
     let spaced: String = "a ".repeat(200_000);
     i.inspect(spaced.as_bytes(), None);
 }
+
+/// Built-in rule regexes compile lazily (on a rule's first anchor hit), so nothing at load
+/// would notice a broken built-in pattern: this test does, for every one of them, with the
+/// same builder and limits the engine uses.
+#[test]
+fn builtin_rules_compile() {
+    let all = rules::builtin();
+    assert!(all.len() > 20);
+    for r in all {
+        let re = build_regex(&expand(r.pattern), false)
+            .unwrap_or_else(|e| panic!("built-in rule {} does not compile: {e}", r.id));
+        assert!(
+            !re.is_match(b""),
+            "built-in rule {} matches the empty string",
+            r.id
+        );
+    }
+    // And through the engine: every rule's cell compiles when first asked.
+    let i = insp();
+    for r in &i.rules {
+        assert!(r.regex.get().is_some(), "rule {} did not compile", r.id);
+    }
+}
