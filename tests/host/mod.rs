@@ -118,6 +118,17 @@ impl HostState {
         }
     }
 
+    /// [`note`](Self::note)s a call wasm-nginx-module (APISIX) does not implement, and on the
+    /// APISIX profile records its Unimplemented answer: `true` means answer `UNIMPLEMENTED`.
+    fn unimplemented_on_apisix(&mut self, name: &str) -> bool {
+        self.note(name);
+        if self.profile != Profile::Apisix {
+            return false;
+        }
+        self.unimplemented_answers.push(name.into());
+        true
+    }
+
     fn prop(&self, path: &[u8]) -> Option<Vec<u8>> {
         let segs: Vec<&[u8]> = path.split(|b| *b == 0).collect();
         let name = String::from_utf8_lossy(&segs.join(&b'.')).into_owned();
@@ -281,11 +292,9 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
         "env",
         "proxy_get_current_time_nanoseconds",
         |mut c: Caller<'_, HostState>, out: i32| -> Result<i32> {
-            c.data_mut().note("proxy_get_current_time_nanoseconds");
-            if c.data().profile == Profile::Apisix {
-                c.data_mut()
-                    .unimplemented_answers
-                    .push("proxy_get_current_time_nanoseconds".into());
+            if c.data_mut()
+                .unimplemented_on_apisix("proxy_get_current_time_nanoseconds")
+            {
                 return Ok(UNIMPLEMENTED);
             }
             let now = SystemTime::now()
@@ -301,11 +310,9 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
         "env",
         "proxy_set_tick_period_milliseconds",
         |mut c: Caller<'_, HostState>, _ms: i32| -> Result<i32> {
-            c.data_mut().note("proxy_set_tick_period_milliseconds");
-            if c.data().profile == Profile::Apisix {
-                c.data_mut()
-                    .unimplemented_answers
-                    .push("proxy_set_tick_period_milliseconds".into());
+            if c.data_mut()
+                .unimplemented_on_apisix("proxy_set_tick_period_milliseconds")
+            {
                 return Ok(UNIMPLEMENTED);
             }
             Ok(OK)
@@ -362,11 +369,9 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
          p: i32,
          n: i32|
          -> Result<i32> {
-            c.data_mut().note("proxy_set_buffer_bytes");
-            if c.data().profile == Profile::Apisix {
-                c.data_mut()
-                    .unimplemented_answers
-                    .push("proxy_set_buffer_bytes".into());
+            if c.data_mut()
+                .unimplemented_on_apisix("proxy_set_buffer_bytes")
+            {
                 return Ok(UNIMPLEMENTED);
             }
             let data = read(&mut c, p, n)?;
@@ -537,11 +542,9 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
          sout: i32,
          cout: i32|
          -> Result<i32> {
-            c.data_mut().note("proxy_get_shared_data");
-            if c.data().profile == Profile::Apisix {
-                c.data_mut()
-                    .unimplemented_answers
-                    .push("proxy_get_shared_data".into());
+            if c.data_mut()
+                .unimplemented_on_apisix("proxy_get_shared_data")
+            {
                 return Ok(UNIMPLEMENTED);
             }
             let key = String::from_utf8_lossy(&read(&mut c, kp, kn)?).into_owned();
@@ -565,11 +568,9 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
          vn: i32,
          cas: i32|
          -> Result<i32> {
-            c.data_mut().note("proxy_set_shared_data");
-            if c.data().profile == Profile::Apisix {
-                c.data_mut()
-                    .unimplemented_answers
-                    .push("proxy_set_shared_data".into());
+            if c.data_mut()
+                .unimplemented_on_apisix("proxy_set_shared_data")
+            {
                 return Ok(UNIMPLEMENTED);
             }
             let key = String::from_utf8_lossy(&read(&mut c, kp, kn)?).into_owned();
