@@ -441,7 +441,8 @@ impl Request {
     fn decide(&mut self, body: &[u8]) -> Action {
         self.event.body_bytes = body.len() as u64;
         let plugin = self.plugin.clone();
-        let content_type = self.content_type.clone();
+        // `decide` runs once per request (the phase moves on): take the value, no copy.
+        let content_type = self.content_type.take();
         // Access policy first: API, model, contract. Clamps and defaults rewrite the body here,
         // before inspection and before the limiter reads `max_tokens`.
         let mut rewritten = None;
