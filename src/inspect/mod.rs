@@ -579,7 +579,9 @@ impl Inspector {
         let mut raw = Vec::new();
         self.scan_text(&ex.text, 0, &mut raw);
         self.apply_allow(&ex.text, &mut raw);
-        raw.sort_by_key(|h| (h.start, h.end, h.rule));
+        // Unstable sort with a total key: the same order a stable sort by (start, end, rule) gives
+        // (undecoded hits are pushed first), and one sort instantiation fewer in the module.
+        raw.sort_unstable_by_key(|h| (h.start, h.end, h.rule, h.decoded));
 
         let mut seen = vec![false; self.rules.len()];
         let mut act: Option<Action> = None;
@@ -808,10 +810,15 @@ impl Inspector {
 }
 
 fn merge_spans(it: impl Iterator<Item = Range<usize>>) -> Vec<Range<usize>> {
-    let mut v: Vec<Range<usize>> = it.filter(|r| r.end > r.start).collect();
-    v.sort_by_key(|r| r.start);
+    // (start, end) pairs: the same `sort_unstable` instantiation as `audit::redact_spans`.
+    let mut v: Vec<(usize, usize)> = it
+        .filter(|r| r.end > r.start)
+        .map(|r| (r.start, r.end))
+        .collect();
+    v.sort_unstable();
     let mut out: Vec<Range<usize>> = Vec::with_capacity(v.len());
-    for r in v {
+    for (start, end) in v {
+        let r = start..end;
         match out.last_mut() {
             Some(l) if r.start <= l.end => l.end = l.end.max(r.end),
             _ => out.push(r),

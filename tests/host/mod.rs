@@ -161,6 +161,9 @@ fn engine_and_module(path: &Path) -> &'static (Engine, Module) {
         // with a debug-built Cranelift is what takes the time.
         let mut config = wasmtime::Config::new();
         config.cranelift_opt_level(wasmtime::OptLevel::None);
+        // Fuel counts the wasm operators the guest executes: `Vm::wasm_ops` (tests/wasm_cost.rs),
+        // a deterministic cost figure next to scripts/bench's wall-clock ones.
+        config.consume_fuel(true);
         let engine = Engine::new(&config).expect("engine");
         let module = Module::from_file(&engine, path).expect("compile promptgate.wasm");
         (engine, module)
@@ -896,6 +899,7 @@ impl Vm {
             counting: count,
         };
         let mut store = Store::new(engine, state);
+        store.set_fuel(u64::MAX).expect("fuel");
         let instance = linker.instantiate(&mut store, module).expect("instantiate");
         let mut vm = Vm {
             store,
@@ -953,6 +957,11 @@ impl Vm {
                 self.store.data().profile
             ),
         }
+    }
+
+    /// Wasm operators executed by the guest so far (wasmtime fuel).
+    pub fn wasm_ops(&self) -> u64 {
+        u64::MAX - self.store.get_fuel().expect("fuel")
     }
 
     pub fn logs(&self) -> &[(i32, String)] {
