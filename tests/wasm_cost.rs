@@ -87,18 +87,23 @@ fn request_cost_is_linear_in_body_size() {
     let sizes = [KIB, 2 * KIB, 16 * KIB, 256 * KIB, 1023 * KIB];
     let wasm = common::wasm_path();
     let mut rows = Vec::new();
-    for (config, name) in [
-        ("{}", "promptgate"),
-        (
-            r#"{"inspection":{"enabled":false},"audit":{"enabled":false}}"#,
-            "bare",
-        ),
-        (r#"{"audit":{"enabled":false}}"#, "no-audit"),
+    // scripts/bench's configurations, so the rows line up with its wall-clock table.
+    for name in [
+        "promptgate",
+        "promptgate-no-audit",
+        "promptgate-inspection",
+        "promptgate-limits",
     ] {
+        let file = match name {
+            "promptgate" => "default",
+            other => other.trim_start_matches("promptgate-"),
+        };
+        let path = common::repo_root().join(format!("bench/configs/{file}.json"));
+        let config = std::fs::read_to_string(&path).expect("bench config");
         let mut vm = Vm::new(
             Profile::Envoy,
             &wasm,
-            config,
+            &config,
             Arc::new(Mutex::new(SharedData::default())),
         );
         // A long-running VM has compiled the rules its traffic wakes (lazily) and grown its heap.
@@ -117,7 +122,7 @@ fn request_cost_is_linear_in_body_size() {
             *used as f64 / *n as f64
         );
     }
-    for name in ["promptgate", "no-audit", "bare"] {
+    for name in ["promptgate", "promptgate-no-audit", "promptgate-limits"] {
         let at = |n: usize| rows.iter().find(|r| r.0 == name && r.1 == n).unwrap().2 as f64;
         // Marginal cost per byte over two spans of sizes: quadratic work (or a re-copy of the
         // buffered body per chunk) makes the upper span dearer per byte.
