@@ -80,6 +80,15 @@ fn ops(vm: &mut Vm, body: &[u8]) -> u64 {
     vm.wasm_ops() - before
 }
 
+/// scripts/bench's promptgate configurations (`bench/configs/*.json`), so the rows line up with
+/// its wall-clock table.
+const CONFIGS: [&str; 4] = [
+    "promptgate",
+    "promptgate-no-audit",
+    "promptgate-inspection",
+    "promptgate-limits",
+];
+
 #[test]
 fn request_cost_is_linear_in_body_size() {
     const KIB: usize = 1024;
@@ -87,13 +96,7 @@ fn request_cost_is_linear_in_body_size() {
     let sizes = [KIB, 2 * KIB, 16 * KIB, 256 * KIB, 1023 * KIB];
     let wasm = common::wasm_path();
     let mut rows = Vec::new();
-    // scripts/bench's configurations, so the rows line up with its wall-clock table.
-    for name in [
-        "promptgate",
-        "promptgate-no-audit",
-        "promptgate-inspection",
-        "promptgate-limits",
-    ] {
+    for name in CONFIGS {
         let file = match name {
             "promptgate" => "default",
             other => other.trim_start_matches("promptgate-"),
@@ -122,7 +125,7 @@ fn request_cost_is_linear_in_body_size() {
             *used as f64 / *n as f64
         );
     }
-    for name in ["promptgate", "promptgate-no-audit", "promptgate-limits"] {
+    for name in CONFIGS {
         let at = |n: usize| rows.iter().find(|r| r.0 == name && r.1 == n).unwrap().2 as f64;
         // Marginal cost per byte over two spans of sizes: quadratic work (or a re-copy of the
         // buffered body per chunk) makes the upper span dearer per byte.
