@@ -7,10 +7,8 @@
 mod common;
 mod host;
 
-use host::{Profile, SharedData, Vm};
+use host::{post, Profile, SharedData, Vm};
 use std::sync::{Arc, Mutex};
-
-const USAGE: &[u8] = br#"{"id":"x","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Fine"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}"#;
 
 /// Benign prose (the vocabulary of scripts/bench's bodies), deterministic.
 fn prose(len: usize) -> String {
@@ -60,18 +58,7 @@ fn chat_body(len: usize) -> Vec<u8> {
 /// Wasm operators for one forwarded request of `body`.
 fn ops(vm: &mut Vm, body: &[u8]) -> u64 {
     let before = vm.wasm_ops();
-    let o = vm.request(
-        &[
-            (":method", "POST"),
-            (":path", "/v1/chat/completions"),
-            (":authority", "localhost"),
-            ("content-type", "application/json"),
-            ("authorization", "Bearer sk-cost-test"),
-            ("x-request-id", "req-cost"),
-        ],
-        body,
-        (200, "application/json", USAGE),
-    );
+    let o = post(vm, "sk-cost-test", body);
     assert!(
         o.forwarded && o.status == 200,
         "not forwarded: {}",

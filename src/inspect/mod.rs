@@ -818,10 +818,9 @@ fn merge_spans(it: impl Iterator<Item = Range<usize>>) -> Vec<Range<usize>> {
     v.sort_unstable();
     let mut out: Vec<Range<usize>> = Vec::with_capacity(v.len());
     for (start, end) in v {
-        let r = start..end;
         match out.last_mut() {
-            Some(l) if r.start <= l.end => l.end = l.end.max(r.end),
-            _ => out.push(r),
+            Some(l) if start <= l.end => l.end = l.end.max(end),
+            _ => out.push(start..end),
         }
     }
     out

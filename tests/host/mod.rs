@@ -1144,3 +1144,23 @@ impl Vm {
         }
     }
 }
+
+/// A model answer with usage, for forwarded requests.
+pub const USAGE: &[u8] = br#"{"id":"x","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Bonjour"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}"#;
+
+/// One chat completion through `vm` with API key `key`, answered by [`USAGE`].
+pub fn post(vm: &mut Vm, key: &str, body: &[u8]) -> Outcome {
+    let auth = format!("Bearer {key}");
+    vm.request(
+        &[
+            (":method", "POST"),
+            (":path", "/v1/chat/completions"),
+            (":authority", "localhost"),
+            ("content-type", "application/json"),
+            ("authorization", &auth),
+            ("x-request-id", "req-1"),
+        ],
+        body,
+        (200, "application/json", USAGE),
+    )
+}
