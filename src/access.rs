@@ -18,12 +18,12 @@
 //! `limits.overrides` can match it by `name` and all its keys share one bucket.
 
 use crate::audit::Decision;
-use crate::config::ConfigError;
 use crate::contracts::{Contract, ContractConfig};
+use crate::error::{hex_id, ConfigError};
 use crate::extract::{self, Doc, RoleFilter};
+use crate::glob::glob;
 use crate::identity::{Consumer, Identity};
 use crate::inspect::{self, InspectionConfig, Inspector};
-use crate::limits::config::glob;
 use crate::reply::LocalReply;
 use hashbrown::HashMap;
 use serde::Deserialize;
@@ -450,15 +450,9 @@ impl Access {
                 _ => {}
             }
             for (k, h) in c.keys_sha256.iter().enumerate() {
-                let h = h.trim().to_ascii_lowercase();
                 let field = format!("{path}.keys_sha256[{k}]");
-                if !(h.len() == 32 || h.len() == 64) || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return Err(ConfigError::new(
-                        field,
-                        "must be 32 or 64 hex digits (SHA-256 of identity.salt followed by the key)",
-                    ));
-                }
-                if by_key.insert(h[..32].to_string(), i).is_some() {
+                let h = hex_id(h, &field, "SHA-256 of identity.salt followed by the key")?;
+                if by_key.insert(h, i).is_some() {
                     return Err(ConfigError::new(field, "key hash listed twice"));
                 }
             }

@@ -12,7 +12,9 @@ use crate::inspect::InspectionConfig;
 use crate::limits::LimitsConfig;
 use crate::vault::UpstreamKeyConfig;
 use serde::Deserialize;
-use std::fmt;
+
+/// Kept here so callers that name `config::ConfigError` keep building; it lives in `error`.
+pub use crate::error::ConfigError;
 
 /// What to do with a request body larger than `max_body_bytes`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -83,38 +85,6 @@ impl Default for Config {
         }
     }
 }
-
-/// A configuration error: the JSON path of the field and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub field: String,
-    pub message: String,
-}
-
-impl ConfigError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigError {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.field.is_empty() || self.field == "." {
-            write!(f, "invalid configuration: {}", self.message)
-        } else {
-            write!(
-                f,
-                "invalid configuration: field `{}`: {}",
-                self.field, self.message
-            )
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 impl Config {
     /// Parses and validates a configuration. Empty or whitespace-only input means defaults.

@@ -10,7 +10,7 @@
 //! Host-agnostic: it works on the parsed JSON object of the body. Request data never panics it:
 //! a field of the wrong type is a violation (when that field is under contract) or is left alone.
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::extract::ApiShape;
 use serde::Deserialize;
 use serde_json::{Map, Value};

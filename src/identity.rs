@@ -19,7 +19,7 @@
 //!
 //! Requests without any identity are the [`Consumer::anonymous`] consumer.
 
-use crate::config::ConfigError;
+use crate::error::{hex_id, ConfigError};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -203,13 +203,6 @@ impl CompiledSource {
     }
 }
 
-impl IdentityConfig {
-    /// Validates the configuration; errors name the field under `identity.`.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        Identity::new(self).map(|_| ())
-    }
-}
-
 impl Identity {
     /// Compiles a validated identity configuration.
     pub fn new(config: &IdentityConfig) -> Result<Identity, ConfigError> {
@@ -253,20 +246,17 @@ impl Identity {
         let mut labels = Vec::with_capacity(config.consumers.len());
         for (i, l) in config.consumers.iter().enumerate() {
             let path = format!("identity.consumers[{i}]");
-            let id = l.id_sha256.trim().to_ascii_lowercase();
-            if !(id.len() == 32 || id.len() == 64) || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(ConfigError::new(
-                    format!("{path}.id_sha256"),
-                    "must be 32 or 64 hex digits (SHA-256 of salt followed by the key)",
-                ));
-            }
+            let id = hex_id(
+                &l.id_sha256,
+                &format!("{path}.id_sha256"),
+                "SHA-256 of salt followed by the key",
+            )?;
             if l.name.is_empty() || l.name.len() > MAX_NAME_BYTES {
                 return Err(ConfigError::new(
                     format!("{path}.name"),
                     format!("must be 1 to {MAX_NAME_BYTES} bytes"),
                 ));
             }
-            let id = id[..32].to_string();
             if labels.iter().any(|(other, _)| *other == id) {
                 return Err(ConfigError::new(
                     format!("{path}.id_sha256"),

@@ -2,7 +2,8 @@
 //! Built once per `on_configure`; everything per request borrows it.
 
 use crate::access::Access;
-use crate::config::{Config, ConfigError};
+use crate::config::Config;
+use crate::error::ConfigError;
 use crate::identity::Identity;
 use crate::inspect::Inspector;
 use crate::limits::Limiter;

@@ -7,7 +7,7 @@
 //! load naming `upstream_key.env` (never the value). The compiled [`Vault`] prints no key in its
 //! `Debug` output.
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::identity::Identity;
 use serde::Deserialize;
 use std::fmt;

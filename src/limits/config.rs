@@ -3,7 +3,8 @@
 //! `{}` means no limits at all: the limiter never touches shared data and allows everything.
 
 use super::window::Period;
-use crate::config::ConfigError;
+use crate::error::{hex_id, ConfigError};
+use crate::glob::glob;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -352,13 +353,6 @@ impl Default for LimitsConfig {
     }
 }
 
-impl LimitsConfig {
-    /// Validates the section; errors name the field under `limits.`.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        super::Limiter::new(self).map(|_| ())
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Compiled form.
 
@@ -582,14 +576,8 @@ impl Matcher {
             ));
         }
         if let Some(id) = &m.id {
-            let id = id.trim().to_ascii_lowercase();
-            if !(id.len() == 32 || id.len() == 64) || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(ConfigError::new(
-                    format!("{path}.id"),
-                    "must be 32 or 64 hex digits (hashed consumer id)",
-                ));
-            }
-            return Ok(Matcher::Id(id[..32].to_string()));
+            let id = hex_id(id, &format!("{path}.id"), "hashed consumer id")?;
+            return Ok(Matcher::Id(id));
         }
         let (field, v, make): (&str, &String, fn(String) -> Matcher) = if let Some(v) = &m.name {
             ("name", v, Matcher::Name)
@@ -619,26 +607,4 @@ impl Matcher {
             Matcher::Glob(g) => name.is_some_and(|n| glob(g.as_bytes(), n.as_bytes())),
         }
     }
-}
-
-/// `*` matches any run, `?` one byte. Iterative with single backtrack point: O(n·m) worst case.
-pub(crate) fn glob(p: &[u8], s: &[u8]) -> bool {
-    let (mut pi, mut si) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while si < s.len() {
-        if pi < p.len() && (p[pi] == b'?' || p[pi] == s[si]) {
-            pi += 1;
-            si += 1;
-        } else if pi < p.len() && p[pi] == b'*' {
-            star = Some((pi, si));
-            pi += 1;
-        } else if let Some((sp, ss)) = star {
-            pi = sp + 1;
-            si = ss + 1;
-            star = Some((sp, ss + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
 }

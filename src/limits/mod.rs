@@ -25,7 +25,7 @@ pub use config::{
 };
 pub use store::{SharedStore, StoreError};
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::identity::Consumer;
 use crate::usage::Usage;
 use config::{Limit, Matcher, Metric, Rules};

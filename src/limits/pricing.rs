@@ -6,7 +6,7 @@
 //! then rounded **up** once to a whole micro-unit (never under-charges; at most 1 micro-unit over).
 
 use super::config::{money_micros, ModelPrice, Pricing};
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::usage::Usage;
 use std::collections::HashMap;
 

@@ -861,7 +861,7 @@ fn config_errors_name_fields() {
     assert_eq!(e.field, "limits.pricing.models.gpt");
     // Valid: numbers, objects, "off".
     parse(r#"{"limits": {"default": {"requests_per_minute": {"limit": 5}, "tokens_per_day": "off"}}}"#).unwrap();
-    assert!(LimitsConfig::default().validate().is_ok());
+    assert!(Limiter::new(&LimitsConfig::default()).is_ok());
 }
 
 #[test]
