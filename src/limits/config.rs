@@ -2,7 +2,8 @@
 //!
 //! `{}` means no limits at all: the limiter never touches shared data and allows everything.
 
-use super::window::Period;
+pub use super::kinds::LimitKind;
+pub(crate) use super::kinds::Metric;
 use crate::error::{hex_id, ConfigError};
 use crate::glob::glob;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -162,18 +163,17 @@ pub struct LimitSet {
 impl LimitSet {
     /// `over`'s fields where present, `self`'s otherwise.
     pub fn merged(&self, over: &LimitSet) -> LimitSet {
-        LimitSet {
-            requests_per_second: over.requests_per_second.or(self.requests_per_second),
-            requests_per_minute: over.requests_per_minute.or(self.requests_per_minute),
-            requests_per_hour: over.requests_per_hour.or(self.requests_per_hour),
-            requests_per_day: over.requests_per_day.or(self.requests_per_day),
-            tokens_per_minute: over.tokens_per_minute.or(self.tokens_per_minute),
-            tokens_per_day: over.tokens_per_day.or(self.tokens_per_day),
+        let mut m = LimitSet {
             token_count: over.token_count.or(self.token_count),
-            cost_per_day: over.cost_per_day.or(self.cost_per_day),
-            cost_per_month: over.cost_per_month.or(self.cost_per_month),
             concurrent_requests: over.concurrent_requests.or(self.concurrent_requests),
+            ..LimitSet::default()
+        };
+        for kind in LimitKind::PER_CONSUMER {
+            if let Some(slot) = kind.field_mut(&mut m) {
+                *slot = kind.field(over).or(kind.field(self));
+            }
         }
+        m
     }
 }
 
@@ -355,115 +355,6 @@ impl Default for LimitsConfig {
 
 // ---------------------------------------------------------------------------------------------
 // Compiled form.
-
-/// What a limit counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Metric {
-    Requests,
-    Tokens,
-    Cost,
-}
-
-/// Every windowed limit, with a stable code used in the stored encoding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LimitKind {
-    /// `requests_per_second`.
-    RequestsPerSecond,
-    /// `requests_per_minute`.
-    RequestsPerMinute,
-    /// `requests_per_hour`.
-    RequestsPerHour,
-    /// `requests_per_day`.
-    RequestsPerDay,
-    /// `tokens_per_minute`.
-    TokensPerMinute,
-    /// `tokens_per_day`.
-    TokensPerDay,
-    /// `cost_per_day`.
-    CostPerDay,
-    /// `cost_per_month`.
-    CostPerMonth,
-    /// The global budget (only in the global key).
-    GlobalCostPerDay,
-}
-
-impl LimitKind {
-    pub(crate) const PER_CONSUMER: [LimitKind; 8] = [
-        LimitKind::RequestsPerSecond,
-        LimitKind::RequestsPerMinute,
-        LimitKind::RequestsPerHour,
-        LimitKind::RequestsPerDay,
-        LimitKind::TokensPerMinute,
-        LimitKind::TokensPerDay,
-        LimitKind::CostPerDay,
-        LimitKind::CostPerMonth,
-    ];
-
-    /// Config field name, also the name reported in denials.
-    pub fn name(self) -> &'static str {
-        match self {
-            LimitKind::RequestsPerSecond => "requests_per_second",
-            LimitKind::RequestsPerMinute => "requests_per_minute",
-            LimitKind::RequestsPerHour => "requests_per_hour",
-            LimitKind::RequestsPerDay => "requests_per_day",
-            LimitKind::TokensPerMinute => "tokens_per_minute",
-            LimitKind::TokensPerDay => "tokens_per_day",
-            LimitKind::CostPerDay => "cost_per_day",
-            LimitKind::CostPerMonth => "cost_per_month",
-            LimitKind::GlobalCostPerDay => "global_budget",
-        }
-    }
-
-    pub(crate) fn code(self) -> u8 {
-        self as u8
-    }
-
-    pub(crate) fn from_code(c: u8) -> Option<LimitKind> {
-        LimitKind::PER_CONSUMER
-            .iter()
-            .chain(std::iter::once(&LimitKind::GlobalCostPerDay))
-            .copied()
-            .find(|k| k.code() == c)
-    }
-
-    pub(crate) fn metric(self) -> Metric {
-        match self {
-            LimitKind::RequestsPerSecond
-            | LimitKind::RequestsPerMinute
-            | LimitKind::RequestsPerHour
-            | LimitKind::RequestsPerDay => Metric::Requests,
-            LimitKind::TokensPerMinute | LimitKind::TokensPerDay => Metric::Tokens,
-            _ => Metric::Cost,
-        }
-    }
-
-    pub(crate) fn period(self) -> Period {
-        match self {
-            LimitKind::RequestsPerSecond => Period::Second,
-            LimitKind::RequestsPerMinute | LimitKind::TokensPerMinute => Period::Minute,
-            LimitKind::RequestsPerHour => Period::Hour,
-            LimitKind::RequestsPerDay
-            | LimitKind::TokensPerDay
-            | LimitKind::CostPerDay
-            | LimitKind::GlobalCostPerDay => Period::Day,
-            LimitKind::CostPerMonth => Period::Month,
-        }
-    }
-
-    fn field(self, s: &LimitSet) -> Option<LimitValue> {
-        match self {
-            LimitKind::RequestsPerSecond => s.requests_per_second,
-            LimitKind::RequestsPerMinute => s.requests_per_minute,
-            LimitKind::RequestsPerHour => s.requests_per_hour,
-            LimitKind::RequestsPerDay => s.requests_per_day,
-            LimitKind::TokensPerMinute => s.tokens_per_minute,
-            LimitKind::TokensPerDay => s.tokens_per_day,
-            LimitKind::CostPerDay => s.cost_per_day,
-            LimitKind::CostPerMonth => s.cost_per_month,
-            LimitKind::GlobalCostPerDay => None,
-        }
-    }
-}
 
 /// One active windowed limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,6 +12,7 @@
 //!    [`Limiter::release`]. Both are idempotent per reservation.
 
 pub mod config;
+mod kinds;
 pub mod pricing;
 mod state;
 pub mod store;

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! "PG" version=1 | owner_len u8 | owner bytes | inflight u32 | inflight_ms u64 | n u8 |
-//! n × ( kind u8 | window u8 (0 sliding, 1 fixed) | start u64 | cur u64 | prev u64 )
+//! n × ( kind u8 (its code in kinds.rs) | window u8 (0 sliding, 1 fixed) | start u64 | cur u64 | prev u64 )
 //! ```
 //! Little-endian. A consumer bucket with every limit is 33 + 32 + 8 × 26 = 273 bytes.
 
@@ -172,5 +172,101 @@ mod tests {
         bad[3 + 1 + 32 + 12 + 1] = 200; // unknown kind
         assert_eq!(Bucket::decode(&bad), None);
         assert_eq!(Bucket::decode(b"hello"), None);
+    }
+
+    /// The bytes of a bucket holding every kind, pinned: they are what other workers (possibly
+    /// running another version of the module) read from shared data. If this fails, a stored
+    /// code or the layout moved; see `kinds.rs` before changing the expectation.
+    #[test]
+    fn encoding_is_pinned() {
+        use LimitKind::*;
+        let kinds = [
+            RequestsPerSecond,
+            RequestsPerMinute,
+            RequestsPerHour,
+            RequestsPerDay,
+            TokensPerMinute,
+            TokensPerDay,
+            CostPerDay,
+            CostPerMonth,
+            GlobalCostPerDay,
+        ];
+        assert_eq!(kinds.len(), LimitKind::ALL.len(), "pin the new kind here");
+        let mut b = Bucket::new("0123456789abcdef0123456789abcdef");
+        b.inflight = 3;
+        b.inflight_ms = 0x0102_0304_0506_0708;
+        for (i, kind) in kinds.into_iter().enumerate() {
+            let i = i as u64;
+            b.entries.push(Entry {
+                kind,
+                window: if i.is_multiple_of(2) {
+                    WindowKind::Sliding
+                } else {
+                    WindowKind::Fixed
+                },
+                w: WindowState {
+                    start: 1_700_000_000_000 + i,
+                    cur: 10 * i + 1,
+                    prev: 0xFFFF_0000 + i,
+                },
+            });
+        }
+        let want: String = [
+            // "PG" v1, owner length 32, owner, inflight 3, inflight_ms, 9 entries
+            "50470120",
+            "3031323334353637383961626364656630313233343536373839616263646566",
+            "03000000",
+            "0807060504030201",
+            "09",
+            // requests_per_second: code 0, sliding
+            "0000",
+            "0068e5cf8b010000",
+            "0100000000000000",
+            "0000ffff00000000",
+            // requests_per_minute: code 1, fixed
+            "0101",
+            "0168e5cf8b010000",
+            "0b00000000000000",
+            "0100ffff00000000",
+            // requests_per_hour: code 2, sliding
+            "0200",
+            "0268e5cf8b010000",
+            "1500000000000000",
+            "0200ffff00000000",
+            // requests_per_day: code 3, fixed
+            "0301",
+            "0368e5cf8b010000",
+            "1f00000000000000",
+            "0300ffff00000000",
+            // tokens_per_minute: code 4, sliding
+            "0400",
+            "0468e5cf8b010000",
+            "2900000000000000",
+            "0400ffff00000000",
+            // tokens_per_day: code 5, fixed
+            "0501",
+            "0568e5cf8b010000",
+            "3300000000000000",
+            "0500ffff00000000",
+            // cost_per_day: code 6, sliding
+            "0600",
+            "0668e5cf8b010000",
+            "3d00000000000000",
+            "0600ffff00000000",
+            // cost_per_month: code 7, fixed
+            "0701",
+            "0768e5cf8b010000",
+            "4700000000000000",
+            "0700ffff00000000",
+            // global_budget: code 8, sliding
+            "0800",
+            "0868e5cf8b010000",
+            "5100000000000000",
+            "0800ffff00000000",
+        ]
+        .concat();
+        let got: String = b.encode().iter().map(|x| format!("{x:02x}")).collect();
+        assert_eq!(got, want);
+        assert_eq!(Bucket::decode(&b.encode()), Some(b));
     }
 }
