@@ -17,14 +17,13 @@
 //! An authenticated consumer becomes the limiter's consumer under its configured id (name), so
 //! `limits.overrides` can match it by `name` and all its keys share one bucket.
 
-use crate::audit::Decision;
-use crate::contracts::{Contract, ContractConfig};
+use crate::contracts::{Contract, ContractConfig, Violation};
 use crate::error::{hex_id, ConfigError};
 use crate::extract::{self, Doc, RoleFilter};
 use crate::glob::glob;
 use crate::identity::{Consumer, Identity};
 use crate::inspect::{self, InspectionConfig, Inspector};
-use crate::reply::LocalReply;
+use crate::outcome::{Reason, Refusal};
 use hashbrown::HashMap;
 use serde::Deserialize;
 use serde_json::Value;
@@ -159,57 +158,6 @@ struct Policy {
 impl Policy {
     fn needs_body(&self) -> bool {
         self.models.is_some() || self.apis.is_some() || self.contract.is_active()
-    }
-}
-
-/// Why a request is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub status: u32,
-    /// Error `type`.
-    pub kind: &'static str,
-    pub code: &'static str,
-    pub param: Option<&'static str>,
-    pub message: String,
-    pub decision: Decision,
-    /// The audit event's `reason`.
-    pub reason: String,
-    pub www_authenticate: Option<String>,
-    /// The request's `model` and API shape, for the audit event (body refusals only).
-    pub model: Option<String>,
-    pub api: Option<&'static str>,
-}
-
-impl Refusal {
-    /// The local reply for this refusal.
-    pub fn reply(&self, request_id: Option<&str>) -> LocalReply {
-        let r = LocalReply::error_with(
-            self.status,
-            self.kind,
-            self.code,
-            self.param,
-            &self.message,
-            request_id,
-        );
-        match &self.www_authenticate {
-            Some(v) => r.with_header("www-authenticate", v.as_str()),
-            None => r,
-        }
-    }
-
-    fn forbidden(code: &'static str, param: Option<&'static str>, message: String) -> Box<Refusal> {
-        Box::new(Refusal {
-            status: 403,
-            kind: code,
-            code,
-            param,
-            message,
-            decision: Decision::Forbidden,
-            reason: code.to_string(),
-            www_authenticate: None,
-            model: None,
-            api: None,
-        })
     }
 }
 
@@ -483,33 +431,16 @@ impl Access {
         g.policy.map_or(&self.default, |i| &self.policies[i])
     }
 
-    fn unauthenticated(&self, missing: bool, reason: &str) -> Box<Refusal> {
-        let (message, header) = if missing {
-            (
-                match self.mode {
-                    AuthMode::Host => "The request carries no authenticated identity.",
-                    _ => "No API key was provided. Send it as `Authorization: Bearer <key>`.",
-                },
-                format!("Bearer realm=\"{}\"", self.realm),
-            )
-        } else {
-            (
-                "The API key is not valid.",
-                format!("Bearer realm=\"{}\", error=\"invalid_token\"", self.realm),
-            )
+    /// 401 with the `www-authenticate` challenge: `reason` is `MissingApiKey`,
+    /// `MissingIdentity` or `InvalidApiKey`.
+    fn unauthenticated(&self, reason: Reason) -> Box<Refusal> {
+        let challenge = match reason {
+            Reason::InvalidApiKey => {
+                format!("Bearer realm=\"{}\", error=\"invalid_token\"", self.realm)
+            }
+            _ => format!("Bearer realm=\"{}\"", self.realm),
         };
-        Box::new(Refusal {
-            status: 401,
-            kind: "invalid_api_key",
-            code: "invalid_api_key",
-            param: None,
-            message: message.to_string(),
-            decision: Decision::Unauthenticated,
-            reason: reason.to_string(),
-            www_authenticate: Some(header),
-            model: None,
-            api: None,
-        })
+        Box::new(Refusal::new(reason).with_header("www-authenticate", challenge))
     }
 
     /// Authenticates the resolved consumer and picks its policy.
@@ -534,18 +465,14 @@ impl Access {
         match (self.mode, listed) {
             (AuthMode::ApiKey | AuthMode::Host, None) if consumer.is_anonymous() => {
                 let reason = match self.mode {
-                    AuthMode::Host => "missing_identity",
-                    _ => "missing_api_key",
+                    AuthMode::Host => Reason::MissingIdentity,
+                    _ => Reason::MissingApiKey,
                 };
-                Err(self.unauthenticated(true, reason))
+                Err(self.unauthenticated(reason))
             }
-            (AuthMode::ApiKey, None) => Err(self.unauthenticated(false, "invalid_api_key")),
+            (AuthMode::ApiKey, None) => Err(self.unauthenticated(Reason::InvalidApiKey)),
             (AuthMode::Host, None) if self.unknown == UnknownConsumers::Reject => {
-                Err(Refusal::forbidden(
-                    "consumer_not_allowed",
-                    None,
-                    "This consumer is not allowed to use this gateway.".into(),
-                ))
+                Err(Box::new(Refusal::new(Reason::ConsumerNotAllowed)))
             }
             (_, Some(i)) => Ok(Grant {
                 consumer: identity.named(&self.ids[i], consumer.source),
@@ -573,11 +500,7 @@ impl Access {
         if ok {
             return Ok(());
         }
-        Err(Refusal::forbidden(
-            "path_not_allowed",
-            None,
-            "This API endpoint is not available to this consumer.".into(),
-        ))
+        Err(Box::new(Refusal::new(Reason::PathNotAllowed)))
     }
 
     /// Whether the body must be checked (model / API restrictions or a contract).
@@ -608,7 +531,7 @@ impl Access {
         if body.is_empty() {
             if let Some(apis) = &p.apis {
                 if !apis.contains(&"none") {
-                    return Err(api_refusal("none"));
+                    return Err(Box::new(Refusal::api_not_allowed("none")));
                 }
             }
             return Ok(BodyOutcome::default());
@@ -631,23 +554,12 @@ impl Access {
         if ex.parse_error {
             // What the upstream's parser makes of it is unknown: the model and the contract
             // could not be checked.
-            return Err(Box::new(Refusal {
-                status: 400,
-                kind: "invalid_request_body",
-                code: "invalid_request_body",
-                param: None,
-                message: "The request body is not valid JSON.".into(),
-                decision: Decision::Invalid,
-                reason: "parse_error".into(),
-                www_authenticate: None,
-                model: None,
-                api: None,
-            }));
+            return Err(Box::new(Refusal::new(Reason::UncheckedParseError)));
         }
         if let Some(apis) = &p.apis {
             let shape = ex.shape.as_str();
             if !apis.contains(&shape) {
-                return Err(api_refusal(shape));
+                return Err(Box::new(Refusal::api_not_allowed(shape)));
             }
         }
         let Doc::Json(Value::Object(mut obj)) = ex.doc else {
@@ -656,38 +568,22 @@ impl Access {
             if p.models.is_none() && !p.contract.is_active() {
                 return Ok(BodyOutcome::default());
             }
-            return Err(Box::new(Refusal {
-                status: 400,
-                kind: "invalid_request_body",
-                code: "invalid_request_body",
-                param: None,
-                message: "The gateway checks model and request limits in JSON object bodies only."
-                    .into(),
-                decision: Decision::Invalid,
-                reason: "body_not_json_object".into(),
-                www_authenticate: None,
-                model: None,
-                api: None,
-            }));
+            return Err(Box::new(Refusal::new(Reason::BodyNotJsonObject)));
         };
         if let Some(models) = &p.models {
             match obj.get("model") {
                 None | Some(Value::Null) => {}
                 Some(Value::String(m)) => {
                     if !models.iter().any(|g| glob(g.as_bytes(), m.as_bytes())) {
-                        return Err(Refusal::forbidden(
-                            "model_not_allowed",
-                            Some("model"),
-                            format!("The model `{}` is not available to this consumer.", echo(m)),
-                        ));
+                        return Err(Box::new(Refusal::model_not_allowed(&echo(m))));
                     }
                 }
                 Some(_) => {
-                    return Err(contract_refusal(
-                        "model",
-                        "invalid_type",
-                        "`model` must be a string.".into(),
-                    ))
+                    return Err(Box::new(Refusal::from(Violation {
+                        param: "model",
+                        code: "invalid_type",
+                        message: "`model` must be a string.".into(),
+                    })))
                 }
             }
         }
@@ -703,7 +599,7 @@ impl Access {
         let rewrites = p
             .contract
             .apply(&mut obj, ex.shape, chars)
-            .map_err(|v| contract_refusal(v.param, v.code, v.message))?;
+            .map_err(|v| Box::new(Refusal::from(v)))?;
         if rewrites.is_empty() {
             return Ok(BodyOutcome::default());
         }
@@ -715,33 +611,10 @@ impl Access {
     }
 }
 
-fn api_refusal(shape: &str) -> Box<Refusal> {
-    Refusal::forbidden(
-        "api_not_allowed",
-        None,
-        format!("The `{shape}` API is not available to this consumer."),
-    )
-}
-
-fn contract_refusal(param: &'static str, code: &'static str, message: String) -> Box<Refusal> {
-    Box::new(Refusal {
-        status: 400,
-        kind: "invalid_request_error",
-        code,
-        param: Some(param),
-        message,
-        decision: Decision::Invalid,
-        reason: format!("contract:{param}"),
-        www_authenticate: None,
-        model: None,
-        api: None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::sha256_hex;
+    use crate::audit::{sha256_hex, Decision};
     use crate::extract::ApiShape;
     use crate::identity::{IdentityConfig, Lookup};
     use serde_json::json;
@@ -767,6 +640,18 @@ mod tests {
             access,
             base: Inspector::new(&inspection)?,
         })
+    }
+
+    /// The reply's `error` object.
+    fn err(e: &Refusal) -> Value {
+        let v: Value = serde_json::from_slice(&e.reply(None).body).unwrap();
+        v["error"].clone()
+    }
+
+    fn www_authenticate(e: &Refusal) -> Option<String> {
+        let reply = e.reply(None);
+        let h = reply.headers.iter().find(|(n, _)| n == "www-authenticate");
+        h.map(|(_, v)| v.clone())
     }
 
     fn who(s: &Setup, headers: &[(&str, &str)]) -> Result<Grant, Box<Refusal>> {
@@ -828,12 +713,17 @@ mod tests {
     fn api_key_mode_401s_missing_and_unknown_keys() {
         let s = keyed();
         let e = who(&s, &[]).unwrap_err();
-        assert_eq!((e.status, e.kind), (401, "invalid_api_key"));
-        assert_eq!(e.reason, "missing_api_key");
-        assert_eq!(e.www_authenticate.as_deref(), Some("Bearer realm=\"llm\""));
+        assert_eq!((e.status(), e.error_type()), (401, "invalid_api_key"));
+        assert_eq!(e.audit_reason(), "missing_api_key");
+        assert_eq!(e.decision(), Decision::Unauthenticated);
+        assert_eq!(
+            www_authenticate(&e).as_deref(),
+            Some("Bearer realm=\"llm\"")
+        );
         let e = who(&s, &[("authorization", "Bearer nope")]).unwrap_err();
-        assert_eq!(e.reason, "invalid_api_key");
-        assert!(e.www_authenticate.unwrap().contains("invalid_token"));
+        assert_eq!(e.audit_reason(), "invalid_api_key");
+        assert_eq!(err(&e)["message"], "The API key is not valid.");
+        assert!(www_authenticate(&e).unwrap().contains("invalid_token"));
         let reply = who(&s, &[]).unwrap_err().reply(Some("rid"));
         assert_eq!(reply.status, 401);
         assert!(reply.headers.iter().any(|(n, _)| n == "www-authenticate"));
@@ -877,30 +767,33 @@ mod tests {
             .access
             .check_body(&a, br#"{"model":"o3-pro","messages":[]}"#, None)
             .unwrap_err();
+        let v = err(&e);
         assert_eq!(
-            (e.status, e.code, e.param),
-            (403, "model_not_allowed", Some("model"))
+            (e.status(), &v["code"], &v["param"]),
+            (403, &json!("model_not_allowed"), &json!("model"))
         );
-        assert!(e.message.contains("`o3-pro`"), "{}", e.message);
-        assert!(
-            !e.message.contains("gpt-4o"),
-            "names the model, not the rule"
-        );
-        assert_eq!(e.decision, Decision::Forbidden);
+        let message = v["message"].as_str().unwrap();
+        assert!(message.contains("`o3-pro`"), "{message}");
+        assert!(!message.contains("gpt-4o"), "names the model, not the rule");
+        assert_eq!(e.decision(), Decision::Forbidden);
         let long = format!(r#"{{"model":"{}"}}"#, "é".repeat(500));
         let e = s.access.check_body(&a, long.as_bytes(), None).unwrap_err();
-        assert!(e.message.len() < 400);
+        assert!(err(&e)["message"].as_str().unwrap().len() < 400);
         let e = s
             .access
             .check_body(&a, br#"{"model":["gpt-4o"]}"#, None)
             .unwrap_err();
-        assert_eq!((e.status, e.param), (400, Some("model")));
+        assert_eq!((e.status(), &err(&e)["param"]), (400, &json!("model")));
         // Malformed JSON cannot be checked: 400, not forwarded.
         let e = s
             .access
             .check_body(&a, br#"{"model": "o3", "#, None)
             .unwrap_err();
-        assert_eq!((e.status, e.kind), (400, "invalid_request_body"));
+        assert_eq!((e.status(), e.error_type()), (400, "invalid_request_body"));
+        assert_eq!(
+            (e.decision(), e.audit_reason()),
+            (Decision::Invalid, "parse_error".into())
+        );
     }
 
     #[test]
@@ -915,10 +808,10 @@ mod tests {
             .access
             .check_body(&b, br#"{"model":"m","messages":[]}"#, None)
             .unwrap_err();
-        assert_eq!((e.status, e.code), (403, "api_not_allowed"));
-        assert!(e.message.contains("chat"));
+        assert_eq!((e.status(), e.error_type()), (403, "api_not_allowed"));
+        assert!(err(&e)["message"].as_str().unwrap().contains("chat"));
         let e = s.access.check_body(&b, b"", None).unwrap_err();
-        assert!(e.message.contains("none"));
+        assert!(err(&e)["message"].as_str().unwrap().contains("none"));
     }
 
     #[test]
@@ -942,7 +835,11 @@ mod tests {
             b"",
         ] {
             let e = s.access.check_path(&g, bad).unwrap_err();
-            assert_eq!((e.status, e.code), (403, "path_not_allowed"), "{bad:?}");
+            assert_eq!(
+                (e.status(), e.error_type()),
+                (403, "path_not_allowed"),
+                "{bad:?}"
+            );
         }
         assert!(canonical_path(b"/v1/chat/"));
     }
@@ -981,7 +878,14 @@ mod tests {
         }))
         .unwrap();
         let e = who(&s, &[]).unwrap_err();
-        assert_eq!((e.status, e.reason.as_str()), (401, "missing_identity"));
+        assert_eq!(
+            (e.status(), e.audit_reason()),
+            (401, "missing_identity".into())
+        );
+        assert_eq!(
+            err(&e)["message"],
+            "The request carries no authenticated identity."
+        );
         let a = who(&s, &[("x-consumer-username", "team-a")]).unwrap();
         assert_eq!(a.consumer.name.as_deref(), Some("team-a"));
         assert!(s.access.check_body(&a, br#"{"model":"b"}"#, None).is_err());
@@ -996,7 +900,7 @@ mod tests {
         .unwrap();
         let c = s.identity.resolve(|_| Some(b"other".to_vec()));
         let e = s.access.authenticate(c, &s.identity).unwrap_err();
-        assert_eq!((e.status, e.code), (403, "consumer_not_allowed"));
+        assert_eq!((e.status(), e.error_type()), (403, "consumer_not_allowed"));
     }
 
     #[test]
@@ -1045,7 +949,10 @@ mod tests {
             ),
         ] {
             let e = s.access.check_body(&g, body, ct).unwrap_err();
-            assert_eq!((e.status, e.reason.as_str()), (400, "body_not_json_object"));
+            assert_eq!(
+                (e.status(), e.audit_reason()),
+                (400, "body_not_json_object".into())
+            );
         }
         // Without a body rule they pass untouched.
         let s = setup(json!({})).unwrap();
@@ -1069,11 +976,11 @@ mod tests {
             )
             .unwrap_err();
         assert_eq!(
-            (e.status, e.kind, e.param),
-            (400, "invalid_request_error", Some("messages"))
+            (e.status(), e.error_type(), &err(&e)["param"]),
+            (400, "invalid_request_error", &json!("messages"))
         );
-        assert_eq!(e.reason, "contract:messages");
-        assert_eq!(e.decision, Decision::Invalid);
+        assert_eq!(e.audit_reason(), "contract:messages");
+        assert_eq!(e.decision(), Decision::Invalid);
         let e = s
             .access
             .check_body(
@@ -1082,7 +989,7 @@ mod tests {
                 None,
             )
             .unwrap_err();
-        assert_eq!(e.code, "string_above_max_length");
+        assert_eq!(err(&e)["code"], "string_above_max_length");
         assert!(
             s.access
                 .check_body(

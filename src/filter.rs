@@ -5,7 +5,7 @@
 //! statuses and decode header values as UTF-8 with a panic on failure; request data reaches the
 //! filter only through the byte-returning calls below, so no request can trap the VM.
 
-use crate::access::{Grant, Refusal};
+use crate::access::Grant;
 use crate::audit::{AuditEvent, Decision, RuleRef, Tokens};
 use crate::config::{CompressedAction, OversizeAction};
 use crate::guard::{self, Stage};
@@ -14,8 +14,8 @@ use crate::identity::{Consumer, Lookup};
 use crate::inspect::{self, Verdict};
 use crate::limits::{RequestFacts, Reservation, SharedStore, StoreError};
 use crate::metrics::{self, Kind, ModelLabels, Registry};
+use crate::outcome::{Reason, Refusal};
 use crate::plugin::Plugin;
-use crate::reply::LocalReply;
 use crate::usage::{self, SseUsageReader, Usage};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
@@ -286,7 +286,7 @@ struct Request {
     /// A local reply decided at the headers but sent once the request body has arrived: an
     /// answer sent while an HTTP/2 client is still uploading ends in a stream reset that some
     /// clients (curl) report instead of the reply.
-    deferred: Option<(LocalReply, Decision, String)>,
+    deferred: Option<Refusal>,
     /// The audit event was written and the reservation settled (exactly once).
     finished: bool,
     /// The request's `content-type` (lossy UTF-8), read with the request headers.
@@ -330,9 +330,24 @@ impl Request {
         host::get_property(path).map(|v| String::from_utf8_lossy(&v).into_owned())
     }
 
-    fn answer(&mut self, reply: LocalReply, decision: Decision, reason: &str) -> Action {
-        self.event.decision = decision;
-        self.event.reason = Some(reason.to_string());
+    /// Records a note on the request in the audit event (see `outcome::Reason`).
+    fn note(&mut self, reason: Reason) {
+        self.event.reason = Some(reason.as_str().to_string());
+    }
+
+    fn answer(&mut self, refusal: Refusal) -> Action {
+        self.event.decision = refusal.decision();
+        self.event.reason = Some(refusal.audit_reason().into_owned());
+        if let Some(limit) = refusal.limit {
+            self.event.limit = Some(limit.to_string());
+        }
+        if let Some(model) = &refusal.model {
+            self.event.model = Some(model.clone());
+        }
+        if let Some(api) = refusal.api {
+            self.event.api = api.to_string();
+        }
+        let reply = refusal.reply(self.event.request_id.as_deref());
         let mut headers: Vec<(&str, &str)> = vec![("content-type", "application/json")];
         if let Some(id) = self.event.request_id.as_deref() {
             headers.push(("x-request-id", id));
@@ -348,19 +363,13 @@ impl Request {
     }
 
     /// Answers now when the request is complete, else once its body has arrived (see `deferred`).
-    fn answer_after_body(
-        &mut self,
-        reply: LocalReply,
-        decision: Decision,
-        reason: &str,
-        end_of_stream: bool,
-    ) -> Action {
+    fn answer_after_body(&mut self, refusal: Refusal, end_of_stream: bool) -> Action {
         // Only Envoy can hold a request at its headers; Kong and APISIX answer at once.
         let envoy = matches!(host::capabilities().flavor, None | Some(Flavor::Envoy));
         if end_of_stream || !envoy {
-            return self.answer(reply, decision, reason);
+            return self.answer(refusal);
         }
-        self.deferred = Some((reply, decision, reason.to_string()));
+        self.deferred = Some(refusal);
         Action::Pause
     }
 
@@ -371,21 +380,8 @@ impl Request {
         if !end_of_stream && body_size <= self.plugin.config.max_body_bytes {
             return Some(Action::Pause);
         }
-        let (reply, decision, reason) = self.deferred.take()?;
-        Some(self.answer(reply, decision, &reason))
-    }
-
-    /// An access-policy refusal (401, 403 or 400); `end_of_stream`: the request is complete
-    /// (else the reply waits for the body, see `deferred`).
-    fn refuse(&mut self, r: &Refusal, end_of_stream: bool) -> Action {
-        if let Some(model) = &r.model {
-            self.event.model = Some(model.clone());
-        }
-        if let Some(api) = r.api {
-            self.event.api = api.to_string();
-        }
-        let reply = r.reply(self.event.request_id.as_deref());
-        self.answer_after_body(reply, r.decision, &r.reason, end_of_stream)
+        let refusal = self.deferred.take()?;
+        Some(self.answer(refusal))
     }
 
     /// Whether the access policy must see this request's body (model, API or contract checks):
@@ -408,8 +404,9 @@ impl Request {
         self.event.rewrites.push("upstream_key".into());
     }
 
-    /// Body above `max_body_bytes`: reject with 413, or let it through unscanned.
-    fn oversize(&mut self) -> Action {
+    /// Body above `max_body_bytes` (or, `unreadable`, one the host would not hand over): reject
+    /// with 413, or let it through unscanned.
+    fn oversize(&mut self, unreadable: bool) -> Action {
         let on_oversize = if self.body_must_be_checked() {
             OversizeAction::Reject
         } else {
@@ -417,20 +414,12 @@ impl Request {
         };
         match on_oversize {
             OversizeAction::Reject => {
-                let reply = LocalReply::body_too_large(
-                    self.plugin.config.max_body_bytes,
-                    self.event.request_id.as_deref(),
-                );
-                // A body the host would not hand over keeps its own reason.
-                let reason = match self.event.reason.as_deref() {
-                    Some("body_unreadable") => "body_unreadable",
-                    _ => "body_too_large",
-                };
-                self.answer(reply, Decision::Oversize, reason)
+                let limit = self.plugin.config.max_body_bytes;
+                self.answer(Refusal::body_too_large(limit, unreadable))
             }
             OversizeAction::Allow => {
                 self.event.decision = Decision::Oversize;
-                self.event.reason = Some("forwarded_unscanned".into());
+                self.note(Reason::ForwardedUnscanned);
                 self.phase = Phase::Forwarded;
                 Action::Continue
             }
@@ -458,7 +447,7 @@ impl Request {
                     }
                     self.event.rewrites.extend(out.rewrites);
                 }
-                Err(r) => return self.refuse(&r, true),
+                Err(r) => return self.answer(*r),
             }
         }
         let body = rewritten.as_deref().unwrap_or(body);
@@ -480,7 +469,7 @@ impl Request {
         self.record_verdict(&verdict);
         if self.event.reason.is_none() && std::str::from_utf8(body).is_err() {
             // Scanned after lossy decoding; forwarded byte for byte. Say so.
-            self.event.reason = Some("invalid_utf8".into());
+            self.note(Reason::InvalidUtf8);
         }
         let facts = RequestFacts {
             model: verdict.meta.model.as_deref(),
@@ -500,13 +489,9 @@ impl Request {
                 action
             }
             inspect::Decision::Block if verdict.parse_error_block => {
-                let reply = LocalReply::invalid_body(self.event.request_id.as_deref());
-                self.answer(reply, Decision::Blocked, "parse_error")
+                self.answer(Refusal::new(Reason::ParseError))
             }
-            inspect::Decision::Block => {
-                let reply = LocalReply::content_blocked(self.event.request_id.as_deref());
-                self.answer(reply, Decision::Blocked, "content_policy")
-            }
+            inspect::Decision::Block => self.answer(Refusal::new(Reason::ContentPolicy)),
         }
     }
 
@@ -528,28 +513,8 @@ impl Request {
             bump(self.telemetry.borrow().limit_store_errors, 1);
         }
         self.reservation = Some(d.reservation);
-        if let Some(denial) = d.denial {
-            self.event.limit = Some(denial.limit.to_string());
-            let outcome = match denial.error_type {
-                "budget_exceeded" => Decision::BudgetExceeded,
-                "limiter_unavailable" => Decision::Error,
-                _ => Decision::RateLimited,
-            };
-            let message = match denial.error_type {
-                "budget_exceeded" => "The gateway's spending budget is exhausted.".to_string(),
-                "limiter_unavailable" => "The gateway's limiter is unavailable.".to_string(),
-                _ => format!("Rate limit reached ({}).", denial.limit),
-            };
-            let mut reply = LocalReply::error(
-                u32::from(denial.status),
-                denial.error_type,
-                &message,
-                self.event.request_id.as_deref(),
-            );
-            for (n, v) in d.headers {
-                reply = reply.with_header(n, v);
-            }
-            return self.answer(reply, outcome, denial.limit);
+        if let Some(denial) = &d.denial {
+            return self.answer(Refusal::limited(denial, d.headers));
         }
         self.limit_headers = d.headers;
         self.forward(decision)
@@ -567,7 +532,7 @@ impl Request {
         if host::set_buffer(host::BUFFER_REQUEST_BODY, 0, old_len, new_body).is_err() {
             // APISIX cannot replace a body (`proxy_set_buffer_bytes` is Unimplemented): the
             // original is forwarded. Say so in the audit event.
-            self.event.reason = Some("redaction_unsupported".into());
+            self.note(Reason::RedactionUnsupported);
             return;
         }
         if self.has_content_length {
@@ -588,7 +553,7 @@ impl Request {
             e.prompt_sha256 = Some(crate::audit::sha256_hex(v.text.as_bytes()));
         }
         if v.parse_error {
-            e.reason = Some("parse_error".into());
+            e.reason = Some(Reason::ParseError.as_str().into());
         }
         let mut t = self.telemetry.borrow_mut();
         for h in &v.hits {
@@ -733,7 +698,7 @@ impl Context for Request {
         if host::capabilities().flavor == Some(Flavor::Apisix) {
             if self.phase == Phase::Buffering {
                 self.event.decision = Decision::Error;
-                self.event.reason = Some("incomplete_request".into());
+                self.note(Reason::IncompleteRequest);
             }
             self.finish();
         }
@@ -770,15 +735,7 @@ impl HttpContext for Request {
         let encoding = guard::compressed_encoding(&values("content-encoding"));
         let consumer = match resolved {
             Ok(consumer) => consumer,
-            Err(_) => {
-                let reply = LocalReply::conflicting_identity(self.event.request_id.as_deref());
-                return self.answer_after_body(
-                    reply,
-                    Decision::Blocked,
-                    "conflicting_identity",
-                    end_of_stream,
-                );
-            }
+            Err(conflict) => return self.answer_after_body(conflict.into(), end_of_stream),
         };
         // Authentication (401) and path authorisation (403), then the upstream key. A refused
         // request's audit event still shows who it claimed to be (a salted hash, never the key).
@@ -786,7 +743,7 @@ impl HttpContext for Request {
         let plugin = self.plugin.clone();
         let grant = match plugin.access.authenticate(consumer, &plugin.identity) {
             Ok(grant) => grant,
-            Err(r) => return self.refuse(&r, end_of_stream),
+            Err(r) => return self.answer_after_body(*r, end_of_stream),
         };
         self.event.consumer = Some(grant.consumer.display().to_string());
         self.consumer = Some(grant.consumer.clone());
@@ -794,7 +751,7 @@ impl HttpContext for Request {
             let path = header(":path").unwrap_or_default();
             if let Err(r) = plugin.access.check_path(&grant, &path) {
                 self.grant = Some(grant);
-                return self.refuse(&r, end_of_stream);
+                return self.answer_after_body(*r, end_of_stream);
             }
         }
         self.grant = Some(grant);
@@ -830,11 +787,10 @@ impl HttpContext for Request {
             };
             return match on_compressed {
                 CompressedAction::Reject => {
-                    let reply = LocalReply::unsupported_encoding(self.event.request_id.as_deref());
-                    self.answer_after_body(reply, Decision::Blocked, "compressed_body", false)
+                    self.answer_after_body(Refusal::compressed_body(), false)
                 }
                 CompressedAction::AllowUnscanned => {
-                    self.event.reason = Some("compressed_unscanned".into());
+                    self.note(Reason::CompressedUnscanned);
                     let facts = RequestFacts {
                         prompt_bytes: declared.unwrap_or(0),
                         ..RequestFacts::default()
@@ -845,7 +801,7 @@ impl HttpContext for Request {
         }
         if declared.is_some_and(|n| n > self.plugin.config.max_body_bytes as u64) {
             self.event.body_bytes = declared.unwrap_or(0);
-            return self.oversize();
+            return self.oversize(false);
         }
         match flavor {
             Flavor::Envoy => {}
@@ -862,8 +818,7 @@ impl HttpContext for Request {
                 // The body reaches the filter only if it asks for it; `Pause` (1) would read
                 // as "HTTP call pending" there, so answer Continue.
                 if host::set_property(&["wasm_process_req_body"], b"1").is_err() {
-                    self.event.reason = Some("body_unreadable".into());
-                    return self.oversize();
+                    return self.oversize(true);
                 }
                 return Action::Continue;
             }
@@ -885,7 +840,7 @@ impl HttpContext for Request {
         // `body_size` is the size buffered so far; nothing is copied until the end.
         if body_size > self.plugin.config.max_body_bytes {
             self.event.body_bytes = body_size as u64;
-            return self.oversize();
+            return self.oversize(false);
         }
         if !end_of_stream {
             return Action::Pause;
@@ -902,8 +857,7 @@ impl HttpContext for Request {
             // `client_body_buffer_size`). Never pass unread bytes on as scanned.
             _ => {
                 self.event.body_bytes = body_size as u64;
-                self.event.reason = Some("body_unreadable".into());
-                return self.oversize();
+                return self.oversize(true);
             }
         };
         self.decide(&body)
@@ -1019,7 +973,7 @@ impl HttpContext for Request {
             if stage == Stage::Undecided {
                 self.event.decision = Decision::Error;
             }
-            self.event.reason = reason.map(str::to_string);
+            self.event.reason = reason.map(|r| r.as_str().to_string());
         }
         self.finish();
     }

@@ -4,6 +4,8 @@
 //!
 //! Everything here takes bytes from the client or the host and must never panic on them.
 
+use crate::outcome::Reason;
+
 /// Decodes a proxy-wasm serialised header map (`proxy_get_header_map_pairs`):
 /// `u32 count`, then `count` × (`u32 name_len`, `u32 value_len`), then each name and value
 /// followed by a NUL. Returns `None` on any inconsistency instead of panicking (the SDK's own
@@ -111,7 +113,7 @@ pub fn fault_reason(
     stage: Stage,
     code_details: &str,
     upstream_status: Option<u32>,
-) -> Option<&'static str> {
+) -> Option<Reason> {
     let d = code_details;
     let client_gone = d.contains("downstream_remote_disconnect")
         || d.contains("downstream_local_disconnect")
@@ -120,19 +122,21 @@ pub fn fault_reason(
     // content-length, content-length with chunked, ...) answered before the filter could.
     let protocol = d.starts_with("http1.") || d.starts_with("http2.") || d.contains("codec");
     match stage {
-        Stage::Undecided if protocol => Some("protocol_error"),
-        Stage::Undecided if client_gone => Some("client_aborted"),
-        Stage::Undecided => Some("incomplete_request"),
-        Stage::Forwarded if client_gone => Some("client_aborted"),
+        Stage::Undecided if protocol => Some(Reason::ProtocolError),
+        Stage::Undecided if client_gone => Some(Reason::ClientAborted),
+        Stage::Undecided => Some(Reason::IncompleteRequest),
+        Stage::Forwarded if client_gone => Some(Reason::ClientAborted),
         Stage::Forwarded
             if d.contains("response_timeout") || d.contains("upstream_per_try_timeout") =>
         {
-            Some("upstream_timeout")
+            Some(Reason::UpstreamTimeout)
         }
         Stage::Forwarded if d.starts_with("upstream_reset") || d.contains("upstream_reset") => {
-            Some("upstream_reset")
+            Some(Reason::UpstreamReset)
         }
-        Stage::Forwarded if upstream_status.is_some_and(|s| s >= 500) => Some("upstream_error"),
+        Stage::Forwarded if upstream_status.is_some_and(|s| s >= 500) => {
+            Some(Reason::UpstreamError)
+        }
         Stage::Forwarded => None,
     }
 }
@@ -250,20 +254,20 @@ mod tests {
         use Stage::*;
         assert_eq!(
             fault_reason(Undecided, "downstream_remote_disconnect", None),
-            Some("client_aborted")
+            Some(Reason::ClientAborted)
         );
         assert_eq!(
             fault_reason(Undecided, "", None),
-            Some("incomplete_request")
+            Some(Reason::IncompleteRequest)
         );
         assert_eq!(fault_reason(Forwarded, "via_upstream", Some(200)), None);
         assert_eq!(
             fault_reason(Forwarded, "via_upstream", Some(500)),
-            Some("upstream_error")
+            Some(Reason::UpstreamError)
         );
         assert_eq!(
             fault_reason(Forwarded, "response_timeout", Some(504)),
-            Some("upstream_timeout")
+            Some(Reason::UpstreamTimeout)
         );
         assert_eq!(
             fault_reason(
@@ -271,7 +275,7 @@ mod tests {
                 "upstream_reset_after_response_started{remote_reset}",
                 Some(200)
             ),
-            Some("upstream_reset")
+            Some(Reason::UpstreamReset)
         );
         assert_eq!(
             fault_reason(
@@ -279,11 +283,11 @@ mod tests {
                 "upstream_reset_before_response_started{remote_reset}",
                 Some(503)
             ),
-            Some("upstream_reset")
+            Some(Reason::UpstreamReset)
         );
         assert_eq!(
             fault_reason(Forwarded, "downstream_remote_disconnect", Some(200)),
-            Some("client_aborted")
+            Some(Reason::ClientAborted)
         );
     }
 }

@@ -17,6 +17,7 @@ pub mod json_path;
 pub mod limits;
 pub mod metrics;
 pub mod normalize;
+pub mod outcome;
 pub mod plugin;
 pub mod reply;
 #[cfg(not(target_arch = "wasm32"))]

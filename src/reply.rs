@@ -1,4 +1,5 @@
-//! Local replies the filter sends instead of forwarding: OpenAI-style JSON error bodies.
+//! Local replies the filter sends instead of forwarding: OpenAI-style JSON error bodies. What
+//! they say is decided by `outcome::Refusal`.
 //!
 //! The body never names the rule that fired or echoes request content; it carries a stable
 //! `type`/`code` a client can branch on and the request id an operator can grep the audit log for.
@@ -63,68 +64,6 @@ impl LocalReply {
         }
     }
 
-    /// 413: the request body is larger than `max_body_bytes`.
-    pub fn body_too_large(limit: usize, request_id: Option<&str>) -> LocalReply {
-        LocalReply::error(
-            413,
-            "request_too_large",
-            &format!("request body exceeds the limit of {limit} bytes"),
-            request_id,
-        )
-    }
-
-    /// 403: the inspection policy blocked the request. Names no rule and echoes no content.
-    pub fn content_blocked(request_id: Option<&str>) -> LocalReply {
-        LocalReply::error(
-            403,
-            "prompt_injection_detected",
-            "The request was blocked by the gateway's content policy.",
-            request_id,
-        )
-    }
-
-    /// 400: the body looked like JSON but did not parse, and `on_parse_error` is `block`.
-    pub fn invalid_body(request_id: Option<&str>) -> LocalReply {
-        LocalReply::error(
-            400,
-            "invalid_request_body",
-            "The request body is not valid JSON.",
-            request_id,
-        )
-    }
-
-    /// 415: the body is compressed (`content-encoding`) and `on_compressed` is `reject`.
-    pub fn unsupported_encoding(request_id: Option<&str>) -> LocalReply {
-        LocalReply::error(
-            415,
-            "unsupported_content_encoding",
-            "Compressed request bodies are not accepted by the gateway; send it uncompressed.",
-            request_id,
-        )
-        .with_header("accept-encoding", "identity")
-    }
-
-    /// 400: identity headers disagree (a repeated credential header with different values, or
-    /// different keys in two credential headers) and `identity.on_conflict` is `reject`.
-    pub fn conflicting_identity(request_id: Option<&str>) -> LocalReply {
-        LocalReply::error(
-            400,
-            "conflicting_identity",
-            "The request carries more than one different credential.",
-            request_id,
-        )
-    }
-
-    /// 400: the request could not be read (the host failed to hand over its headers).
-    pub fn unreadable_request(request_id: Option<&str>) -> LocalReply {
-        LocalReply::error(
-            400,
-            "invalid_request",
-            "The request could not be read by the gateway.",
-            request_id,
-        )
-    }
-
     pub fn with_header(mut self, name: &str, value: impl Into<String>) -> LocalReply {
         self.headers.push((name.to_string(), value.into()));
         self
@@ -149,14 +88,11 @@ mod tests {
 
     #[test]
     fn request_id_is_omitted_when_unknown() {
-        let r = LocalReply::body_too_large(10, None);
+        let r = LocalReply::error(413, "request_too_large", "too large", None);
         let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(r.status, 413);
         assert!(v["error"].get("request_id").is_none());
-        assert_eq!(
-            v["error"]["message"],
-            "request body exceeds the limit of 10 bytes"
-        );
+        assert_eq!(v["error"]["message"], "too large");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! [`SharedStore`] and the current time. Design: `docs/limits.md`.
 //!
 //! Per request:
-//! 1. request headers (+ body for `model`, `max_tokens`, size): [`Limiter::check`] → [`Decision`];
+//! 1. request headers (+ body for `model`, `max_tokens`, size): [`Limiter::check`] → [`Admission`];
 //!    if denied, answer with [`Denial::status`] and the decision's headers; keep the
 //!    [`Reservation`] in the HTTP context either way (a denied one holds nothing).
 //! 2. response: feed the body to [`crate::usage`]; at end of stream [`Limiter::settle`] with the
@@ -51,14 +51,23 @@ pub struct RequestFacts<'a> {
     pub max_tokens: Option<u64>,
 }
 
+/// What kind of limit refused a request (`outcome::Refusal` turns it into the answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DenialKind {
+    /// A per-consumer limit (429 `rate_limit_exceeded`).
+    RateLimit,
+    /// The global budget (429 `budget_exceeded`).
+    BudgetExceeded,
+    /// No slot for a new consumer (429 `too_many_consumers`).
+    TooManyConsumers,
+    /// Shared data failed and `failure_mode` is `deny` (503 `limiter_unavailable`).
+    LimiterUnavailable,
+}
+
 /// Why a request is rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Denial {
-    /// HTTP status: 429, or 503 for `limiter_unavailable`.
-    pub status: u16,
-    /// Error type for the body: `rate_limit_exceeded`, `budget_exceeded`, `too_many_consumers`,
-    /// `limiter_unavailable`.
-    pub error_type: &'static str,
+    pub kind: DenialKind,
     /// Which limit: a config field name (`requests_per_minute`, `concurrent_requests`, ...),
     /// `global_budget`, `max_consumers` or `shared_data`.
     pub limit: &'static str,
@@ -67,9 +76,9 @@ pub struct Denial {
     pub retry_after_secs: Option<u64>,
 }
 
-/// The answer to [`Limiter::check`].
+/// The answer to [`Limiter::check`]: admitted or denied, and what was reserved.
 #[derive(Debug)]
-pub struct Decision {
+pub struct Admission {
     /// `None` if allowed.
     pub denial: Option<Denial>,
     /// Shared data failed and `failure_mode: allow` let the request through unlimited (or partly).
@@ -81,7 +90,7 @@ pub struct Decision {
     pub reservation: Reservation,
 }
 
-impl Decision {
+impl Admission {
     /// Whether the request may proceed.
     pub fn is_allowed(&self) -> bool {
         self.denial.is_none()
@@ -441,7 +450,7 @@ impl Limiter {
         consumer: &Consumer,
         now_ms: u64,
         facts: &RequestFacts,
-    ) -> Decision {
+    ) -> Admission {
         let (mut bref, mut rules) = self.rules_for(consumer);
         let (mut tokens, mut cost) = self.estimate(facts, rules.token_count);
         let mut res = Reservation {
@@ -463,8 +472,7 @@ impl Limiter {
                         return deny(
                             res,
                             Denial {
-                                status: 429,
-                                error_type: "budget_exceeded",
+                                kind: DenialKind::BudgetExceeded,
                                 limit: "global_budget",
                                 retry_after_secs: Some(secs_ceil(wait)),
                             },
@@ -497,8 +505,7 @@ impl Limiter {
                         return deny(
                             res,
                             Denial {
-                                status: 429,
-                                error_type: "too_many_consumers",
+                                kind: DenialKind::TooManyConsumers,
                                 limit: "max_consumers",
                                 retry_after_secs: None,
                             },
@@ -569,7 +576,7 @@ impl Limiter {
                 Err(_) => degraded = true,
             }
         }
-        Decision {
+        Admission {
             denial: None,
             degraded,
             headers,
@@ -577,12 +584,11 @@ impl Limiter {
         }
     }
 
-    fn unavailable(&self, res: Reservation) -> Decision {
+    fn unavailable(&self, res: Reservation) -> Admission {
         deny(
             res,
             Denial {
-                status: 503,
-                error_type: "limiter_unavailable",
+                kind: DenialKind::LimiterUnavailable,
                 limit: "shared_data",
                 retry_after_secs: Some(1),
             },
@@ -770,7 +776,7 @@ fn deny(
     mut res: Reservation,
     denial: Denial,
     mut headers: Vec<(&'static str, String)>,
-) -> Decision {
+) -> Admission {
     res.tokens = 0;
     res.cost_micros = 0;
     res.settled = true;
@@ -778,7 +784,7 @@ fn deny(
     if let Some(s) = denial.retry_after_secs {
         headers.push(("retry-after", s.to_string()));
     }
-    Decision {
+    Admission {
         degraded: denial_is_degraded(&denial),
         denial: Some(denial),
         headers,
@@ -787,7 +793,7 @@ fn deny(
 }
 
 fn denial_is_degraded(d: &Denial) -> bool {
-    d.error_type == "limiter_unavailable"
+    d.kind == DenialKind::LimiterUnavailable
 }
 
 fn global_spent(b: &Bucket, now: u64) -> u64 {
@@ -911,8 +917,7 @@ fn evaluate(
     let (limit, wait) = worst?;
     Some((
         Denial {
-            status: 429,
-            error_type: "rate_limit_exceeded",
+            kind: DenialKind::RateLimit,
             limit,
             retry_after_secs: wait.map(secs_ceil),
         },

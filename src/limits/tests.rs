@@ -44,7 +44,7 @@ fn req() -> RequestFacts<'static> {
     }
 }
 
-fn header<'a>(d: &'a Decision, name: &str) -> Option<&'a str> {
+fn header<'a>(d: &'a Admission, name: &str) -> Option<&'a str> {
     d.headers
         .iter()
         .find(|(k, _)| *k == name)
@@ -107,8 +107,8 @@ fn fixed_requests_per_minute() {
         let d = l.check(&s, &a, t + 5_000, &req());
         let den = d.denial.clone().unwrap();
         assert_eq!(
-            (den.status, den.error_type, den.limit),
-            (429, "rate_limit_exceeded", "requests_per_minute")
+            (den.kind, den.limit),
+            (DenialKind::RateLimit, "requests_per_minute")
         );
         assert_eq!(den.retry_after_secs, Some(45));
         assert_eq!(header(&d, "retry-after"), Some("45"));
@@ -183,8 +183,8 @@ fn token_reservation_and_settlement() {
     assert_eq!(d1.reservation.reserved_tokens(), 200);
     assert_eq!(header(&d1, "x-ratelimit-remaining-tokens"), Some("800"));
     assert_eq!(header(&d1, "x-ratelimit-limit-tokens"), Some("1000"));
-    let mut others: Vec<Decision> = (0..4).map(|_| l.check(&s, &a, t, &req())).collect();
-    assert!(others.iter().all(Decision::is_allowed));
+    let mut others: Vec<Admission> = (0..4).map(|_| l.check(&s, &a, t, &req())).collect();
+    assert!(others.iter().all(Admission::is_allowed));
     // 1000 reserved: a fifth is denied.
     let d = l.check(&s, &a, t, &req());
     assert_eq!(d.denial.as_ref().unwrap().limit, "tokens_per_minute");
@@ -453,8 +453,8 @@ fn global_budget_trips_and_resets_at_utc_midnight() {
         let d = l.check(&s, &consumer("fresh"), t, &req());
         let den = d.denial.clone().unwrap();
         assert_eq!(
-            (den.status, den.error_type, den.limit),
-            (429, "budget_exceeded", "global_budget")
+            (den.kind, den.limit),
+            (DenialKind::BudgetExceeded, "global_budget")
         );
         assert_eq!(den.retry_after_secs, Some(3600));
         assert_eq!(header(&d, "retry-after"), Some("3600"));
@@ -565,8 +565,8 @@ fn consumer_cap_overflow_and_slot_reuse() {
     let d = deny.check(&s, &consumer("b"), DAY0, &req());
     let den = d.denial.unwrap();
     assert_eq!(
-        (den.status, den.error_type, den.limit),
-        (429, "too_many_consumers", "max_consumers")
+        (den.kind, den.limit),
+        (DenialKind::TooManyConsumers, "max_consumers")
     );
     // A consumer with in-flight requests keeps its slot even when its windows are idle.
     let c =
@@ -619,8 +619,8 @@ fn failure_modes() {
         let d = deny.check(store, &consumer("a"), DAY0, &req());
         let den = d.denial.clone().unwrap();
         assert_eq!(
-            (den.status, den.error_type, den.limit),
-            (503, "limiter_unavailable", "shared_data")
+            (den.kind, den.limit),
+            (DenialKind::LimiterUnavailable, "shared_data")
         );
         assert!(d.degraded);
     }
