@@ -181,6 +181,14 @@ impl InspectionConfig {
     }
 }
 
+/// How strictly a scan is judged: the score that acts, and the action it takes. The
+/// configuration's, or a consumer's override (`access`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Strictness {
+    pub threshold: u32,
+    pub action: Action,
+}
+
 /// The request-level decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Decision {
@@ -552,8 +560,22 @@ impl Inspector {
         self.rules.iter().map(|r| r.id.as_str())
     }
 
+    /// The configured threshold and action.
+    pub fn strictness(&self) -> Strictness {
+        Strictness {
+            threshold: self.threshold,
+            action: self.action,
+        }
+    }
+
     /// Inspects one request body.
     pub fn inspect(&self, body: &[u8], content_type: Option<&str>) -> Verdict {
+        self.inspect_with(body, content_type, self.strictness())
+    }
+
+    /// Inspects one request body, deciding on its scan with `s` in place of the configured
+    /// threshold and action (a consumer's override; `category_actions` still apply).
+    pub fn inspect_with(&self, body: &[u8], content_type: Option<&str>, s: Strictness) -> Verdict {
         let ex = extract::extract(body, content_type, &self.roles);
         let mut v = Verdict {
             decision: Decision::Allow,
@@ -594,7 +616,7 @@ impl Inspector {
                     .category_actions
                     .get(&r.category)
                     .copied()
-                    .unwrap_or(self.action);
+                    .unwrap_or(s.action);
                 act = Some(act.map_or(a, |x| x.max(a)));
             }
             if v.hits.len() < MAX_HITS {
@@ -608,8 +630,8 @@ impl Inspector {
                 });
             }
         }
-        if v.score >= self.threshold {
-            v.decision = match act.unwrap_or(self.action) {
+        if v.score >= s.threshold {
+            v.decision = match act.unwrap_or(s.action) {
                 Action::Monitor => Decision::Monitor,
                 Action::Redact => Decision::Redact,
                 Action::Block => Decision::Block,
