@@ -455,12 +455,15 @@ impl Request {
             return self.admit(Decision::Allowed, RequestFacts::default());
         }
         observe(self.telemetry.borrow().body_bytes, body.len() as u64);
-        let inspector = match &self.grant {
-            Some(g) => plugin.access.inspector(g, &plugin.inspector),
-            None => &plugin.inspector,
-        };
+        let strictness = self
+            .grant
+            .as_ref()
+            .and_then(|g| plugin.access.strictness(g));
+        let strictness = strictness.unwrap_or_else(|| plugin.inspector.strictness());
         let scan_start = SystemTime::now();
-        let verdict = inspector.inspect(body, content_type.as_deref());
+        let verdict = plugin
+            .inspector
+            .inspect_with(body, content_type.as_deref(), strictness);
         let scan_us = SystemTime::now()
             .duration_since(scan_start)
             .unwrap_or_default()
