@@ -13,6 +13,7 @@
 //! Which host this is (Envoy, Kong's ngx_wasm_module or APISIX's wasm-nginx-module) decides how
 //! the request body is awaited; see [`Flavor`] and `docs/hosts.md`.
 
+pub use crate::flavor::Flavor;
 use std::cell::Cell;
 use std::ptr::null_mut;
 
@@ -76,6 +77,11 @@ extern "C" {
         size: usize,
         buffer_data: *const u8,
         buffer_size: usize,
+    ) -> u32;
+    fn proxy_get_header_map_pairs(
+        map_type: u32,
+        return_map_data: *mut *mut u8,
+        return_map_size: *mut usize,
     ) -> u32;
     fn proxy_get_header_map_value(
         map_type: u32,
@@ -215,6 +221,20 @@ pub fn set_buffer(buffer_type: u32, start: usize, size: usize, value: &[u8]) -> 
     })
 }
 
+/// A whole header map, serialised (decoded by `guard::parse_header_pairs`, which, unlike the
+/// SDK's `get_map_bytes`, cannot panic on a header name that is not UTF-8). One host call for the
+/// whole map: each header read from it saves a `proxy_get_header_map_value` (a host call, and a
+/// call back into the allocator). `None` if the host failed.
+pub fn header_map(map_type: u32) -> Option<Vec<u8>> {
+    let (mut data, mut size) = (null_mut(), 0usize);
+    // SAFETY: out-pointers to locals; the returned buffer is taken over by `owned`.
+    match unsafe { proxy_get_header_map_pairs(map_type, &mut data, &mut size) } {
+        OK if size == 0 => Some(Vec::new()),
+        OK => Some(unsafe { owned(data, size) }.unwrap_or_default()),
+        _ => None,
+    }
+}
+
 /// One header's value (the first, on hosts that keep repeats), as raw bytes.
 pub fn header(map_type: u32, name: &str) -> Option<Vec<u8>> {
     let (mut data, mut size) = (null_mut(), 0usize);
@@ -296,24 +316,6 @@ pub fn send_local_response(status: u32, headers: &[(&str, &str)], body: &[u8]) -
             -1,
         )
     })
-}
-
-/// Which proxy-wasm host runs the filter, as far as it matters for the request lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavor {
-    /// Envoy / Istio (proxy-wasm-cpp-host): body callbacks per chunk, `Pause` on request
-    /// headers holds them until the body is scanned (with `allow_on_headers_stop_iteration`).
-    Envoy,
-    /// Kong's ngx_wasm_module: `eof` is always false on headers; nginx reads the whole request
-    /// body (request buffering) and calls `on_http_request_body` once with `eof = true` before
-    /// the upstream is contacted, and not at all without a body. `Pause` in the access phase
-    /// waits for a resume event (an HTTP call) that never comes, so headers answer `Continue`.
-    Kong,
-    /// APISIX's wasm-nginx-module: headers arrive with `num_headers = 0, eof = true`; the body is
-    /// passed (once, whole) only after the filter sets the nginx variable
-    /// `wasm_process_req_body`; a returned `Pause` (1) reads as "HTTP call pending"; no shared
-    /// data, no `proxy_on_log` (only `proxy_on_done`).
-    Apisix,
 }
 
 /// What the host offers, learnt by probing at configure time and on the first request.

@@ -1,14 +1,17 @@
 //! promptgate: a proxy-wasm HTTP filter that inspects, limits and audits LLM API requests.
 //!
-//! The host glue lives in `filter` (wasm32 only); everything else is plain Rust that knows nothing
-//! of the host and is unit-tested natively.
+//! The host glue lives in `filter` and `host` (wasm32 only). One request's life is `exchange`,
+//! which reaches the proxy only through its `Host` trait; it and everything else is plain Rust,
+//! unit-tested natively (the lifecycle on a fake host).
 
 pub mod access;
 pub mod audit;
 pub mod config;
 pub mod contracts;
 pub mod error;
+pub mod exchange;
 pub mod extract;
+pub mod flavor;
 mod glob;
 pub mod guard;
 pub mod identity;
