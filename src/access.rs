@@ -99,6 +99,20 @@ pub struct ConsumerConfig {
     pub contract: Option<ContractConfig>,
 }
 
+impl ConsumerConfig {
+    /// The consumer's policy fields (the same as `PolicyConfig`'s: serde cannot combine
+    /// `flatten` with `deny_unknown_fields`, so they are listed twice, and read here once).
+    fn policy(&self) -> PolicyConfig {
+        PolicyConfig {
+            models: self.models.clone(),
+            apis: self.apis.clone(),
+            paths: self.paths.clone(),
+            inspection: self.inspection,
+            contract: self.contract.clone(),
+        }
+    }
+}
+
 /// The `access` section. `{}` changes nothing.
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
@@ -153,7 +167,63 @@ struct Policy {
     contract: Contract,
 }
 
+/// What a policy falls back to: the top-level contract and the inspection section's strictness.
+struct Base {
+    contract: Contract,
+    strictness: Strictness,
+}
+
 impl Policy {
+    /// Compiles `p`; absent fields come from `inherit` (a consumer inherits `access.default`),
+    /// else from `base`. Errors name fields under `path`.
+    fn compile(
+        p: &PolicyConfig,
+        inherit: Option<&Policy>,
+        base: &Base,
+        path: &str,
+    ) -> Result<Policy, ConfigError> {
+        let f = |k: &str| format!("{path}.{k}");
+        let models = match &p.models {
+            Some(m) => Some(globs(m, &f("models"), false)?),
+            None => inherit.and_then(|d| d.models.clone()),
+        };
+        let apis = match &p.apis {
+            Some(a) => Some(shapes(a, &f("apis"))?),
+            None => inherit.and_then(|d| d.apis.clone()),
+        };
+        let paths = match &p.paths {
+            Some(a) => Some(globs(a, &f("paths"), true)?),
+            None => inherit.and_then(|d| d.paths.clone()),
+        };
+        let contract = match &p.contract {
+            Some(c) => Contract::new(c, &f("contract"))?,
+            None => inherit.map_or(base.contract.clone(), |d| d.contract.clone()),
+        };
+        let strictness = match p.inspection {
+            None => inherit.and_then(|d| d.strictness),
+            Some(o) if o == InspectionOverride::default() => None,
+            Some(o) => {
+                if o.threshold == Some(0) {
+                    return Err(ConfigError::new(
+                        f("inspection.threshold"),
+                        "must be at least 1",
+                    ));
+                }
+                Some(Strictness {
+                    threshold: o.threshold.unwrap_or(base.strictness.threshold),
+                    action: o.action.unwrap_or(base.strictness.action),
+                })
+            }
+        };
+        Ok(Policy {
+            models,
+            apis,
+            paths,
+            strictness,
+            contract,
+        })
+    }
+
     fn needs_body(&self) -> bool {
         self.models.is_some() || self.apis.is_some() || self.contract.is_active()
     }
@@ -305,53 +375,14 @@ impl Access {
             }
             _ => {}
         }
-        let base_contract = Contract::new(contract, "contract")?;
-        let compile = |p: &PolicyConfig,
-                       inherit: Option<&Policy>,
-                       path: &str|
-         -> Result<Policy, ConfigError> {
-            let f = |k: &str| format!("{path}.{k}");
-            let models = match &p.models {
-                Some(m) => Some(globs(m, &f("models"), false)?),
-                None => inherit.and_then(|d| d.models.clone()),
-            };
-            let apis = match &p.apis {
-                Some(a) => Some(shapes(a, &f("apis"))?),
-                None => inherit.and_then(|d| d.apis.clone()),
-            };
-            let paths = match &p.paths {
-                Some(a) => Some(globs(a, &f("paths"), true)?),
-                None => inherit.and_then(|d| d.paths.clone()),
-            };
-            let contract = match &p.contract {
-                Some(c) => Contract::new(c, &f("contract"))?,
-                None => inherit.map_or(base_contract.clone(), |d| d.contract.clone()),
-            };
-            let strictness = match p.inspection {
-                None => inherit.and_then(|d| d.strictness),
-                Some(o) if o == InspectionOverride::default() => None,
-                Some(o) => {
-                    if o.threshold == Some(0) {
-                        return Err(ConfigError::new(
-                            f("inspection.threshold"),
-                            "must be at least 1",
-                        ));
-                    }
-                    Some(Strictness {
-                        threshold: o.threshold.unwrap_or(inspection.threshold),
-                        action: o.action.unwrap_or(inspection.action),
-                    })
-                }
-            };
-            Ok(Policy {
-                models,
-                apis,
-                paths,
-                strictness,
-                contract,
-            })
+        let base = Base {
+            contract: Contract::new(contract, "contract")?,
+            strictness: Strictness {
+                threshold: inspection.threshold,
+                action: inspection.action,
+            },
         };
-        let default = compile(&cfg.default, None, "access.default")?;
+        let default = Policy::compile(&cfg.default, None, &base, "access.default")?;
         let mut ids = Vec::new();
         let mut policies = Vec::new();
         let mut by_key = HashMap::new();
@@ -392,14 +423,7 @@ impl Access {
                     return Err(ConfigError::new(field, "key hash listed twice"));
                 }
             }
-            let p = PolicyConfig {
-                models: c.models.clone(),
-                apis: c.apis.clone(),
-                paths: c.paths.clone(),
-                inspection: c.inspection,
-                contract: c.contract.clone(),
-            };
-            policies.push(compile(&p, Some(&default), &path)?);
+            policies.push(Policy::compile(&c.policy(), Some(&default), &base, &path)?);
             ids.push(c.id.clone());
         }
         Ok(Access {
