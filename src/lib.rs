@@ -4,29 +4,29 @@
 //! which reaches the proxy only through its `Host` trait; it and everything else is plain Rust,
 //! unit-tested natively (the lifecycle on a fake host).
 
-pub mod access;
+mod access;
 pub mod audit;
 pub mod config;
-pub mod contracts;
-pub mod error;
+mod contracts;
+mod error;
 pub mod exchange;
 pub mod extract;
 pub mod flavor;
 mod glob;
-pub mod guard;
+mod guard;
 pub mod identity;
 pub mod inspect;
 pub mod json_path;
 pub mod limits;
 pub mod metrics;
 pub mod normalize;
-pub mod outcome;
+mod outcome;
 pub mod plugin;
-pub mod reply;
+mod reply;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod schema;
 pub mod usage;
-pub mod vault;
+mod vault;
 
 #[cfg(target_arch = "wasm32")]
 mod filter;
