@@ -466,20 +466,21 @@ impl Matcher {
                 "exactly one of `id`, `name`, `name_prefix`, `name_glob` is required",
             ));
         }
-        if let Some(id) = &m.id {
-            let id = hex_id(id, &format!("{path}.id"), "hashed consumer id")?;
-            return Ok(Matcher::Id(id));
-        }
-        let (field, v, make): (&str, &String, fn(String) -> Matcher) = if let Some(v) = &m.name {
-            ("name", v, Matcher::Name)
-        } else if let Some(v) = &m.name_prefix {
-            ("name_prefix", v, Matcher::Prefix)
-        } else {
-            (
-                "name_glob",
-                m.name_glob.as_ref().expect("counted above"),
-                Matcher::Glob,
-            )
+        let (field, v, make): (&str, &String, fn(String) -> Matcher) = match m {
+            ConsumerMatch { id: Some(id), .. } => {
+                let id = hex_id(id, &format!("{path}.id"), "hashed consumer id")?;
+                return Ok(Matcher::Id(id));
+            }
+            ConsumerMatch { name: Some(v), .. } => ("name", v, Matcher::Name),
+            ConsumerMatch {
+                name_prefix: Some(v),
+                ..
+            } => ("name_prefix", v, Matcher::Prefix),
+            ConsumerMatch {
+                name_glob: Some(v), ..
+            } => ("name_glob", v, Matcher::Glob),
+            // Exactly one is set (checked above).
+            _ => return Err(ConfigError::new(path, "no consumer match given")),
         };
         if v.is_empty() {
             return Err(ConfigError::new(
