@@ -214,6 +214,8 @@ struct Proxy {
     host: FakeHost,
     plugin: Rc<Plugin>,
     telemetry: Rc<RefCell<Telemetry>>,
+    /// The upstream's answer to a forwarded request: status, content type, body.
+    upstream: (u32, &'static str, &'static [u8]),
 }
 
 /// What one request came to.
@@ -256,6 +258,7 @@ impl Proxy {
             host,
             plugin,
             telemetry,
+            upstream: (200, "application/json", USAGE),
         }
     }
 
@@ -351,18 +354,23 @@ impl Proxy {
         let forwarded = !self.local();
         let mut upstream_body = None;
         let status = if forwarded {
+            let (status, content_type, answer) = self.upstream;
             {
                 let mut st = self.host.st.borrow_mut();
                 upstream_body = Some(st.req_body.clone());
                 st.resp_headers = vec![
-                    (":status".into(), "200".into()),
-                    ("content-type".into(), "application/json".into()),
+                    (":status".into(), status.to_string()),
+                    ("content-type".into(), content_type.into()),
                 ];
-                st.resp_body = USAGE.to_vec();
             }
             ex.on_response_headers();
-            ex.on_response_body(USAGE.len(), true);
-            200
+            // In chunks of 7 bytes: each callback's buffer holds only the new chunk.
+            let chunks: Vec<&[u8]> = answer.chunks(7).collect();
+            for (i, chunk) in chunks.iter().enumerate() {
+                self.host.st.borrow_mut().resp_body = chunk.to_vec();
+                ex.on_response_body(chunk.len(), i + 1 == chunks.len());
+            }
+            status
         } else {
             self.host.st.borrow().local.as_ref().map_or(0, |l| l.0)
         };
@@ -603,5 +611,97 @@ fn an_unfinished_request_still_gets_its_event() {
         drop(st);
         assert_eq!(p.requests("error"), 1);
         assert_eq!(p.metric(metrics::IN_FLIGHT), 0);
+    }
+}
+
+#[test]
+fn api_key_refusals_name_no_key_and_carry_the_challenge() {
+    let key_hash = crate::audit::sha256_hex(b"sgood");
+    let config = format!(
+        r#"{{"identity": {{"salt": "s"}}, "access": {{"authentication": "api_key",
+            "consumers": [{{"id": "team-a", "keys_sha256": ["{key_hash}"]}}]}}}}"#
+    );
+    for flavor in HOSTS {
+        let mut p = Proxy::new(flavor, &config);
+        let o = p.post("bad", BENIGN);
+        assert_eq!(o.status, 401, "{flavor:?}");
+        let a = o.audit();
+        assert_eq!(
+            (a["decision"].as_str(), a["reason"].as_str()),
+            (Some("unauthenticated"), Some("invalid_api_key"))
+        );
+        assert!(
+            !a.to_string().contains("bad\""),
+            "no raw key in the event: {a}"
+        );
+        let challenge = o
+            .local_headers
+            .iter()
+            .find(|(k, _)| k == "www-authenticate");
+        assert!(challenge.unwrap().1.contains("invalid_token"));
+        let o = p.post("good", BENIGN);
+        assert!(o.forwarded, "{flavor:?}");
+        assert_eq!(o.audit()["consumer"], "team-a");
+        assert_eq!(p.requests("unauthenticated"), 1);
+        assert_eq!(p.requests("allowed"), 1);
+    }
+}
+
+#[test]
+fn contract_clamp_rewrites_the_forwarded_body() {
+    let config = r#"{"contract": {"max_tokens": 100, "on_max_tokens": "clamp"}}"#;
+    let body = br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":5000}"#;
+    for flavor in [Flavor::Envoy, Flavor::Kong] {
+        let mut p = Proxy::new(flavor, config);
+        let o = p.post("k1", body);
+        let sent: serde_json::Value =
+            serde_json::from_slice(&o.upstream_body.clone().unwrap()).unwrap();
+        assert_eq!(sent["max_tokens"], 100, "{flavor:?}");
+        assert_eq!(o.audit()["rewrites"][0], "clamped:max_tokens");
+    }
+    // A contract refusal: 400 naming the field.
+    let mut p = Proxy::new(Flavor::Envoy, r#"{"contract": {"max_tokens": 100}}"#);
+    let o = p.post("k1", body);
+    assert_eq!(o.status, 400);
+    let a = o.audit();
+    assert_eq!(
+        (a["decision"].as_str(), a["reason"].as_str()),
+        (Some("invalid"), Some("contract:max_tokens"))
+    );
+    assert_eq!(p.requests("invalid"), 1);
+}
+
+#[test]
+fn streamed_usage_is_read_from_the_events() {
+    let sse: &[u8] = b"data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n\
+        data: {\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":2,\"total_tokens\":9}}\n\n\
+        data: [DONE]\n\n";
+    for flavor in [Flavor::Envoy, Flavor::Kong] {
+        let mut p = Proxy::new(flavor, "{}");
+        p.upstream = (200, "text/event-stream", sse);
+        let o = p.post("k1", BENIGN);
+        let a = o.audit();
+        assert_eq!(a["streamed"], true, "{flavor:?}");
+        assert_eq!(a["tokens"]["total"], 9, "{flavor:?}: {a}");
+        assert_eq!(a["tokens"]["estimated"], false);
+    }
+}
+
+#[test]
+fn an_upstream_error_is_the_reason_of_a_forwarded_request() {
+    for flavor in [Flavor::Envoy, Flavor::Kong] {
+        let mut p = Proxy::new(flavor, "{}");
+        p.upstream = (503, "application/json", br#"{"error":{}}"#);
+        let o = p.post("k1", BENIGN);
+        let a = o.audit();
+        assert_eq!(
+            (
+                a["decision"].as_str(),
+                a["reason"].as_str(),
+                a["upstream_status"].as_u64()
+            ),
+            (Some("allowed"), Some("upstream_error"), Some(503)),
+            "{flavor:?}"
+        );
     }
 }
