@@ -221,7 +221,7 @@ pub fn set_buffer(buffer_type: u32, start: usize, size: usize, value: &[u8]) -> 
     })
 }
 
-/// A whole header map, serialised (decoded by `guard::parse_header_pairs`, which, unlike the
+/// A whole header map, serialised (decoded by `header_map::parse_header_pairs`, which, unlike the
 /// SDK's `get_map_bytes`, cannot panic on a header name that is not UTF-8). One host call for the
 /// whole map: each header read from it saves a `proxy_get_header_map_value` (a host call, and a
 /// call back into the allocator). `None` if the host failed.

@@ -13,7 +13,7 @@ pub mod exchange;
 pub mod extract;
 pub mod flavor;
 mod glob;
-mod guard;
+mod header_map;
 pub mod identity;
 pub mod inspect;
 pub mod json_path;

@@ -34,7 +34,7 @@ pub enum Level {
 pub trait Host: SharedStore {
     /// Which host this is (decided by the glue on the first request's headers).
     fn flavor(&self) -> Flavor;
-    /// A whole header map, serialised the proxy-wasm way (see `guard::parse_header_pairs`);
+    /// A whole header map, serialised the proxy-wasm way (see `header_map::parse_header_pairs`);
     /// `None` when the host fails to hand it over.
     fn header_map(&self, map: Map) -> Option<Vec<u8>>;
     /// One header's value (the first, on hosts that keep repeats).

@@ -7,6 +7,7 @@
 //! Filter state and what the request decided live in the exchange's own fields; the audit event
 //! is only written to, never read back to decide.
 
+mod faults;
 mod host;
 
 #[cfg(test)]
@@ -18,7 +19,7 @@ use crate::access::Grant;
 use crate::audit::{AuditEvent, Decision, RuleRef, Tokens};
 use crate::config::{CompressedAction, OversizeAction};
 use crate::flavor::BodyArrival;
-use crate::guard::{self, Stage};
+use crate::header_map;
 use crate::identity::{Consumer, Lookup};
 use crate::inspect::{self, Verdict};
 use crate::limits::{RequestFacts, Reservation};
@@ -26,6 +27,7 @@ use crate::metrics::{self, Kind, ModelLabels, Registry};
 use crate::outcome::{Reason, Refusal};
 use crate::plugin::Plugin;
 use crate::usage::{self, SseUsageReader, Usage};
+use faults::Stage;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::SystemTime;
@@ -179,17 +181,17 @@ pub struct Exchange<H: Host> {
 }
 
 /// What `name` is in a header map read whole (`pairs`) when that settles it (see
-/// [`guard::header_value`]), else asked of the host.
+/// [`header_map::header_value`]), else asked of the host.
 fn header_in<H: Host>(
     host: &H,
     pairs: Option<&[(&[u8], &[u8])]>,
     map: Map,
     name: &str,
 ) -> Option<Vec<u8>> {
-    match pairs.map(|p| guard::header_value(p, name)) {
-        Some(guard::HeaderValue::Found(v)) => Some(v.to_vec()),
-        Some(guard::HeaderValue::Absent) => None,
-        Some(guard::HeaderValue::Unknown) | None => host.header(map, name),
+    match pairs.map(|p| header_map::header_value(p, name)) {
+        Some(header_map::HeaderValue::Found(v)) => Some(v.to_vec()),
+        Some(header_map::HeaderValue::Absent) => None,
+        Some(header_map::HeaderValue::Unknown) | None => host.header(map, name),
     }
 }
 
@@ -632,7 +634,7 @@ impl<H: Host> Exchange<H> {
         // The whole map in one host call: every value of every header (a repeated identity
         // header must be seen as repeated), and the single headers below without a call each.
         let map = self.host.header_map(Map::RequestHeaders);
-        let pairs = map.as_deref().and_then(guard::parse_header_pairs);
+        let pairs = map.as_deref().and_then(header_map::parse_header_pairs);
         let host = &self.host;
         let header = |name: &str| header_in(host, pairs.as_deref(), Map::RequestHeaders, name);
         self.event.request_id =
@@ -640,7 +642,7 @@ impl<H: Host> Exchange<H> {
         bump(&self.host, self.telemetry.borrow().in_flight, 1);
         self.counted_in_flight = true;
         let values = |name: &str| match &pairs {
-            Some(p) => guard::header_values(p, name),
+            Some(p) => header_map::header_values(p, name),
             None => host.header(Map::RequestHeaders, name).into_iter().collect(),
         };
         let resolved = self.plugin.identity.resolve_all(|l| match l {
@@ -650,7 +652,7 @@ impl<H: Host> Exchange<H> {
                 .into_iter()
                 .collect(),
         });
-        let encoding = guard::compressed_encoding(&values("content-encoding"));
+        let encoding = faults::compressed_encoding(&values("content-encoding"));
         let consumer = match resolved {
             Ok(consumer) => consumer,
             Err(conflict) => return self.answer_after_body(conflict.into(), end_of_stream),
@@ -812,7 +814,7 @@ impl<H: Host> Exchange<H> {
         if self.phase == Phase::Forwarded {
             // Both headers from one read of the map.
             let map = self.host.header_map(Map::ResponseHeaders);
-            let pairs = map.as_deref().and_then(guard::parse_header_pairs);
+            let pairs = map.as_deref().and_then(header_map::parse_header_pairs);
             let host = &self.host;
             let header = |name: &str| header_in(host, pairs.as_deref(), Map::ResponseHeaders, name);
             let status = header(":status").and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok());
@@ -886,7 +888,7 @@ impl<H: Host> Exchange<H> {
             } else {
                 String::new()
             };
-            let reason = guard::fault_reason(stage, &details, self.event.upstream_status);
+            let reason = faults::fault_reason(stage, &details, self.event.upstream_status);
             if stage == Stage::Undecided {
                 self.event.decision = Decision::Error;
             }
