@@ -158,7 +158,6 @@ pub struct Exchange<H: Host> {
     /// A note on the forwarded request (`compressed_unscanned`, `invalid_utf8`, ...), if any.
     noted: Option<Reason>,
     counted_in_flight: bool,
-    consumer: Option<Consumer>,
     /// Who the request is for the access policy (set with the request headers).
     grant: Option<Grant>,
     reservation: Option<Reservation>,
@@ -207,7 +206,6 @@ impl<H: Host> Exchange<H> {
             event: AuditEvent::new(started),
             noted: None,
             counted_in_flight: false,
-            consumer: None,
             grant: None,
             reservation: None,
             limit_headers: Vec::new(),
@@ -409,16 +407,21 @@ impl<H: Host> Exchange<H> {
     /// Inspection let the request through: check and reserve its limits, then forward.
     fn admit(&mut self, decision: Decision, facts: RequestFacts) -> Step {
         let plugin = self.plugin.clone();
-        // Resolved (and checked for conflicts) with the request headers.
-        let consumer = self.consumer.take().unwrap_or_else(Consumer::anonymous);
+        // Resolved (and checked for conflicts) and authenticated with the request headers.
+        let anonymous;
+        let consumer = match &self.grant {
+            Some(g) => &g.consumer,
+            None => {
+                anonymous = Consumer::anonymous();
+                &anonymous
+            }
+        };
         self.event.consumer = Some(consumer.display().to_string());
         if !plugin.limiter.is_active() {
-            self.consumer = Some(consumer);
             return self.forward(decision);
         }
         let now = self.host.now_ms();
-        let d = plugin.limiter.check(&self.host, &consumer, now, &facts);
-        self.consumer = Some(consumer);
+        let d = plugin.limiter.check(&self.host, consumer, now, &facts);
         if d.degraded {
             bump(&self.host, self.telemetry.borrow().limit_store_errors, 1);
         }
@@ -666,7 +669,6 @@ impl<H: Host> Exchange<H> {
             Err(r) => return self.answer_after_body(*r, end_of_stream),
         };
         self.event.consumer = Some(grant.consumer.display().to_string());
-        self.consumer = Some(grant.consumer.clone());
         if plugin.access.needs_path(&grant) {
             let path = header(":path").unwrap_or_default();
             if let Err(r) = plugin.access.check_path(&grant, &path) {
