@@ -36,7 +36,7 @@
 //!
 //! Lexicons are data: `context_terms.txt`.
 
-use super::{rules, RawHit};
+use super::{rules, suffix, RawHit};
 use crate::extract::{self, Doc, Extracted, RoleFilter};
 use aho_corasick::automaton::Automaton;
 use aho_corasick::nfa::noncontiguous::NFA;
@@ -52,6 +52,7 @@ pub(super) const PII_PROBE: (&str, &str, u32) = ("CTX-003", "prompt_leak", 60);
 pub(super) const SECRET_TRANSFORMED: (&str, &str, u32) = ("CTX-004", "prompt_leak", 60);
 pub(super) const SECRET_VERBATIM: (&str, &str, u32) = ("CTX-005", "prompt_leak", 20);
 pub(super) const TOPIC: (&str, &str, u32) = ("CTX-006", "prompt_leak", 20);
+pub(super) const SUFFIX: (&str, &str, u32) = ("SFX-001", "jailbreak", 50);
 
 /// Built-in rules whose phrase is the system prompt's own business when it stands in a system
 /// string: "answer 'Access granted' only if ..." defines the gate, it does not force it.
@@ -271,6 +272,7 @@ impl Findings {
 /// The compiled context checks (built once per configuration).
 pub(super) struct Context {
     context: bool,
+    suffix: bool,
     terms: Vec<Term>,
     nfa: Option<NFA>,
     system: RoleFilter,
@@ -278,7 +280,7 @@ pub(super) struct Context {
 }
 
 impl Context {
-    pub(super) fn new(context: bool) -> Context {
+    pub(super) fn new(context: bool, suffix: bool) -> Context {
         // The shipped lexicon parses (unit test `lexicon_parses`); were it ever broken the
         // context checks would be off rather than trap.
         let terms = if context {
@@ -289,6 +291,8 @@ impl Context {
         let nfa = if terms.is_empty() {
             None
         } else {
+            // A non-contiguous NFA: cheap to build at start (a DFA would be built from it), and
+            // it runs only over system strings and, when they protect something, user turns.
             NFA::builder()
                 .match_kind(MatchKind::Standard)
                 .build(terms.iter().map(|t| t.text.as_bytes()))
@@ -296,6 +300,7 @@ impl Context {
         };
         Context {
             context,
+            suffix,
             terms,
             nfa,
             system: RoleFilter::Only(vec!["system".to_owned(), "developer".to_owned()]),
@@ -304,7 +309,7 @@ impl Context {
     }
 
     pub(super) fn enabled(&self) -> bool {
-        self.context
+        self.context || self.suffix
     }
 
     /// Lexicon matches in folded text, at word boundaries.
@@ -420,6 +425,9 @@ impl Context {
             };
             if self.context && prot.any() {
                 self.probe(text, seg, &prot, &mut buf, &mut squeezed, &mut ms, out);
+            }
+            if self.suffix && suffix::flag(text) {
+                out.add(SUFFIX, seg.clone());
             }
         }
     }

@@ -52,7 +52,7 @@ fn lexicon_parses() {
 }
 
 fn protected_of(system: &str) -> Protected {
-    let c = Context::new(true);
+    let c = Context::new(true, false);
     let mut p = Protected::default();
     c.protect(system, &mut String::new(), &mut Vec::new(), &mut p);
     p

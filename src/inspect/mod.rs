@@ -19,6 +19,7 @@
 mod context;
 mod decode;
 pub mod rules;
+pub mod suffix;
 
 pub use context::term_hash;
 
@@ -151,6 +152,10 @@ pub struct InspectionConfig {
     /// turns that probe for it (hits `CTX-001`..`CTX-006`, category `prompt_leak`); rule hits
     /// in a system message's negated wording ("never reveal ...") are not counted.
     pub context_checks: bool,
+    /// Adversarial-suffix detector (default `true`): machine-generated token soup in a user or
+    /// tool turn, scored by a character language model of benign text (hit `SFX-001`, category
+    /// `jailbreak`, score 50).
+    pub suffix_check: bool,
 }
 
 impl Default for InspectionConfig {
@@ -168,6 +173,7 @@ impl Default for InspectionConfig {
             allow_rules: Vec::new(),
             category_actions: BTreeMap::new(),
             context_checks: true,
+            suffix_check: true,
         }
     }
 }
@@ -557,7 +563,7 @@ impl Inspector {
             always,
             allow,
             category_actions: cfg.category_actions.clone(),
-            context: context::Context::new(cfg.context_checks),
+            context: context::Context::new(cfg.context_checks, cfg.suffix_check),
         })
     }
 
