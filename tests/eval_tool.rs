@@ -47,7 +47,9 @@ fn body_lines_report_per_source() {
         attacks["n"].as_u64().unwrap() + benign["n"].as_u64().unwrap(),
         n
     );
-    assert!(attacks["recall"].is_number() && benign["fpr"].is_number());
+    // Every hand-written probe of a protected system prompt is caught, and no benign twin is.
+    assert_eq!(attacks["recall"], 1.0, "{doc}");
+    assert_eq!(benign["fpr"], 0.0, "{doc}");
     assert_eq!(
         doc["worst_benign_source"]["source"],
         "promptgate/hand-written:context-benign"

@@ -135,7 +135,7 @@ fn main() {
     let mut code_dirs: Vec<String> = Vec::new();
     let mut calibrate: Option<String> = None;
     let mut threshold = suffix::THRESHOLD;
-    let mut keep = 48_000usize;
+    let mut keep = 100_000usize;
     let mut show = false;
     let (mut cap_prose, mut cap_po, mut cap_code) = (8u64 << 20, 2u64 << 20, 3u64 << 20);
     let mut it = args.iter();
