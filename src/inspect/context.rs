@@ -221,6 +221,29 @@ fn fold(s: &str, out: &mut String, mut map: Option<&mut Vec<u32>>) {
     }
 }
 
+/// The parsed lexicon and its automaton: built once per VM, on the first request with a system
+/// string (not at plugin start), and shared by every configuration.
+struct Lexicon {
+    terms: Vec<Term>,
+    nfa: Option<NFA>,
+}
+
+fn lexicon() -> &'static Lexicon {
+    static LEX: std::sync::OnceLock<Lexicon> = std::sync::OnceLock::new();
+    LEX.get_or_init(|| {
+        // The shipped lexicon parses (unit test `lexicon_parses`); were it ever broken the
+        // context checks would find nothing rather than trap.
+        let terms = parse_terms(TERMS).unwrap_or_default();
+        // A non-contiguous NFA: cheap to build (a DFA would be built from it), and it runs only
+        // over system strings and, when they protect something, user turns.
+        let nfa = NFA::builder()
+            .match_kind(MatchKind::Standard)
+            .build(terms.iter().map(|t| t.text.as_bytes()))
+            .ok();
+        Lexicon { terms, nfa }
+    })
+}
+
 /// What the system prompt protects.
 #[derive(Debug, Default)]
 struct Protected {
@@ -273,36 +296,15 @@ impl Findings {
 pub(super) struct Context {
     context: bool,
     suffix: bool,
-    terms: Vec<Term>,
-    nfa: Option<NFA>,
     system: RoleFilter,
     assistant: RoleFilter,
 }
 
 impl Context {
     pub(super) fn new(context: bool, suffix: bool) -> Context {
-        // The shipped lexicon parses (unit test `lexicon_parses`); were it ever broken the
-        // context checks would be off rather than trap.
-        let terms = if context {
-            parse_terms(TERMS).unwrap_or_default()
-        } else {
-            Vec::new()
-        };
-        let nfa = if terms.is_empty() {
-            None
-        } else {
-            // A non-contiguous NFA: cheap to build at start (a DFA would be built from it), and
-            // it runs only over system strings and, when they protect something, user turns.
-            NFA::builder()
-                .match_kind(MatchKind::Standard)
-                .build(terms.iter().map(|t| t.text.as_bytes()))
-                .ok()
-        };
         Context {
             context,
             suffix,
-            terms,
-            nfa,
             system: RoleFilter::Only(vec!["system".to_owned(), "developer".to_owned()]),
             assistant: RoleFilter::Only(vec!["assistant".to_owned()]),
         }
@@ -315,7 +317,8 @@ impl Context {
     /// Lexicon matches in folded text, at word boundaries.
     fn matches(&self, t: &str, out: &mut Vec<M>) {
         out.clear();
-        let Some(nfa) = &self.nfa else { return };
+        let lex = lexicon();
+        let Some(nfa) = &lex.nfa else { return };
         let b = t.as_bytes();
         let Ok(mut sid) = nfa.start_state(Anchored::No) else {
             return;
@@ -329,7 +332,7 @@ impl Context {
             for k in 0..nfa.match_len(sid) {
                 let pid = nfa.match_pattern(sid, k);
                 let start = end - nfa.pattern_len(pid);
-                let Some(term) = self.terms.get(pid.as_usize()) else {
+                let Some(term) = lex.terms.get(pid.as_usize()) else {
                     continue;
                 };
                 if !t.is_char_boundary(start) || !t.is_char_boundary(end) {
@@ -352,7 +355,10 @@ impl Context {
     }
 
     fn is_kind(&self, word: &str, kind: Kind) -> bool {
-        self.terms.iter().any(|t| t.kind == kind && t.text == word)
+        lexicon()
+            .terms
+            .iter()
+            .any(|t| t.kind == kind && t.text == word)
     }
 
     /// Runs the checks on one request: may drop defensive rule hits inside system strings from
