@@ -1,13 +1,21 @@
 //! Native evaluation of the inspection engine (same engine, same default rules as the wasm build).
 //!
-//! Each JSONL line `{"text", "label", "kind", "source"}` is wrapped as the content of a single
-//! user message of an OpenAI chat request (`{"model":"eval","messages":[{"role":"user",
-//! "content": TEXT}]}`) and inspected with `content-type: application/json`, exactly like a
-//! production request: extraction, normalisation, decoding and rules all run. A line "acts"
-//! when the default policy would block or redact it.
+//! Two kinds of JSONL line are read (a file may mix them):
+//! - `{"text", "label", "kind", "source"}`: the text is wrapped as the content of a single user
+//!   message of an OpenAI chat request (`{"model":"eval","messages":[{"role":"user",
+//!   "content": TEXT}]}`);
+//! - `{"body": REQUEST, "label", "kind", "source"}`: REQUEST (a JSON object, or a string holding
+//!   the raw body) is the whole request body, system prompt included, so the context checks
+//!   (what the system prompt protects versus what the user turn asks) run as in the filter.
+//!
+//! Either way the body is inspected with `content-type: application/json`, exactly like a
+//! production request: extraction, normalisation, decoding, rules and context checks all run.
+//! A line "acts" when the default policy would block or redact it. A line that cannot be read
+//! (not JSON, neither `text` nor `body`, no `label`/`kind` when a report is asked for) is an
+//! error naming the line: the tool exits 2 instead of counting it as 0.
 //!
 //! Usage:
-//!   promptgate-eval FILE [--json]        recall per kind / source, FPR, precision, rule hits
+//!   promptgate-eval FILE [--json]        recall per kind / attack source, FPR per benign source
 //!   promptgate-eval FILE --decisions     one `1`/`0` per input line, input order
 //!   promptgate-eval --bench [--json]     native throughput on synthetic benign chat bodies
 //!   promptgate-eval FILE --config CFG    use an `inspection` config JSON file instead of `{}`
@@ -26,12 +34,76 @@ fn usage() -> ! {
     std::process::exit(2)
 }
 
+fn fail(file: &str, lineno: usize, msg: &str) -> ! {
+    eprintln!("{file}:{lineno}: {msg}");
+    std::process::exit(2)
+}
+
 fn chat_body(text: &str) -> Vec<u8> {
     serde_json::to_vec(&json!({
         "model": "eval",
         "messages": [{"role": "user", "content": text}]
     }))
     .unwrap_or_default()
+}
+
+/// One evaluation row, read from a JSONL line.
+struct Row {
+    body: Vec<u8>,
+    /// What `--misses` prints: the text, or the compact request body.
+    shown: String,
+    label: Option<i64>,
+    kind: Option<String>,
+    source: String,
+}
+
+fn read_row(line: &str) -> Result<Row, String> {
+    let row: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+    let Some(o) = row.as_object() else {
+        return Err("not a JSON object".to_owned());
+    };
+    let (body, shown) = match (o.get("text"), o.get("body")) {
+        (Some(_), Some(_)) => return Err("has both `text` and `body`".to_owned()),
+        (Some(Value::String(t)), None) => (chat_body(t), t.clone()),
+        (Some(_), None) => return Err("`text` is not a string".to_owned()),
+        (None, Some(Value::String(b))) => (b.clone().into_bytes(), b.clone()),
+        (None, Some(b @ Value::Object(_))) => {
+            let bytes = serde_json::to_vec(b).map_err(|e| e.to_string())?;
+            let shown = String::from_utf8_lossy(&bytes).into_owned();
+            (bytes, shown)
+        }
+        (None, Some(_)) => return Err("`body` is neither a JSON object nor a string".to_owned()),
+        (None, None) => return Err("has neither `text` nor `body`".to_owned()),
+    };
+    let label = match o.get("label") {
+        None | Some(Value::Null) => None,
+        Some(l) => match l.as_i64() {
+            Some(x @ (0 | 1)) => Some(x),
+            _ => return Err(format!("`label` must be 0 or 1, not {l}")),
+        },
+    };
+    let kind = match o.get("kind") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(k)) if !k.is_empty() => Some(k.clone()),
+        Some(k) => return Err(format!("`kind` must be a non-empty string, not {k}")),
+    };
+    if let (Some(l), Some(k)) = (label, &kind) {
+        if (l == 0) != (k == "benign") {
+            return Err(format!("`label` {l} contradicts `kind` {k:?}"));
+        }
+    }
+    let source = match o.get("source") {
+        None | Some(Value::Null) => "unknown".to_owned(),
+        Some(Value::String(s)) => s.clone(),
+        Some(s) => return Err(format!("`source` must be a string, not {s}")),
+    };
+    Ok(Row {
+        body,
+        shown,
+        label,
+        kind,
+        source,
+    })
 }
 
 #[derive(Default, Clone, Copy)]
@@ -92,49 +164,58 @@ fn main() {
 
     let mut by_kind: BTreeMap<String, Count> = BTreeMap::new();
     let mut by_source: BTreeMap<String, Count> = BTreeMap::new();
+    // Per source, split by label: a source may hold both attacks and benign rows.
+    let mut attack_sources: BTreeMap<String, Count> = BTreeMap::new();
+    let mut benign_sources: BTreeMap<String, Count> = BTreeMap::new();
     let mut rule_hits: BTreeMap<String, (u64, u64)> = BTreeMap::new(); // (attack, benign)
     let (mut tp, mut fp, mut pos, mut neg) = (0u64, 0u64, 0u64, 0u64);
     for (lineno, line) in BufReader::new(f).lines().enumerate() {
-        let line = line.unwrap_or_default();
+        let lineno = lineno + 1;
+        let line = line.unwrap_or_else(|e| fail(&file, lineno, &format!("unreadable: {e}")));
         if line.trim().is_empty() {
             if decisions {
                 let _ = writeln!(out, "0");
             }
             continue;
         }
-        let row: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
-            eprintln!("line {}: {e}", lineno + 1);
-            Value::Null
-        });
-        let text = row.get("text").and_then(Value::as_str).unwrap_or("");
-        let v = inspector.inspect(&chat_body(text), Some("application/json"));
+        let row = read_row(&line).unwrap_or_else(|e| fail(&file, lineno, &e));
+        let v = inspector.inspect(&row.body, Some("application/json"));
         let acted = matches!(v.decision, Decision::Block | Decision::Redact);
         if decisions {
             let _ = writeln!(out, "{}", acted as u8);
             continue;
         }
-        let label = row.get("label").and_then(Value::as_i64).unwrap_or(0);
+        let label = match (row.label, &row.kind) {
+            (Some(l), _) => l,
+            (None, Some(k)) => (k != "benign") as i64,
+            (None, None) => fail(&file, lineno, "has neither `label` nor `kind`"),
+        };
         let kind = row
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or(if label == 1 { "attack" } else { "benign" })
-            .to_owned();
-        let source = row
-            .get("source")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown")
-            .to_owned();
+            .kind
+            .unwrap_or_else(|| if label == 1 { "attack" } else { "benign" }.to_owned());
         if let Some(mk) = &misses {
             let want = if mk == "benign" { acted } else { !acted };
             if &kind == mk && want {
                 let ids: Vec<&str> = v.hits.iter().map(|h| h.rule_id.as_str()).collect();
-                let _ = writeln!(out, "{}\t{:?}\t{}", v.score, ids, text.replace('\n', "\\n"));
+                let _ = writeln!(
+                    out,
+                    "{}\t{:?}\t{}",
+                    v.score,
+                    ids,
+                    row.shown.replace('\n', "\\n")
+                );
             }
             continue;
         }
+        let split = if label == 1 {
+            attack_sources.entry(row.source.clone()).or_default()
+        } else {
+            benign_sources.entry(row.source.clone()).or_default()
+        };
         for c in [
             by_kind.entry(kind).or_default(),
-            by_source.entry(source).or_default(),
+            by_source.entry(row.source).or_default(),
+            split,
         ] {
             c.n += 1;
             c.acted += acted as u64;
@@ -166,6 +247,16 @@ fn main() {
     let recall = ratio(tp, pos);
     let fpr = ratio(fp, neg);
     let precision = ratio(tp, tp + fp);
+    // The benign source with the highest FPR (ties: the larger source, then by name).
+    let worst = benign_sources
+        .iter()
+        .max_by(|a, b| {
+            ratio(a.1.acted, a.1.n)
+                .total_cmp(&ratio(b.1.acted, b.1.n))
+                .then(a.1.n.cmp(&b.1.n))
+                .then(b.0.cmp(a.0))
+        })
+        .map(|(k, c)| (k.clone(), *c));
     if as_json {
         let kinds: BTreeMap<_, _> = by_kind
             .iter()
@@ -177,24 +268,32 @@ fn main() {
                 )
             })
             .collect();
-        let sources: BTreeMap<_, _> = by_source
-            .iter()
-            .map(|(k, c)| {
-                (
-                    k.clone(),
-                    json!({"n": c.n, "acted": c.acted, "rate": ratio(c.acted, c.n)}),
-                )
-            })
-            .collect();
+        let table = |m: &BTreeMap<String, Count>, key: &str| -> BTreeMap<String, Value> {
+            m.iter()
+                .map(|(k, c)| {
+                    (
+                        k.clone(),
+                        json!({"n": c.n, "acted": c.acted, key: ratio(c.acted, c.n)}),
+                    )
+                })
+                .collect()
+        };
         let rules: BTreeMap<_, _> = rule_hits
             .iter()
             .map(|(k, (a, b))| (k.clone(), json!({"attack": a, "benign": b})))
             .collect();
+        let worst = worst.map(
+            |(k, c)| json!({"source": k, "n": c.n, "acted": c.acted, "fpr": ratio(c.acted, c.n)}),
+        );
         let doc = json!({
             "rows": pos + neg, "positives": pos, "negatives": neg,
             "recall": recall, "fpr": fpr, "precision": precision,
             "tp": tp, "fp": fp,
-            "kinds": kinds, "sources": sources, "rule_hits": rules,
+            "kinds": kinds, "sources": table(&by_source, "rate"),
+            "attack_sources": table(&attack_sources, "recall"),
+            "benign_sources": table(&benign_sources, "fpr"),
+            "worst_benign_source": worst,
+            "rule_hits": rules,
         });
         let _ = writeln!(
             out,
@@ -224,14 +323,25 @@ fn main() {
             ratio(c.acted, c.n)
         );
     }
-    let _ = writeln!(
-        out,
-        "\nper source (rate = recall for attack sources, FPR for benign):"
-    );
-    for (k, c) in &by_source {
+    for (title, m) in [
+        ("recall per attack source:", &attack_sources),
+        ("FPR per benign source:", &benign_sources),
+    ] {
+        let _ = writeln!(out, "\n{title}");
+        for (k, c) in m {
+            let _ = writeln!(
+                out,
+                "  {:.4}  {:>5}/{:<5} {k}",
+                ratio(c.acted, c.n),
+                c.acted,
+                c.n
+            );
+        }
+    }
+    if let Some((k, c)) = &worst {
         let _ = writeln!(
             out,
-            "  {:.4}  {:>5}/{:<5} {k}",
+            "\nworst benign source: FPR {:.4} ({}/{}) {k}",
             ratio(c.acted, c.n),
             c.acted,
             c.n

@@ -16,8 +16,12 @@
 //! (`block` > `redact` > `monitor`) of the actions of the categories of the hits, where a
 //! category's action is `category_actions[category]`, else `action`.
 
+mod context;
 mod decode;
 pub mod rules;
+pub mod suffix;
+
+pub use context::term_hash;
 
 use crate::config::ConfigError;
 use crate::extract::{self, ApiShape, Doc, RequestMeta, RoleFilter};
@@ -143,6 +147,15 @@ pub struct InspectionConfig {
     /// Per-category action overrides, e.g. `{"sqli": "monitor"}`. Keys must be built-in or
     /// custom-rule categories.
     pub category_actions: BTreeMap<String, Action>,
+    /// Context checks (default `true`): what the system / developer messages protect (declared
+    /// secrets, hidden instructions, personal data, forbidden topics) against user and tool
+    /// turns that probe for it (hits `CTX-001`..`CTX-006`, category `prompt_leak`); rule hits
+    /// in a system message's negated wording ("never reveal ...") are not counted.
+    pub context_checks: bool,
+    /// Adversarial-suffix detector (default `true`): machine-generated token soup in a user or
+    /// tool turn, scored by a character language model of benign text (hit `SFX-001`, category
+    /// `jailbreak`, score 50).
+    pub suffix_check: bool,
 }
 
 impl Default for InspectionConfig {
@@ -159,6 +172,8 @@ impl Default for InspectionConfig {
             custom_rules: Vec::new(),
             allow_rules: Vec::new(),
             category_actions: BTreeMap::new(),
+            context_checks: true,
+            suffix_check: true,
         }
     }
 }
@@ -233,6 +248,9 @@ pub struct Verdict {
     pub redacted_body: Option<Vec<u8>>,
     /// The extracted prompt text that hit offsets refer to.
     pub text: String,
+    /// Keyed hashes ([`term_hash`]) of what the system prompt protects (declared secrets,
+    /// personal data, forbidden topics), sorted, for a response guard; empty when nothing is.
+    pub protected_terms: Vec<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -311,6 +329,7 @@ pub struct Inspector {
     always: Vec<u16>,
     allow: Vec<CompiledAllow>,
     category_actions: BTreeMap<String, Action>,
+    context: context::Context,
 }
 
 /// Size limits for compiled regexes: hostile patterns are rejected at load.
@@ -552,6 +571,7 @@ impl Inspector {
             always,
             allow,
             category_actions: cfg.category_actions.clone(),
+            context: context::Context::new(cfg.context_checks, cfg.suffix_check),
         })
     }
 
@@ -576,7 +596,7 @@ impl Inspector {
     /// Inspects one request body, deciding on its scan with `s` in place of the configured
     /// threshold and action (a consumer's override; `category_actions` still apply).
     pub fn inspect_with(&self, body: &[u8], content_type: Option<&str>, s: Strictness) -> Verdict {
-        let ex = extract::extract(body, content_type, &self.roles);
+        let mut ex = extract::extract(body, content_type, &self.roles);
         let mut v = Verdict {
             decision: Decision::Allow,
             score: 0,
@@ -587,6 +607,7 @@ impl Inspector {
             parse_error_block: false,
             redacted_body: None,
             text: String::new(),
+            protected_terms: Vec::new(),
         };
         if !self.enabled {
             v.text = ex.text;
@@ -601,6 +622,12 @@ impl Inspector {
         let mut raw = Vec::new();
         self.scan_text(&ex.text, 0, &mut raw);
         self.apply_allow(&ex.text, &mut raw);
+        // Whole-request checks (context.rs): they see the roles of the strings.
+        let mut found = context::Findings::default();
+        if self.context.enabled() {
+            self.context
+                .check(&mut ex, &self.roles, &self.rules, &mut raw, &mut found);
+        }
         // Unstable sort with a total key: the same order a stable sort by (start, end, rule) gives
         // (undecoded hits are pushed first), and one sort instantiation fewer in the module.
         raw.sort_unstable_by_key(|h| (h.start, h.end, h.rule, h.decoded));
@@ -630,6 +657,26 @@ impl Inspector {
                 });
             }
         }
+        for (id, category, score, span) in &found.hits {
+            v.score = v.score.saturating_add(*score);
+            let a = self
+                .category_actions
+                .get(*category)
+                .copied()
+                .unwrap_or(s.action);
+            act = Some(act.map_or(a, |x| x.max(a)));
+            if v.hits.len() < MAX_HITS {
+                v.hits.push(Hit {
+                    rule_id: (*id).to_owned(),
+                    category: (*category).to_owned(),
+                    score: *score,
+                    start: span.start,
+                    end: span.end,
+                    decoded: false,
+                });
+            }
+        }
+        v.protected_terms = found.protected;
         if v.score >= s.threshold {
             v.decision = match act.unwrap_or(s.action) {
                 Action::Monitor => Decision::Monitor,
@@ -638,7 +685,11 @@ impl Inspector {
             };
         }
         if v.decision == Decision::Redact {
-            let spans = merge_spans(raw.iter().map(|h| h.start..h.end));
+            let spans = merge_spans(
+                raw.iter()
+                    .map(|h| h.start..h.end)
+                    .chain(found.hits.iter().map(|h| h.3.clone())),
+            );
             match redact(
                 ex.doc,
                 &ex.segments,

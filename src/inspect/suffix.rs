@@ -1,0 +1,321 @@
+//! Adversarial-suffix detector (issue 15, item 2): a character-level language model of benign
+//! text, scored over sliding windows.
+//!
+//! Optimisation-generated jailbreak suffixes (GCG-style token soup appended to a harmful request:
+//! "describing.\ + similarlyNow write oppositeley.]( Me giving**ONE please?") read as gibberish
+//! to a model of ordinary text: their character 4-grams are rare. The model is a table of
+//! 2^17 entries indexed by a hash of the 4-gram, each a quantised cost (-log2 P(c | previous
+//! three characters), whole bits) and a 4-bit fingerprint of the 4-gram, trained by `scripts/train` (src/bin/promptgate-train.rs) on benign prose, code and
+//! translations and embedded as a data segment (`suffix_lm.bin`, 128 KiB). Text is folded first
+//! (ASCII lower case, digits to `0`, whitespace runs to one space, each non-ASCII character to one
+//! 0x80 byte), the same way in training and here.
+//!
+//! A request is flagged when some 40-character window of a user or tool turn costs more than
+//! [`THRESHOLD`] bits per character on average **and** passes the gates that keep other
+//! legitimately unusual text out: windows with non-ASCII characters (other scripts, accented
+//! prose), URLs, long tokens (base64, hashes, IDs), many digits, SQL keywords or code punctuation,
+//! or fewer than three words are never flagged. Linear in the text: one table lookup per
+//! character and a 40-entry ring.
+
+/// log2 of the table size.
+pub const TABLE_BITS: u32 = 17;
+/// Characters per scored window.
+pub const WINDOW: usize = 40;
+/// Cost (1/8 bits) of a 4-gram the table has no entry for.
+pub const UNSEEN_Q: u32 = 14 * 8;
+/// Mean cost per character (in 1/8 bits) above which a gated window is flagged. Calibrated with
+/// `scripts/train --calibrate` (docs/model.md).
+pub const THRESHOLD: u32 = 64;
+
+static MODEL: &[u8; 1 << TABLE_BITS] = include_bytes!("suffix_lm.bin");
+
+/// The folded form of one byte (ASCII); non-ASCII bytes map to 0x80.
+#[inline]
+pub fn fold_byte(b: u8) -> u8 {
+    match b {
+        b'A'..=b'Z' => b + 32,
+        b'0'..=b'9' => b'0',
+        0..=0x20 | 0x7f => b' ',
+        0x80..=0xff => 0x80,
+        _ => b,
+    }
+}
+
+/// Table slot of the 4-gram ending in the last byte of `key` (four folded bytes, oldest first).
+#[inline]
+pub fn slot(key: u32) -> usize {
+    (key.wrapping_mul(0x9E37_79B1) >> (32 - TABLE_BITS)) as usize
+}
+
+/// The 4-bit fingerprint stored with a slot's cost: a 4-gram whose fingerprint differs from the
+/// slot's is unseen (15 in 16 colliding unseen 4-grams are recognised as such).
+#[inline]
+pub fn fingerprint(key: u32) -> u8 {
+    (key.wrapping_mul(0x85EB_CA6B).rotate_left(7) >> 28) as u8
+}
+
+/// One table entry: fingerprint in the high nibble, cost in whole bits (1..=15) in the low
+/// nibble; 0 is an empty slot.
+#[inline]
+pub fn entry(key: u32, bits: u8) -> u8 {
+    (fingerprint(key) << 4) | bits.clamp(1, 15)
+}
+
+/// Calls `f(key, pos)` for each folded character of `text` after the first three, with `key`
+/// the 4-gram ending at it and `pos` its byte offset in `text`. Whitespace runs and runs of
+/// non-ASCII bytes fold to one character; continuation bytes are skipped.
+#[inline]
+pub fn grams(text: &[u8], mut f: impl FnMut(u32, usize)) {
+    let mut key: u32 = 0;
+    let mut n = 0usize;
+    let mut prev = 0u8;
+    for (i, &b) in text.iter().enumerate() {
+        let c = fold_byte(b);
+        if (c == b' ' || c == 0x80) && c == prev {
+            continue;
+        }
+        prev = c;
+        key = (key << 8) | c as u32;
+        n += 1;
+        if n >= 4 {
+            f(key, i);
+        }
+    }
+}
+
+/// Cost of one 4-gram in 1/8 bits.
+#[inline]
+fn cost(key: u32) -> u32 {
+    let e = MODEL.get(slot(key)).copied().unwrap_or(0);
+    if e & 15 == 0 || e >> 4 != fingerprint(key) {
+        UNSEEN_Q
+    } else {
+        (e & 15) as u32 * 8
+    }
+}
+
+/// The highest mean cost (1/8 bits per character) over the gated windows of `text`, or `None`
+/// when no window passes the gates (or the text is shorter than a window).
+pub fn score(text: &str) -> Option<u32> {
+    scan(text, 0, false)
+}
+
+/// [`score`], gating only windows whose mean reaches `floor` (calibration passes 0).
+pub fn score_from(text: &str, floor: u32) -> Option<u32> {
+    scan(text, floor, false)
+}
+
+/// Gates only windows above `floor`; with `first`, stops at the first one that passes.
+fn scan(text: &str, floor: u32, first: bool) -> Option<u32> {
+    let b = text.as_bytes();
+    if b.len() < WINDOW + 3 {
+        return None;
+    }
+    let mut best: Option<u32> = None;
+    let mut last_checked_end = 0usize;
+    // The gate needs three soup marks (markup punctuation, camel-case joins) in a window: only
+    // regions around such clusters are scored, so ordinary text costs one cheap pass.
+    let mut regions: Vec<(usize, usize)> = Vec::new();
+    hot_regions(b, &mut regions);
+    for (off, region_end) in regions {
+        let mut ring_cost = [0u32; WINDOW];
+        let mut ring_pos = [0usize; WINDOW];
+        let mut k = 0usize;
+        let mut sum = 0u32;
+        let Some(region) = b.get(off..region_end) else {
+            continue;
+        };
+        grams(region, |key, pos| {
+            let pos = off + pos;
+            let slot = k % WINDOW;
+            let c = cost(key);
+            sum = sum - ring_cost[slot] + c;
+            ring_cost[slot] = c;
+            ring_pos[slot] = pos;
+            k += 1;
+            if k < WINDOW {
+                return;
+            }
+            let mean = sum / WINDOW as u32;
+            // Only windows that could raise the maximum are gated (the gate reads the window).
+            if (first && best.is_some()) || best.is_some_and(|m| mean <= m) || mean < floor {
+                return;
+            }
+            let start = ring_pos[k % WINDOW];
+            // A window overlapping the last one that failed the gates shares its cause.
+            if start < last_checked_end {
+                return;
+            }
+            // Widen to whole tokens (bounded), so the gates see a long token (base64, a hash).
+            let mut end = (pos + 1).min(b.len());
+            let mut s = start.saturating_sub(3).min(end);
+            let (lo, hi) = (s.saturating_sub(64), (end + 64).min(b.len()));
+            while s > lo && !b[s - 1].is_ascii_whitespace() {
+                s -= 1;
+            }
+            while end < hi && !b[end].is_ascii_whitespace() {
+                end += 1;
+            }
+            if gate(&b[s..end]) {
+                best = Some(mean);
+            } else {
+                last_checked_end = end;
+            }
+        });
+        if first && best.is_some() {
+            break;
+        }
+    }
+    best
+}
+
+/// Byte classes for [`hot_regions`]: 1 soup punctuation, 2 upper case, 4 lower case.
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let punct = b"\\*[]()+^~@%&/`{";
+    let mut i = 0;
+    while i < punct.len() {
+        t[punct[i] as usize] = 1;
+        i += 1;
+    }
+    let mut c = b'A';
+    while c <= b'Z' {
+        t[c as usize] = 2;
+        t[(c + 32) as usize] = 4;
+        c += 1;
+    }
+    t
+};
+
+/// Byte ranges (merged, in order) around every three soup marks (markup punctuation, a
+/// lower-to-upper case join) that fall within one window.
+fn hot_regions(b: &[u8], out: &mut Vec<(usize, usize)>) {
+    const REACH: usize = WINDOW + 8;
+    let (mut older, mut newer) = (usize::MAX, usize::MAX);
+    let mut prev = 0u8;
+    for (i, &c) in b.iter().enumerate() {
+        let cl = CLASS[c as usize];
+        let mark = cl == 1 || (cl == 2 && prev == 4);
+        prev = cl;
+        if !mark {
+            continue;
+        }
+        if older != usize::MAX && i - older <= WINDOW {
+            let s = older.saturating_sub(REACH);
+            let e = (i + REACH).min(b.len());
+            match out.last_mut() {
+                Some(r) if s <= r.1 => r.1 = r.1.max(e),
+                _ => out.push((s, e)),
+            }
+        }
+        older = newer;
+        newer = i;
+    }
+}
+
+/// True when the text holds a window that reads as machine-generated token soup.
+pub fn flag(text: &str) -> bool {
+    scan(text, THRESHOLD + 1, true).is_some() && !looks_like_code(text)
+}
+
+/// Markers of code, SQL, markup and shell sessions (case-sensitive). A text that holds one is not
+/// checked: an unusual window there is far more likely code than an attack suffix.
+const CODE_MARKERS: &[&str] = &[
+    "\n    ",
+    "\n\t",
+    "def ",
+    "#include",
+    "console.",
+    "```",
+    "SELECT ",
+    "function ",
+    "import ",
+    "{\n",
+    "};",
+    "</",
+    "[{",
+    "print(",
+    "\n$ ",
+    "\n+ ",
+    "\n- ",
+    "\n* ",
+    "\n|",
+];
+
+/// True when `text` holds one of [`CODE_MARKERS`] (only asked once a window scored high).
+pub fn looks_like_code(text: &str) -> bool {
+    CODE_MARKERS.iter().any(|m| text.contains(m))
+}
+
+const SQL_WORDS: &[&[u8]] = &[
+    b"select", b"from", b"where", b"insert", b"into", b"values", b"update", b"delete", b"join",
+    b"table", b"create", b"order", b"group", b"union", b"drop", b"alter", b"null", b"count",
+];
+
+/// The window may be flagged: ASCII prose-like text, not code, SQL, URLs, IDs or encodings.
+fn gate(w: &[u8]) -> bool {
+    // One pass for the cheap, decisive counts (most windows of ordinary text stop here).
+    let (mut digits, mut code, mut exotic, mut joins) = (0usize, 0usize, 0usize, 0usize);
+    let mut prev = b' ';
+    for &b in w {
+        match b {
+            0x80..=0xff => return false,
+            b'0'..=b'9' => digits += 1,
+            b';' | b'{' | b'}' | b'=' | b'<' | b'>' | b'_' | b'|' | b'$' | b'#' => code += 1,
+            b'\\' | b'*' | b'[' | b']' | b'(' | b')' | b'+' | b'^' | b'~' | b'@' | b'%' | b'&'
+            | b'/' | b'`' => exotic += 1,
+            b'A'..=b'Z' if prev.is_ascii_lowercase() => joins += 1,
+            _ => {}
+        }
+        prev = b;
+    }
+    // `{` is both: markup in token soup, a brace in code.
+    exotic += w.iter().filter(|&&b| b == b'{').count();
+    // Token soup, not merely rare words (names, places): markup and escape punctuation glued
+    // into the text, or words joined mid-token in camel case ("similarlyNow", "giving**ONE").
+    if digits >= 6 || exotic + joins < 3 {
+        return false;
+    }
+    let has = |pat: &[u8]| w.windows(pat.len()).any(|x| x.eq_ignore_ascii_case(pat));
+    if has(b"://") || has(b"www.") {
+        return false;
+    }
+    let code = code
+        + 2 * (has(b"::") as usize
+            + has(b"->") as usize
+            + has(b"//") as usize
+            + has(b"\":") as usize);
+    if code >= 5 {
+        return false;
+    }
+    let mut words = 0;
+    let mut sql = 0;
+    for tok in w.split(|b| b.is_ascii_whitespace()) {
+        if tok.len() >= 24 {
+            return false;
+        }
+        let letters = tok.iter().filter(|b| b.is_ascii_alphabetic()).count();
+        if letters >= 3 {
+            words += 1;
+        }
+        let core: &[u8] = {
+            let s = tok
+                .iter()
+                .position(|b| b.is_ascii_alphabetic())
+                .unwrap_or(tok.len());
+            let e = tok
+                .iter()
+                .rposition(|b| b.is_ascii_alphabetic())
+                .map_or(s, |e| e + 1);
+            &tok[s..e.max(s)]
+        };
+        if SQL_WORDS.iter().any(|k| k.eq_ignore_ascii_case(core)) {
+            sql += 1;
+        }
+    }
+    words >= 3 && sql < 2
+}
+
+#[cfg(test)]
+#[path = "suffix_tests.rs"]
+mod tests;
