@@ -500,8 +500,14 @@ impl Request {
                 action
             }
             inspect::Decision::Block if verdict.parse_error_block => {
-                let reply = LocalReply::invalid_body(self.event.request_id.as_deref());
-                self.answer(reply, Decision::Blocked, "parse_error")
+                let rid = self.event.request_id.as_deref();
+                match &verdict.body_problem {
+                    Some(p) => {
+                        let reply = LocalReply::error(400, p.reason(), &p.message(), rid);
+                        self.answer(reply, Decision::Blocked, p.reason())
+                    }
+                    None => self.answer(LocalReply::invalid_body(rid), Decision::Blocked, "parse_error"),
+                }
             }
             inspect::Decision::Block => {
                 let reply = LocalReply::content_blocked(self.event.request_id.as_deref());
