@@ -416,7 +416,11 @@ fn push_key(out: &mut String, k: &str) {
     } else {
         out.push_str("[\"");
         for c in k.chars().take(64) {
-            out.push(if c == '"' || c == '\\' || c.is_control() { '?' } else { c });
+            out.push(if c == '"' || c == '\\' || c.is_control() {
+                '?'
+            } else {
+                c
+            });
         }
         out.push_str("\"]");
     }
@@ -432,7 +436,9 @@ fn parse_strict(src: &str, allow_dups: bool) -> Result<(Value, Vec<Value>), Opti
         dup: RefCell::new(None),
     };
     let mut de = serde_json::Deserializer::from_str(src);
-    let r = Node(&ctx).deserialize(&mut de).and_then(|v| de.end().map(|_| v));
+    let r = Node(&ctx)
+        .deserialize(&mut de)
+        .and_then(|v| de.end().map(|_| v));
     match r {
         Ok(v) => Ok((v, ctx.extra.into_inner())),
         Err(_) => {
@@ -659,7 +665,10 @@ fn structural(key: &str) -> bool {
 /// One token that cannot carry a phrase: no whitespace, at most 128 bytes, at most two runs of
 /// three or more letters (`claude-3-5-sonnet-20241022`, `tool_result`, `call_8f2a`).
 fn token_like(s: &str) -> bool {
-    if s.len() > 128 || s.bytes().any(|b| b.is_ascii_whitespace() || b >= 0x80 || b < 0x20) {
+    if s.len() > 128
+        || s.bytes()
+            .any(|b| b.is_ascii_whitespace() || b >= 0x80 || b < 0x20)
+    {
         return false;
     }
     // Runs break at non-letters and at camelCase humps.
@@ -718,8 +727,8 @@ fn text_media(m: &str) -> Option<bool> {
         return None;
     }
     const TEXT: [&str; 14] = [
-        "txt", "md", "markdown", "csv", "tsv", "json", "html", "htm", "xml", "yaml", "yml",
-        "text", "plain", "jsonl",
+        "txt", "md", "markdown", "csv", "tsv", "json", "html", "htm", "xml", "yaml", "yml", "text",
+        "plain", "jsonl",
     ];
     const BINARY: [&str; 21] = [
         "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "png", "jpeg", "jpg", "gif", "webp",
@@ -828,7 +837,10 @@ impl Walker<'_, '_> {
         let kind = match data_uri(s) {
             Some(true) => Kind::Base64Text,
             Some(false) => {
-                let m = s.get(5..).and_then(|r| r.split([';', ',']).next()).unwrap_or("");
+                let m = s
+                    .get(5..)
+                    .and_then(|r| r.split([';', ',']).next())
+                    .unwrap_or("");
                 (self.skipped)(m);
                 return;
             }
@@ -846,7 +858,9 @@ impl Walker<'_, '_> {
         let role = match o.get("role").and_then(Value::as_str) {
             Some(r) => Role::of(r),
             None => match o.get("type").and_then(Value::as_str).unwrap_or("") {
-                "function_call_output" | "custom_tool_call_output" | "tool_result"
+                "function_call_output"
+                | "custom_tool_call_output"
+                | "tool_result"
                 | "toolResult" => Role::Tool,
                 "function_call" | "custom_tool_call" | "reasoning" => Role::Assistant,
                 _ => inherited,
@@ -945,7 +959,11 @@ fn push_base64_text(text: &mut String, s: &str) {
         .take(cap)
         .collect();
     // Capped: decode whole quanta only; otherwise the payload must decode as it stands.
-    let cut = if cleaned.len() == cap { cap } else { cleaned.len() };
+    let cut = if cleaned.len() == cap {
+        cap
+    } else {
+        cleaned.len()
+    };
     let engine = base64::engine::general_purpose::GeneralPurposeConfig::new()
         .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent);
     let std = base64::engine::GeneralPurpose::new(&base64::alphabet::STANDARD, engine);
@@ -1119,7 +1137,9 @@ fn extract_multipart(src: &str, boundary: &str, charset: Charset) -> Extracted {
         let body = body.strip_suffix("\r\n").unwrap_or(body);
         let ct = head.lines().find_map(|l| {
             let (n, v) = l.split_once(':')?;
-            n.trim().eq_ignore_ascii_case("content-type").then(|| v.trim())
+            n.trim()
+                .eq_ignore_ascii_case("content-type")
+                .then(|| v.trim())
         });
         if ct.and_then(text_media) == Some(false) {
             if not_inspected.len() < 16 {
@@ -1279,11 +1299,16 @@ fn detect_shape(v: &Value) -> ApiShape {
         if items || responses_keys.iter().any(|k| o.contains_key(*k)) {
             return ApiShape::Responses;
         }
-        if !o.get("prompt").is_some_and(|p| p.is_string() || p.is_array()) {
+        if !o
+            .get("prompt")
+            .is_some_and(|p| p.is_string() || p.is_array())
+        {
             return ApiShape::Embeddings;
         }
     }
-    if o.get("prompt").is_some_and(|p| p.is_string() || p.is_array()) {
+    if o.get("prompt")
+        .is_some_and(|p| p.is_string() || p.is_array())
+    {
         return ApiShape::Completions;
     }
     if o.contains_key("messages") {
@@ -1329,7 +1354,11 @@ mod tests {
     fn reads(body: &str, ct: Option<&str>) {
         let e = ex(body.as_bytes(), ct);
         assert!(e.problem.is_none(), "{body}: refused {:?}", e.problem);
-        assert!(e.text.contains(M), "{body}: marker not read; text {:?}", e.text);
+        assert!(
+            e.text.contains(M),
+            "{body}: marker not read; text {:?}",
+            e.text
+        );
     }
 
     #[test]
@@ -1354,18 +1383,34 @@ mod tests {
     #[test]
     fn stray_keys_do_not_hide_fields() {
         // A Responses request with a top-level `prompt` (even null), an empty `messages`.
-        reads(&format!(r#"{{"model":"o","prompt":null,"input":"{M}"}}"#), None);
+        reads(
+            &format!(r#"{{"model":"o","prompt":null,"input":"{M}"}}"#),
+            None,
+        );
         reads(&format!(r#"{{"messages":[],"prompt":"{M}"}}"#), None);
-        reads(&format!(r#"{{"messages":[],"input":[{{"role":"user","content":"{M}"}}]}}"#), None);
-        reads(&format!(r#"{{"prompt":"x","input":"{M}","instructions":"i"}}"#), None);
+        reads(
+            &format!(r#"{{"messages":[],"input":[{{"role":"user","content":"{M}"}}]}}"#),
+            None,
+        );
+        reads(
+            &format!(r#"{{"prompt":"x","input":"{M}","instructions":"i"}}"#),
+            None,
+        );
         // The shape label follows the path first.
         let e = extract_with(
             br#"{"prompt":null,"input":"hi"}"#,
             None,
-            &Options { roles: &RoleFilter::All, path: Some("/v1/responses?x=1"), allow_duplicate_keys: false },
+            &Options {
+                roles: &RoleFilter::All,
+                path: Some("/v1/responses?x=1"),
+                allow_duplicate_keys: false,
+            },
         );
         assert_eq!(e.shape, ApiShape::Responses);
-        assert_eq!(ex(br#"{"prompt":null,"input":"hi","store":false}"#, None).shape, ApiShape::Responses);
+        assert_eq!(
+            ex(br#"{"prompt":null,"input":"hi","store":false}"#, None).shape,
+            ApiShape::Responses
+        );
     }
 
     #[test]
@@ -1373,34 +1418,76 @@ mod tests {
         let t = b64(&format!("notes: {M}"));
         let cases = [
             // Anthropic document blocks: text source, content source, base64 text, in tool_result.
-            format!(r#"{{"messages":[{{"role":"user","content":[{{"type":"document","source":{{"type":"text","media_type":"text/plain","data":"{M}"}}}}]}}]}}"#),
-            format!(r#"{{"messages":[{{"role":"user","content":[{{"type":"document","source":{{"type":"content","content":[{{"type":"text","text":"{M}"}}]}}}}]}}]}}"#),
-            format!(r#"{{"messages":[{{"role":"user","content":[{{"type":"document","source":{{"type":"base64","media_type":"text/plain","data":"{t}"}}}}]}}]}}"#),
-            format!(r#"{{"messages":[{{"role":"user","content":[{{"type":"tool_result","tool_use_id":"t1","content":[{{"type":"document","source":{{"type":"text","data":"{M}"}}}}]}}]}}]}}"#),
+            format!(
+                r#"{{"messages":[{{"role":"user","content":[{{"type":"document","source":{{"type":"text","media_type":"text/plain","data":"{M}"}}}}]}}]}}"#
+            ),
+            format!(
+                r#"{{"messages":[{{"role":"user","content":[{{"type":"document","source":{{"type":"content","content":[{{"type":"text","text":"{M}"}}]}}}}]}}]}}"#
+            ),
+            format!(
+                r#"{{"messages":[{{"role":"user","content":[{{"type":"document","source":{{"type":"base64","media_type":"text/plain","data":"{t}"}}}}]}}]}}"#
+            ),
+            format!(
+                r#"{{"messages":[{{"role":"user","content":[{{"type":"tool_result","tool_use_id":"t1","content":[{{"type":"document","source":{{"type":"text","data":"{M}"}}}}]}}]}}]}}"#
+            ),
             // Bedrock Converse.
-            format!(r#"{{"messages":[{{"role":"user","content":[{{"toolResult":{{"toolUseId":"a","content":[{{"json":{{"k":"{M}"}}}}]}}}}]}}]}}"#),
-            format!(r#"{{"messages":[{{"role":"assistant","content":[{{"toolUse":{{"toolUseId":"a","name":"f","input":{{"q":"{M}"}}}}}}]}}]}}"#),
-            format!(r#"{{"messages":[{{"role":"user","content":[{{"document":{{"format":"txt","name":"d","source":{{"bytes":"{t}"}}}}}}]}}]}}"#),
-            format!(r#"{{"messages":[{{"role":"user","content":[{{"guardContent":{{"text":{{"text":"{M}"}}}}}}]}}]}}"#),
-            format!(r#"{{"messages":[{{"role":"user","content":[{{"text":"hi"}}]}}],"toolConfig":{{"tools":[{{"toolSpec":{{"name":"f","description":"{M}"}}}}]}}}}"#),
+            format!(
+                r#"{{"messages":[{{"role":"user","content":[{{"toolResult":{{"toolUseId":"a","content":[{{"json":{{"k":"{M}"}}}}]}}}}]}}]}}"#
+            ),
+            format!(
+                r#"{{"messages":[{{"role":"assistant","content":[{{"toolUse":{{"toolUseId":"a","name":"f","input":{{"q":"{M}"}}}}}}]}}]}}"#
+            ),
+            format!(
+                r#"{{"messages":[{{"role":"user","content":[{{"document":{{"format":"txt","name":"d","source":{{"bytes":"{t}"}}}}}}]}}]}}"#
+            ),
+            format!(
+                r#"{{"messages":[{{"role":"user","content":[{{"guardContent":{{"text":{{"text":"{M}"}}}}}}]}}]}}"#
+            ),
+            format!(
+                r#"{{"messages":[{{"role":"user","content":[{{"text":"hi"}}]}}],"toolConfig":{{"tools":[{{"toolSpec":{{"name":"f","description":"{M}"}}}}]}}}}"#
+            ),
             // Chat `file` parts and Responses `input_file` carrying a base64 text file.
-            format!(r#"{{"messages":[{{"role":"user","content":[{{"type":"file","file":{{"filename":"a.txt","file_data":"data:text/plain;base64,{t}"}}}}]}}]}}"#),
-            format!(r#"{{"input":[{{"role":"user","content":[{{"type":"input_file","filename":"notes.md","file_data":"{t}"}}]}}]}}"#),
+            format!(
+                r#"{{"messages":[{{"role":"user","content":[{{"type":"file","file":{{"filename":"a.txt","file_data":"data:text/plain;base64,{t}"}}}}]}}]}}"#
+            ),
+            format!(
+                r#"{{"input":[{{"role":"user","content":[{{"type":"input_file","filename":"notes.md","file_data":"{t}"}}]}}]}}"#
+            ),
             // Tool parameter descriptions, input_schema, response_format schema descriptions.
-            format!(r#"{{"messages":[{{"role":"user","content":"x"}}],"tools":[{{"type":"function","function":{{"name":"f","parameters":{{"type":"object","properties":{{"q":{{"type":"string","description":"{M}"}}}}}}}}}}]}}"#),
-            format!(r#"{{"system":"s","messages":[{{"role":"user","content":"x"}}],"tools":[{{"name":"f","input_schema":{{"properties":{{"q":{{"description":"{M}"}}}}}}}}]}}"#),
-            format!(r#"{{"messages":[{{"role":"user","content":"x"}}],"response_format":{{"type":"json_schema","json_schema":{{"name":"r","schema":{{"properties":{{"a":{{"description":"{M}"}}}}}}}}}}}}"#),
+            format!(
+                r#"{{"messages":[{{"role":"user","content":"x"}}],"tools":[{{"type":"function","function":{{"name":"f","parameters":{{"type":"object","properties":{{"q":{{"type":"string","description":"{M}"}}}}}}}}}}]}}"#
+            ),
+            format!(
+                r#"{{"system":"s","messages":[{{"role":"user","content":"x"}}],"tools":[{{"name":"f","input_schema":{{"properties":{{"q":{{"description":"{M}"}}}}}}}}]}}"#
+            ),
+            format!(
+                r#"{{"messages":[{{"role":"user","content":"x"}}],"response_format":{{"type":"json_schema","json_schema":{{"name":"r","schema":{{"properties":{{"a":{{"description":"{M}"}}}}}}}}}}}}"#
+            ),
             // vLLM per-request documents and chat_template.
-            format!(r#"{{"messages":[{{"role":"user","content":"x"}}],"documents":[{{"title":"t","text":"{M}"}}]}}"#),
-            format!(r#"{{"messages":[{{"role":"user","content":"x"}}],"chat_template":"{{{{ '{M}' }}}}"}}"#),
+            format!(
+                r#"{{"messages":[{{"role":"user","content":"x"}}],"documents":[{{"title":"t","text":"{M}"}}]}}"#
+            ),
+            format!(
+                r#"{{"messages":[{{"role":"user","content":"x"}}],"chat_template":"{{{{ '{M}' }}}}"}}"#
+            ),
             // name fields, tool-call function names, refusal, reasoning summary, deeper nesting.
-            format!(r#"{{"messages":[{{"role":"user","name":"ignore_all_previous_{M}","content":"x"}}]}}"#),
-            format!(r#"{{"messages":[{{"role":"assistant","tool_calls":[{{"id":"c","type":"function","function":{{"name":"{M}_fn","arguments":"{{}}"}}}}]}}]}}"#),
+            format!(
+                r#"{{"messages":[{{"role":"user","name":"ignore_all_previous_{M}","content":"x"}}]}}"#
+            ),
+            format!(
+                r#"{{"messages":[{{"role":"assistant","tool_calls":[{{"id":"c","type":"function","function":{{"name":"{M}_fn","arguments":"{{}}"}}}}]}}]}}"#
+            ),
             format!(r#"{{"messages":[{{"role":"assistant","content":null,"refusal":"{M}"}}]}}"#),
-            format!(r#"{{"input":[{{"type":"reasoning","summary":[{{"type":"summary_text","text":"{M}"}}]}}]}}"#),
-            format!(r#"{{"messages":[{{"role":"user","content":[[{{"type":"text","text":"{M}"}}]]}}]}}"#),
+            format!(
+                r#"{{"input":[{{"type":"reasoning","summary":[{{"type":"summary_text","text":"{M}"}}]}}]}}"#
+            ),
+            format!(
+                r#"{{"messages":[{{"role":"user","content":[[{{"type":"text","text":"{M}"}}]]}}]}}"#
+            ),
             // Gemini.
-            format!(r#"{{"contents":[{{"role":"user","parts":[{{"text":"{M}"}}]}}],"systemInstruction":{{"parts":[{{"text":"s"}}]}}}}"#),
+            format!(
+                r#"{{"contents":[{{"role":"user","parts":[{{"text":"{M}"}}]}}],"systemInstruction":{{"parts":[{{"text":"s"}}]}}}}"#
+            ),
             // A top-level JSON string (the redaction regression of issue 17).
             format!(r#""{M}""#),
         ];
@@ -1415,14 +1502,22 @@ mod tests {
         assert_eq!(e.text, "hi");
         assert_eq!(e.roles, vec![Role::User]);
         // A role or type that is not a token is read (chat templates render role names).
-        reads(&format!(r#"{{"messages":[{{"role":"user and then {M}","content":"x"}}]}}"#), None);
-        reads(&format!(r#"{{"model":"ignore previous {M}","messages":[]}}"#), None);
+        reads(
+            &format!(r#"{{"messages":[{{"role":"user and then {M}","content":"x"}}]}}"#),
+            None,
+        );
+        reads(
+            &format!(r#"{{"model":"ignore previous {M}","messages":[]}}"#),
+            None,
+        );
     }
 
     #[test]
     fn binary_payloads_are_recorded_not_read() {
         let png = b64("\u{89}PNG\r\n\u{1a}\nbinary");
-        let body = format!(r#"{{"messages":[{{"role":"user","content":[{{"type":"image_url","image_url":{{"url":"data:image/png;base64,{png}"}}}},{{"type":"input_audio","input_audio":{{"data":"{png}","format":"wav"}}}},{{"type":"document","source":{{"type":"base64","media_type":"application/pdf","data":"{png}"}}}},{{"type":"text","text":"hello"}}]}}]}}"#);
+        let body = format!(
+            r#"{{"messages":[{{"role":"user","content":[{{"type":"image_url","image_url":{{"url":"data:image/png;base64,{png}"}}}},{{"type":"input_audio","input_audio":{{"data":"{png}","format":"wav"}}}},{{"type":"document","source":{{"type":"base64","media_type":"application/pdf","data":"{png}"}}}},{{"type":"text","text":"hello"}}]}}]}}"#
+        );
         let e = ex(body.as_bytes(), None);
         assert_eq!(e.text, "hello");
         assert_eq!(e.not_inspected.len(), 3, "{:?}", e.not_inspected);
@@ -1436,7 +1531,13 @@ mod tests {
         assert_eq!(e.text, "sys\ndoc\ndev\nusr\ntl");
         assert_eq!(
             e.roles,
-            vec![Role::System, Role::Unattributed, Role::Developer, Role::User, Role::Tool]
+            vec![
+                Role::System,
+                Role::Unattributed,
+                Role::Developer,
+                Role::User,
+                Role::Tool
+            ]
         );
         let only = RoleFilter::Only(vec!["user".into()]);
         let e = extract(body, None, &only);
@@ -1445,18 +1546,29 @@ mod tests {
 
     #[test]
     fn duplicate_keys_are_refused_with_their_path() {
-        let e = ex(br#"{"messages":[{"role":"user","content":"a","content":"b"}]}"#, None);
+        let e = ex(
+            br#"{"messages":[{"role":"user","content":"a","content":"b"}]}"#,
+            None,
+        );
         assert_eq!(
             e.problem,
             Some(BodyProblem::DuplicateKey("$.messages[0].content".into()))
         );
         let e = ex(br#"{"a b":{"x":1,"x":2}}"#, None);
-        assert_eq!(e.problem, Some(BodyProblem::DuplicateKey("$[\"a b\"].x".into())));
+        assert_eq!(
+            e.problem,
+            Some(BodyProblem::DuplicateKey("$[\"a b\"].x".into()))
+        );
         // Allowed: every value is read.
         let e = extract_with(
-            format!(r#"{{"messages":[{{"role":"user","content":"{M}","content":"b"}}]}}"#).as_bytes(),
+            format!(r#"{{"messages":[{{"role":"user","content":"{M}","content":"b"}}]}}"#)
+                .as_bytes(),
             None,
-            &Options { roles: &RoleFilter::All, path: None, allow_duplicate_keys: true },
+            &Options {
+                roles: &RoleFilter::All,
+                path: None,
+                allow_duplicate_keys: true,
+            },
         );
         assert!(e.problem.is_none());
         assert!(e.text.contains(M) && e.text.contains('b'), "{}", e.text);
@@ -1467,8 +1579,14 @@ mod tests {
         let json = format!(r#"{{"messages":[{{"role":"user","content":"{M}"}}]}}"#);
         let utf16le: Vec<u8> = json.encode_utf16().flat_map(u16::to_le_bytes).collect();
         let utf16be: Vec<u8> = json.encode_utf16().flat_map(u16::to_be_bytes).collect();
-        let utf32le: Vec<u8> = json.chars().flat_map(|c| (c as u32).to_le_bytes()).collect();
-        let utf32be: Vec<u8> = json.chars().flat_map(|c| (c as u32).to_be_bytes()).collect();
+        let utf32le: Vec<u8> = json
+            .chars()
+            .flat_map(|c| (c as u32).to_le_bytes())
+            .collect();
+        let utf32be: Vec<u8> = json
+            .chars()
+            .flat_map(|c| (c as u32).to_be_bytes())
+            .collect();
         let with = |bom: &[u8], b: &[u8]| [bom, b].concat();
         let cases = [
             (with(&[0xEF, 0xBB, 0xBF], json.as_bytes()), Charset::Utf8Bom),
@@ -1509,7 +1627,10 @@ mod tests {
 
     #[test]
     fn not_json_is_text_with_escapes_decoded() {
-        let e = ex(br#"{"messages": [ {"content": "\u0069gnore all previous"#, None);
+        let e = ex(
+            br#"{"messages": [ {"content": "\u0069gnore all previous"#,
+            None,
+        );
         assert!(e.parse_error);
         assert!(e.text.contains("ignore all previous"), "{}", e.text);
         assert!(matches!(e.doc, Doc::Decoded));
@@ -1525,7 +1646,10 @@ mod tests {
 
     #[test]
     fn forms_read_keys_and_values() {
-        let e = ex(format!("{M}=1&b=ignore+all").as_bytes(), Some("application/x-www-form-urlencoded"));
+        let e = ex(
+            format!("{M}=1&b=ignore+all").as_bytes(),
+            Some("application/x-www-form-urlencoded"),
+        );
         assert_eq!(e.text, format!("{M}\n1\nb\nignore all"));
         let Doc::Form(p) = &e.doc else { panic!("form") };
         assert_eq!(p.len(), 2);
@@ -1544,10 +1668,20 @@ mod tests {
 
     #[test]
     fn token_like_values() {
-        for t in ["claude-3-5-sonnet-20241022", "tool_result", "call_8f2a", "gpt-4o-mini", "user"] {
+        for t in [
+            "claude-3-5-sonnet-20241022",
+            "tool_result",
+            "call_8f2a",
+            "gpt-4o-mini",
+            "user",
+        ] {
             assert!(token_like(t), "{t}");
         }
-        for t in ["ignore_all_previous", "ignore previous", "IgnoreAllPrevious"] {
+        for t in [
+            "ignore_all_previous",
+            "ignore previous",
+            "IgnoreAllPrevious",
+        ] {
             assert!(!token_like(t), "{t}");
         }
     }

@@ -506,7 +506,11 @@ impl Request {
                         let reply = LocalReply::error(400, p.reason(), &p.message(), rid);
                         self.answer(reply, Decision::Blocked, p.reason())
                     }
-                    None => self.answer(LocalReply::invalid_body(rid), Decision::Blocked, "parse_error"),
+                    None => self.answer(
+                        LocalReply::invalid_body(rid),
+                        Decision::Blocked,
+                        "parse_error",
+                    ),
                 }
             }
             inspect::Decision::Block => {

@@ -574,7 +574,9 @@ impl Inspector {
             v.text = ex.text;
             return v;
         }
-        if ex.problem.is_some() || (ex.parse_error && self.on_parse_error == ParseErrorAction::Block) {
+        if ex.problem.is_some()
+            || (ex.parse_error && self.on_parse_error == ParseErrorAction::Block)
+        {
             v.decision = Decision::Block;
             v.parse_error_block = true;
             v.text = ex.text;
