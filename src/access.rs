@@ -564,6 +564,9 @@ impl Access {
             // could not be checked.
             return Err(Box::new(Refusal::new(Reason::UncheckedParseError)));
         }
+        if let Some(problem) = &ex.problem {
+            return Err(Box::new(Refusal::body_problem(problem)));
+        }
         if let Some(apis) = &p.apis {
             let shape = ex.shape.as_str();
             if !apis.contains(&shape) {

@@ -56,6 +56,11 @@ pub enum Reason {
     /// The body looked like JSON and did not parse: refused with `on_parse_error: block`, noted
     /// on a forwarded request otherwise.
     ParseError,
+    /// The same key twice in one JSON object (`inspection.duplicate_keys: reject`): parsers
+    /// disagree on which value wins (issue 17).
+    DuplicateKey,
+    /// JSON nested deeper than 128 levels (issue 17).
+    JsonTooDeep,
     // Refusals: limits.
     /// A per-consumer limit (audit reason: the limit's name, e.g. `requests_per_minute`).
     RateLimited,
@@ -90,7 +95,7 @@ pub enum Reason {
 }
 
 impl Reason {
-    pub const ALL: [Reason; 30] = [
+    pub const ALL: [Reason; 32] = [
         Reason::ConflictingIdentity,
         Reason::MissingApiKey,
         Reason::MissingIdentity,
@@ -107,6 +112,8 @@ impl Reason {
         Reason::CompressedBody,
         Reason::ContentPolicy,
         Reason::ParseError,
+        Reason::DuplicateKey,
+        Reason::JsonTooDeep,
         Reason::RateLimited,
         Reason::BudgetExceeded,
         Reason::TooManyConsumers,
@@ -138,6 +145,8 @@ impl Reason {
             Reason::ModelNotAllowed => "model_not_allowed",
             Reason::UncheckedParseError | Reason::ParseError => "parse_error",
             Reason::BodyNotJsonObject => "body_not_json_object",
+            Reason::DuplicateKey => "duplicate_key",
+            Reason::JsonTooDeep => "json_too_deep",
             Reason::Contract => "contract",
             Reason::BodyTooLarge => "body_too_large",
             Reason::BodyUnreadable => "body_unreadable",
@@ -181,6 +190,8 @@ impl Reason {
             Reason::CompressedBody => (415, "unsupported_content_encoding", Blocked),
             Reason::ContentPolicy => (403, "prompt_injection_detected", Blocked),
             Reason::ParseError => (400, "invalid_request_body", Blocked),
+            Reason::DuplicateKey => (400, "duplicate_key", Invalid),
+            Reason::JsonTooDeep => (400, "json_too_deep", Invalid),
             Reason::RateLimited => (429, "rate_limit_exceeded", RateLimited),
             Reason::BudgetExceeded => (429, "budget_exceeded", Decision::BudgetExceeded),
             Reason::TooManyConsumers => (429, "too_many_consumers", RateLimited),
@@ -221,6 +232,8 @@ impl Reason {
                 "Compressed request bodies are not accepted by the gateway; send it uncompressed."
             }
             Reason::ContentPolicy => "The request was blocked by the gateway's content policy.",
+            Reason::DuplicateKey => "The request body has a duplicate key.",
+            Reason::JsonTooDeep => "The request body nests deeper than 128 levels.",
             Reason::BudgetExceeded => "The gateway's spending budget is exhausted.",
             Reason::LimiterUnavailable => "The gateway's limiter is unavailable.",
             _ => "The request was refused by the gateway.",
@@ -281,6 +294,16 @@ impl Refusal {
         };
         let message = format!("request body exceeds the limit of {limit} bytes");
         Refusal::with_message(reason, message)
+    }
+
+    /// 400: a body whose reading could differ from the upstream's (issue 17); the message names
+    /// the JSON path of a duplicate key, never a value.
+    pub fn body_problem(p: &crate::extract::BodyProblem) -> Refusal {
+        let reason = match p {
+            crate::extract::BodyProblem::DuplicateKey(_) => Reason::DuplicateKey,
+            crate::extract::BodyProblem::TooDeep => Reason::JsonTooDeep,
+        };
+        Refusal::with_message(reason, p.message())
     }
 
     /// 415: a compressed body.

@@ -397,9 +397,10 @@ impl<H: Host> Exchange<H> {
                 }
                 step
             }
-            inspect::Decision::Block if verdict.parse_error_block => {
-                self.answer(Refusal::new(Reason::ParseError))
-            }
+            inspect::Decision::Block if verdict.parse_error_block => match &verdict.body_problem {
+                Some(p) => self.answer(Refusal::body_problem(p)),
+                None => self.answer(Refusal::new(Reason::ParseError)),
+            },
             inspect::Decision::Block => self.answer(Refusal::new(Reason::ContentPolicy)),
         }
     }

@@ -244,6 +244,9 @@ pub struct Verdict {
     pub parse_error: bool,
     /// `Block` because of `on_parse_error: block` (answer 400, not 403).
     pub parse_error_block: bool,
+    /// The body was refused before inspection (duplicate key, nesting too deep): answer 400
+    /// with this problem's reason. Implies `parse_error_block`.
+    pub body_problem: Option<extract::BodyProblem>,
     /// For `Decision::Redact`: the rewritten body (valid JSON when the input was).
     pub redacted_body: Option<Vec<u8>>,
     /// The extracted prompt text that hit offsets refer to.
@@ -605,6 +608,7 @@ impl Inspector {
             meta: ex.meta.clone(),
             parse_error: ex.parse_error,
             parse_error_block: false,
+            body_problem: ex.problem.clone(),
             redacted_body: None,
             text: String::new(),
             protected_terms: Vec::new(),
@@ -613,7 +617,9 @@ impl Inspector {
             v.text = ex.text;
             return v;
         }
-        if ex.parse_error && self.on_parse_error == ParseErrorAction::Block {
+        if ex.problem.is_some()
+            || (ex.parse_error && self.on_parse_error == ParseErrorAction::Block)
+        {
             v.decision = Decision::Block;
             v.parse_error_block = true;
             v.text = ex.text;
@@ -693,6 +699,7 @@ impl Inspector {
             match redact(
                 ex.doc,
                 &ex.segments,
+                &ex.decoded,
                 &ex.text,
                 &spans,
                 &self.placeholder,
@@ -930,9 +937,11 @@ fn redact_segment(
     Some(out)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn redact(
     doc: Doc,
     segments: &[Range<usize>],
+    decoded: &[usize],
     text: &str,
     spans: &[Range<usize>],
     placeholder: &str,
@@ -944,7 +953,12 @@ fn redact(
             let mut i = 0usize;
             extract::walk(&mut v, shape, roles, &mut |s: &mut String| {
                 if let Some(seg) = segments.get(i) {
-                    if let Some(new) = redact_segment(s, seg, spans, placeholder) {
+                    if decoded.contains(&i) {
+                        // Decoded from base64: offsets are not the string's; replace it whole.
+                        if spans.iter().any(|r| r.start < seg.end && seg.start < r.end) {
+                            *s = placeholder.to_owned();
+                        }
+                    } else if let Some(new) = redact_segment(s, seg, spans, placeholder) {
                         *s = new;
                     }
                 }
@@ -955,8 +969,12 @@ fn redact(
         Doc::Form(pairs) => {
             let mut out = String::new();
             for (i, (k, val)) in pairs.iter().enumerate() {
+                let k = &segments
+                    .get(2 * i)
+                    .and_then(|seg| redact_segment(k, seg, spans, placeholder))
+                    .unwrap_or_else(|| k.clone());
                 let val = segments
-                    .get(i)
+                    .get(2 * i + 1)
                     .and_then(|seg| redact_segment(val, seg, spans, placeholder))
                     .unwrap_or_else(|| val.clone());
                 if i > 0 {
@@ -968,6 +986,8 @@ fn redact(
             }
             Some(out.into_bytes())
         }
+        // The scanned text is not the body's bytes: nothing to rewrite in place.
+        Doc::Decoded => None,
         Doc::Text => {
             let seg = 0..text.len();
             Some(

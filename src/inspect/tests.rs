@@ -435,10 +435,13 @@ fn parse_errors() {
 fn hostile_inputs_do_not_panic() {
     let i = insp();
     let deep = "[".repeat(100_000);
+    // Deeper than 128 levels: refused (400 json_too_deep), never scanned as something else.
     let v = i.inspect(deep.as_bytes(), Some("application/json"));
-    assert!(v.parse_error);
+    assert_eq!(v.body_problem, Some(extract::BodyProblem::TooDeep));
+    assert!(v.parse_error_block);
     let deep_obj = format!("{}{}", "{\"a\":".repeat(5000), "1");
-    assert!(i.inspect(deep_obj.as_bytes(), None).parse_error);
+    let v = i.inspect(deep_obj.as_bytes(), None);
+    assert_eq!(v.body_problem, Some(extract::BodyProblem::TooDeep));
     let huge = "A".repeat(2 << 20);
     i.inspect(huge.as_bytes(), None);
     let b64ish = "QUJD".repeat(300_000);
