@@ -18,6 +18,7 @@
 
 mod decode;
 pub mod rules;
+mod views;
 
 use crate::config::ConfigError;
 use crate::extract::{self, ApiShape, Doc, RequestMeta, RoleFilter};
@@ -301,6 +302,9 @@ pub struct Inspector {
     both_pf: Prefilter,
     /// Rules without anchors (custom rules): run over the whole plain view.
     always: Vec<u16>,
+    /// Indices of the signal rules pushed by code, not by their regex (absent when disabled).
+    enc_decoded: Option<u16>,
+    enc_tags: Option<u16>,
     allow: Vec<CompiledAllow>,
     category_actions: BTreeMap<String, Action>,
 }
@@ -311,6 +315,8 @@ const REGEX_DFA_LIMIT: usize = 2 * 1024 * 1024;
 /// Bytes searched on each side of an anchor hit.
 const WINDOW: usize = 320;
 const MAX_HITS: usize = 64;
+/// Pattern target of the ROT13 probe words in the prefilters (not a rule index).
+const PROBE_ROT13: u16 = u16::MAX;
 
 /// Expands the built-in pattern shorthand: a space means "any run of non-alphanumerics".
 fn expand(pattern: &str) -> String {
@@ -469,6 +475,9 @@ impl Inspector {
                 regex,
             });
         }
+        for p in views::ROT13_PROBES {
+            plain_pats.push((p.to_string(), PROBE_ROT13));
+        }
         let mut always = Vec::new();
         for (i, c) in cfg.custom_rules.iter().enumerate() {
             let f = |k: &str| format!("inspection.custom_rules[{i}].{k}");
@@ -529,7 +538,17 @@ impl Inspector {
                 ));
             }
         }
+        let index_of = |id: &str| {
+            compiled
+                .iter()
+                .position(|r: &CompiledRule| r.id == id)
+                .map(|i| i as u16)
+        };
+        let enc_decoded = index_of(rules::ENCODED_ID);
+        let enc_tags = index_of(rules::TAGS_ID);
         Ok(Inspector {
+            enc_decoded,
+            enc_tags,
             enabled: cfg.enabled,
             action: cfg.action,
             threshold: cfg.threshold,
@@ -655,11 +674,12 @@ impl Inspector {
             std::mem::take(&mut s[d])
         });
         normalize_into(text, &mut n);
+        let mut probe = false;
         if n.leet_differs() {
-            self.run_view(n.leet(), &self.leet_pf, text, &n, out);
-            self.run_view(&n.plain, &self.plain_pf, text, &n, out);
+            probe |= self.run_view(n.leet(), &self.leet_pf, text, &n, out);
+            probe |= self.run_view(&n.plain, &self.plain_pf, text, &n, out);
         } else {
-            self.run_view(&n.plain, &self.both_pf, text, &n, out);
+            probe |= self.run_view(&n.plain, &self.both_pf, text, &n, out);
         }
         for &ri in &self.always {
             let r = &self.rules[ri as usize];
@@ -676,6 +696,7 @@ impl Inspector {
                 }
             }
         }
+        let hints = n.hints();
         SCRATCH.with(|s| {
             let mut s = s.borrow_mut();
             let d = depth as usize;
@@ -683,33 +704,69 @@ impl Inspector {
                 s[d] = n;
             }
         });
-        if depth < self.max_decode_depth {
+        let decode = depth < self.max_decode_depth;
+        if decode {
             decode::find_encoded(text, |span: Range<usize>, decoded: &str| {
-                let mut inner = Vec::new();
-                self.scan_text(decoded, depth + 1, &mut inner);
-                if !inner.is_empty() {
-                    let mut seen: Vec<u16> = Vec::new();
-                    for h in inner {
-                        if seen.contains(&h.rule) {
-                            continue;
-                        }
-                        seen.push(h.rule);
+                self.scan_decoded(decoded, span, depth, false, out);
+            });
+            if probe {
+                let mut r = String::new();
+                views::rot13(text, &mut r);
+                self.scan_decoded(&r, 0..text.len(), depth, true, out);
+            }
+        }
+        if hints != 0 {
+            views::find_views(text, hints, |kind, span, view| {
+                if kind == (views::ViewKind::Tags { smuggled: true }) {
+                    // invisible ASCII: a signal even when decoding is switched off
+                    if let Some(ri) = self.enc_tags {
                         out.push(RawHit {
-                            rule: h.rule,
-                            start: span.start,
-                            end: span.end,
-                            decoded: true,
-                        });
-                    }
-                    if let Some(enc) = self.rules.iter().position(|r| r.id == rules::ENCODED_ID) {
-                        out.push(RawHit {
-                            rule: enc as u16,
+                            rule: ri,
                             start: span.start,
                             end: span.end,
                             decoded: true,
                         });
                     }
                 }
+                if decode {
+                    self.scan_decoded(view, span, depth, true, out);
+                }
+            });
+        }
+    }
+
+    /// Scans a decoded segment or view one level deeper and reports its hits on `span` of the
+    /// outer text, with ENC-001. A view of the whole text (`only_new`) reports only rules that
+    /// have not hit yet: the same words seen twice are not a second signal.
+    fn scan_decoded(
+        &self,
+        decoded: &str,
+        span: Range<usize>,
+        depth: u32,
+        only_new: bool,
+        out: &mut Vec<RawHit>,
+    ) {
+        let mut inner = Vec::new();
+        self.scan_text(decoded, depth + 1, &mut inner);
+        let mut seen: Vec<u16> = Vec::new();
+        for h in inner {
+            if seen.contains(&h.rule)
+                || Some(h.rule) == self.enc_decoded
+                || (only_new && out.iter().any(|o| o.rule == h.rule))
+            {
+                continue;
+            }
+            seen.push(h.rule);
+        }
+        if seen.is_empty() {
+            return;
+        }
+        for &rule in seen.iter().chain(self.enc_decoded.as_ref()) {
+            out.push(RawHit {
+                rule,
+                start: span.start,
+                end: span.end,
+                decoded: true,
             });
         }
     }
@@ -721,16 +778,23 @@ impl Inspector {
         text: &str,
         n: &Normalized,
         out: &mut Vec<RawHit>,
-    ) {
-        let Some(d) = &pf.dfa else { return };
+    ) -> bool {
+        let Some(d) = &pf.dfa else { return false };
         // per rule: current pending window
         let mut pending: Vec<Option<(usize, usize)>> = vec![None; self.rules.len()];
+        let mut probe = false;
         anchor_hits(d, view, |end, pat| {
             let start = end - d.pattern_len(pat);
             let ws = start.saturating_sub(WINDOW);
             let we = (end + WINDOW).min(view.len());
             for &ri in &pf.pat_rules[pat.as_usize()] {
-                let slot = &mut pending[ri as usize];
+                if ri == PROBE_ROT13 {
+                    probe = true;
+                    continue;
+                }
+                let Some(slot) = pending.get_mut(ri as usize) else {
+                    continue;
+                };
                 match slot {
                     Some((s, e)) if ws <= *e => {
                         *s = (*s).min(ws);
@@ -750,6 +814,7 @@ impl Inspector {
                 self.run_rule(ri as u16, view, s, e, text, n, out);
             }
         }
+        probe
     }
 
     #[allow(clippy::too_many_arguments)]

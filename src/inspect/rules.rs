@@ -29,6 +29,8 @@ pub const CATEGORIES: &[&str] = &["injection", "jailbreak", "prompt_leak", "sqli
 
 /// Rule added when a decoded (base64 / hex / percent) segment contained a hit.
 pub const ENCODED_ID: &str = "ENC-001";
+/// Rule added when the text hides ASCII in Unicode tag characters.
+pub const TAGS_ID: &str = "ENC-002";
 
 macro_rules! rule {
     ($id:expr, $cat:expr, $score:expr, $desc:expr, [$($a:expr),* $(,)?], $pat:expr) => {
@@ -199,6 +201,10 @@ static BUILTIN: &[BuiltinRule] = &[
         "a decoded base64 / hex / percent segment contained a hit (reported with the inner rule)",
         [],
         r"\x00\x00ENC-001-never-matches-directly\x00"),
+    rule!("ENC-002", "encoding", 40,
+        "invisible ASCII in Unicode tag characters (U+E0020..U+E007E) outside emoji flag sequences; the decoded text is scanned as well",
+        [],
+        r"\x00\x00ENC-002-never-matches-directly\x00"),
     // ---------------------------------------------------------------- SQL injection payloads
     rule!("SQLI-001", "sqli", 60,
         "boolean tautology on literals: ' or 1=1, \" or 'a'='a, ) or 5=5",
