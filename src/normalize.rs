@@ -40,6 +40,8 @@ pub mod hint {
     pub const TAG: u8 = 4;
     /// Right-to-left override or isolate (U+202E, U+2067): text displayed reversed.
     pub const BIDI: u8 = 8;
+    /// A character that stays non-ASCII after folding (a non-Latin script).
+    pub const NONASCII: u8 = 16;
 }
 
 impl Normalized {
@@ -100,6 +102,9 @@ fn fold_char(c: char) -> Option<char> {
         | 0x1DC0..=0x1DFF
         | 0x20D0..=0x20FF
         | 0xFE20..=0xFE2F
+        // nukta (Devanagari, Bengali): spelled with and without it, precomposed or not
+        | 0x093C
+        | 0x09BC
         | 0x061C
         | 0x115F
         | 0x1160
@@ -116,6 +121,16 @@ fn fold_char(c: char) -> Option<char> {
         | 0xE0000..=0xE007F => return None,
         // fullwidth ASCII
         0xFF01..=0xFF5E => char::from_u32(u - 0xFEE0)?,
+        // precomposed nukta letters to their base letter (क़ -> क, য় -> য)
+        0x0958..=0x095A => char::from_u32(u - 0x0958 + 0x0915)?,
+        0x095B => '\u{091C}',
+        0x095C => '\u{0921}',
+        0x095D => '\u{0922}',
+        0x095E => '\u{092B}',
+        0x095F => '\u{092F}',
+        0x09DC => '\u{09A1}',
+        0x09DD => '\u{09A2}',
+        0x09DF => '\u{09AF}',
         // mathematical alphanumeric letters (bold, italic, script, fraktur, ...)
         0x1D400..=0x1D6A3 => {
             let k = (u - 0x1D400) % 52;
@@ -195,9 +210,11 @@ fn fold_char(c: char) -> Option<char> {
                 if c.is_whitespace() || c.is_control() {
                     ' '
                 } else {
-                    // single-char lower-case mapping when there is one, else unchanged
+                    // single-char lower-case mapping when there is one (folded like the
+                    // lower-case letter itself: 'П' reads as 'п' reads as 'n'), else unchanged
                     let mut l = c.to_lowercase();
                     match (l.next(), l.next()) {
+                        (Some(x), None) if x != c => return fold_char(x),
                         (Some(x), None) => x,
                         _ => c,
                     }
@@ -347,6 +364,9 @@ pub fn normalize_into(text: &str, out: &mut Normalized) {
                     let mut buf = [0u8; 4];
                     for &x in m.encode_utf8(&mut buf).as_bytes() {
                         emit(&mut plain, &mut runs, &mut expect, x, i);
+                    }
+                    if !m.is_ascii() {
+                        hints |= hint::NONASCII;
                     }
                     last_space = false;
                 }

@@ -17,6 +17,7 @@
 //! category's action is `category_actions[category]`, else `action`.
 
 mod decode;
+pub mod lexicon;
 pub mod rules;
 mod views;
 
@@ -305,6 +306,14 @@ pub struct Inspector {
     /// Indices of the signal rules pushed by code, not by their regex (absent when disabled).
     enc_decoded: Option<u16>,
     enc_tags: Option<u16>,
+    /// The multilingual word-sequence patterns; `lex_rules[k]` is the compiled rule of the
+    /// lexicon's rule `k` (`None` when disabled).
+    lexicon: lexicon::Lexicon,
+    lex_rules: Vec<Option<u16>>,
+    /// Lexicon terms that are not ASCII after normalisation (the ASCII ones are in the
+    /// prefilters): run only over text with non-ASCII letters.
+    lex_nonascii: Option<aho_corasick::nfa::contiguous::NFA>,
+    lex_nonascii_terms: Vec<u16>,
     allow: Vec<CompiledAllow>,
     category_actions: BTreeMap<String, Action>,
 }
@@ -317,6 +326,8 @@ const WINDOW: usize = 320;
 const MAX_HITS: usize = 64;
 /// Pattern target of the ROT13 probe words in the prefilters (not a rule index).
 const PROBE_ROT13: u16 = u16::MAX;
+/// Pattern targets at or above this are lexicon terms (`LEX_TERM | term index`).
+const LEX_TERM: u16 = 0x8000;
 
 /// Expands the built-in pattern shorthand: a space means "any run of non-alphanumerics".
 fn expand(pattern: &str) -> String {
@@ -379,7 +390,7 @@ fn build_prefilter(pats: &[(String, u16)]) -> Prefilter {
 /// `AhoCorasick::find_overlapping_iter` with `MatchKind::Standard`, in a tight loop over the DFA's
 /// transition table instead of the generic iterator (about 4x fewer instructions per byte).
 #[inline]
-fn anchor_hits(d: &dfa::DFA, hay: &[u8], mut f: impl FnMut(usize, PatternID)) {
+fn anchor_hits<A: Automaton>(d: &A, hay: &[u8], mut f: impl FnMut(usize, PatternID)) {
     let Ok(mut sid) = d.start_state(Anchored::No) else {
         return;
     };
@@ -475,6 +486,38 @@ impl Inspector {
                 regex,
             });
         }
+        let lexicon = lexicon::Lexicon::compile(lexicon::SOURCE)
+            .map_err(|e| ConfigError::new("inspection", e))?;
+        let mut nonascii: Vec<&[u8]> = Vec::new();
+        let mut lex_nonascii_terms = Vec::new();
+        for (ti, t) in lexicon.terms.iter().enumerate() {
+            match std::str::from_utf8(&t.bytes) {
+                Ok(a) if a.is_ascii() => plain_pats.push((a.to_owned(), LEX_TERM | ti as u16)),
+                _ => {
+                    nonascii.push(&t.bytes);
+                    lex_nonascii_terms.push(ti as u16);
+                }
+            }
+        }
+        let lex_nonascii = if nonascii.is_empty() {
+            None
+        } else {
+            aho_corasick::nfa::contiguous::NFA::builder()
+                .match_kind(MatchKind::Standard)
+                .prefilter(false)
+                .build(&nonascii)
+                .ok()
+        };
+        let lex_rules: Vec<Option<u16>> = lexicon
+            .rules
+            .iter()
+            .map(|id| {
+                compiled
+                    .iter()
+                    .position(|r: &CompiledRule| &r.id == id)
+                    .map(|i| i as u16)
+            })
+            .collect();
         for p in views::ROT13_PROBES {
             plain_pats.push((p.to_string(), PROBE_ROT13));
         }
@@ -549,6 +592,10 @@ impl Inspector {
         Ok(Inspector {
             enc_decoded,
             enc_tags,
+            lexicon,
+            lex_rules,
+            lex_nonascii,
+            lex_nonascii_terms,
             enabled: cfg.enabled,
             action: cfg.action,
             threshold: cfg.threshold,
@@ -675,11 +722,39 @@ impl Inspector {
         });
         normalize_into(text, &mut n);
         let mut probe = false;
+        let mut lex: Vec<lexicon::TermHit> = Vec::new();
         if n.leet_differs() {
-            probe |= self.run_view(n.leet(), &self.leet_pf, text, &n, out);
-            probe |= self.run_view(&n.plain, &self.plain_pf, text, &n, out);
+            probe |= self.run_view(n.leet(), &self.leet_pf, text, &n, out, &mut lex);
+            probe |= self.run_view(&n.plain, &self.plain_pf, text, &n, out, &mut lex);
         } else {
-            probe |= self.run_view(&n.plain, &self.both_pf, text, &n, out);
+            probe |= self.run_view(&n.plain, &self.both_pf, text, &n, out, &mut lex);
+        }
+        if n.hints() & crate::normalize::hint::NONASCII != 0 {
+            if let Some(nfa) = &self.lex_nonascii {
+                anchor_hits(nfa, &n.plain, |end, pat| {
+                    let Some(&term) = self.lex_nonascii_terms.get(pat.as_usize()) else {
+                        return;
+                    };
+                    lex.push(lexicon::TermHit {
+                        term,
+                        start: (end - nfa.pattern_len(pat)) as u32,
+                        end: end as u32,
+                    });
+                });
+            }
+        }
+        if lex.len() >= 2 {
+            self.lexicon.matches(&n.plain, &mut lex, |rule, s, e| {
+                if let Some(Some(ri)) = self.lex_rules.get(rule) {
+                    let (os, oe) = n.orig_span(text, s, e);
+                    out.push(RawHit {
+                        rule: *ri,
+                        start: os,
+                        end: oe,
+                        decoded: false,
+                    });
+                }
+            });
         }
         for &ri in &self.always {
             let r = &self.rules[ri as usize];
@@ -778,6 +853,7 @@ impl Inspector {
         text: &str,
         n: &Normalized,
         out: &mut Vec<RawHit>,
+        lex: &mut Vec<lexicon::TermHit>,
     ) -> bool {
         let Some(d) = &pf.dfa else { return false };
         // per rule: current pending window
@@ -790,6 +866,14 @@ impl Inspector {
             for &ri in &pf.pat_rules[pat.as_usize()] {
                 if ri == PROBE_ROT13 {
                     probe = true;
+                    continue;
+                }
+                if ri >= LEX_TERM {
+                    lex.push(lexicon::TermHit {
+                        term: ri & !LEX_TERM,
+                        start: start as u32,
+                        end: end as u32,
+                    });
                     continue;
                 }
                 let Some(slot) = pending.get_mut(ri as usize) else {

@@ -205,6 +205,25 @@ static BUILTIN: &[BuiltinRule] = &[
         "invisible ASCII in Unicode tag characters (U+E0020..U+E007E) outside emoji flag sequences; the decoded text is scanned as well",
         [],
         r"\x00\x00ENC-002-never-matches-directly\x00"),
+    // ---------------------------------------------------------------- every language
+    // Word-sequence patterns of `lexicon.txt` (20 languages), matched by `lexicon.rs`: the
+    // pattern below never matches; hits are pushed by the lexicon matcher.
+    rule!("ML-001", "injection", 60,
+        "ignore / forget the previous instructions, in 20 languages (lexicon)",
+        [],
+        r"\x00\x00ML-001-lexicon\x00"),
+    rule!("ML-002", "prompt_leak", 60,
+        "reveal the system prompt / hidden instructions, in 20 languages (lexicon)",
+        [],
+        r"\x00\x00ML-002-lexicon\x00"),
+    rule!("ML-003", "jailbreak", 60,
+        "role-play without restrictions, filters or ethics, in 20 languages (lexicon)",
+        [],
+        r"\x00\x00ML-003-lexicon\x00"),
+    rule!("ML-004", "jailbreak", 60,
+        "developer / god / jailbreak mode addressed to the model, in 20 languages (lexicon)",
+        [],
+        r"\x00\x00ML-004-lexicon\x00"),
     // ---------------------------------------------------------------- SQL injection payloads
     rule!("SQLI-001", "sqli", 60,
         "boolean tautology on literals: ' or 1=1, \" or 'a'='a, ) or 5=5",
