@@ -329,12 +329,38 @@ const PROBE_ROT13: u16 = u16::MAX;
 /// Pattern targets at or above this are lexicon terms (`LEX_TERM | term index`).
 const LEX_TERM: u16 = 0x8000;
 
-/// Expands the built-in pattern shorthand: a space means "any run of non-alphanumerics".
+/// Expands the built-in pattern shorthand: a space means "any run of non-alphanumerics",
+/// except inside a character class (`[( ]`, `[^'" ]`), where it is a space.
 fn expand(pattern: &str) -> String {
     let mut s = String::with_capacity(pattern.len() * 2 + 8);
     s.push_str("(?-u)");
+    let mut class = false;
+    let mut escaped = false;
+    let mut class_start = false;
     for c in pattern.chars() {
-        if c == ' ' {
+        if escaped {
+            escaped = false;
+            s.push(c);
+            continue;
+        }
+        match c {
+            '\\' => escaped = true,
+            '[' if !class => {
+                class = true;
+                class_start = true;
+                s.push(c);
+                continue;
+            }
+            // `]` first in a class (or after `^`) is a literal
+            ']' if class && !class_start => class = false,
+            '^' if class_start => {
+                s.push(c);
+                continue;
+            }
+            _ => {}
+        }
+        class_start = false;
+        if c == ' ' && !class {
             s.push_str(r"[^a-z0-9]*");
         } else {
             s.push(c);
