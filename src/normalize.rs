@@ -521,7 +521,8 @@ fn has_spaced_run(p: &[u8]) -> bool {
         let any2 = if q1 + 6 <= n {
             let (a, b, c) = (&p[q0..q1], &p[q0 + 3..q1 + 3], &p[q0 + 6..q1 + 6]);
             a.iter().zip(b).zip(c).fold(0u8, |acc, ((&x, &y), &z)| {
-                acc | (((x == y) as u8) & ((y == z) as u8) & (x != b' ') as u8)
+                let alnum = ((x | 0x20).wrapping_sub(b'a') < 26) | (x.wrapping_sub(b'0') < 10);
+                acc | (((x == y) as u8) & ((y == z) as u8) & (!alnum & (x != b' ')) as u8)
             })
         } else {
             1
