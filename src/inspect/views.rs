@@ -332,10 +332,11 @@ const REJOIN_CONTEXT: usize = 48;
 /// At most this many rejoined windows per text.
 const MAX_REJOIN_WINDOWS: usize = 256;
 
-/// Calls `f(window, view)` for the text around each line break that splits a word (a letter,
-/// optionally a hyphen, the break, then a lower-case letter), with those breaks removed. Only
-/// windows of [`REJOIN_CONTEXT`] bytes around the breaks are re-scanned, not the whole text:
-/// extraction joins messages with line breaks, so most multi-message requests have some.
+/// Calls `f(span, view)` once with the text around each line break that splits a word (a
+/// letter, optionally a hyphen, the break, then a lower-case letter), those breaks removed. Only
+/// windows of [`REJOIN_CONTEXT`] bytes around the breaks are in the view, not the whole text
+/// (extraction joins messages with line breaks, so most multi-message requests have some), and
+/// all windows are one view, re-scanned once.
 fn rejoined_views(text: &str, mut f: impl FnMut(Range<usize>, &str)) {
     let b = text.as_bytes();
     let letter = |k: usize| b.get(k).is_some_and(|c| c.is_ascii_alphabetic());
@@ -369,7 +370,10 @@ fn rejoined_views(text: &str, mut f: impl FnMut(Range<usize>, &str)) {
         }
         k.min(b.len())
     };
+    // all windows in one view (one re-scan, whatever the number of breaks), separated by a
+    // sentence end so that no phrase runs from one window into the next
     let mut out = String::new();
+    let (mut first, mut last_end) = (usize::MAX, 0);
     let mut windows = 0;
     let mut j = 0;
     while j < breaks.len() && windows < MAX_REJOIN_WINDOWS {
@@ -380,16 +384,22 @@ fn rejoined_views(text: &str, mut f: impl FnMut(Range<usize>, &str)) {
             last += 1;
             we = ceil(breaks[last].1 + REJOIN_CONTEXT);
         }
-        out.clear();
+        if !out.is_empty() {
+            out.push_str("\n.\n");
+        }
         let mut copied = ws;
         for &(s, e) in &breaks[j..=last] {
             out.push_str(&text[copied..s]);
             copied = e;
         }
         out.push_str(&text[copied..we]);
-        f(ws..we, &out);
+        first = first.min(ws);
+        last_end = we;
         windows += 1;
         j = last + 1;
+    }
+    if !out.is_empty() {
+        f(first..last_end, &out);
     }
 }
 
@@ -522,13 +532,16 @@ mod tests {
             "y ".repeat(100)
         );
         let v = views(&long);
-        assert_eq!(v.len(), 2, "{v:?}");
+        assert_eq!(v.len(), 1, "{v:?}");
+        let (first, second) = v[0].2.split_once("\n.\n").unwrap();
         assert!(
-            v[0].2.contains(" ignore all y") && v[0].2.len() < 120,
-            "{:?}",
-            v[0].2
+            first.contains(" ignore all y") && first.len() < 120,
+            "{first:?}"
         );
-        assert!(v[1].2.ends_with(" previous"), "{:?}", v[1].2);
+        assert!(
+            second.ends_with(" previous") && second.len() < 120,
+            "{second:?}"
+        );
         // breaks after punctuation or before capitals / indentation are kept: no view
         assert!(views("Dear team,\nThanks.\n\n- item\n  next\nNew line").is_empty());
     }
