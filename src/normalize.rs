@@ -24,6 +24,24 @@ pub struct Normalized {
     /// at `norm_start` comes from original byte `orig_start + (k - norm_start)`. Most text is
     /// one long run (or a few), so this costs nothing on the fast path.
     runs: Vec<(u32, u32)>,
+    /// What the text holds that a decoded view may need (see [`hint`]), collected in the same
+    /// pass at no extra cost.
+    hints: u8,
+}
+
+/// Bits of [`Normalized::hints`]: what the original text holds that only a decoded view can
+/// show (see `inspect::decode::find_views`).
+pub mod hint {
+    /// `&`, a backslash or `%`: HTML entities, `\xNN` / `\uNNNN` or percent escapes may follow.
+    pub const ESCAPE: u8 = 1;
+    /// A line break (a word may be split across lines).
+    pub const NEWLINE: u8 = 2;
+    /// Unicode tag characters (U+E0000 block: invisible ASCII).
+    pub const TAG: u8 = 4;
+    /// Right-to-left override or isolate (U+202E, U+2067): text displayed reversed.
+    pub const BIDI: u8 = 8;
+    /// A character that stays non-ASCII after folding (a non-Latin script).
+    pub const NONASCII: u8 = 16;
 }
 
 impl Normalized {
@@ -39,6 +57,11 @@ impl Normalized {
     /// True when the leet view differs from `plain`.
     pub fn leet_differs(&self) -> bool {
         self.leet_differs
+    }
+
+    /// The [`hint`] bits of the last normalised text.
+    pub fn hints(&self) -> u8 {
+        self.hints
     }
 
     /// Original byte offset of the character that produced normalised byte `k`.
@@ -69,9 +92,19 @@ impl Normalized {
 fn fold_char(c: char) -> Option<char> {
     let u = c as u32;
     let m = match u {
-        // zero-width, joiners, bidi controls, word joiner, invisible operators, BOM, soft hyphen
+        // zero-width, joiners, bidi controls, word joiner, invisible operators, BOM, soft hyphen,
+        // Unicode tag characters (decoded and scanned separately, see `inspect::decode`) and
+        // Latin / symbol combining marks ("i̵g̵n̵o̵r̵e̵", Zalgo text): the marks of scripts that
+        // need them (Devanagari, Thai, Arabic, ...) are in their own blocks and are kept
         0x00AD
-        | 0x034F
+        | 0x0300..=0x036F
+        | 0x1AB0..=0x1AFF
+        | 0x1DC0..=0x1DFF
+        | 0x20D0..=0x20FF
+        | 0xFE20..=0xFE2F
+        // nukta (Devanagari, Bengali): spelled with and without it, precomposed or not
+        | 0x093C
+        | 0x09BC
         | 0x061C
         | 0x115F
         | 0x1160
@@ -88,6 +121,16 @@ fn fold_char(c: char) -> Option<char> {
         | 0xE0000..=0xE007F => return None,
         // fullwidth ASCII
         0xFF01..=0xFF5E => char::from_u32(u - 0xFEE0)?,
+        // precomposed nukta letters to their base letter (क़ -> क, য় -> য)
+        0x0958..=0x095A => char::from_u32(u - 0x0958 + 0x0915)?,
+        0x095B => '\u{091C}',
+        0x095C => '\u{0921}',
+        0x095D => '\u{0922}',
+        0x095E => '\u{092B}',
+        0x095F => '\u{092F}',
+        0x09DC => '\u{09A1}',
+        0x09DD => '\u{09A2}',
+        0x09DF => '\u{09AF}',
         // mathematical alphanumeric letters (bold, italic, script, fraktur, ...)
         0x1D400..=0x1D6A3 => {
             let k = (u - 0x1D400) % 52;
@@ -167,9 +210,11 @@ fn fold_char(c: char) -> Option<char> {
                 if c.is_whitespace() || c.is_control() {
                     ' '
                 } else {
-                    // single-char lower-case mapping when there is one, else unchanged
+                    // single-char lower-case mapping when there is one (folded like the
+                    // lower-case letter itself: 'П' reads as 'п' reads as 'n'), else unchanged
                     let mut l = c.to_lowercase();
                     match (l.next(), l.next()) {
+                        (Some(x), None) if x != c => return fold_char(x),
                         (Some(x), None) => x,
                         _ => c,
                     }
@@ -253,15 +298,21 @@ pub fn normalize_into(text: &str, out: &mut Normalized) {
     let mut i = 0;
     let mut last_space = true; // no leading space
     let mut expect = usize::MAX; // original offset that continues the current run
+    let mut hints = 0u8;
     while i < n {
         if i + CHUNK <= n {
             let c: &[u8; CHUNK] = bytes[i..i + CHUNK].try_into().unwrap_or(&[0x80; CHUNK]);
             let mut m = [0u8; CHUNK];
             let mut hi = 0u8;
+            let mut esc = 0u8;
+            let mut nl = 0u8;
             for k in 0..CHUNK {
                 hi |= c[k];
                 m[k] = fold_ascii(c[k]);
+                esc |= ((c[k] == b'&') | (c[k] == b'\\') | (c[k] == b'%')) as u8;
+                nl |= (c[k] == b'\n') as u8;
             }
+            hints |= (esc * hint::ESCAPE) | (nl * hint::NEWLINE);
             let mut dbl = 0u8;
             for k in 0..CHUNK - 1 {
                 dbl |= ((m[k] == b' ') & (m[k + 1] == b' ')) as u8;
@@ -283,6 +334,11 @@ pub fn normalize_into(text: &str, out: &mut Normalized) {
             let b = bytes[i];
             if b < 0x80 {
                 let m = ASCII[b as usize];
+                hints |= match b {
+                    b'&' | b'\\' | b'%' => hint::ESCAPE,
+                    b'\n' => hint::NEWLINE,
+                    _ => 0,
+                };
                 if m != b' ' || !last_space {
                     emit(&mut plain, &mut runs, &mut expect, m, i);
                 }
@@ -293,6 +349,11 @@ pub fn normalize_into(text: &str, out: &mut Normalized) {
             // non-ASCII: decode one char (text is valid UTF-8, `i` is on a char boundary)
             let ch = text[i..].chars().next().unwrap_or('\u{FFFD}');
             let len = ch.len_utf8();
+            hints |= match ch as u32 {
+                0xE0000..=0xE007F => hint::TAG,
+                0x202E | 0x2067 => hint::BIDI,
+                _ => 0,
+            };
             if let Some(m) = fold_char(ch).map(|m| m.to_ascii_lowercase()) {
                 if m == ' ' {
                     if !last_space {
@@ -303,6 +364,9 @@ pub fn normalize_into(text: &str, out: &mut Normalized) {
                     let mut buf = [0u8; 4];
                     for &x in m.encode_utf8(&mut buf).as_bytes() {
                         emit(&mut plain, &mut runs, &mut expect, x, i);
+                    }
+                    if !m.is_ascii() {
+                        hints |= hint::NONASCII;
                     }
                     last_space = false;
                 }
@@ -317,7 +381,7 @@ pub fn normalize_into(text: &str, out: &mut Normalized) {
             let e = runs.get(r + 1).map_or(plain.len(), |x| x.0 as usize);
             map.extend((0..(e - s as usize) as u32).map(|d| o + d));
         }
-        join_spaced_letters(&mut plain, &mut map);
+        join_spaced_letters(text.as_bytes(), &mut plain, &mut map);
         runs.clear();
         let mut expect = u32::MAX;
         for (k, &o) in map.iter().enumerate() {
@@ -330,6 +394,7 @@ pub fn normalize_into(text: &str, out: &mut Normalized) {
     out.leet_differs = leet_into(&plain, &mut out.leet);
     out.plain = plain;
     out.runs = runs;
+    out.hints = hints;
 }
 
 /// Fills `leet` with the leet view of `p` and returns true, or returns false (leaving `leet`
@@ -373,40 +438,98 @@ fn leet_into(p: &[u8], leet: &mut Vec<u8>) -> bool {
     differs
 }
 
-/// True when `p` holds a run that [`join_spaced_letters`] would join: four single alphanumeric
-/// tokens separated by single spaces.
+/// Separator bytes that may split the letters of a word ("i.g.n.o.r.e", "i-g-n-o-r-e").
+#[inline]
+fn split_sep(b: u8) -> bool {
+    matches!(
+        b,
+        b' ' | b'.'
+            | b'-'
+            | b'_'
+            | b'*'
+            | b'|'
+            | b'/'
+            | b','
+            | b'+'
+            | b'~'
+            | b':'
+            | b';'
+            | b'\\'
+            | b'^'
+            | b'='
+            | b'#'
+            | b'\''
+            | b'"'
+            | b'`'
+    )
+}
+
+/// A run of single characters split by one repeated separator, starting at `j`: returns
+/// `(sep_len, last)` where `last` is the offset of the run's last character and the run has at
+/// least `min` characters. The separator is one byte from [`split_sep`] (a space included: the
+/// view has collapsed whitespace) or punctuation followed by a space ("i. g. n. o. r. e").
+/// Characters are ASCII alphanumerics when the separator is a space, ASCII letters otherwise.
+fn split_run(p: &[u8], j: usize, sep: Option<&[u8]>, min: usize) -> Option<(usize, usize)> {
+    let n = p.len();
+    let alnum = |k: usize| k < n && p[k].is_ascii_alphanumeric();
+    if !alnum(j) || alnum(j + 1) || (j > 0 && alnum(j - 1)) {
+        return None;
+    }
+    let sl = match sep {
+        Some(s) => s.len(),
+        None if j + 2 < n && p[j + 1] != b' ' && p[j + 2] == b' ' && split_sep(p[j + 1]) => 2,
+        None if j + 1 < n && split_sep(p[j + 1]) => 1,
+        None => return None,
+    };
+    let sep: &[u8] = match sep {
+        Some(s) => s,
+        None => &p[j + 1..j + 1 + sl],
+    };
+    let letters_only = sep != b" ";
+    let ok = |k: usize| alnum(k) && !alnum(k + 1) && (!letters_only || p[k].is_ascii_alphabetic());
+    if !ok(j) {
+        return None;
+    }
+    let mut k = j;
+    let mut count = 1;
+    while k + 1 + sl < n && &p[k + 1..k + 1 + sl] == sep && ok(k + 1 + sl) {
+        k += 1 + sl;
+        count += 1;
+    }
+    (count >= min).then_some((sl, k))
+}
+
+/// True when `p` holds a run that [`join_spaced_letters`] would join. A cheap vectorisable test
+/// finds candidates (the same separator byte at three positions two or three apart); each
+/// candidate is then verified.
 fn has_spaced_run(p: &[u8]) -> bool {
     let n = p.len();
     if n < 7 {
         return false;
     }
-    let single = |j: usize| -> bool {
-        p[j] != b' '
-            && p[j].is_ascii_alphanumeric()
-            && (j == 0 || p[j - 1] == b' ')
-            && (j + 1 == n || p[j + 1] == b' ')
-    };
-    // tokens at j, j+2, j+4, j+6 need spaces at q = j+1, j+3, j+5 (q + 4 <= n - 2)
     const C: usize = 64;
-    let last = n - 6; // q in 1..=last
+    let last = n - 6; // q in 1..=last: separators at q, q+2, q+4
     let mut q0 = 1;
     while q0 <= last {
         let q1 = (q0 + C).min(last + 1);
         let (a, b, c) = (&p[q0..q1], &p[q0 + 2..q1 + 2], &p[q0 + 4..q1 + 4]);
         let any = a.iter().zip(b).zip(c).fold(0u8, |acc, ((&x, &y), &z)| {
-            acc | (((x == b' ') as u8) & ((y == b' ') as u8) & ((z == b' ') as u8))
+            let alnum = ((x | 0x20).wrapping_sub(b'a') < 26) | (x.wrapping_sub(b'0') < 10);
+            acc | (((x == y) as u8) & ((y == z) as u8) & (!alnum) as u8)
         });
-        if any != 0 {
+        // two-byte separators ("i. g. n. o."): the same punctuation at q, q+3, q+6
+        let any2 = if q1 + 6 <= n {
+            let (a, b, c) = (&p[q0..q1], &p[q0 + 3..q1 + 3], &p[q0 + 6..q1 + 6]);
+            a.iter().zip(b).zip(c).fold(0u8, |acc, ((&x, &y), &z)| {
+                let alnum = ((x | 0x20).wrapping_sub(b'a') < 26) | (x.wrapping_sub(b'0') < 10);
+                acc | (((x == y) as u8) & ((y == z) as u8) & (!alnum & (x != b' ')) as u8)
+            })
+        } else {
+            1
+        };
+        if any | any2 != 0 {
             for q in q0..q1 {
-                let j = q - 1;
-                if p[q] == b' '
-                    && p[q + 2] == b' '
-                    && p[q + 4] == b' '
-                    && single(j)
-                    && single(j + 2)
-                    && single(j + 4)
-                    && single(j + 6)
-                {
+                if split_run(p, q - 1, None, 4).is_some() {
                     return true;
                 }
             }
@@ -416,56 +539,85 @@ fn has_spaced_run(p: &[u8]) -> bool {
     false
 }
 
-/// Joins runs of >= 4 single alphanumeric characters separated by single spaces
-/// ("i g n o r e" -> "ignore"), in place on `plain` and `map`.
-fn join_spaced_letters(p: &mut Vec<u8>, map: &mut Vec<u32>) {
+/// Joins runs of >= 4 single characters split by one repeated separator ("i g n o r e",
+/// "i.g.n.o.r.e", "i-g-n-o-r-e", "i. g. n. o. r. e", one letter per line) into words, in place
+/// on `plain` and `map`. Word gaps survive as one space: a different separator between two runs
+/// ("i-g-n-o-r-e a-l-l") or, for space-split runs, a longer or different whitespace run in the
+/// original `text` ("I g n o r e   a l l" -> "ignore all"), so that separate words are not fused
+/// into one.
+fn join_spaced_letters(text: &[u8], p: &mut Vec<u8>, map: &mut Vec<u32>) {
     let n = p.len();
     if n < 7 {
         return;
     }
-    let single = |p: &[u8], j: usize| -> bool {
-        // p[j] is a single-character token
-        p[j] != b' '
-            && p[j].is_ascii_alphanumeric()
-            && (j == 0 || p[j - 1] == b' ')
-            && (j + 1 == p.len() || p[j + 1] == b' ')
+    // original length and first byte of the whitespace run that produced the space at `k`
+    let ws = |map: &[u32], k: usize| -> (u32, bool) {
+        let o = map[k];
+        let len = map.get(k + 1).map_or(1, |&x| x.saturating_sub(o).max(1));
+        let nl = matches!(text.get(o as usize), Some(b'\n' | b'\r'));
+        (len, nl)
     };
     let mut w = 0;
     let mut j = 0;
     while j < n {
-        // try to detect a run starting at j
-        if single(p, j) {
-            let mut k = j;
-            let mut count = 1;
-            while k + 2 < n && single(p, k + 2) {
-                k += 2;
-                count += 1;
-            }
-            if count >= 4 {
-                // copy letters only
-                let mut q = j;
-                while q <= k {
-                    p[w] = p[q];
-                    map[w] = map[q];
-                    w += 1;
-                    q += 2;
-                }
-                j = k + 1;
-                continue;
-            }
-            // copy the run as is
-            while j <= k {
-                p[w] = p[j];
-                map[w] = map[j];
-                w += 1;
-                j += 1;
-            }
+        let Some((sl, mut k)) = split_run(p, j, None, 4) else {
+            p[w] = p[j];
+            map[w] = map[j];
+            w += 1;
+            j += 1;
             continue;
+        };
+        let mut sep = [0u8; 2];
+        sep[..sl].copy_from_slice(&p[j + 1..j + 1 + sl]);
+        let sep = &sep[..sl];
+        // the usual gap of a space-split run: its shortest whitespace run
+        let gap = if sep == b" " {
+            let mut g = (u32::MAX, false);
+            let mut q = j + 1;
+            while q < k {
+                let x = ws(map, q);
+                if x.0 < g.0 {
+                    g = x;
+                }
+                q += 2;
+            }
+            g
+        } else {
+            (0, false)
+        };
+        let mut q = j;
+        loop {
+            // copy the letters of the run at `q..=k`
+            let mut r = q;
+            while r <= k {
+                if r > q && sep == b" " {
+                    let x = ws(map, r - 1);
+                    if x.0 > gap.0 || x.1 != gap.1 {
+                        p[w] = b' ';
+                        map[w] = map[r - 1];
+                        w += 1;
+                    }
+                }
+                p[w] = p[r];
+                map[w] = map[r];
+                w += 1;
+                r += 1 + sl;
+            }
+            // a following word split the same way, after one other separator
+            let next = k + 2;
+            if sep != b" " && next < n && split_sep(p[k + 1]) && p[k + 1] != sep[0] {
+                if let Some((_, k2)) = split_run(p, next, Some(sep), 2) {
+                    p[w] = b' ';
+                    map[w] = map[k + 1];
+                    w += 1;
+                    q = next;
+                    k = k2;
+                    continue;
+                }
+            }
+            break;
         }
-        p[w] = p[j];
-        map[w] = map[j];
-        w += 1;
-        j += 1;
+        j = k + 1;
     }
     p.truncate(w);
     map.truncate(w);
@@ -531,7 +683,7 @@ mod tests {
                 }
                 i += len;
             }
-            join_spaced_letters(&mut plain, &mut map);
+            join_spaced_letters(text.as_bytes(), &mut plain, &mut map);
             // leet view
             let p = &plain[..];
             leet.reserve(p.len());
@@ -607,6 +759,14 @@ mod tests {
             "h e l l o",
             "a b c",
             "7h3 ",
+            "i.g.n.o.r.e ",
+            "a-b-c-d-e",
+            "x. y. z. w.",
+            "i\ng\nn\no",
+            "\u{301}",
+            "\u{E0069}",
+            "_",
+            ".",
         ];
         let mut seed = 0x9E37_79B9_7F4A_7C15u64;
         let mut next = || {
@@ -650,8 +810,50 @@ mod tests {
 
     #[test]
     fn spaced_letters_joined() {
-        assert_eq!(norm("I g n o r e  a l l").0, "ignoreall");
+        assert_eq!(norm("I g n o r e  a l l").0, "ignore all");
+        assert_eq!(norm("i g n o r e a l l").0, "ignoreall");
         assert_eq!(norm("plan a b").0, "plan a b");
+    }
+
+    #[test]
+    fn letters_split_by_punctuation_or_line_breaks_joined_word_by_word() {
+        assert_eq!(norm("i.g.n.o.r.e a.l.l").0, "ignore all");
+        assert_eq!(
+            norm("I-g-n-o-r-e a-l-l p-r-e-v-i-o-u-s").0,
+            "ignore all previous"
+        );
+        assert_eq!(norm("i_g_n_o_r_e").0, "ignore");
+        assert_eq!(norm("i. g. n. o. r. e. all").0, "ignore. all");
+        assert_eq!(norm("i|g|n|o|r|e/r|u|l|e|s").0, "ignore rules");
+        assert_eq!(norm("i\ng\nn\no\nr\ne\n\na\nl\nl").0, "ignore all");
+        assert_eq!(norm("I g n o r e \t p r e v i o u s").0, "ignore previous");
+    }
+
+    #[test]
+    fn split_letters_benign_twins_untouched() {
+        // versions, IP addresses, initials, ASCII rules, lists of two or three letters
+        for t in [
+            "version 1.2.3.4 of the U.S. code",
+            "192.168.0.1",
+            "a, b and c",
+            "x-y plot",
+            "------------",
+            "e.g. i.e. a.m.",
+            "well-known e-mail",
+        ] {
+            assert_eq!(norm(t).0, t.to_lowercase(), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn combining_marks_stripped() {
+        assert_eq!(
+            norm("i\u{336}g\u{336}n\u{336}o\u{336}r\u{336}e\u{336}").0,
+            "ignore"
+        );
+        assert_eq!(norm("ig\u{301}no\u{308}re\u{20DD}").0, "ignore");
+        // scripts whose marks carry meaning keep them (Devanagari vowel signs)
+        assert_eq!(norm("निर्देश").0, "निर्देश");
     }
 
     #[test]

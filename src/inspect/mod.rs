@@ -18,8 +18,10 @@
 
 mod context;
 mod decode;
+pub mod lexicon;
 pub mod rules;
 pub mod suffix;
+mod views;
 
 pub use context::term_hash;
 
@@ -330,6 +332,17 @@ pub struct Inspector {
     both_pf: Prefilter,
     /// Rules without anchors (custom rules): run over the whole plain view.
     always: Vec<u16>,
+    /// Indices of the signal rules pushed by code, not by their regex (absent when disabled).
+    enc_decoded: Option<u16>,
+    enc_tags: Option<u16>,
+    /// The multilingual word-sequence patterns; `lex_rules[k]` is the compiled rule of the
+    /// lexicon's rule `k` (`None` when disabled).
+    lexicon: lexicon::Lexicon,
+    lex_rules: Vec<Option<u16>>,
+    /// Lexicon terms that are not ASCII after normalisation (the ASCII ones are in the
+    /// prefilters): run only over text with non-ASCII letters.
+    lex_nonascii: Option<aho_corasick::nfa::contiguous::NFA>,
+    lex_nonascii_terms: Vec<u16>,
     allow: Vec<CompiledAllow>,
     category_actions: BTreeMap<String, Action>,
     context: context::Context,
@@ -341,13 +354,43 @@ const REGEX_DFA_LIMIT: usize = 2 * 1024 * 1024;
 /// Bytes searched on each side of an anchor hit.
 const WINDOW: usize = 320;
 const MAX_HITS: usize = 64;
+/// Pattern target of the ROT13 probe words in the prefilters (not a rule index).
+const PROBE_ROT13: u16 = u16::MAX;
+/// Pattern targets at or above this are lexicon terms (`LEX_TERM | term index`).
+const LEX_TERM: u16 = 0x8000;
 
-/// Expands the built-in pattern shorthand: a space means "any run of non-alphanumerics".
+/// Expands the built-in pattern shorthand: a space means "any run of non-alphanumerics",
+/// except inside a character class (`[( ]`, `[^'" ]`), where it is a space.
 fn expand(pattern: &str) -> String {
     let mut s = String::with_capacity(pattern.len() * 2 + 8);
     s.push_str("(?-u)");
+    let mut class = false;
+    let mut escaped = false;
+    let mut class_start = false;
     for c in pattern.chars() {
-        if c == ' ' {
+        if escaped {
+            escaped = false;
+            s.push(c);
+            continue;
+        }
+        match c {
+            '\\' => escaped = true,
+            '[' if !class => {
+                class = true;
+                class_start = true;
+                s.push(c);
+                continue;
+            }
+            // `]` first in a class (or after `^`) is a literal
+            ']' if class && !class_start => class = false,
+            '^' if class_start => {
+                s.push(c);
+                continue;
+            }
+            _ => {}
+        }
+        class_start = false;
+        if c == ' ' && !class {
             s.push_str(r"[^a-z0-9]*");
         } else {
             s.push(c);
@@ -403,7 +446,7 @@ fn build_prefilter(pats: &[(String, u16)]) -> Prefilter {
 /// `AhoCorasick::find_overlapping_iter` with `MatchKind::Standard`, in a tight loop over the DFA's
 /// transition table instead of the generic iterator (about 4x fewer instructions per byte).
 #[inline]
-fn anchor_hits(d: &dfa::DFA, hay: &[u8], mut f: impl FnMut(usize, PatternID)) {
+fn anchor_hits<A: Automaton>(d: &A, hay: &[u8], mut f: impl FnMut(usize, PatternID)) {
     let Ok(mut sid) = d.start_state(Anchored::No) else {
         return;
     };
@@ -499,6 +542,41 @@ impl Inspector {
                 regex,
             });
         }
+        let lexicon = lexicon::Lexicon::compile(lexicon::SOURCE)
+            .map_err(|e| ConfigError::new("inspection", e))?;
+        let mut nonascii: Vec<&[u8]> = Vec::new();
+        let mut lex_nonascii_terms = Vec::new();
+        for (ti, t) in lexicon.terms.iter().enumerate() {
+            match std::str::from_utf8(&t.bytes) {
+                Ok(a) if a.is_ascii() => plain_pats.push((a.to_owned(), LEX_TERM | ti as u16)),
+                _ => {
+                    nonascii.push(&t.bytes);
+                    lex_nonascii_terms.push(ti as u16);
+                }
+            }
+        }
+        let lex_nonascii = if nonascii.is_empty() {
+            None
+        } else {
+            aho_corasick::nfa::contiguous::NFA::builder()
+                .match_kind(MatchKind::Standard)
+                .prefilter(false)
+                .build(&nonascii)
+                .ok()
+        };
+        let lex_rules: Vec<Option<u16>> = lexicon
+            .rules
+            .iter()
+            .map(|id| {
+                compiled
+                    .iter()
+                    .position(|r: &CompiledRule| &r.id == id)
+                    .map(|i| i as u16)
+            })
+            .collect();
+        for p in views::ROT13_PROBES {
+            plain_pats.push((p.to_string(), PROBE_ROT13));
+        }
         let mut always = Vec::new();
         for (i, c) in cfg.custom_rules.iter().enumerate() {
             let f = |k: &str| format!("inspection.custom_rules[{i}].{k}");
@@ -559,7 +637,21 @@ impl Inspector {
                 ));
             }
         }
+        let index_of = |id: &str| {
+            compiled
+                .iter()
+                .position(|r: &CompiledRule| r.id == id)
+                .map(|i| i as u16)
+        };
+        let enc_decoded = index_of(rules::ENCODED_ID);
+        let enc_tags = index_of(rules::TAGS_ID);
         Ok(Inspector {
+            enc_decoded,
+            enc_tags,
+            lexicon,
+            lex_rules,
+            lex_nonascii,
+            lex_nonascii_terms,
             enabled: cfg.enabled,
             action: cfg.action,
             threshold: cfg.threshold,
@@ -735,11 +827,40 @@ impl Inspector {
             std::mem::take(&mut s[d])
         });
         normalize_into(text, &mut n);
+        let mut probe = false;
+        let mut lex: Vec<lexicon::TermHit> = Vec::new();
         if n.leet_differs() {
-            self.run_view(n.leet(), &self.leet_pf, text, &n, out);
-            self.run_view(&n.plain, &self.plain_pf, text, &n, out);
+            probe |= self.run_view(n.leet(), &self.leet_pf, text, &n, out, &mut lex);
+            probe |= self.run_view(&n.plain, &self.plain_pf, text, &n, out, &mut lex);
         } else {
-            self.run_view(&n.plain, &self.both_pf, text, &n, out);
+            probe |= self.run_view(&n.plain, &self.both_pf, text, &n, out, &mut lex);
+        }
+        if n.hints() & crate::normalize::hint::NONASCII != 0 {
+            if let Some(nfa) = &self.lex_nonascii {
+                anchor_hits(nfa, &n.plain, |end, pat| {
+                    let Some(&term) = self.lex_nonascii_terms.get(pat.as_usize()) else {
+                        return;
+                    };
+                    lex.push(lexicon::TermHit {
+                        term,
+                        start: (end - nfa.pattern_len(pat)) as u32,
+                        end: end as u32,
+                    });
+                });
+            }
+        }
+        if lex.len() >= 2 {
+            self.lexicon.matches(&n.plain, &mut lex, |rule, s, e| {
+                if let Some(Some(ri)) = self.lex_rules.get(rule) {
+                    let (os, oe) = n.orig_span(text, s, e);
+                    out.push(RawHit {
+                        rule: *ri,
+                        start: os,
+                        end: oe,
+                        decoded: false,
+                    });
+                }
+            });
         }
         for &ri in &self.always {
             let r = &self.rules[ri as usize];
@@ -756,6 +877,7 @@ impl Inspector {
                 }
             }
         }
+        let hints = n.hints();
         SCRATCH.with(|s| {
             let mut s = s.borrow_mut();
             let d = depth as usize;
@@ -763,33 +885,69 @@ impl Inspector {
                 s[d] = n;
             }
         });
-        if depth < self.max_decode_depth {
+        let decode = depth < self.max_decode_depth;
+        if decode {
             decode::find_encoded(text, |span: Range<usize>, decoded: &str| {
-                let mut inner = Vec::new();
-                self.scan_text(decoded, depth + 1, &mut inner);
-                if !inner.is_empty() {
-                    let mut seen: Vec<u16> = Vec::new();
-                    for h in inner {
-                        if seen.contains(&h.rule) {
-                            continue;
-                        }
-                        seen.push(h.rule);
+                self.scan_decoded(decoded, span, depth, false, out);
+            });
+            if probe {
+                let mut r = String::new();
+                views::rot13(text, &mut r);
+                self.scan_decoded(&r, 0..text.len(), depth, true, out);
+            }
+        }
+        if hints != 0 {
+            views::find_views(text, hints, |kind, span, view| {
+                if kind == (views::ViewKind::Tags { smuggled: true }) {
+                    // invisible ASCII: a signal even when decoding is switched off
+                    if let Some(ri) = self.enc_tags {
                         out.push(RawHit {
-                            rule: h.rule,
-                            start: span.start,
-                            end: span.end,
-                            decoded: true,
-                        });
-                    }
-                    if let Some(enc) = self.rules.iter().position(|r| r.id == rules::ENCODED_ID) {
-                        out.push(RawHit {
-                            rule: enc as u16,
+                            rule: ri,
                             start: span.start,
                             end: span.end,
                             decoded: true,
                         });
                     }
                 }
+                if decode {
+                    self.scan_decoded(view, span, depth, true, out);
+                }
+            });
+        }
+    }
+
+    /// Scans a decoded segment or view one level deeper and reports its hits on `span` of the
+    /// outer text, with ENC-001. A view of the whole text (`only_new`) reports only rules that
+    /// have not hit yet: the same words seen twice are not a second signal.
+    fn scan_decoded(
+        &self,
+        decoded: &str,
+        span: Range<usize>,
+        depth: u32,
+        only_new: bool,
+        out: &mut Vec<RawHit>,
+    ) {
+        let mut inner = Vec::new();
+        self.scan_text(decoded, depth + 1, &mut inner);
+        let mut seen: Vec<u16> = Vec::new();
+        for h in inner {
+            if seen.contains(&h.rule)
+                || Some(h.rule) == self.enc_decoded
+                || (only_new && out.iter().any(|o| o.rule == h.rule))
+            {
+                continue;
+            }
+            seen.push(h.rule);
+        }
+        if seen.is_empty() {
+            return;
+        }
+        for &rule in seen.iter().chain(self.enc_decoded.as_ref()) {
+            out.push(RawHit {
+                rule,
+                start: span.start,
+                end: span.end,
+                decoded: true,
             });
         }
     }
@@ -801,16 +959,32 @@ impl Inspector {
         text: &str,
         n: &Normalized,
         out: &mut Vec<RawHit>,
-    ) {
-        let Some(d) = &pf.dfa else { return };
+        lex: &mut Vec<lexicon::TermHit>,
+    ) -> bool {
+        let Some(d) = &pf.dfa else { return false };
         // per rule: current pending window
         let mut pending: Vec<Option<(usize, usize)>> = vec![None; self.rules.len()];
+        let mut probe = false;
         anchor_hits(d, view, |end, pat| {
             let start = end - d.pattern_len(pat);
             let ws = start.saturating_sub(WINDOW);
             let we = (end + WINDOW).min(view.len());
             for &ri in &pf.pat_rules[pat.as_usize()] {
-                let slot = &mut pending[ri as usize];
+                if ri == PROBE_ROT13 {
+                    probe = true;
+                    continue;
+                }
+                if ri >= LEX_TERM {
+                    lex.push(lexicon::TermHit {
+                        term: ri & !LEX_TERM,
+                        start: start as u32,
+                        end: end as u32,
+                    });
+                    continue;
+                }
+                let Some(slot) = pending.get_mut(ri as usize) else {
+                    continue;
+                };
                 match slot {
                     Some((s, e)) if ws <= *e => {
                         *s = (*s).min(ws);
@@ -830,6 +1004,7 @@ impl Inspector {
                 self.run_rule(ri as u16, view, s, e, text, n, out);
             }
         }
+        probe
     }
 
     #[allow(clippy::too_many_arguments)]

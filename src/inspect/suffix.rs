@@ -240,6 +240,10 @@ const CODE_MARKERS: &[&str] = &[
     "\n- ",
     "\n* ",
     "\n|",
+    "&lt;",
+    "&gt;",
+    "&amp;",
+    "&#",
 ];
 
 /// True when `text` holds one of [`CODE_MARKERS`] (only asked once a window scored high).
