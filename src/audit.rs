@@ -122,6 +122,8 @@ pub struct AuditEvent {
     pub score: f64,
     /// Hex SHA-256 of the scanned prompt text (absent when there was none).
     pub prompt_sha256: Option<String>,
+    /// Size of that text (the scanned strings joined by newlines): what the limiter's estimate
+    /// is made from. For a body forwarded unread (compressed), the body's declared size.
     pub prompt_bytes: u64,
     pub body_bytes: u64,
     pub tokens: Option<Tokens>,
@@ -134,7 +136,8 @@ pub struct AuditEvent {
     pub latency_ms: u64,
     pub streamed: bool,
     /// What the gateway changed in the forwarded request: `clamped:<field>`,
-    /// `defaulted:<field>` (request contract), `upstream_key` (client key replaced). Omitted
+    /// `defaulted:<field>` (request contract), `upstream_key` (client key replaced),
+    /// `stream_options.include_usage` (added to a stream, see `include_stream_usage`). Omitted
     /// when nothing was changed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rewrites: Vec<String>,

@@ -8,6 +8,7 @@
 use crate::access::{Grant, Refusal};
 use crate::audit::{AuditEvent, Decision, RuleRef, Tokens};
 use crate::config::{CompressedAction, OversizeAction};
+use crate::extract::ApiShape;
 use crate::guard::{self, Stage};
 use crate::host::{self, Flavor};
 use crate::identity::{Consumer, Lookup};
@@ -16,7 +17,7 @@ use crate::limits::{RequestFacts, Reservation, SharedStore, StoreError};
 use crate::metrics::{self, Kind, ModelLabels, Registry};
 use crate::plugin::Plugin;
 use crate::reply::LocalReply;
-use crate::usage::{self, SseUsageReader, Usage};
+use crate::usage::{self, SseUsageReader, Usage, UsageChunkStripper};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 use std::cell::RefCell;
@@ -282,6 +283,10 @@ struct Request {
     /// Rate-limit headers for the client on a forwarded request.
     limit_headers: Vec<(&'static str, String)>,
     response: ResponseReader,
+    /// The filter added `stream_options.include_usage` to the forwarded request.
+    usage_added: bool,
+    /// Takes the usage chunk the client did not ask for out of a streamed answer.
+    stripper: Option<UsageChunkStripper>,
     usage: Option<Usage>,
     /// A local reply decided at the headers but sent once the request body has arrived: an
     /// answer sent while an HTTP/2 client is still uploading ends in a stream reset that some
@@ -313,6 +318,8 @@ impl Request {
             reservation: None,
             limit_headers: Vec::new(),
             response: ResponseReader::None,
+            usage_added: false,
+            stripper: None,
             usage: None,
             deferred: None,
             finished: false,
@@ -463,7 +470,12 @@ impl Request {
         }
         let body = rewritten.as_deref().unwrap_or(body);
         if body.is_empty() {
-            return self.admit(Decision::Allowed, RequestFacts::default());
+            // No prompt, no completion (`GET /v1/models`): only the request itself is counted.
+            let facts = RequestFacts {
+                no_completion: true,
+                ..RequestFacts::default()
+            };
+            return self.admit(Decision::Allowed, facts);
         }
         observe(self.telemetry.borrow().body_bytes, body.len() as u64);
         let inspector = match &self.grant {
@@ -484,30 +496,48 @@ impl Request {
         }
         let facts = RequestFacts {
             model: verdict.meta.model.as_deref(),
-            prompt_bytes: body.len() as u64,
+            // The text the audit event's `prompt_bytes` and hash describe.
+            prompt_bytes: verdict.text.len() as u64,
             max_tokens: verdict.meta.max_tokens,
+            no_completion: verdict.shape == ApiShape::Embeddings,
         };
-        match verdict.decision {
+        let action = match verdict.decision {
             inspect::Decision::Allow => self.admit(Decision::Allowed, facts),
             inspect::Decision::Monitor => self.admit(Decision::Monitored, facts),
-            inspect::Decision::Redact => {
-                let action = self.admit(Decision::Redacted, facts);
-                if self.phase == Phase::Forwarded {
-                    if let Some(new_body) = verdict.redacted_body.as_deref() {
-                        self.replace_body(body.len(), new_body);
-                    }
-                }
-                action
-            }
+            inspect::Decision::Redact => self.admit(Decision::Redacted, facts),
             inspect::Decision::Block if verdict.parse_error_block => {
                 let reply = LocalReply::invalid_body(self.event.request_id.as_deref());
-                self.answer(reply, Decision::Blocked, "parse_error")
+                return self.answer(reply, Decision::Blocked, "parse_error");
             }
             inspect::Decision::Block => {
                 let reply = LocalReply::content_blocked(self.event.request_id.as_deref());
-                self.answer(reply, Decision::Blocked, "content_policy")
+                return self.answer(reply, Decision::Blocked, "content_policy");
+            }
+        };
+        if self.phase == Phase::Forwarded {
+            let redacted = match verdict.decision {
+                inspect::Decision::Redact => verdict.redacted_body.as_deref(),
+                _ => None,
+            };
+            // A streamed OpenAI request without `include_usage` ends without usage: ask for it
+            // (only Envoy is known to let the filter take the extra chunk out of the answer).
+            let stream_usage = plugin.config.include_stream_usage
+                && verdict.meta.stream
+                && matches!(verdict.shape, ApiShape::Chat | ApiShape::Completions)
+                && matches!(host::capabilities().flavor, None | Some(Flavor::Envoy));
+            let with_usage = stream_usage
+                .then(|| usage::add_stream_usage(redacted.unwrap_or(body)))
+                .flatten();
+            if let Some(new_body) = with_usage.as_deref().or(redacted) {
+                if self.replace_body(body.len(), new_body) && with_usage.is_some() {
+                    self.usage_added = true;
+                    self.event
+                        .rewrites
+                        .push("stream_options.include_usage".into());
+                }
             }
         }
+        action
     }
 
     /// Inspection let the request through: check and reserve its limits, then forward.
@@ -516,6 +546,8 @@ impl Request {
         // Resolved (and checked for conflicts) with the request headers.
         let consumer = self.consumer.take().unwrap_or_else(Consumer::anonymous);
         self.event.consumer = Some(consumer.display().to_string());
+        // The size the limiter estimates from (the prompt text; a body forwarded unread: its size).
+        self.event.prompt_bytes = facts.prompt_bytes;
         if !plugin.limiter.is_active() {
             self.consumer = Some(consumer);
             return self.forward(decision);
@@ -562,18 +594,19 @@ impl Request {
     }
 
     /// Swaps the buffered request body and keeps `content-length` true. The headers are still
-    /// held (paused), so the upstream sees only the new length.
-    fn replace_body(&mut self, old_len: usize, new_body: &[u8]) {
+    /// held (paused), so the upstream sees only the new length. Whether the body was replaced.
+    fn replace_body(&mut self, old_len: usize, new_body: &[u8]) -> bool {
         if host::set_buffer(host::BUFFER_REQUEST_BODY, 0, old_len, new_body).is_err() {
             // APISIX cannot replace a body (`proxy_set_buffer_bytes` is Unimplemented): the
             // original is forwarded. Say so in the audit event.
             self.event.reason = Some("redaction_unsupported".into());
-            return;
+            return false;
         }
         if self.has_content_length {
             let len = new_body.len().to_string();
             let _ = host::replace_header(host::MAP_REQUEST_HEADERS, "content-length", &len);
         }
+        true
     }
 
     /// Audit fields and rule-hit metrics from an inspection verdict.
@@ -582,7 +615,8 @@ impl Request {
         let e = &mut self.event;
         e.api = v.shape.as_str().to_string();
         e.model = v.meta.model.clone();
-        e.prompt_bytes = v.meta.prompt_bytes as u64;
+        // The hashed text, separators included (`meta.prompt_bytes` leaves them out).
+        e.prompt_bytes = v.text.len() as u64;
         e.score = f64::from(v.score);
         if audit && !v.text.is_empty() {
             e.prompt_sha256 = Some(crate::audit::sha256_hex(v.text.as_bytes()));
@@ -944,6 +978,13 @@ impl HttpContext for Request {
             } else {
                 ResponseReader::None
             };
+            if self.usage_added && matches!(self.response, ResponseReader::Sse(_)) {
+                self.stripper = Some(UsageChunkStripper::default());
+                // Chunks change size: a declared length would no longer hold.
+                if header("content-length").is_some() {
+                    let _ = host::remove_header(host::MAP_RESPONSE_HEADERS, "content-length");
+                }
+            }
             for (name, value) in std::mem::take(&mut self.limit_headers) {
                 let _ = host::add_header(host::MAP_RESPONSE_HEADERS, name, &value);
             }
@@ -957,11 +998,20 @@ impl HttpContext for Request {
         match &mut self.response {
             ResponseReader::None => {}
             ResponseReader::Sse(reader) => {
-                if body_size > 0 {
-                    if let Ok(Some(chunk)) =
-                        host::get_buffer(host::BUFFER_RESPONSE_BODY, 0, body_size)
-                    {
-                        reader.feed(&chunk);
+                let chunk = match body_size {
+                    0 => Some(Vec::new()),
+                    n => host::get_buffer(host::BUFFER_RESPONSE_BODY, 0, n)
+                        .ok()
+                        .flatten(),
+                };
+                if let Some(chunk) = chunk {
+                    reader.feed(&chunk);
+                    let out = self
+                        .stripper
+                        .as_mut()
+                        .and_then(|s| s.filter(&chunk, end_of_stream));
+                    if let Some(out) = out {
+                        let _ = host::set_buffer(host::BUFFER_RESPONSE_BODY, 0, body_size, &out);
                     }
                 }
                 if end_of_stream {
