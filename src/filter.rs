@@ -619,7 +619,7 @@ impl Request {
         e.prompt_bytes = v.text.len() as u64;
         e.score = f64::from(v.score);
         if audit && !v.text.is_empty() {
-            e.prompt_sha256 = Some(crate::audit::sha256_hex(v.text.as_bytes()));
+            e.prompt_hash = Some(self.plugin.prompt_hasher.hex(v.text.as_bytes()));
         }
         if v.parse_error {
             e.reason = Some("parse_error".into());

@@ -64,10 +64,14 @@ fn no_body_and_embeddings_reserve_no_completion() {
 }
 
 /// The audit event's `prompt_bytes` is the size of the text its hash covers (the messages joined
-/// by newlines), and the limiter's estimate is made from that same size.
+/// by newlines), and the limiter's estimate is made from that same size. The hash is BLAKE3 keyed
+/// by the deployment's salt (audit v2): another salt gives another hash, and it is not the
+/// unkeyed SHA-256 of v1.
 #[test]
 fn prompt_size_hash_and_estimate_describe_one_text() {
-    let h = Harness::start(r#"{"limits": {"default": {"tokens_per_minute": 100000}}}"#);
+    let h = Harness::start(
+        r#"{"identity": {"salt": "e2e-salt"}, "limits": {"default": {"tokens_per_minute": 100000}}}"#,
+    );
     clear_of_minute_boundary(Duration::from_secs(20));
     let parts = [
         "You are a terse assistant.",
@@ -93,11 +97,25 @@ fn prompt_size_hash_and_estimate_describe_one_text() {
     let e = &events[0];
     assert_eq!(e["prompt_bytes"], text.len() as u64, "{e}");
     assert!(e["body_bytes"].as_u64().unwrap() > text.len() as u64);
+    assert_eq!(e["schema"], "promptgate.audit.v2");
+    let key = blake3::derive_key("promptgate 2026-12 audit prompt_hash", b"e2e-salt");
+    let keyed = blake3::keyed_hash(&key, text.as_bytes())
+        .to_hex()
+        .to_string();
+    assert_eq!(e["prompt_hash"], keyed, "{e}");
+    let other = blake3::derive_key("promptgate 2026-12 audit prompt_hash", b"");
+    assert_ne!(
+        e["prompt_hash"],
+        blake3::keyed_hash(&other, text.as_bytes())
+            .to_hex()
+            .as_str()
+    );
     let sha: String = Sha256::digest(text.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    assert_eq!(e["prompt_sha256"], sha, "{e}");
+    assert_ne!(e["prompt_hash"], sha);
+    assert!(e.get("prompt_sha256").is_none());
 }
 
 /// The SSE events of a response body, in order.
