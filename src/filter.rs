@@ -55,7 +55,8 @@ fn define(kind: Kind, name: &str) -> Option<u32> {
 }
 
 fn bump(id: Option<u32>, delta: i64) {
-    if let Some(id) = id {
+    // Adding 0 changes nothing: no host call.
+    if let (Some(id), false) = (id, delta == 0) {
         host::increment_metric(id, delta);
     }
 }
@@ -201,8 +202,11 @@ fn report_capabilities(plugin: &Plugin) {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
+    ms(SystemTime::now())
+}
+
+fn ms(t: SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .as_millis() as u64
 }
@@ -301,6 +305,9 @@ struct Request {
     /// The route and cluster properties were read for the audit event (once per request, even
     /// when the host has none).
     route_read: bool,
+    /// A clock reading taken moments ago in this callback (the end of the scan; the start of the
+    /// log phase), used instead of another (each is a host call).
+    now: Option<SystemTime>,
 }
 
 impl Request {
@@ -326,6 +333,7 @@ impl Request {
             content_type: None,
             has_content_length: false,
             route_read: false,
+            now: None,
         }
     }
 
@@ -484,7 +492,9 @@ impl Request {
         };
         let scan_start = SystemTime::now();
         let verdict = inspector.inspect(body, content_type.as_deref());
-        let scan_us = SystemTime::now()
+        let scan_end = SystemTime::now();
+        self.now = Some(scan_end);
+        let scan_us = scan_end
             .duration_since(scan_start)
             .unwrap_or_default()
             .as_micros() as u64;
@@ -552,9 +562,12 @@ impl Request {
             self.consumer = Some(consumer);
             return self.forward(decision);
         }
-        let d = plugin
-            .limiter
-            .check(&HostStore, &consumer, now_ms(), &facts);
+        let d = plugin.limiter.check(
+            &HostStore,
+            &consumer,
+            self.now.take().map_or_else(now_ms, ms),
+            &facts,
+        );
         self.consumer = Some(consumer);
         if d.degraded {
             bump(self.telemetry.borrow().limit_store_errors, 1);
@@ -655,11 +668,12 @@ impl Request {
         let usage = self.usage.take();
         let mut settlement = None;
         if let Some(res) = self.reservation.as_mut() {
+            let now = self.now.map_or_else(now_ms, ms);
             settlement = self
                 .plugin
                 .limiter
-                .settle(&HostStore, res, usage.as_ref(), now_ms());
-            self.plugin.limiter.release(&HostStore, res, now_ms());
+                .settle(&HostStore, res, usage.as_ref(), now);
+            self.plugin.limiter.release(&HostStore, res, now);
         }
         if let Some(s) = &settlement {
             if s.error.is_some() {
@@ -720,6 +734,8 @@ impl Request {
             return;
         }
         self.finished = true;
+        // One clock reading for the settlement and the audit event's latency.
+        self.now = Some(SystemTime::now());
         self.settle();
         let t = self.telemetry.borrow();
         t.decision(self.event.decision);
@@ -745,7 +761,8 @@ impl Request {
             self.event.route = Self::property(&["xds", "route_name"]);
             self.event.cluster = Self::property(&["xds", "cluster_name"]);
         }
-        self.event.latency_ms = SystemTime::now()
+        let end = self.now.take().unwrap_or_else(SystemTime::now);
+        self.event.latency_ms = end
             .duration_since(self.started)
             .unwrap_or_default()
             .as_millis() as u64;
