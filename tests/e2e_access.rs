@@ -22,7 +22,7 @@ fn key_hash(key: &str) -> String {
 
 fn schema() -> jsonschema::Validator {
     let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(repo_root().join("schemas/audit-v1.schema.json")).unwrap(),
+        &std::fs::read_to_string(repo_root().join("schemas/audit-v2.schema.json")).unwrap(),
     )
     .unwrap();
     jsonschema::validator_for(&schema).expect("schema compiles")
