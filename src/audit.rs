@@ -1,11 +1,57 @@
-//! The audit event: one JSON object per request, schema `promptgate.audit.v1`
-//! (`schemas/audit-v1.schema.json`). It carries hashes, sizes and decisions, never the raw prompt
+//! The audit event: one JSON object per request, schema `promptgate.audit.v2`
+//! (`schemas/audit-v2.schema.json`). It carries hashes, sizes and decisions, never the raw prompt
 //! or API key, unless the operator sets `audit.include_prompt` (and then only the redacted text).
+//!
+//! v2 (2026-12, issue 16) replaced v1's `prompt_sha256` with `prompt_hash`: BLAKE3 keyed with a
+//! key derived from the deployment's salt (`identity.salt`), see [`PromptHasher`]. An unkeyed
+//! SHA-256 of a short prompt can be confirmed by hashing guesses; without the salt a keyed hash
+//! cannot. BLAKE3 is also cheaper per byte than SHA-256 in wasm (SIMD128: four chunks at once).
 
 use serde::{Deserialize, Serialize};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub const SCHEMA: &str = "promptgate.audit.v1";
+pub const SCHEMA: &str = "promptgate.audit.v2";
+
+/// The BLAKE3 key-derivation context of the prompt hash's key (fixed: changing it changes every
+/// hash).
+pub const PROMPT_HASH_CONTEXT: &str = "promptgate 2026-12 audit prompt_hash";
+
+/// The audit event's prompt hash: `BLAKE3-keyed(derive_key(PROMPT_HASH_CONTEXT, salt), text)`,
+/// lower-case hex (64 digits). The key is derived once per configuration. A known text can be
+/// checked offline with `b3sum` (`docs/observability.md`).
+#[derive(Clone)]
+pub struct PromptHasher {
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for PromptHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PromptHasher(..)")
+    }
+}
+
+impl PromptHasher {
+    /// The hasher of a deployment whose `identity.salt` is `salt`.
+    pub fn new(salt: &str) -> Self {
+        PromptHasher {
+            key: blake3::derive_key(PROMPT_HASH_CONTEXT, salt.as_bytes()),
+        }
+    }
+
+    /// Lower-case hex keyed BLAKE3 of `text`.
+    pub fn hex(&self, text: &[u8]) -> String {
+        hex32(blake3::keyed_hash(&self.key, text).as_bytes())
+    }
+}
+
+fn hex32(bytes: &[u8; 32]) -> String {
+    let mut out = String::with_capacity(64);
+    for &b in bytes {
+        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    }
+    out
+}
 
 /// Audit settings.
 #[derive(Debug, Clone, Deserialize)]
@@ -15,7 +61,7 @@ pub struct AuditConfig {
     /// Write one audit event per request to the host log (Envoy: the `wasm` log component).
     pub enabled: bool,
     /// Include the prompt text in the event, after redaction of matched spans. Off by default:
-    /// the event carries only the prompt's SHA-256 and size.
+    /// the event carries only the prompt's keyed hash and size.
     pub include_prompt: bool,
     /// Also store the event in the host's filter state (Envoy: `wasm.promptgate_audit`, usable
     /// in access logs as `%FILTER_STATE(wasm.promptgate_audit:PLAIN)%`). Turn off on hosts
@@ -120,8 +166,11 @@ pub struct AuditEvent {
     pub reason: Option<String>,
     pub rules: Vec<RuleRef>,
     pub score: f64,
-    /// Hex SHA-256 of the scanned prompt text (absent when there was none).
-    pub prompt_sha256: Option<String>,
+    /// Keyed BLAKE3 of the scanned prompt text, hex ([`PromptHasher`]; absent when there was
+    /// none or audit is off).
+    pub prompt_hash: Option<String>,
+    /// Size of that text (the scanned strings joined by newlines): what the limiter's estimate
+    /// is made from. For a body forwarded unread (compressed), the body's declared size.
     pub prompt_bytes: u64,
     pub body_bytes: u64,
     pub tokens: Option<Tokens>,
@@ -134,7 +183,8 @@ pub struct AuditEvent {
     pub latency_ms: u64,
     pub streamed: bool,
     /// What the gateway changed in the forwarded request: `clamped:<field>`,
-    /// `defaulted:<field>` (request contract), `upstream_key` (client key replaced). Omitted
+    /// `defaulted:<field>` (request contract), `upstream_key` (client key replaced),
+    /// `stream_options.include_usage` (added to a stream, see `include_stream_usage`). Omitted
     /// when nothing was changed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rewrites: Vec<String>,
@@ -158,7 +208,7 @@ impl AuditEvent {
             reason: None,
             rules: Vec::new(),
             score: 0.0,
-            prompt_sha256: None,
+            prompt_hash: None,
             prompt_bytes: 0,
             body_bytes: 0,
             tokens: None,
@@ -178,16 +228,10 @@ impl AuditEvent {
     }
 }
 
-/// Lower-case hex SHA-256.
+/// Lower-case hex SHA-256 (consumer key hashes, `keys_sha256`).
 pub fn sha256_hex(data: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(data);
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
-    }
-    out
+    hex32(&Sha256::digest(data).into())
 }
 
 /// `text` with each byte span replaced by `placeholder`. Overlapping spans merge; spans that are
@@ -252,6 +296,36 @@ pub fn rfc3339_millis(t: SystemTime) -> String {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    /// The prompt hash is BLAKE3 keyed with a key derived from the salt: pinned for one salt and
+    /// text (so a change to the context or the construction shows), different per salt, and not
+    /// the unkeyed hash.
+    #[test]
+    fn prompt_hash_is_keyed_by_the_salt() {
+        let text = b"What is the capital of France?";
+        let a = PromptHasher::new("salt-a");
+        let key = blake3::derive_key(PROMPT_HASH_CONTEXT, b"salt-a");
+        assert_eq!(
+            a.hex(text),
+            blake3::keyed_hash(&key, text).to_hex().as_str()
+        );
+        assert_eq!(a.hex(text).len(), 64);
+        assert_eq!(a.hex(text), PromptHasher::new("salt-a").hex(text));
+        assert_ne!(a.hex(text), PromptHasher::new("salt-b").hex(text));
+        assert_ne!(a.hex(text), PromptHasher::new("").hex(text));
+        assert_ne!(a.hex(text), blake3::hash(text).to_hex().as_str());
+        assert_ne!(a.hex(text), sha256_hex(text));
+        assert_eq!(a.hex(text), PINNED);
+        // Long inputs (several BLAKE3 chunks: the SIMD path in wasm) agree with the reference.
+        let long: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        assert_eq!(
+            a.hex(&long),
+            blake3::keyed_hash(&key, &long).to_hex().as_str()
+        );
+    }
+
+    /// `PromptHasher::new("salt-a").hex(b"What is the capital of France?")`.
+    const PINNED: &str = "69ae520d346a292699ad501973ba6dc297d496a4cb16f034ccbb4021f1554ec2";
 
     #[test]
     fn rfc3339_known_instants() {

@@ -67,6 +67,11 @@ pub struct Config {
     pub contract: ContractConfig,
     /// Replace the client's key with the provider's, read from the VM environment. Off if absent.
     pub upstream_key: Option<UpstreamKeyConfig>,
+    /// Add `stream_options.include_usage: true` to streamed OpenAI chat/completions requests that
+    /// lack it, so the stream ends with the actual usage (tokens, cost and limits are settled from
+    /// it, not from the estimate); the usage chunk the client did not ask for is taken out of the
+    /// answer. Envoy only (elsewhere such streams stay charged as estimated). Default true.
+    pub include_stream_usage: bool,
 }
 
 impl Default for Config {
@@ -82,6 +87,7 @@ impl Default for Config {
             access: AccessConfig::default(),
             contract: ContractConfig::default(),
             upstream_key: None,
+            include_stream_usage: true,
         }
     }
 }

@@ -63,6 +63,13 @@ impl Flavor {
         self != Flavor::Kong
     }
 
+    /// Whether a streamed answer's chunks can be rewritten on their way to the client (for
+    /// `include_stream_usage`, which takes out the usage chunk the client did not ask for): only
+    /// Envoy is known to; elsewhere such streams stay charged as estimated.
+    pub fn can_edit_response_body(self) -> bool {
+        self == Flavor::Envoy
+    }
+
     /// Whether the request ends in `proxy_on_done` without `proxy_on_log` (APISIX).
     pub fn ends_without_log(self) -> bool {
         self == Flavor::Apisix
@@ -84,14 +91,21 @@ mod tests {
                 f.has_filter_state(),
                 f.has_code_details(),
                 f.ends_without_log(),
+                f.can_edit_response_body(),
             )
         };
         use BodyArrival::*;
-        assert_eq!(row(Envoy), (true, true, HeldChunks, true, true, false));
-        assert_eq!(row(Kong), (true, false, WholeIfAny, false, false, false));
+        assert_eq!(
+            row(Envoy),
+            (true, true, HeldChunks, true, true, false, true)
+        );
+        assert_eq!(
+            row(Kong),
+            (true, false, WholeIfAny, false, false, false, false)
+        );
         assert_eq!(
             row(Apisix),
-            (false, false, WholeOnRequest, false, true, true)
+            (false, false, WholeOnRequest, false, true, true, false)
         );
     }
 }

@@ -17,6 +17,8 @@ pub struct Plugin {
     pub access: Access,
     /// Upstream key vaulting, when `upstream_key` is configured.
     pub vault: Option<Vault>,
+    /// The audit event's keyed prompt hash (key derived from `identity.salt` once).
+    pub prompt_hasher: crate::audit::PromptHasher,
 }
 
 impl Plugin {
@@ -45,6 +47,7 @@ impl Plugin {
             Some(v) => Some(Vault::new(v, &identity, env)?),
             None => None,
         };
+        let prompt_hasher = crate::audit::PromptHasher::new(&config.identity.salt);
         Ok(Plugin {
             config,
             inspector,
@@ -52,6 +55,7 @@ impl Plugin {
             limiter,
             access,
             vault,
+            prompt_hasher,
         })
     }
 }

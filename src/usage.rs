@@ -286,6 +286,203 @@ pub fn parse_request(body: &[u8]) -> RequestInfo {
     }
 }
 
+/// The member spliced into a streamed request that lacks it (see [`add_stream_usage`]).
+const STREAM_USAGE_MEMBER: &[u8] = br#""stream_options":{"include_usage":true},"#;
+
+/// For a streamed OpenAI chat/completions request body (`"stream": true`) without
+/// `stream_options.include_usage: true`: the body with it, so that the stream ends with a chunk
+/// carrying the actual usage (without it OpenAI sends none, and the request can only be charged
+/// its estimate). `None` when the body is not such a request, or already asks for usage.
+///
+/// Without a `stream_options` member the member is spliced in after the opening brace and every
+/// other byte is kept as it was; with one (`include_usage: false`, other options) the document is
+/// rewritten with `include_usage: true` added to it.
+pub fn add_stream_usage(body: &[u8]) -> Option<Vec<u8>> {
+    #[derive(serde::Deserialize)]
+    struct Req {
+        stream: Option<Value>,
+        stream_options: Option<Value>,
+    }
+    let r: Req = serde_json::from_slice(body).ok()?;
+    if r.stream.as_ref().and_then(Value::as_bool) != Some(true) {
+        return None;
+    }
+    match &r.stream_options {
+        Some(o) if o.get("include_usage").and_then(Value::as_bool) == Some(true) => None,
+        // `"stream_options": null` reads as absent: rewrite rather than add a second member.
+        None if !contains(body, b"\"stream_options\"") => {
+            let open = body.iter().position(|&b| b == b'{')?;
+            let mut out = Vec::with_capacity(body.len() + STREAM_USAGE_MEMBER.len());
+            out.extend_from_slice(&body[..=open]);
+            out.extend_from_slice(STREAM_USAGE_MEMBER);
+            out.extend_from_slice(&body[open + 1..]);
+            Some(out)
+        }
+        _ => {
+            let mut v: Value = serde_json::from_slice(body).ok()?;
+            let obj = v.as_object_mut()?;
+            let opts = obj
+                .entry("stream_options")
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+            if !opts.is_object() {
+                *opts = Value::Object(serde_json::Map::new());
+            }
+            opts.as_object_mut()?
+                .insert("include_usage".into(), Value::Bool(true));
+            serde_json::to_vec(&v).ok()
+        }
+    }
+}
+
+/// Largest incomplete event [`UsageChunkStripper`] holds back; past it the stream is passed on
+/// untouched.
+const MAX_HELD_EVENT: usize = 64 * 1024;
+
+/// Removes from an OpenAI server-sent-events stream the usage-only chunk (`"choices": []` and a
+/// `usage` object) that `stream_options.include_usage` adds, for a client that did not ask for it
+/// (the filter asked on its behalf, see [`add_stream_usage`]). Everything else passes byte for
+/// byte. Events are passed on whole: the bytes of an event still incomplete at the end of a chunk
+/// are held back (at most [`MAX_HELD_EVENT`]) and sent with the chunk that completes it, or at the
+/// end of the stream.
+#[derive(Debug, Default)]
+pub struct UsageChunkStripper {
+    /// The start of an event not complete yet (not sent on).
+    held: Vec<u8>,
+    /// An event outgrew the cap: the rest of the stream passes untouched.
+    passthrough: bool,
+    /// A removed event ended the last chunk with `\r`: a `\n` opening the next one is its.
+    drop_lf: bool,
+    /// Usage-only chunks removed so far.
+    removed: u32,
+}
+
+impl UsageChunkStripper {
+    /// Usage-only chunks removed so far.
+    pub fn removed(&self) -> u32 {
+        self.removed
+    }
+
+    /// Takes one chunk of the stream (`end`: the last one). `None`: pass the chunk on unchanged;
+    /// `Some(bytes)`: send these bytes instead (possibly none).
+    pub fn filter(&mut self, chunk: &[u8], end: bool) -> Option<Vec<u8>> {
+        if self.passthrough {
+            return None;
+        }
+        if std::mem::take(&mut self.drop_lf) {
+            if let Some(rest) = chunk.strip_prefix(b"\n") {
+                return self
+                    .filter_events(rest, end)
+                    .or_else(|| Some(rest.to_vec()));
+            }
+        }
+        self.filter_events(chunk, end)
+    }
+
+    fn filter_events(&mut self, chunk: &[u8], end: bool) -> Option<Vec<u8>> {
+        let joined;
+        let buf: &[u8] = if self.held.is_empty() {
+            chunk
+        } else {
+            let mut j = std::mem::take(&mut self.held);
+            j.extend_from_slice(chunk);
+            joined = j;
+            &joined
+        };
+        // Once anything differs from `chunk` (held bytes sent, an event removed): the bytes to
+        // send instead.
+        let mut out: Option<Vec<u8>> = (buf.len() != chunk.len()).then(Vec::new);
+        let mut start = 0;
+        for end_at in EventEnds::new(buf) {
+            let event = &buf[start..end_at];
+            if is_usage_only_event(event) {
+                self.removed += 1;
+                out.get_or_insert_with(|| buf[..start].to_vec());
+                self.drop_lf = end_at == buf.len() && event.ends_with(b"\r");
+            } else if let Some(o) = out.as_mut() {
+                o.extend_from_slice(event);
+            }
+            start = end_at;
+        }
+        let rest = &buf[start..];
+        if end || rest.is_empty() {
+            if let Some(o) = out.as_mut() {
+                o.extend_from_slice(rest);
+            }
+            return out;
+        }
+        let mut o = out.unwrap_or_else(|| buf[..start].to_vec());
+        if rest.len() > MAX_HELD_EVENT {
+            self.passthrough = true;
+            o.extend_from_slice(rest);
+        } else {
+            self.held.extend_from_slice(rest);
+        }
+        Some(o)
+    }
+}
+
+/// Offsets just past each blank line (the end of an SSE event) in `buf`, which starts at the
+/// start of an event. Line breaks are `\r\n`, `\n` or `\r`.
+struct EventEnds<'a> {
+    buf: &'a [u8],
+    i: usize,
+}
+
+impl<'a> EventEnds<'a> {
+    fn new(buf: &'a [u8]) -> Self {
+        EventEnds { buf, i: 0 }
+    }
+}
+
+impl Iterator for EventEnds<'_> {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        let mut line_empty = true;
+        while let Some(&b) = self.buf.get(self.i) {
+            if b != b'\r' && b != b'\n' {
+                line_empty = false;
+                self.i += 1;
+                continue;
+            }
+            self.i += 1;
+            if b == b'\r' && self.buf.get(self.i) == Some(&b'\n') {
+                self.i += 1;
+            }
+            if line_empty {
+                return Some(self.i);
+            }
+            line_empty = true;
+        }
+        None
+    }
+}
+
+/// Whether one SSE event is the usage-only chunk: its `data` is a JSON object with `"choices": []`
+/// and a `usage` object.
+fn is_usage_only_event(event: &[u8]) -> bool {
+    if !mentions_usage_object(event) {
+        return false;
+    }
+    let mut data = Vec::new();
+    for line in event.split(|&b| b == b'\n' || b == b'\r') {
+        if let Some(v) = line.strip_prefix(b"data:") {
+            if !data.is_empty() {
+                data.push(b'\n');
+            }
+            data.extend_from_slice(v.strip_prefix(b" ").unwrap_or(v));
+        }
+    }
+    #[derive(serde::Deserialize)]
+    struct Chunk {
+        choices: Option<Vec<serde::de::IgnoredAny>>,
+        usage: Option<Value>,
+    }
+    match serde_json::from_slice::<Chunk>(&data) {
+        Ok(c) => c.choices.is_some_and(|c| c.is_empty()) && c.usage.is_some_and(|u| u.is_object()),
+        Err(_) => false,
+    }
+}
+
 /// Default cap for one SSE line (and one event's joined `data`), in bytes.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024;
 
@@ -871,6 +1068,150 @@ event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{
         for g in garbage {
             assert_eq!(read_whole(g), None, "{:?}", String::from_utf8_lossy(g));
         }
+    }
+
+    #[test]
+    fn stream_usage_is_added_only_where_missing() {
+        // No stream_options: spliced in, every other byte kept.
+        let body = br#" {"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+        let out = add_stream_usage(body).unwrap();
+        assert_eq!(
+            out,
+            br#" {"stream_options":{"include_usage":true},"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}"#
+        );
+        assert!(parse_request(&out).include_usage);
+        // Other options kept, include_usage set; `false` and `null` overridden.
+        for opts in [
+            r#"{"include_obfuscation":false}"#,
+            r#"{"include_usage":false}"#,
+            "null",
+            "5",
+        ] {
+            let body = format!(r#"{{"stream":true,"stream_options":{opts},"prompt":"x"}}"#);
+            let out = add_stream_usage(body.as_bytes()).unwrap();
+            let v: Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(v["stream_options"]["include_usage"], true, "{opts}");
+            assert_eq!(v["prompt"], "x");
+            if opts.contains("obfuscation") {
+                assert_eq!(v["stream_options"]["include_obfuscation"], false);
+            }
+            // Exactly one stream_options member.
+            assert_eq!(
+                String::from_utf8_lossy(&out)
+                    .matches("stream_options")
+                    .count(),
+                1
+            );
+        }
+        // Nothing to do: not streamed, already asked, not JSON, not an object.
+        for body in [
+            r#"{"stream":false,"prompt":"x"}"#,
+            r#"{"prompt":"x"}"#,
+            r#"{"stream":"true"}"#,
+            r#"{"stream":true,"stream_options":{"include_usage":true}}"#,
+            "stream=true",
+            "[1]",
+            "",
+        ] {
+            assert_eq!(add_stream_usage(body.as_bytes()), None, "{body}");
+        }
+    }
+
+    /// The stream as the mock model sends it with include_usage (each chunk has `"usage":null`,
+    /// then the usage-only chunk, then `[DONE]`).
+    const STREAM_HEAD: &str = "data: {\"choices\":[{\"delta\":{\"content\":\"tok0\",\"role\":\"assistant\"},\"finish_reason\":null,\"index\":0}],\"model\":\"m\",\"object\":\"chat.completion.chunk\",\"usage\":null}\n\n\
+data: {\"choices\":[{\"delta\":{\"content\":\" tok1\"},\"finish_reason\":\"stop\",\"index\":0}],\"model\":\"m\",\"object\":\"chat.completion.chunk\",\"usage\":null}\n\n";
+    const USAGE_CHUNK: &str = "data: {\"choices\":[],\"model\":\"m\",\"object\":\"chat.completion.chunk\",\"usage\":{\"completion_tokens\":2,\"prompt_tokens\":9,\"total_tokens\":11}}\n\n";
+    const DONE: &str = "data: [DONE]\n\n";
+
+    fn strip_in_pieces(stream: &[u8], cuts: &[usize]) -> (Vec<u8>, u32) {
+        let mut st = UsageChunkStripper::default();
+        let mut out = Vec::new();
+        let mut from = 0;
+        let points: Vec<usize> = cuts.iter().copied().chain([stream.len()]).collect();
+        for (k, &to) in points.iter().enumerate() {
+            let chunk = &stream[from..to];
+            match st.filter(chunk, k + 1 == points.len()) {
+                None => out.extend_from_slice(chunk),
+                Some(b) => out.extend_from_slice(&b),
+            }
+            from = to;
+        }
+        (out, st.removed())
+    }
+
+    #[test]
+    fn usage_chunk_is_removed_at_any_split() {
+        let full = format!("{STREAM_HEAD}{USAGE_CHUNK}{DONE}");
+        let want = format!("{STREAM_HEAD}{DONE}");
+        let b = full.as_bytes();
+        // Whole, one event per chunk, and split at every byte (twice).
+        assert_eq!(strip_in_pieces(b, &[]), (want.clone().into_bytes(), 1));
+        for i in 0..=b.len() {
+            assert_eq!(
+                strip_in_pieces(b, &[i]),
+                (want.clone().into_bytes(), 1),
+                "cut {i}"
+            );
+        }
+        for i in (0..=b.len()).step_by(7) {
+            for j in (i..=b.len()).step_by(5) {
+                assert_eq!(
+                    strip_in_pieces(b, &[i, j]).0,
+                    want.as_bytes(),
+                    "cuts {i} {j}"
+                );
+            }
+        }
+        let every: Vec<usize> = (1..b.len()).collect();
+        assert_eq!(strip_in_pieces(b, &every).0, want.as_bytes());
+        // CRLF line breaks.
+        let crlf = full.replace('\n', "\r\n");
+        let want_crlf = want.replace('\n', "\r\n");
+        for i in 0..=crlf.len() {
+            assert_eq!(
+                strip_in_pieces(crlf.as_bytes(), &[i]).0,
+                want_crlf.as_bytes(),
+                "{i}"
+            );
+        }
+        // The reader, fed the original stream, still sees the usage.
+        let mut r = SseUsageReader::default();
+        r.feed(b);
+        assert_eq!(r.finish().unwrap().total(), 11);
+    }
+
+    #[test]
+    fn stripper_keeps_everything_else() {
+        // No usage chunk, chunks ending on event boundaries: nothing is copied or changed.
+        let mut st = UsageChunkStripper::default();
+        assert_eq!(st.filter(STREAM_HEAD.as_bytes(), false), None);
+        assert_eq!(st.filter(DONE.as_bytes(), true), None);
+        // Usage alongside choices (some providers), Anthropic's and the Responses API's events,
+        // and a usage object inside a string: all kept.
+        for ev in [
+            "data: {\"choices\":[{\"delta\":{}}],\"usage\":{\"prompt_tokens\":1}}\n\n",
+            "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":4}}\n\n",
+            "data: {\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":1}}}\n\n",
+            "data: {\"choices\":[],\"x\":\"\\\"usage\\\":{}\"}\n\n",
+            "data: not json \"usage\":{}\n\n",
+        ] {
+            let (out, removed) = strip_in_pieces(ev.as_bytes(), &[ev.len() / 2]);
+            assert_eq!((out, removed), (ev.as_bytes().to_vec(), 0), "{ev}");
+        }
+        // An unterminated last event is flushed at the end of the stream.
+        let tail = format!("{STREAM_HEAD}data: [DONE]");
+        assert_eq!(
+            strip_in_pieces(tail.as_bytes(), &[tail.len() - 3]).0,
+            tail.as_bytes()
+        );
+        // An event larger than the cap: the stream passes untouched from there on.
+        let big = format!(
+            "data: {{\"x\":\"{}\"}}\n\n{USAGE_CHUNK}",
+            "a".repeat(MAX_HELD_EVENT + 10)
+        );
+        let (out, removed) = strip_in_pieces(big.as_bytes(), &[10, MAX_HELD_EVENT + 20]);
+        assert_eq!((out, removed), (big.into_bytes(), 0));
     }
 
     #[test]

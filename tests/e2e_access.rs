@@ -22,7 +22,7 @@ fn key_hash(key: &str) -> String {
 
 fn schema() -> jsonschema::Validator {
     let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(repo_root().join("schemas/audit-v1.schema.json")).unwrap(),
+        &std::fs::read_to_string(repo_root().join("schemas/audit-v2.schema.json")).unwrap(),
     )
     .unwrap();
     jsonschema::validator_for(&schema).expect("schema compiles")
@@ -275,7 +275,7 @@ fn contract_violations_are_400_naming_field_and_limit() {
             assert!(m.contains(got) && m.contains(limit), "{m}");
         }
     }
-    // Malformed JSON cannot be checked against the contract: 400, not forwarded.
+    // JSON in the dialect upstreams accept (`NaN`, issue 17) is read and checked like any other.
     let r = h.post(
         "/v1/chat/completions",
         &[
@@ -283,6 +283,17 @@ fn contract_violations_are_400_naming_field_and_limit() {
             ("authorization", &format!("Bearer {KEY_A}")),
         ],
         br#"{"model": "gpt-4o", "max_tokens": 100000, "temperature": NaN}"#,
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()["error"]["param"], "max_tokens");
+    // Malformed JSON cannot be checked against the contract: 400, not forwarded.
+    let r = h.post(
+        "/v1/chat/completions",
+        &[
+            ("content-type", "application/json"),
+            ("authorization", &format!("Bearer {KEY_A}")),
+        ],
+        br#"{"model": "gpt-4o", "max_tokens": 100000, "temperature": }"#,
     );
     assert_eq!(r.status, 400, "{}", r.text());
     assert_eq!(r.json()["error"]["type"], "invalid_request_body");

@@ -219,7 +219,7 @@ fn compressed_bodies_are_refused_by_default() {
     let ev = h.wait_audit_events(1);
     assert_eq!(ev[0]["decision"], "allowed");
     assert_eq!(ev[0]["reason"], "compressed_unscanned");
-    assert_eq!(ev[0]["prompt_sha256"], serde_json::Value::Null);
+    assert_eq!(ev[0]["prompt_hash"], serde_json::Value::Null);
 }
 
 #[test]

@@ -42,7 +42,7 @@ fn attack_is_blocked_before_the_upstream() {
     assert_eq!(events[0]["decision"], "blocked");
     assert_eq!(events[0]["api"], "chat");
     assert!(!events[0]["rules"].as_array().unwrap().is_empty());
-    assert!(events[0]["prompt_sha256"].as_str().unwrap().len() == 64);
+    assert!(events[0]["prompt_hash"].as_str().unwrap().len() == 64);
     assert!(!events[0]
         .to_string()
         .to_lowercase()

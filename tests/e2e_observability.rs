@@ -1,6 +1,6 @@
 //! Metrics and audit events through the real Envoy: after a known sequence of requests,
 //! /stats/prometheus shows the exact counters with labels, and every audit event validates
-//! against schemas/audit-v1.schema.json.
+//! against schemas/audit-v2.schema.json.
 
 mod common;
 use common::*;
@@ -18,7 +18,7 @@ fn prometheus_value(text: &str, series: &str) -> Option<f64> {
 
 fn schema() -> jsonschema::Validator {
     let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(repo_root().join("schemas/audit-v1.schema.json")).unwrap(),
+        &std::fs::read_to_string(repo_root().join("schemas/audit-v2.schema.json")).unwrap(),
     )
     .unwrap();
     jsonschema::validator_for(&schema).expect("schema compiles")
@@ -88,5 +88,5 @@ fn counters_and_audit_events_match_a_known_sequence() {
     assert_eq!(events[3]["body_bytes"], 3000);
     // Each event is also in the Envoy log.
     let log = h.envoy_log();
-    assert_eq!(log.matches("\"schema\":\"promptgate.audit.v1\"").count(), 4);
+    assert_eq!(log.matches("\"schema\":\"promptgate.audit.v2\"").count(), 4);
 }

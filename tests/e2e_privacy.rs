@@ -139,7 +139,7 @@ fn include_prompt_opt_in_shows_the_prompt_redacted() {
     assert!(!stats.contains("canary-"), "prompt in metrics");
     for line in rest.lines().filter(|l| l.contains("canary-")) {
         assert!(
-            line.contains("promptgate.audit.v1"),
+            line.contains("promptgate.audit.v2"),
             "prompt outside an audit event: {line}"
         );
         assert!(

@@ -18,6 +18,7 @@ pub use host::{Buffer, Host, Level, Map};
 use crate::access::Grant;
 use crate::audit::{AuditEvent, Decision, RuleRef, Tokens};
 use crate::config::{CompressedAction, OversizeAction};
+use crate::extract::ApiShape;
 use crate::flavor::BodyArrival;
 use crate::header_map;
 use crate::identity::{Consumer, Lookup};
@@ -26,7 +27,7 @@ use crate::limits::{RequestFacts, Reservation};
 use crate::metrics::{self, Kind, ModelLabels, Registry};
 use crate::outcome::{Reason, Refusal};
 use crate::plugin::Plugin;
-use crate::usage::{self, SseUsageReader, Usage};
+use crate::usage::{self, SseUsageReader, Usage, UsageChunkStripper};
 use faults::Stage;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -53,7 +54,8 @@ pub struct Telemetry {
 }
 
 fn bump<H: Host + ?Sized>(host: &H, id: Option<u32>, delta: i64) {
-    if let Some(id) = id {
+    // Adding 0 changes nothing: no host call.
+    if let (Some(id), false) = (id, delta == 0) {
         host.increment_metric(id, delta);
     }
 }
@@ -125,6 +127,13 @@ impl Telemetry {
     }
 }
 
+/// Milliseconds since the Unix epoch (the limiter's clock) of a reading.
+fn ms(t: SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64
+}
+
 /// Largest buffered (non-streamed) response the filter copies to read its `usage`.
 const MAX_USAGE_BODY: usize = 1024 * 1024;
 
@@ -164,6 +173,10 @@ pub struct Exchange<H: Host> {
     /// Rate-limit headers for the client on a forwarded request.
     limit_headers: Vec<(&'static str, String)>,
     response: ResponseReader,
+    /// The exchange added `stream_options.include_usage` to the forwarded request.
+    usage_added: bool,
+    /// Takes the usage chunk the client did not ask for out of a streamed answer.
+    stripper: Option<UsageChunkStripper>,
     usage: Option<Usage>,
     /// A refusal decided at the headers but sent once the request body has arrived (see
     /// [`Flavor::can_hold_headers`](crate::flavor::Flavor::can_hold_headers)).
@@ -177,6 +190,9 @@ pub struct Exchange<H: Host> {
     /// The route and cluster properties were read for the audit event (once per request, even
     /// when the host has none).
     route_read: bool,
+    /// A clock reading taken moments ago in this callback (the end of the scan; the start of the
+    /// log phase), used instead of another (each is a host call).
+    now: Option<SystemTime>,
 }
 
 /// What `name` is in a header map read whole (`pairs`) when that settles it (see
@@ -210,12 +226,15 @@ impl<H: Host> Exchange<H> {
             reservation: None,
             limit_headers: Vec::new(),
             response: ResponseReader::None,
+            usage_added: false,
+            stripper: None,
             usage: None,
             deferred: None,
             finished: false,
             content_type: None,
             has_content_length: false,
             route_read: false,
+            now: None,
         }
     }
 
@@ -352,7 +371,12 @@ impl<H: Host> Exchange<H> {
         }
         let body = rewritten.as_deref().unwrap_or(body);
         if body.is_empty() {
-            return self.admit(Decision::Allowed, RequestFacts::default());
+            // No prompt, no completion (`GET /v1/models`): only the request itself is counted.
+            let facts = RequestFacts {
+                no_completion: true,
+                ..RequestFacts::default()
+            };
+            return self.admit(Decision::Allowed, facts);
         }
         observe(
             &self.host,
@@ -368,9 +392,9 @@ impl<H: Host> Exchange<H> {
         let verdict = plugin
             .inspector
             .inspect_with(body, content_type.as_deref(), strictness);
-        let scan_us = self
-            .host
-            .now()
+        let scan_end = self.host.now();
+        self.now = Some(scan_end);
+        let scan_us = scan_end
             .duration_since(scan_start)
             .unwrap_or_default()
             .as_micros() as u64;
@@ -382,27 +406,47 @@ impl<H: Host> Exchange<H> {
         }
         let facts = RequestFacts {
             model: verdict.meta.model.as_deref(),
-            prompt_bytes: body.len() as u64,
+            // The text the audit event's `prompt_bytes` and hash describe.
+            prompt_bytes: verdict.text.len() as u64,
             max_tokens: verdict.meta.max_tokens,
+            no_completion: verdict.shape == ApiShape::Embeddings,
         };
-        match verdict.decision {
+        let step = match verdict.decision {
             inspect::Decision::Allow => self.admit(Decision::Allowed, facts),
             inspect::Decision::Monitor => self.admit(Decision::Monitored, facts),
-            inspect::Decision::Redact => {
-                let step = self.admit(Decision::Redacted, facts);
-                if self.phase == Phase::Forwarded {
-                    if let Some(new_body) = verdict.redacted_body.as_deref() {
-                        self.replace_body(body.len(), new_body);
-                    }
-                }
-                step
+            inspect::Decision::Redact => self.admit(Decision::Redacted, facts),
+            inspect::Decision::Block if verdict.parse_error_block => {
+                return match &verdict.body_problem {
+                    Some(p) => self.answer(Refusal::body_problem(p)),
+                    None => self.answer(Refusal::new(Reason::ParseError)),
+                };
             }
-            inspect::Decision::Block if verdict.parse_error_block => match &verdict.body_problem {
-                Some(p) => self.answer(Refusal::body_problem(p)),
-                None => self.answer(Refusal::new(Reason::ParseError)),
-            },
-            inspect::Decision::Block => self.answer(Refusal::new(Reason::ContentPolicy)),
+            inspect::Decision::Block => return self.answer(Refusal::new(Reason::ContentPolicy)),
+        };
+        if self.phase == Phase::Forwarded {
+            let redacted = match verdict.decision {
+                inspect::Decision::Redact => verdict.redacted_body.as_deref(),
+                _ => None,
+            };
+            // A streamed OpenAI request without `include_usage` ends without usage: ask for it
+            // (only where the exchange can take the extra chunk out of the answer).
+            let stream_usage = plugin.config.include_stream_usage
+                && verdict.meta.stream
+                && matches!(verdict.shape, ApiShape::Chat | ApiShape::Completions)
+                && self.host.flavor().can_edit_response_body();
+            let with_usage = stream_usage
+                .then(|| usage::add_stream_usage(redacted.unwrap_or(body)))
+                .flatten();
+            if let Some(new_body) = with_usage.as_deref().or(redacted) {
+                if self.replace_body(body.len(), new_body) && with_usage.is_some() {
+                    self.usage_added = true;
+                    self.event
+                        .rewrites
+                        .push("stream_options.include_usage".into());
+                }
+            }
         }
+        step
     }
 
     /// Inspection let the request through: check and reserve its limits, then forward.
@@ -418,10 +462,12 @@ impl<H: Host> Exchange<H> {
             }
         };
         self.event.consumer = Some(consumer.display().to_string());
+        // The size the limiter estimates from (the prompt text; a body forwarded unread: its size).
+        self.event.prompt_bytes = facts.prompt_bytes;
         if !plugin.limiter.is_active() {
             return self.forward(decision);
         }
-        let now = self.host.now_ms();
+        let now = self.now.take().map_or_else(|| self.host.now_ms(), ms);
         let d = plugin.limiter.check(&self.host, consumer, now, &facts);
         if d.degraded {
             bump(&self.host, self.telemetry.borrow().limit_store_errors, 1);
@@ -441,8 +487,8 @@ impl<H: Host> Exchange<H> {
     }
 
     /// Swaps the buffered request body and keeps `content-length` true. The headers are still
-    /// held (paused), so the upstream sees only the new length.
-    fn replace_body(&mut self, old_len: usize, new_body: &[u8]) {
+    /// held (paused), so the upstream sees only the new length. Whether the body was replaced.
+    fn replace_body(&mut self, old_len: usize, new_body: &[u8]) -> bool {
         if self
             .host
             .set_buffer(Buffer::RequestBody, 0, old_len, new_body)
@@ -451,7 +497,7 @@ impl<H: Host> Exchange<H> {
             // APISIX cannot replace a body (`proxy_set_buffer_bytes` is Unimplemented): the
             // original is forwarded. Say so in the audit event.
             self.note(Reason::RedactionUnsupported);
-            return;
+            return false;
         }
         if self.has_content_length {
             let len = new_body.len().to_string();
@@ -459,6 +505,7 @@ impl<H: Host> Exchange<H> {
                 .host
                 .replace_header(Map::RequestHeaders, "content-length", &len);
         }
+        true
     }
 
     /// Audit fields and rule-hit metrics from an inspection verdict.
@@ -470,10 +517,11 @@ impl<H: Host> Exchange<H> {
         let e = &mut self.event;
         e.api = v.shape.as_str().to_string();
         e.model = v.meta.model.clone();
-        e.prompt_bytes = v.meta.prompt_bytes as u64;
+        // The hashed text, separators included (`meta.prompt_bytes` leaves them out).
+        e.prompt_bytes = v.text.len() as u64;
         e.score = f64::from(v.score);
         if audit && !v.text.is_empty() {
-            e.prompt_sha256 = Some(crate::audit::sha256_hex(v.text.as_bytes()));
+            e.prompt_hash = Some(self.plugin.prompt_hasher.hex(v.text.as_bytes()));
         }
         let mut t = self.telemetry.borrow_mut();
         for h in &v.hits {
@@ -506,14 +554,12 @@ impl<H: Host> Exchange<H> {
         let usage = self.usage.take();
         let mut settlement = None;
         if let Some(res) = self.reservation.as_mut() {
-            let now = self.host.now_ms();
+            let now = self.now.map_or_else(|| self.host.now_ms(), ms);
             settlement = self
                 .plugin
                 .limiter
                 .settle(&self.host, res, usage.as_ref(), now);
-            self.plugin
-                .limiter
-                .release(&self.host, res, self.host.now_ms());
+            self.plugin.limiter.release(&self.host, res, now);
         }
         if let Some(s) = &settlement {
             if s.error.is_some() {
@@ -577,6 +623,8 @@ impl<H: Host> Exchange<H> {
             return;
         }
         self.finished = true;
+        // One clock reading for the settlement and the audit event's latency.
+        self.now = Some(self.host.now());
         self.settle();
         let t = self.telemetry.borrow();
         t.decision(&self.host, self.event.decision);
@@ -602,9 +650,8 @@ impl<H: Host> Exchange<H> {
             self.event.route = self.property(&["xds", "route_name"]);
             self.event.cluster = self.property(&["xds", "cluster_name"]);
         }
-        self.event.latency_ms = self
-            .host
-            .now()
+        let end = self.now.take().unwrap_or_else(|| self.host.now());
+        self.event.latency_ms = end
             .duration_since(self.started)
             .unwrap_or_default()
             .as_millis() as u64;
@@ -834,6 +881,15 @@ impl<H: Host> Exchange<H> {
             } else {
                 ResponseReader::None
             };
+            if self.usage_added && matches!(self.response, ResponseReader::Sse(_)) {
+                self.stripper = Some(UsageChunkStripper::default());
+                // Chunks change size: a declared length would no longer hold.
+                if header("content-length").is_some() {
+                    let _ = self
+                        .host
+                        .remove_header(Map::ResponseHeaders, "content-length");
+                }
+            }
             for (name, value) in std::mem::take(&mut self.limit_headers) {
                 let _ = self.host.add_header(Map::ResponseHeaders, name, &value);
             }
@@ -847,9 +903,20 @@ impl<H: Host> Exchange<H> {
         match &mut self.response {
             ResponseReader::None => {}
             ResponseReader::Sse(reader) => {
-                if body_size > 0 {
-                    if let Ok(Some(chunk)) = self.host.buffer(Buffer::ResponseBody, 0, body_size) {
-                        reader.feed(&chunk);
+                let chunk = match body_size {
+                    0 => Some(Vec::new()),
+                    n => self.host.buffer(Buffer::ResponseBody, 0, n).ok().flatten(),
+                };
+                if let Some(chunk) = chunk {
+                    reader.feed(&chunk);
+                    let out = self
+                        .stripper
+                        .as_mut()
+                        .and_then(|s| s.filter(&chunk, end_of_stream));
+                    if let Some(out) = out {
+                        let _ = self
+                            .host
+                            .set_buffer(Buffer::ResponseBody, 0, body_size, &out);
                     }
                 }
                 if end_of_stream {

@@ -25,6 +25,8 @@ struct State {
     metric_values: HashMap<u32, i64>,
     logs: Vec<(Level, String)>,
     now_ms: u64,
+    /// Clock readings (each is a host call in the module).
+    clock_reads: usize,
 }
 
 #[derive(Clone)]
@@ -143,12 +145,21 @@ impl Host for FakeHost {
         size: usize,
         value: &[u8],
     ) -> Result<(), u32> {
-        if self.flavor == Flavor::Apisix || buffer != Buffer::RequestBody {
+        // Only Envoy is modelled as rewriting a response chunk (`Flavor::can_edit_response_body`).
+        let ok = match buffer {
+            Buffer::RequestBody => self.flavor != Flavor::Apisix,
+            Buffer::ResponseBody => self.flavor == Flavor::Envoy,
+        };
+        if !ok {
             return Err(UNIMPLEMENTED);
         }
         let mut st = self.st.borrow_mut();
-        let end = start.saturating_add(size).min(st.req_body.len());
-        st.req_body.splice(start..end, value.iter().copied());
+        let b = match buffer {
+            Buffer::RequestBody => &mut st.req_body,
+            Buffer::ResponseBody => &mut st.resp_body,
+        };
+        let end = start.saturating_add(size).min(b.len());
+        b.splice(start..end, value.iter().copied());
         Ok(())
     }
 
@@ -205,7 +216,9 @@ impl Host for FakeHost {
     }
 
     fn now(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_millis(self.st.borrow().now_ms)
+        let mut st = self.st.borrow_mut();
+        st.clock_reads += 1;
+        UNIX_EPOCH + Duration::from_millis(st.now_ms)
     }
 }
 
@@ -226,7 +239,13 @@ struct Outcome {
     forwarded: bool,
     /// The body the upstream received.
     upstream_body: Option<Vec<u8>>,
+    /// The forwarded answer as the client received it: headers and body (after the exchange's
+    /// edits).
+    client_headers: Pairs,
+    client_body: Vec<u8>,
     local_headers: Pairs,
+    /// Clock readings during the request.
+    clock_reads: usize,
     /// Every audit event the request logged.
     audits: Vec<serde_json::Value>,
 }
@@ -299,6 +318,7 @@ impl Proxy {
             st.now_ms += 10;
         }
         let logs_before = self.host.st.borrow().logs.len();
+        let clock_before = self.host.st.borrow().clock_reads;
         let mut ex = Exchange::new(
             self.host.clone(),
             self.plugin.clone(),
@@ -353,6 +373,7 @@ impl Proxy {
         }
         let forwarded = !self.local();
         let mut upstream_body = None;
+        let mut client_body = Vec::new();
         let status = if forwarded {
             let (status, content_type, answer) = self.upstream;
             {
@@ -361,6 +382,7 @@ impl Proxy {
                 st.resp_headers = vec![
                     (":status".into(), status.to_string()),
                     ("content-type".into(), content_type.into()),
+                    ("content-length".into(), answer.len().to_string()),
                 ];
             }
             ex.on_response_headers();
@@ -369,6 +391,7 @@ impl Proxy {
             for (i, chunk) in chunks.iter().enumerate() {
                 self.host.st.borrow_mut().resp_body = chunk.to_vec();
                 ex.on_response_body(chunk.len(), i + 1 == chunks.len());
+                client_body.extend_from_slice(&self.host.st.borrow().resp_body);
             }
             status
         } else {
@@ -388,7 +411,14 @@ impl Proxy {
             status,
             forwarded,
             upstream_body,
+            client_headers: if forwarded {
+                st.resp_headers.clone()
+            } else {
+                Vec::new()
+            },
+            client_body,
             local_headers: st.local.as_ref().map(|l| l.1.clone()).unwrap_or_default(),
+            clock_reads: st.clock_reads - clock_before,
             audits,
         }
     }
@@ -704,4 +734,152 @@ fn an_upstream_error_is_the_reason_of_a_forwarded_request() {
             "{flavor:?}"
         );
     }
+}
+
+const STREAMED: &[u8] = br#"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Plan a small garden, please."}]}"#;
+/// An OpenAI stream asked for usage: content chunks, the usage-only chunk, `[DONE]`.
+const SSE_WITH_USAGE: &[u8] = b"data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}],\"usage\":null}\n\n\
+    data: {\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":2,\"total_tokens\":9}}\n\n\
+    data: [DONE]\n\n";
+const SSE_WITHOUT_USAGE: &[u8] =
+    b"data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}],\"usage\":null}\n\ndata: [DONE]\n\n";
+
+/// `include_stream_usage`: on Envoy a streamed chat request without `include_usage` is forwarded
+/// asking for it, the usage is charged (not the estimate), and the client never sees the usage
+/// chunk it did not ask for (the answer arrives in 7-byte pieces, so the chunk is split). Kong
+/// cannot edit the answer: the request goes as sent. A client that asked keeps its chunk.
+#[test]
+fn stream_usage_is_asked_for_and_its_chunk_kept_from_the_client() {
+    let mut p = Proxy::new(Flavor::Envoy, "{}");
+    p.upstream = (200, "text/event-stream", SSE_WITH_USAGE);
+    let o = p.post("k1", STREAMED);
+    let sent: serde_json::Value =
+        serde_json::from_slice(&o.upstream_body.clone().unwrap()).unwrap();
+    assert_eq!(sent["stream_options"]["include_usage"], true);
+    assert_eq!(
+        sent["messages"][0]["content"],
+        "Plan a small garden, please."
+    );
+    assert_eq!(o.client_body, SSE_WITHOUT_USAGE);
+    let a = o.audit();
+    assert_eq!(
+        a["rewrites"],
+        serde_json::json!(["stream_options.include_usage"])
+    );
+    assert_eq!(a["tokens"]["total"], 9, "{a}");
+    assert_eq!(a["tokens"]["estimated"], false);
+    // The forwarded request's content-length follows the new body.
+    let st = p.host.st.borrow();
+    let len = st.req_headers.iter().find(|(k, _)| k == "content-length");
+    assert_eq!(
+        len.map(|(_, v)| v.parse::<usize>().unwrap()),
+        Some(st.req_body.len())
+    );
+    drop(st);
+
+    // The client asked for usage itself: nothing rewritten, nothing taken out.
+    let asked = br#"{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Plan a small garden, please."}]}"#;
+    let o = p.post("k1", asked);
+    assert_eq!(o.upstream_body.as_deref(), Some(&asked[..]));
+    assert_eq!(o.client_body, SSE_WITH_USAGE);
+    assert!(o.audit().get("rewrites").is_none(), "{}", o.audit());
+
+    // Turned off, or on Kong: the request goes as sent and the answer as the upstream sent it.
+    for (flavor, config) in [
+        (Flavor::Envoy, r#"{"include_stream_usage": false}"#),
+        (Flavor::Kong, "{}"),
+    ] {
+        let mut p = Proxy::new(flavor, config);
+        p.upstream = (200, "text/event-stream", SSE_WITH_USAGE);
+        let o = p.post("k1", STREAMED);
+        assert_eq!(o.upstream_body.as_deref(), Some(STREAMED), "{flavor:?}");
+        assert_eq!(o.client_body, SSE_WITH_USAGE, "{flavor:?}");
+        assert!(o.audit().get("rewrites").is_none(), "{flavor:?}");
+    }
+}
+
+/// A streamed answer whose chunks the exchange rewrites loses its declared length; one it
+/// leaves alone keeps it.
+#[test]
+fn a_stripped_stream_drops_its_content_length() {
+    let mut p = Proxy::new(Flavor::Envoy, "{}");
+    p.upstream = (200, "text/event-stream", SSE_WITH_USAGE);
+    let length = |o: &Outcome| {
+        o.client_headers
+            .iter()
+            .find(|(k, _)| k == "content-length")
+            .map(|(_, v)| v.clone())
+    };
+    let o = p.post("k1", STREAMED);
+    assert_eq!(o.client_body, SSE_WITHOUT_USAGE);
+    assert_eq!(length(&o), None, "{:?}", o.client_headers);
+    let o = p.post("k1", BENIGN);
+    assert_eq!(length(&o), Some(SSE_WITH_USAGE.len().to_string()));
+}
+
+/// The audit event's `prompt_bytes` is the size of the scanned text (what the limiter estimates
+/// from), and its `prompt_hash` is keyed with the deployment's salt.
+#[test]
+fn prompt_bytes_and_hash_describe_the_scanned_text() {
+    let body = br#"{"model":"m","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Plan a garden."}]}"#;
+    let text = "Be brief.\nPlan a garden.";
+    let mut p = Proxy::new(
+        Flavor::Envoy,
+        r#"{"identity": {"salt": "s-2026"}, "limits": {"default": {"tokens_per_minute": 1000}}}"#,
+    );
+    let o = p.post("k1", body);
+    let a = o.audit();
+    assert_eq!(a["prompt_bytes"], text.len() as u64, "{a}");
+    assert_eq!(
+        a["prompt_hash"],
+        crate::audit::PromptHasher::new("s-2026").hex(text.as_bytes())
+    );
+    assert_ne!(
+        a["prompt_hash"],
+        crate::audit::PromptHasher::new("").hex(text.as_bytes())
+    );
+}
+
+/// A request without a body (`GET /v1/models`) reserves no completion tokens: the token
+/// headers on its answer show the whole budget left.
+#[test]
+fn a_bodyless_request_reserves_no_completion() {
+    let mut p = Proxy::new(
+        Flavor::Envoy,
+        r#"{"limits": {"default": {"tokens_per_minute": 5000}}}"#,
+    );
+    p.upstream = (200, "application/json", br#"{"object":"list","data":[]}"#);
+    let o = p.request(
+        &[
+            (":method", "GET"),
+            (":path", "/v1/models"),
+            ("authorization", "Bearer k1"),
+        ],
+        b"",
+    );
+    assert!(o.forwarded);
+    let remaining = o
+        .client_headers
+        .iter()
+        .find(|(k, _)| k == "x-ratelimit-remaining-tokens")
+        .map(|(_, v)| v.as_str());
+    assert_eq!(remaining, Some("5000"), "{:?}", o.client_headers);
+    // Nothing to settle from: no usage, and a zero estimate is no token count.
+    assert!(o.audit()["tokens"].is_null(), "{}", o.audit());
+}
+
+/// One clock reading at arrival, two around the scan and one at the end: the limiter's check
+/// reuses the scan's, its settlement and release the end's.
+#[test]
+fn limits_add_no_clock_reading() {
+    let mut plain = Proxy::new(Flavor::Envoy, "{}");
+    let mut limited = Proxy::new(
+        Flavor::Envoy,
+        r#"{"limits": {"default": {"requests_per_minute": 100, "tokens_per_minute": 100000}}}"#,
+    );
+    let a = plain.post("k1", BENIGN);
+    let b = limited.post("k1", BENIGN);
+    assert!(a.forwarded && b.forwarded);
+    assert_eq!(a.clock_reads, 4);
+    assert_eq!(b.clock_reads, 4);
 }

@@ -45,10 +45,16 @@ const OVERFLOW_OWNER: &str = "overflow";
 pub struct RequestFacts<'a> {
     /// Requested `model`, if known.
     pub model: Option<&'a str>,
-    /// Size of the request body in bytes (the prompt estimate is `prompt_bytes / bytes_per_token`).
+    /// Size of the prompt text in bytes (the prompt estimate is `prompt_bytes / bytes_per_token`):
+    /// the extracted text the audit event's `prompt_bytes` and hash describe, or the body's size
+    /// when it was forwarded unread (compressed).
     pub prompt_bytes: u64,
     /// `max_tokens` / `max_completion_tokens` / `max_output_tokens` of the request, if present.
     pub max_tokens: Option<u64>,
+    /// The request cannot produce completion tokens (no body, e.g. `GET /v1/models`; embeddings):
+    /// nothing is reserved for a completion (`default_completion_tokens` applies only to requests
+    /// that can have one).
+    pub no_completion: bool,
 }
 
 /// What kind of limit refused a request (`outcome::Refusal` turns it into the answer).
@@ -433,7 +439,10 @@ impl Limiter {
 
     fn estimate(&self, facts: &RequestFacts, count: TokenCount) -> (u64, u64) {
         let prompt = facts.prompt_bytes.div_ceil(self.bytes_per_token);
-        let completion = facts.max_tokens.unwrap_or(self.default_completion);
+        let completion = match facts.no_completion {
+            true => 0,
+            false => facts.max_tokens.unwrap_or(self.default_completion),
+        };
         let tokens = count_tokens(count, prompt, completion);
         let cost = self
             .prices
@@ -966,6 +975,15 @@ fn rate_headers(b: &Bucket, rules: &Rules, now: u64) -> Vec<(&'static str, Strin
             h.push((names[1], rem.to_string()));
             h.push((names[2], duration(reset)));
         }
+    }
+    // Concurrency has no reset time: the limit and the slots left (after this request's own).
+    if let Some(max) = rules.concurrency {
+        h.push(("x-ratelimit-limit-concurrent-requests", max.to_string()));
+        let left = max.saturating_sub(u64::from(b.inflight));
+        h.push((
+            "x-ratelimit-remaining-concurrent-requests",
+            left.to_string(),
+        ));
     }
     h
 }

@@ -41,6 +41,7 @@ fn req() -> RequestFacts<'static> {
         model: Some("m"),
         prompt_bytes: 400,
         max_tokens: Some(100),
+        no_completion: false,
     }
 }
 
@@ -128,14 +129,15 @@ fn sliding_requests_per_minute_uses_weighted_previous_window() {
     let l = lim(r#"{"default": {"requests_per_minute": 10}}"#);
     let a = consumer("a");
     assert_eq!(allowed_count(&l, &s, &a, DAY0 + 59_000, 15), 10);
-    // 15 s into the next window the previous 10 weigh 7.5 → 7: three more fit.
-    assert_eq!(allowed_count(&l, &s, &a, DAY0 + 75_000, 5), 3);
+    // 15 s into the next window the previous 10 weigh 7.5, rounded up (a limit is a ceiling)
+    // to 8: two more fit.
+    assert_eq!(allowed_count(&l, &s, &a, DAY0 + 75_000, 5), 2);
     let d = l.check(&s, &a, DAY0 + 75_000, &req());
     let den = d.denial.unwrap();
-    // used + 1 ≤ 10 needs ⌊10 × rem / 60000⌋ ≤ 6: rem ≤ 41999 ms, i.e. from +78001 ms (3.001 s).
-    assert_eq!(den.retry_after_secs, Some(4));
-    assert!(!l.check(&s, &a, DAY0 + 78_000, &req()).is_allowed());
-    assert!(l.check(&s, &a, DAY0 + 78_001, &req()).is_allowed());
+    // used + 1 ≤ 10 needs ⌈10 × rem / 60000⌉ ≤ 7: rem ≤ 42000 ms, i.e. from +78000 ms (3 s).
+    assert_eq!(den.retry_after_secs, Some(3));
+    assert!(!l.check(&s, &a, DAY0 + 77_999, &req()).is_allowed());
+    assert!(l.check(&s, &a, DAY0 + 78_000, &req()).is_allowed());
     // Two windows later nothing weighs.
     assert_eq!(allowed_count(&l, &s, &a, DAY0 + 180_000, 12), 10);
 }
@@ -242,6 +244,7 @@ fn token_reservation_and_settlement() {
         model: None,
         prompt_bytes: 0,
         max_tokens: Some(5000),
+        no_completion: false,
     };
     let d = l.check(&s, &a, t + 120_000, &huge);
     assert_eq!(d.denial.unwrap().retry_after_secs, None);
@@ -318,9 +321,61 @@ fn default_completion_estimate_without_max_tokens() {
         model: None,
         prompt_bytes: 10,
         max_tokens: None,
+        no_completion: false,
     };
     let d = l.check(&s, &consumer("a"), DAY0, &f);
     assert_eq!(d.reservation.reserved_tokens(), 4 + 300);
+}
+
+/// A request without a body (`GET /v1/models`) or an embeddings request cannot produce completion
+/// tokens: nothing is reserved for one, and a request without usage in its answer (the model
+/// list) is charged nothing but the request itself.
+#[test]
+fn no_completion_reserves_no_completion_tokens() {
+    let s = MemoryStore::new(Semantics::Envoy);
+    let l = lim(
+        r#"{"default": {"tokens_per_minute": 5000, "requests_per_minute": 100, "cost_per_day": 10},
+            "pricing": {"default": {"input": 1000, "output": 1000}}}"#,
+    );
+    let a = consumer("a");
+    let models = RequestFacts {
+        no_completion: true,
+        ..RequestFacts::default()
+    };
+    for i in 0..3u64 {
+        let mut d = l.check(&s, &a, DAY0 + i, &models);
+        assert!(d.is_allowed());
+        assert_eq!(d.reservation.reserved_tokens(), 0);
+        assert_eq!(d.reservation.reserved_cost_micros(), 0);
+        assert_eq!(header(&d, "x-ratelimit-remaining-tokens"), Some("5000"));
+        let st = l.settle(&s, &mut d.reservation, None, DAY0 + i).unwrap();
+        assert!(st.estimated);
+        assert_eq!((st.tokens, st.cost_micros), (0, 0));
+    }
+    let b = bucket_of(&l, &s, &a);
+    assert_eq!(cur(&b, LimitKind::TokensPerMinute), 0);
+    assert_eq!(cur(&b, LimitKind::RequestsPerMinute), 3);
+    // Embeddings: the prompt estimate only, even with a `max_tokens` in the body.
+    let embed = RequestFacts {
+        model: None,
+        prompt_bytes: 40,
+        max_tokens: Some(500),
+        no_completion: true,
+    };
+    let d = l.check(&s, &a, DAY0 + 10, &embed);
+    assert_eq!(d.reservation.reserved_tokens(), 10);
+    // The same prompt that can have a completion reserves `max_tokens` (or the default) too.
+    let chat = RequestFacts {
+        no_completion: false,
+        max_tokens: None,
+        ..embed
+    };
+    assert_eq!(
+        l.check(&s, &a, DAY0 + 11, &chat)
+            .reservation
+            .reserved_tokens(),
+        10 + 1024
+    );
 }
 
 const PRICED: &str = r#""pricing": {"models": {"m": {"input": 2.0, "output": 10.0, "cached_input": 1.0}},
@@ -355,14 +410,16 @@ fn cost_per_day_with_price_table() {
     let d = l.check(&s, &a, DAY0 + 20, &req());
     let den = d.denial.unwrap();
     assert_eq!(den.limit, "cost_per_day");
-    // Sliding day: 9300 must decay to ≤ 8800 in the next day: ≈ 86400 + 86400 × 499/9300 s.
+    // Sliding day: 9300 must decay to ≤ 8800 in the next day, the weight rounded up:
+    // ≈ 86400 + 86400 × 500/9300 s.
     let wait = den.retry_after_secs.unwrap();
-    assert!((86_400 + 4_630..86_400 + 4_640).contains(&wait), "{wait}");
+    assert!((86_400 + 4_640..86_400 + 4_650).contains(&wait), "{wait}");
     // Unknown model: default price.
     let f = RequestFacts {
         model: Some("other"),
         prompt_bytes: 4,
         max_tokens: Some(1),
+        no_completion: false,
     };
     let d = l.check(&s, &consumer("b"), DAY0, &f);
     assert_eq!(d.reservation.reserved_cost_micros(), 2);
@@ -417,6 +474,43 @@ fn concurrency_acquire_release_idempotent() {
         assert!(l.release(&s, &mut r4, DAY0));
         assert_eq!(bucket_of(&l, &s, &a).inflight, 0);
     }
+}
+
+/// A consumer limited only by concurrency gets rate-limit headers too: on its 429 (0 left) and on
+/// each admitted request (slots left after its own).
+#[test]
+fn concurrency_only_consumer_gets_headers() {
+    let s = MemoryStore::new(Semantics::Envoy);
+    let l = lim(r#"{"default": {"concurrent_requests": 2}}"#);
+    let a = consumer("a");
+    let d1 = l.check(&s, &a, DAY0, &req());
+    assert_eq!(
+        header(&d1, "x-ratelimit-limit-concurrent-requests"),
+        Some("2")
+    );
+    assert_eq!(
+        header(&d1, "x-ratelimit-remaining-concurrent-requests"),
+        Some("1")
+    );
+    let d2 = l.check(&s, &a, DAY0, &req());
+    assert_eq!(
+        header(&d2, "x-ratelimit-remaining-concurrent-requests"),
+        Some("0")
+    );
+    let d3 = l.check(&s, &a, DAY0, &req());
+    assert_eq!(d3.denial.as_ref().unwrap().limit, "concurrent_requests");
+    assert_eq!(
+        header(&d3, "x-ratelimit-limit-concurrent-requests"),
+        Some("2")
+    );
+    assert_eq!(
+        header(&d3, "x-ratelimit-remaining-concurrent-requests"),
+        Some("0")
+    );
+    assert_eq!(header(&d3, "retry-after"), Some("1"));
+    // No request or token limit: none of those headers.
+    assert_eq!(header(&d3, "x-ratelimit-limit-requests"), None);
+    assert_eq!(header(&d3, "x-ratelimit-limit-tokens"), None);
 }
 
 #[test]
@@ -904,6 +998,7 @@ fn global_budget_pricing_sources_and_partial_failures() {
         model: Some("alias"),
         prompt_bytes: 4000,
         max_tokens: Some(10),
+        no_completion: false,
     };
     let mut d = l.check(&mem, &a, DAY0, &f);
     assert_eq!(d.reservation.reserved_cost_micros(), 0);
@@ -927,6 +1022,7 @@ fn global_budget_pricing_sources_and_partial_failures() {
         model: Some("gpt-4o-mini"),
         prompt_bytes: 4_000_000,
         max_tokens: Some(0),
+        no_completion: false,
     };
     let mut d = l.check(&broken, &a, DAY0, &f);
     assert!(d.is_allowed() && d.degraded);

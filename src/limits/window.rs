@@ -5,8 +5,11 @@
 //!
 //! A window state keeps the start of the current window, its count and the previous window's count.
 //! - `fixed`: used = current count; resets at the boundary.
-//! - `sliding`: used = current + ⌊previous × (end − now) / length⌋, the weighted two-window
+//! - `sliding`: used = current + ⌈previous × (end − now) / length⌉, the weighted two-window
 //!   approximation of a true sliding window (exact if the previous window's traffic was uniform).
+//!   The weight rounds up: a limit is a ceiling, so while any of the previous window still
+//!   weighs it counts as at least one (with `requests_per_minute: 1`, a request at 12:00:59.9
+//!   keeps the next one out until 12:02:00, never lets one in at 12:01:00.1).
 
 use super::config::WindowKind;
 
@@ -135,7 +138,7 @@ impl WindowState {
         let end = period.end(self.start);
         let len = end - self.start;
         let remaining = end.saturating_sub(now).min(len);
-        ((self.prev as u128 * remaining as u128) / len as u128) as u64
+        (self.prev as u128 * remaining as u128).div_ceil(len as u128) as u64
     }
 
     /// Whether nothing counted remains relevant at `now` (state rolled to `now`).
@@ -172,14 +175,14 @@ impl WindowState {
             // Fits once the previous window's weight decays: prev × rem / len ≤ budget − cur.
             let len = (end - self.start) as u128;
             let allowed = (budget - self.cur) as u128;
-            // Largest remaining r with ⌊prev·r/len⌋ ≤ allowed  ⇔  prev·r < (allowed+1)·len.
-            let max_rem = (((allowed + 1) * len).saturating_sub(1) / (self.prev.max(1) as u128))
-                .min(len) as u64;
+            // Largest remaining r with ⌈prev·r/len⌉ ≤ allowed  ⇔  prev·r ≤ allowed·len.
+            let max_rem = ((allowed * len) / (self.prev.max(1) as u128)).min(len) as u64;
             return Some(to_end.saturating_sub(max_rem));
         }
         // Fits some time into the next window, where the current count becomes the previous one.
         let next_len = (period.end(end) - end) as u128;
-        let max_rem = ((budget as u128 + 1) * next_len).saturating_sub(1) / (self.cur as u128);
+        // Largest remaining r there with ⌈cur·r/next_len⌉ ≤ budget  ⇔  cur·r ≤ budget·next_len.
+        let max_rem = (budget as u128 * next_len) / (self.cur as u128);
         Some(to_end + (next_len as u64).saturating_sub(max_rem.min(next_len) as u64))
     }
 
@@ -268,10 +271,48 @@ mod tests {
         assert_eq!(w.used(p, WindowKind::Sliding, s0 + 75_000), 45);
         w.cur = 5;
         assert_eq!(w.used(p, WindowKind::Sliding, s0 + 90_000), 35);
-        // Floor: 60 × 1/60000 remaining ms.
-        assert_eq!(w.used(p, WindowKind::Sliding, s0 + 119_999), 5);
+        // Ceiling: 60 × 1/60000 remaining ms still weighs one.
+        assert_eq!(w.used(p, WindowKind::Sliding, s0 + 119_999), 6);
         w.roll(p, s0 + 120_000);
         assert_eq!(w.used(p, WindowKind::Sliding, s0 + 120_000), 5);
+    }
+
+    /// With a limit of 1 per minute, a request just before a UTC minute boundary keeps every
+    /// further one out for at least 60 s (the previous minute's weight rounds up, never down to
+    /// zero while any of it remains), and `wait_ms` agrees with `used` to the millisecond.
+    #[test]
+    fn one_per_minute_never_twice_within_sixty_seconds() {
+        let p = Period::Minute;
+        let s0 = p.start(T0);
+        for first in [s0 + 59_999, s0 + 59_900, s0 + 30_000, s0 + 1, s0] {
+            let mut w = WindowState::default();
+            w.roll(p, first);
+            w.cur = 1;
+            // Every later millisecond of the next 60 s refuses a second request; sampled densely
+            // around the boundary and at every 97 ms elsewhere.
+            let probes = (1..2_000u64)
+                .chain((2_000..60_000).step_by(97))
+                .chain([59_999]);
+            for dt in probes {
+                let now = first + dt;
+                let mut at = w;
+                at.roll(p, now);
+                assert!(
+                    at.used(p, WindowKind::Sliding, now) + 1 > 1,
+                    "first at +{} ms, second admitted {dt} ms later",
+                    first - s0
+                );
+                let wait = at.wait_ms(p, WindowKind::Sliding, now, 1, 1).unwrap();
+                assert!(dt + wait >= 60_000, "wait {wait} at +{dt}");
+                // The wait is exact: at its end the request fits, one ms before it does not.
+                let mut then = w;
+                then.roll(p, now + wait);
+                assert_eq!(then.used(p, WindowKind::Sliding, now + wait), 0);
+                let mut before = w;
+                before.roll(p, now + wait - 1);
+                assert_eq!(before.used(p, WindowKind::Sliding, now + wait - 1), 1);
+            }
+        }
     }
 
     #[test]

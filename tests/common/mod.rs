@@ -513,10 +513,10 @@ pub fn read_response(s: &mut impl std::io::Read) -> (u16, String) {
 }
 
 /// Waits, when a UTC minute boundary is less than `margin` away, until just after it. Limit
-/// windows are aligned to UTC minutes, and a sliding window's documented floor
-/// (`docs/limits.md`, Windows) gives a spent consumer back part of its previous minute right
-/// after the boundary: tests that count exact admissions against a per-minute limit call this
-/// first, so that their requests fall inside one window.
+/// windows are aligned to UTC minutes, and right after a boundary a fixed window starts over
+/// while a sliding one weighs the previous minute (`docs/limits.md`, Windows): tests that count
+/// exact admissions against a per-minute limit call this first, so that their requests fall
+/// inside one window.
 pub fn clear_of_minute_boundary(margin: std::time::Duration) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -1134,7 +1134,7 @@ impl Vm {
                 m.find('{')
                     .and_then(|i| serde_json::from_str::<serde_json::Value>(&m[i..]).ok())
             })
-            .find(|v| v.get("schema").is_some_and(|s| s == "promptgate.audit.v1"));
+            .find(|v| v.get("schema").is_some_and(|s| s == "promptgate.audit.v2"));
         Outcome {
             status,
             forwarded,
