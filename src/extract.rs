@@ -1092,27 +1092,38 @@ fn extract_form(src: &str, charset: Charset) -> Extracted {
         }
         pairs.push((k, v));
     }
-    let prompt_bytes = segments.iter().map(|r: &Range<usize>| r.len()).sum();
-    let roles = vec![Role::Unattributed; segments.len()];
+    let doc = if matches!(charset, Charset::Utf8) {
+        Doc::Form(pairs)
+    } else {
+        Doc::Decoded
+    };
+    unattributed(text, segments, Vec::new(), charset, doc)
+}
+
+/// A body of role-less strings (form, multipart).
+fn unattributed(
+    text: String,
+    segments: Vec<Range<usize>>,
+    not_inspected: Vec<String>,
+    charset: Charset,
+    doc: Doc,
+) -> Extracted {
+    let prompt_bytes = segments.iter().map(|r| r.len()).sum();
     Extracted {
         shape: ApiShape::Text,
         meta: RequestMeta {
             prompt_bytes,
             ..RequestMeta::default()
         },
+        roles: vec![Role::Unattributed; segments.len()],
         text,
         segments,
-        roles,
         decoded: Vec::new(),
-        not_inspected: Vec::new(),
+        not_inspected,
         parse_error: false,
         problem: None,
         charset,
-        doc: if matches!(charset, Charset::Utf8) {
-            Doc::Form(pairs)
-        } else {
-            Doc::Decoded
-        },
+        doc,
     }
 }
 
@@ -1163,24 +1174,7 @@ fn extract_multipart(src: &str, boundary: &str, charset: Charset) -> Extracted {
             segments.push(start..text.len());
         }
     }
-    let prompt_bytes = segments.iter().map(|r: &Range<usize>| r.len()).sum();
-    let roles = vec![Role::Unattributed; segments.len()];
-    Extracted {
-        shape: ApiShape::Text,
-        meta: RequestMeta {
-            prompt_bytes,
-            ..RequestMeta::default()
-        },
-        text,
-        segments,
-        roles,
-        decoded: Vec::new(),
-        not_inspected,
-        parse_error: false,
-        problem: None,
-        charset,
-        doc: Doc::Decoded,
-    }
+    unattributed(text, segments, not_inspected, charset, Doc::Decoded)
 }
 
 /// The API shape: by request path first, then by keys.
