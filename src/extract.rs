@@ -662,6 +662,14 @@ fn structural(key: &str) -> bool {
     KEYS.contains(&key) || key.ends_with("_id") || key.ends_with("Id")
 }
 
+/// A model name or an id: one token of at most 128 bytes under `model`, `id` or a `*_id` /
+/// `*Id` key. Upstreams route on these; no model reads them.
+fn opaque_id(key: &str, s: &str) -> bool {
+    (key == "model" || key == "id" || key.ends_with("_id") || key.ends_with("Id"))
+        && s.len() <= 128
+        && s.bytes().all(|b| b.is_ascii_graphic())
+}
+
 /// One token that cannot carry a phrase: no whitespace, at most 128 bytes, at most two runs of
 /// three or more letters (`claude-3-5-sonnet-20241022`, `tool_result`, `call_8f2a`).
 fn token_like(s: &str) -> bool {
@@ -836,7 +844,7 @@ impl Walker<'_, '_> {
     }
 
     fn string(&mut self, s: &mut String, role: Role, key: Option<&str>, media: Option<bool>) {
-        if key.is_some_and(structural) && token_like(s) {
+        if key.is_some_and(|k| opaque_id(k, s) || (structural(k) && token_like(s))) {
             return;
         }
         let payload_key = matches!(key, Some("data" | "bytes" | "file_data" | "b64_json"));
@@ -1501,6 +1509,8 @@ mod tests {
         let e = ex(br#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}]}"#, None);
         assert_eq!(e.text, "hi");
         assert_eq!(e.roles, vec![Role::User]);
+        let e = ex(br#"{"model":"text-embedding-3-small","input":"hi"}"#, None);
+        assert_eq!(e.text, "hi");
         // A role or type that is not a token is read (chat templates render role names).
         reads(
             &format!(r#"{{"messages":[{{"role":"user and then {M}","content":"x"}}]}}"#),

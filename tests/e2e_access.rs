@@ -309,7 +309,7 @@ fn contract_violations_are_400_naming_field_and_limit() {
     assert_eq!(r.status, 400, "{}", r.text());
     assert_eq!(h.upstream_count(), 0);
 
-    let events = h.wait_audit_events(cases.len() + 2);
+    let events = h.wait_audit_events(cases.len() + 3);
     assert_valid_events(&events);
     assert!(
         events.iter().all(|e| e["decision"] == "invalid"),
@@ -319,7 +319,7 @@ fn contract_violations_are_400_naming_field_and_limit() {
     let prom = h.admin("/stats/prometheus");
     assert_eq!(
         prometheus_value(&prom, "promptgate_requests_total{decision=\"invalid\"}"),
-        Some((cases.len() + 2) as f64)
+        Some((cases.len() + 3) as f64)
     );
 }
 
