@@ -322,10 +322,11 @@ fn scripts_run_passes_host_env_to_the_vm() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let mut run = Proc {
+    let mut run = RunGuard(Proc {
         child,
         name: "scripts/run",
-    };
+    });
+    let run = &mut run.0;
     let start = std::time::Instant::now();
     while !http_get(admin, "/ready").is_ok_and(|(s, _)| s == 200) {
         assert!(run.exited().is_none(), "scripts/run exited early");
@@ -345,11 +346,20 @@ fn scripts_run_passes_host_env_to_the_vm() {
     let headers = last["headers"].to_string();
     assert!(headers.contains("Bearer sk-provider-from-env"), "{headers}");
     assert!(!headers.contains("sk-client"), "{headers}");
-    // SIGTERM: scripts/run stops the mock model and Envoy it started.
-    unsafe_sigterm(run.pid());
-    let t = std::time::Instant::now();
-    while run.exited().is_none() && t.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(100));
+    // RunGuard's drop sends SIGTERM: scripts/run stops the mock model and Envoy it started.
+}
+
+/// `scripts/run` stopped with SIGTERM, also when an assertion fails: a SIGKILL (Proc's own drop)
+/// could not be trapped and would leave its Envoy and mock model running.
+struct RunGuard(Proc);
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        unsafe_sigterm(self.0.pid());
+        let t = std::time::Instant::now();
+        while self.0.exited().is_none() && t.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
 
