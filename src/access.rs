@@ -544,12 +544,26 @@ impl Access {
             }
             return Ok(BodyOutcome::default());
         }
-        let ex = extract::extract(body, content_type, &RoleFilter::All);
-        let shape = ex.shape.as_str();
-        let model = ex.meta.model.clone();
+        let mut ex = extract::extract(body, content_type, &RoleFilter::All);
+        self.check_parsed(g, &mut ex)
+    }
+
+    /// [`Access::check_body`] on a body already extracted (every role; the request is parsed
+    /// once per request and shared with inspection). The contract's clamps and defaults are
+    /// applied to `ex`'s document in place (its metadata re-read); `BodyOutcome::body` is the
+    /// rewritten body to forward.
+    pub fn check_parsed(
+        &self,
+        g: &Grant,
+        ex: &mut extract::Extracted,
+    ) -> Result<BodyOutcome, Box<Refusal>> {
+        let p = self.policy(g);
+        if !p.needs_body() {
+            return Ok(BodyOutcome::default());
+        }
         self.check_extracted(p, ex).map_err(|mut r| {
-            r.api = Some(shape);
-            r.model = model;
+            r.api = Some(ex.shape.as_str());
+            r.model = ex.meta.model.clone();
             r
         })
     }
@@ -557,7 +571,7 @@ impl Access {
     fn check_extracted(
         &self,
         p: &Policy,
-        ex: extract::Extracted,
+        ex: &mut extract::Extracted,
     ) -> Result<BodyOutcome, Box<Refusal>> {
         if ex.parse_error {
             // What the upstream's parser makes of it is unknown: the model and the contract
@@ -573,7 +587,7 @@ impl Access {
                 return Err(Box::new(Refusal::api_not_allowed(shape)));
             }
         }
-        let Doc::Json(Value::Object(mut obj)) = ex.doc else {
+        let Doc::Json(Value::Object(obj)) = &mut ex.doc else {
             // Text, form, multipart, a JSON array: the model and the contract fields cannot be
             // read, but an upstream might still read them (`model=` in a form). Fail closed.
             if p.models.is_none() && !p.contract.is_active() {
@@ -609,12 +623,13 @@ impl Access {
             .sum();
         let rewrites = p
             .contract
-            .apply(&mut obj, ex.shape, chars)
+            .apply(obj, ex.shape, chars)
             .map_err(|v| Box::new(Refusal::from(v)))?;
         if rewrites.is_empty() {
             return Ok(BodyOutcome::default());
         }
-        let body = serde_json::to_vec(&Value::Object(obj)).ok();
+        let body = serde_json::to_vec(&*obj).ok();
+        ex.refresh_meta();
         Ok(BodyOutcome {
             rewrites: if body.is_some() { rewrites } else { Vec::new() },
             body,

@@ -188,6 +188,11 @@ pub struct AuditEvent {
     /// when nothing was changed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rewrites: Vec<String>,
+    /// Media types of embedded files the filter recognised and did not inspect (PDF, office
+    /// documents, images, audio; `binary` when only the file's extension or format said so),
+    /// at most 16, in body order ([`media_type_label`]). Omitted when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_inspected: Vec<String>,
     /// Only with `audit.include_prompt: true`, and then after redaction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
@@ -219,12 +224,31 @@ impl AuditEvent {
             latency_ms: 0,
             streamed: false,
             rewrites: Vec::new(),
+            not_inspected: Vec::new(),
             prompt: None,
         }
     }
 
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| format!("{{\"schema\":\"{SCHEMA}\"}}"))
+    }
+}
+
+/// A media type from the request as the audit event shows it: lower case, and `other` unless it
+/// is a token `type/subtype` (or `binary`) of at most 64 bytes, so no request text reaches the
+/// log through it.
+pub fn media_type_label(m: &str) -> String {
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+    };
+    let ok = m.len() <= 64
+        && (m == "binary" || m.split_once('/').is_some_and(|(t, s)| token(t) && token(s)));
+    if ok {
+        m.to_ascii_lowercase()
+    } else {
+        "other".to_owned()
     }
 }
 

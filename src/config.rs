@@ -41,6 +41,36 @@ pub enum CompressedAction {
     AllowUnscanned,
 }
 
+/// What to do with a JSON body that has the same key twice in one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DuplicateKeys {
+    /// Answer 400 `duplicate_key` naming the JSON path: parsers disagree on which value wins.
+    #[default]
+    Reject,
+    /// Accept the body; every value of a repeated key is inspected, and the access policy and
+    /// contract read the last one (serde_json's and Python's choice).
+    Allow,
+}
+
+/// What to do with a request body of no type the filter reads as structure: not JSON, not a
+/// form (`application/x-www-form-urlencoded`), not multipart, and not sent as `text/*`
+/// (a body without a content type included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownContentType {
+    /// Inspect the whole body as text, JSON string escapes decoded.
+    #[default]
+    InspectAsText,
+    /// Answer 415 `unsupported_content_type`; nothing reaches the upstream.
+    Reject,
+    /// Forward it without inspection (audit reason `unknown_content_unscanned`). Access rules
+    /// and limits still apply.
+    Allow,
+}
+
 /// The whole plugin configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
@@ -52,6 +82,12 @@ pub struct Config {
     pub on_oversize: OversizeAction,
     /// Answer for compressed request bodies (`content-encoding: gzip`, `deflate`, ...).
     pub on_compressed: CompressedAction,
+    /// JSON bodies with a repeated key in one object: `reject` (default, 400 `duplicate_key`)
+    /// or `allow` (every value inspected). Applies to inspection and to the access policy.
+    pub duplicate_keys: DuplicateKeys,
+    /// Bodies that are not JSON, a form, multipart or `text/*`: `inspect_as_text` (default),
+    /// `reject` (415) or `allow` (forwarded uninspected; the audit event says so).
+    pub unknown_content_type: UnknownContentType,
     /// Request-body inspection (prompt injection, jailbreak, SQLi, obfuscation).
     pub inspection: InspectionConfig,
     /// Who the consumer is (for limits and the audit event); raw keys are only ever hashed.
@@ -80,6 +116,8 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             on_oversize: OversizeAction::Reject,
             on_compressed: CompressedAction::Reject,
+            duplicate_keys: DuplicateKeys::Reject,
+            unknown_content_type: UnknownContentType::InspectAsText,
             inspection: InspectionConfig::default(),
             identity: IdentityConfig::default(),
             limits: LimitsConfig::default(),
@@ -170,6 +208,24 @@ mod tests {
         assert_eq!(c.on_compressed, CompressedAction::AllowUnscanned);
         let e = Config::parse(br#"{"on_compressed": "decompress"}"#).unwrap_err();
         assert_eq!(e.field, "on_compressed");
+    }
+
+    #[test]
+    fn body_reading_switches_default_and_name_the_field() {
+        let c = Config::parse(b"{}").unwrap();
+        assert_eq!(c.duplicate_keys, DuplicateKeys::Reject);
+        assert_eq!(c.unknown_content_type, UnknownContentType::InspectAsText);
+        let c = Config::parse(br#"{"duplicate_keys": "allow", "unknown_content_type": "reject"}"#)
+            .unwrap();
+        assert_eq!(c.duplicate_keys, DuplicateKeys::Allow);
+        assert_eq!(c.unknown_content_type, UnknownContentType::Reject);
+        let c = Config::parse(br#"{"unknown_content_type": "allow"}"#).unwrap();
+        assert_eq!(c.unknown_content_type, UnknownContentType::Allow);
+        let e = Config::parse(br#"{"duplicate_keys": "first_wins"}"#).unwrap_err();
+        assert_eq!(e.field, "duplicate_keys");
+        assert!(e.message.contains("unknown variant `first_wins`"), "{e}");
+        let e = Config::parse(br#"{"unknown_content_type": "scan"}"#).unwrap_err();
+        assert_eq!(e.field, "unknown_content_type");
     }
 
     #[test]

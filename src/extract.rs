@@ -220,8 +220,31 @@ pub struct Extracted {
     pub parse_error: bool,
     /// The body must be refused: what the filter read could differ from what the upstream reads.
     pub problem: Option<BodyProblem>,
+    /// The body is of no type the filter reads as structure: not JSON (not even in the lenient
+    /// dialect, and not JSON-looking: that is `parse_error`), not a form, not multipart with a
+    /// boundary, and its content type (absent included) is not `text/*`. It was read as text
+    /// (JSON escapes decoded); `unknown_content_type` says what the filter does with it.
+    pub unknown_content: bool,
     pub charset: Charset,
     pub doc: Doc,
+}
+
+impl Extracted {
+    /// Reads `model`, `stream` and the token fields again after the document was changed in
+    /// place (a contract's clamps and defaults); the prompt text is unchanged.
+    pub fn refresh_meta(&mut self) {
+        if let Doc::Json(v) = &self.doc {
+            let prompt_bytes = self.meta.prompt_bytes;
+            self.meta = read_meta(v);
+            self.meta.prompt_bytes = prompt_bytes;
+        }
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Bodies extracted on this thread (tests count parses per request with it).
+    pub(crate) static EXTRACTIONS: Cell<usize> = const { Cell::new(0) };
 }
 
 /// What extraction needs to know besides the body.
@@ -250,6 +273,8 @@ pub fn extract(body: &[u8], content_type: Option<&str>, roles: &RoleFilter) -> E
 
 /// Extracts every string of a request body the model may read.
 pub fn extract_with(body: &[u8], content_type: Option<&str>, opts: &Options<'_>) -> Extracted {
+    #[cfg(test)]
+    EXTRACTIONS.with(|n| n.set(n.get() + 1));
     let ct = content_type.unwrap_or("").to_ascii_lowercase();
     let (charset, src) = decode_charset(body);
     let first = src.trim_start().as_bytes().first().copied();
@@ -279,7 +304,9 @@ pub fn extract_with(body: &[u8], content_type: Option<&str>, opts: &Options<'_>)
             return extract_multipart(&src, &b, charset);
         }
     }
-    text_body(&src, charset)
+    let mut e = text_body(&src, charset);
+    e.unknown_content = !ct.trim_start().starts_with("text/");
+    e
 }
 
 /// Detects UTF-8 with a BOM, UTF-16 and UTF-32 (BOM, else RFC 4627's pattern of zero bytes in
@@ -912,6 +939,7 @@ fn from_json(mut v: Value, extra: Vec<Value>, opts: &Options<'_>, charset: Chars
         not_inspected: Vec::new(),
         parse_error: false,
         problem: None,
+        unknown_content: false,
         charset,
         doc: Doc::Text,
     };
@@ -1074,6 +1102,7 @@ fn text_body(src: &str, charset: Charset) -> Extracted {
         not_inspected: Vec::new(),
         parse_error: false,
         problem: None,
+        unknown_content: false,
         charset,
         doc,
     }
@@ -1130,6 +1159,7 @@ fn unattributed(
         not_inspected,
         parse_error: false,
         problem: None,
+        unknown_content: false,
         charset,
         doc,
     }

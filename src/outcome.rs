@@ -50,13 +50,16 @@ pub enum Reason {
     BodyUnreadable,
     /// Compressed body (`on_compressed: reject`).
     CompressedBody,
+    /// A body of no type the filter reads as structure (not JSON, form, multipart or `text/*`),
+    /// refused with `unknown_content_type: reject`.
+    UnsupportedContentType,
     // Refusals: inspection.
     /// The inspection policy blocked the request.
     ContentPolicy,
     /// The body looked like JSON and did not parse: refused with `on_parse_error: block`, noted
     /// on a forwarded request otherwise.
     ParseError,
-    /// The same key twice in one JSON object (`inspection.duplicate_keys: reject`): parsers
+    /// The same key twice in one JSON object (`duplicate_keys: reject`): parsers
     /// disagree on which value wins (issue 17).
     DuplicateKey,
     /// JSON nested deeper than 128 levels (issue 17).
@@ -75,6 +78,8 @@ pub enum Reason {
     ForwardedUnscanned,
     /// Compressed body, forwarded (`on_compressed: allow_unscanned`).
     CompressedUnscanned,
+    /// A body of unknown type, forwarded uninspected (`unknown_content_type: allow`).
+    UnknownContentUnscanned,
     /// Scanned after lossy UTF-8 decoding; forwarded byte for byte.
     InvalidUtf8,
     /// Redaction was decided but the host cannot replace a body: the original was forwarded.
@@ -95,7 +100,7 @@ pub enum Reason {
 }
 
 impl Reason {
-    pub const ALL: [Reason; 32] = [
+    pub const ALL: [Reason; 34] = [
         Reason::ConflictingIdentity,
         Reason::MissingApiKey,
         Reason::MissingIdentity,
@@ -110,6 +115,7 @@ impl Reason {
         Reason::BodyTooLarge,
         Reason::BodyUnreadable,
         Reason::CompressedBody,
+        Reason::UnsupportedContentType,
         Reason::ContentPolicy,
         Reason::ParseError,
         Reason::DuplicateKey,
@@ -120,6 +126,7 @@ impl Reason {
         Reason::LimiterUnavailable,
         Reason::ForwardedUnscanned,
         Reason::CompressedUnscanned,
+        Reason::UnknownContentUnscanned,
         Reason::InvalidUtf8,
         Reason::RedactionUnsupported,
         Reason::ProtocolError,
@@ -151,6 +158,7 @@ impl Reason {
             Reason::BodyTooLarge => "body_too_large",
             Reason::BodyUnreadable => "body_unreadable",
             Reason::CompressedBody => "compressed_body",
+            Reason::UnsupportedContentType => "unsupported_content_type",
             Reason::ContentPolicy => "content_policy",
             Reason::RateLimited => "rate_limited",
             Reason::BudgetExceeded => "global_budget",
@@ -158,6 +166,7 @@ impl Reason {
             Reason::LimiterUnavailable => "shared_data",
             Reason::ForwardedUnscanned => "forwarded_unscanned",
             Reason::CompressedUnscanned => "compressed_unscanned",
+            Reason::UnknownContentUnscanned => "unknown_content_unscanned",
             Reason::InvalidUtf8 => "invalid_utf8",
             Reason::RedactionUnsupported => "redaction_unsupported",
             Reason::ProtocolError => "protocol_error",
@@ -188,6 +197,7 @@ impl Reason {
             Reason::Contract => (400, "invalid_request_error", Invalid),
             Reason::BodyTooLarge | Reason::BodyUnreadable => (413, "request_too_large", Oversize),
             Reason::CompressedBody => (415, "unsupported_content_encoding", Blocked),
+            Reason::UnsupportedContentType => (415, "unsupported_content_type", Blocked),
             Reason::ContentPolicy => (403, "prompt_injection_detected", Blocked),
             Reason::ParseError => (400, "invalid_request_body", Blocked),
             Reason::DuplicateKey => (400, "duplicate_key", Invalid),
@@ -198,6 +208,7 @@ impl Reason {
             Reason::LimiterUnavailable => (503, "limiter_unavailable", Error),
             Reason::ForwardedUnscanned
             | Reason::CompressedUnscanned
+            | Reason::UnknownContentUnscanned
             | Reason::InvalidUtf8
             | Reason::RedactionUnsupported
             | Reason::ProtocolError
@@ -230,6 +241,9 @@ impl Reason {
             }
             Reason::CompressedBody => {
                 "Compressed request bodies are not accepted by the gateway; send it uncompressed."
+            }
+            Reason::UnsupportedContentType => {
+                "The gateway does not accept request bodies of this type; send JSON, a form, multipart or text/*."
             }
             Reason::ContentPolicy => "The request was blocked by the gateway's content policy.",
             Reason::DuplicateKey => "The request body has a duplicate key.",

@@ -17,8 +17,8 @@ pub use host::{Buffer, Host, Level, Map};
 
 use crate::access::Grant;
 use crate::audit::{AuditEvent, Decision, RuleRef, Tokens};
-use crate::config::{CompressedAction, OversizeAction};
-use crate::extract::ApiShape;
+use crate::config::{CompressedAction, DuplicateKeys, OversizeAction, UnknownContentType};
+use crate::extract::{self, ApiShape, RoleFilter};
 use crate::flavor::BodyArrival;
 use crate::header_map;
 use crate::identity::{Consumer, Lookup};
@@ -187,6 +187,9 @@ pub struct Exchange<H: Host> {
     content_type: Option<String>,
     /// The request had a `content-length` header (read with the request headers).
     has_content_length: bool,
+    /// The request's `:path` (lossy UTF-8), read with the request headers: it names the API
+    /// shape before the body's keys do.
+    path: Option<String>,
     /// The route and cluster properties were read for the audit event (once per request, even
     /// when the host has none).
     route_read: bool,
@@ -233,6 +236,7 @@ impl<H: Host> Exchange<H> {
             finished: false,
             content_type: None,
             has_content_length: false,
+            path: None,
             route_read: false,
             now: None,
         }
@@ -349,16 +353,54 @@ impl<H: Host> Exchange<H> {
     fn decide(&mut self, body: &[u8]) -> Step {
         self.event.body_bytes = body.len() as u64;
         let plugin = self.plugin.clone();
-        // `decide` runs once per request (the phase moves on): take the value, no copy.
+        // `decide` runs once per request (the phase moves on): take the values, no copy.
         let content_type = self.content_type.take();
+        let path = self.path.take();
+        if body.is_empty() {
+            if let Some(grant) = &self.grant {
+                if let Err(r) = plugin.access.check_body(grant, body, None) {
+                    return self.answer(*r);
+                }
+            }
+            // No prompt, no completion (`GET /v1/models`): only the request itself is counted.
+            let facts = RequestFacts {
+                no_completion: true,
+                ..RequestFacts::default()
+            };
+            return self.admit(Decision::Allowed, facts);
+        }
+        // Parsed once: the access policy, the contract, inspection and the limits estimate all
+        // read this one value (issue 16).
+        let opts = extract::Options {
+            roles: plugin.inspector.roles(),
+            path: path.as_deref(),
+            allow_duplicate_keys: plugin.config.duplicate_keys == DuplicateKeys::Allow,
+        };
+        let ct = content_type.as_deref();
+        // The scan time covers the parse (as it did when inspection parsed on its own).
+        let scan_start = self.host.now();
+        let mut ex = extract::extract_with(body, ct, &opts);
         // Access policy first: API, model, contract. Clamps and defaults rewrite the body here,
         // before inspection and before the limiter reads `max_tokens`.
         let mut rewritten = None;
         if let Some(grant) = &self.grant {
-            match plugin
-                .access
-                .check_body(grant, body, content_type.as_deref())
-            {
+            let checked = if *opts.roles == RoleFilter::All {
+                plugin.access.check_parsed(grant, &mut ex)
+            } else {
+                // Inspection reads fewer roles than the contract counts: the policy gets its
+                // own reading, and a rewritten body is read again for inspection.
+                let all = extract::Options {
+                    roles: &RoleFilter::All,
+                    ..opts
+                };
+                let mut every = extract::extract_with(body, ct, &all);
+                let out = plugin.access.check_parsed(grant, &mut every);
+                if let Some(new_body) = out.as_ref().ok().and_then(|o| o.body.as_deref()) {
+                    ex = extract::extract_with(new_body, ct, &opts);
+                }
+                out
+            };
+            match checked {
                 Ok(out) => {
                     if let Some(new_body) = out.body {
                         self.replace_body(body.len(), &new_body);
@@ -370,28 +412,38 @@ impl<H: Host> Exchange<H> {
             }
         }
         let body = rewritten.as_deref().unwrap_or(body);
-        if body.is_empty() {
-            // No prompt, no completion (`GET /v1/models`): only the request itself is counted.
-            let facts = RequestFacts {
-                no_completion: true,
-                ..RequestFacts::default()
-            };
-            return self.admit(Decision::Allowed, facts);
-        }
         observe(
             &self.host,
             self.telemetry.borrow().body_bytes,
             body.len() as u64,
         );
+        self.event.not_inspected = std::mem::take(&mut ex.not_inspected)
+            .iter()
+            .map(|m| crate::audit::media_type_label(m))
+            .collect();
+        if ex.unknown_content {
+            match plugin.config.unknown_content_type {
+                UnknownContentType::InspectAsText => {}
+                UnknownContentType::Reject => {
+                    return self.answer(Refusal::new(Reason::UnsupportedContentType))
+                }
+                UnknownContentType::Allow => {
+                    self.event.api = ex.shape.as_str().to_string();
+                    self.note(Reason::UnknownContentUnscanned);
+                    let facts = RequestFacts {
+                        prompt_bytes: body.len() as u64,
+                        ..RequestFacts::default()
+                    };
+                    return self.admit(Decision::Allowed, facts);
+                }
+            }
+        }
         let strictness = self
             .grant
             .as_ref()
             .and_then(|g| plugin.access.strictness(g));
         let strictness = strictness.unwrap_or_else(|| plugin.inspector.strictness());
-        let scan_start = self.host.now();
-        let verdict = plugin
-            .inspector
-            .inspect_with(body, content_type.as_deref(), strictness);
+        let verdict = plugin.inspector.inspect_extracted(ex, strictness);
         let scan_end = self.host.now();
         self.now = Some(scan_end);
         let scan_us = scan_end
@@ -717,13 +769,16 @@ impl<H: Host> Exchange<H> {
             Err(r) => return self.answer_after_body(*r, end_of_stream),
         };
         self.event.consumer = Some(grant.consumer.display().to_string());
+        // From the map read above: no host call of its own on Envoy.
+        let path = header(":path");
         if plugin.access.needs_path(&grant) {
-            let path = header(":path").unwrap_or_default();
-            if let Err(r) = plugin.access.check_path(&grant, &path) {
+            let path = path.as_deref().unwrap_or_default();
+            if let Err(r) = plugin.access.check_path(&grant, path) {
                 self.grant = Some(grant);
                 return self.answer_after_body(*r, end_of_stream);
             }
         }
+        self.path = path.map(|p| String::from_utf8_lossy(&p).into_owned());
         self.grant = Some(grant);
         self.vault_headers();
         // The map was read before `vault_headers`: a header it removed is gone now. (It never

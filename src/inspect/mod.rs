@@ -691,7 +691,17 @@ impl Inspector {
     /// Inspects one request body, deciding on its scan with `s` in place of the configured
     /// threshold and action (a consumer's override; `category_actions` still apply).
     pub fn inspect_with(&self, body: &[u8], content_type: Option<&str>, s: Strictness) -> Verdict {
-        let mut ex = extract::extract(body, content_type, &self.roles);
+        self.inspect_extracted(extract::extract(body, content_type, &self.roles), s)
+    }
+
+    /// The roles this inspector scans: extract with them for [`Inspector::inspect_extracted`].
+    pub fn roles(&self) -> &RoleFilter {
+        &self.roles
+    }
+
+    /// Inspects a body already extracted (with [`Inspector::roles`]): the request is parsed
+    /// once and shared with the access policy and the limits estimate.
+    pub fn inspect_extracted(&self, mut ex: extract::Extracted, s: Strictness) -> Verdict {
         let mut v = Verdict {
             decision: Decision::Allow,
             score: 0,
