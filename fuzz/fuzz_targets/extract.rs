@@ -39,7 +39,11 @@ struct Lenient<'a> {
 
 impl Lenient<'_> {
     fn parse(b: &[u8]) -> Option<Vec<Str>> {
-        let mut p = Lenient { b, i: 0, out: Vec::new() };
+        let mut p = Lenient {
+            b,
+            i: 0,
+            out: Vec::new(),
+        };
         p.ws();
         p.value(None, 0)?;
         p.ws();
@@ -114,7 +118,14 @@ impl Lenient<'_> {
                 Some(())
             }
             _ => {
-                for w in [&b"true"[..], b"false", b"null", b"NaN", b"Infinity", b"-Infinity"] {
+                for w in [
+                    &b"true"[..],
+                    b"false",
+                    b"null",
+                    b"NaN",
+                    b"Infinity",
+                    b"-Infinity",
+                ] {
                     if self.lit(w) {
                         return Some(());
                     }
@@ -136,7 +147,11 @@ impl Lenient<'_> {
             p.i - s
         };
         if self.lit(b"0") {
-        } else if !self.b.get(self.i).is_some_and(|c| (b'1'..=b'9').contains(c)) || digits(self) == 0
+        } else if !self
+            .b
+            .get(self.i)
+            .is_some_and(|c| (b'1'..=b'9').contains(c))
+            || digits(self) == 0
         {
             return None;
         }
@@ -187,7 +202,9 @@ impl Lenient<'_> {
                         b't' => '\t',
                         b'u' => {
                             let hi = self.hex4()?;
-                            if (0xD800..0xDC00).contains(&hi) && self.b[self.i..].starts_with(b"\\u") {
+                            if (0xD800..0xDC00).contains(&hi)
+                                && self.b[self.i..].starts_with(b"\\u")
+                            {
                                 let save = self.i;
                                 self.i += 2;
                                 match self.hex4() {
@@ -254,7 +271,9 @@ fn redactor() -> &'static Inspector {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&sel, body)) = data.split_first() else { return };
+    let Some((&sel, body)) = data.split_first() else {
+        return;
+    };
     let ct = TYPES[sel as usize % TYPES.len()];
     let roles = if sel & 0x80 == 0 {
         RoleFilter::All
@@ -264,7 +283,10 @@ fuzz_target!(|data: &[u8]| {
     let ex = extract(body, ct, &roles);
     let mut last = 0;
     for s in &ex.segments {
-        assert!(s.start <= s.end && s.end <= ex.text.len(), "segment out of bounds");
+        assert!(
+            s.start <= s.end && s.end <= ex.text.len(),
+            "segment out of bounds"
+        );
         assert!(s.start >= last, "segments out of order");
         assert!(ex.text.is_char_boundary(s.start) && ex.text.is_char_boundary(s.end));
         last = s.end;
@@ -307,10 +329,18 @@ fuzz_target!(|data: &[u8]| {
         };
         let every = extract_with(body, ct, &opts);
         assert!(
-            !matches!(every.problem, Some(promptgate::extract::BodyProblem::DuplicateKey(_))),
+            !matches!(
+                every.problem,
+                Some(promptgate::extract::BodyProblem::DuplicateKey(_))
+            ),
             "duplicate key refused although allowed"
         );
-        check(every.problem.is_some(), &every.text, all, "lenient, duplicates allowed");
+        check(
+            every.problem.is_some(),
+            &every.text,
+            all,
+            "lenient, duplicates allowed",
+        );
     }
     // Redaction keeps a JSON body JSON.
     if strict_ok || lenient.is_some() {
