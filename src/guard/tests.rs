@@ -498,6 +498,62 @@ fn long_inputs_hold_at_most_the_cap() {
     }
 }
 
+/// The fuzz target `stream_window`, as a function: regressions of its crashes run here.
+fn fuzz_case(data: &[u8]) {
+    let ncuts = (data[0] % 16) as usize;
+    let head = 1 + 2 * ncuts;
+    let text = String::from_utf8_lossy(&data[head..]).into_owned();
+    let mut cuts: Vec<usize> = data[1..head]
+        .chunks(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]) as usize % (text.len() + 1))
+        .filter(|&c| text.is_char_boundary(c))
+        .collect();
+    cuts.sort_unstable();
+    let mid = (text.len() / 2..=text.len())
+        .find(|&k| text.is_char_boundary(k))
+        .unwrap_or(text.len());
+    let system = &text[..mid];
+    let terms: Vec<u64> = system
+        .split_whitespace()
+        .take(3)
+        .map(crate::inspect::term_hash)
+        .collect();
+    for g in [
+        guard(
+            r#"{"hold_back_bytes": 512,
+                "leakage": {"action": "redact", "canary": "CANARY-1234", "shingle_words": 6},
+                "pii": {"types": ["email","phone","payment_card","iban","us_ssn","ip_address"]},
+                "links": {"allowed_hosts": ["ok.com"]},
+                "request_pii_masking": {"enabled": true}}"#,
+        ),
+        guard(
+            r#"{"hold_back_bytes": 512, "secrets": {"action": "block"},
+                "pii": {"action": "monitor"}, "links": {"flag_all_links": true}}"#,
+        ),
+    ] {
+        let mut map = MaskMap::new();
+        let _ = g.mask_request("a@b.io and +1 415 555 2671", &mut map);
+        let cx = g.context(&[system], &terms, Some(map));
+        stream_equals_whole(&g, &cx, &text, &cuts);
+    }
+}
+
+#[test]
+fn fuzz_regressions() {
+    // A private-key END line running into a multi-byte char (released mid-char).
+    fuzz_case(&[
+        3, 16, 0, 64, 0, 80, 0, 45, 45, 45, 45, 45, 66, 69, 71, 73, 78, 32, 80, 82, 73, 86, 65,
+        84, 69, 32, 75, 69, 89, 45, 45, 45, 45, 45, 10, 77, 73, 73, 69, 119, 81, 73, 66, 65, 68,
+        65, 78, 66, 103, 107, 113, 104, 107, 105, 71, 57, 103, 69, 65, 65, 111, 73, 66, 65, 81,
+        67, 55, 10, 45, 45, 45, 45, 45, 69, 78, 68, 32, 80, 82, 73, 86, 65, 84, 111, 73, 45, 45,
+        2, 5, 80, 0, 0, 77, 97, 105, 108, 32, 106, 97, 110, 101, 64, 97, 99, 109, 101, 46, 105,
+        111, 44, 64, 32, 107, 101, 121, 32, 103, 104, 141, 206, 67, 204, 50, 95, 54, 48, 53,
+        222, 222, 222, 222, 222, 222, 206, 222, 222, 222, 222, 222, 222, 222, 222, 222, 222,
+        222, 222, 170, 222, 222, 225, 222, 45, 222, 100, 87, 141, 73, 105, 79, 105, 73, 120, 77,
+        106, 77, 48, 58, 84, 6, 51, 79, 68, 107, 119, 73, 110, 48, 46, 97, 98, 99
+    ]);
+}
+
 #[test]
 fn block_stops_the_stream() {
     let g = guard(r#"{"secrets": {"action": "block"}}"#);

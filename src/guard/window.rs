@@ -476,8 +476,8 @@ impl Core {
                     let c = b[j];
                     let (end, dashes, line) = &mut self.pem;
                     if *end as usize == secrets::PEM_END.len() {
-                        // The END line: anything up to its closing dashes, on one line.
-                        if c == b'\n' || *line > 64 {
+                        // The END line: printable ASCII up to its closing dashes.
+                        if !(c.is_ascii_graphic() || c == b' ') || *line > 64 {
                             return Ok((j - i, true));
                         }
                         *line += 1;
