@@ -10,7 +10,7 @@
 //! - **canary**: the operator's canary string (ASCII case ignored).
 
 use super::util::unspaced;
-use super::window::{Env, Hit, Src, Tail, LOOKAHEAD, R};
+use super::window::{Env, Hit, More, Src, Tail, LOOKAHEAD, R};
 use super::Detector;
 
 /// Longest word (bytes) and separator run between words a recital is followed across.
@@ -18,6 +18,8 @@ const MAX_WORD: usize = 64;
 const MAX_SEP: usize = 64;
 /// Longest protected term, in chars (the context check keeps values up to 48).
 const MAX_TERM_CHARS: usize = 48;
+/// Most words of a protected term (quoted pass phrases) when the system texts are not known.
+pub(crate) const MAX_TERM_WORDS: usize = 6;
 
 fn word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || (!c.is_ascii() && c.is_alphanumeric())
@@ -70,9 +72,24 @@ fn words(t: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
     })
 }
 
-/// The sorted shingle hashes of the system texts (at most 50 000 words read).
-pub(crate) fn shingles(texts: &[&str], k: usize) -> Vec<u64> {
-    let mut out = Vec::new();
+/// What the answer is compared with: sorted hashes of the system texts' words, word pairs
+/// and shingles (the first two filter most word starts after one or two words).
+#[derive(Debug, Default)]
+pub(crate) struct Shingles {
+    pub vocab: Vec<u64>,
+    pub pairs: Vec<u64>,
+    pub full: Vec<u64>,
+}
+
+impl Shingles {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.full.is_empty()
+    }
+}
+
+/// The shingles of the system texts (at most 50 000 words read).
+pub(crate) fn shingles(texts: &[&str], k: usize) -> Shingles {
+    let mut out = Shingles::default();
     let mut budget = 50_000usize;
     for t in texts {
         let hs: Vec<u64> = words(t)
@@ -82,51 +99,91 @@ pub(crate) fn shingles(texts: &[&str], k: usize) -> Vec<u64> {
             .collect();
         budget = budget.saturating_sub(hs.len());
         for w in hs.windows(k) {
-            out.push(shingle(w.iter().copied()));
+            out.full.push(shingle(w.iter().copied()));
+            out.vocab.push(w[0]);
+            out.pairs.push(shingle(w[..2].iter().copied()));
         }
     }
-    out.sort_unstable();
-    out.dedup();
+    for v in [&mut out.vocab, &mut out.pairs, &mut out.full] {
+        v.sort_unstable();
+        v.dedup();
+    }
     out
 }
 
-/// A word of the answer at `p` (a word start): its end and hash; `None` if too long.
+/// A word of the answer at `p` (a word start): its end and hash (as [`word_hash`]); `None`
+/// if longer than `MAX_WORD`.
 fn word_at(src: &Src, p: usize) -> R<Option<(usize, u64)>> {
-    let Some(c) = src.char_at(p)? else {
-        return Ok(None);
-    };
-    if unspaced(c) {
-        return Ok(Some((
-            p + c.len_utf8(),
-            word_hash(&src.s[p..p + c.len_utf8()]),
-        )));
-    }
+    let b = src.b;
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
     let mut e = p;
-    while let Some(c) = src.char_at(e)? {
-        if !word_char(c) || unspaced(c) {
-            break;
+    loop {
+        if e >= b.len() {
+            if src.eof {
+                break;
+            }
+            return Err(More);
         }
-        e += c.len_utf8();
+        let c = b[e];
+        if c < 0x80 {
+            if !c.is_ascii_alphanumeric() {
+                break;
+            }
+            h = fnv(h, c.to_ascii_lowercase());
+            e += 1;
+        } else {
+            let ch = src.s[e..].chars().next().unwrap_or(' ');
+            if !word_char(ch) || (unspaced(ch) && e > p) {
+                break;
+            }
+            h = fnv_lower(h, ch);
+            e += ch.len_utf8();
+            if unspaced(ch) {
+                break;
+            }
+        }
         if e - p > MAX_WORD {
             return Ok(None);
         }
     }
-    Ok(Some((e, word_hash(&src.s[p..e]))))
+    Ok((e > p).then_some((e, h)))
+}
+
+fn fnv_lower(mut h: u64, c: char) -> u64 {
+    for l in c.to_lowercase() {
+        let mut buf = [0u8; 4];
+        for &x in l.encode_utf8(&mut buf).as_bytes() {
+            h = fnv(h, x);
+        }
+    }
+    h
 }
 
 /// The next word start from `p`, over at most `MAX_SEP` bytes of separators.
 fn next_word(src: &Src, p: usize) -> R<Option<usize>> {
+    let b = src.b;
     let mut q = p;
-    while let Some(c) = src.char_at(q)? {
-        if word_char(c) {
-            return Ok(Some(q));
+    loop {
+        if q >= b.len() {
+            return if src.eof { Ok(None) } else { Err(More) };
         }
-        q += c.len_utf8();
+        let c = b[q];
+        if c < 0x80 {
+            if c.is_ascii_alphanumeric() {
+                return Ok(Some(q));
+            }
+            q += 1;
+        } else {
+            let ch = src.s[q..].chars().next().unwrap_or(' ');
+            if word_char(ch) {
+                return Ok(Some(q));
+            }
+            q += ch.len_utf8();
+        }
         if q - p > MAX_SEP {
             return Ok(None);
         }
     }
-    Ok(None)
 }
 
 /// Protected terms, then a recital starting at the word start `i`.
@@ -139,17 +196,19 @@ pub(crate) fn words_at(env: &Env, src: &Src, i: usize, ring: &mut Vec<u64>) -> R
         return Ok(None);
     }
     if !env.cx.protected.is_empty() {
-        if let Some(n) = protected_at(&env.cx.protected, src, i)? {
+        if let Some(n) = protected_at(&env.cx.protected, env.cx.term_words, src, i)? {
             return Ok(Some(Hit::new(n, Detector::Leakage, "protected_term")));
         }
     }
     let k = env.g.shingle_words;
-    if env.cx.shingles.is_empty() {
+    let sh = &env.cx.shingles;
+    if sh.is_empty() {
         return Ok(None);
     }
     let mut hs = [0u64; 32];
     let mut p = i;
-    for (n, slot) in hs[..k].iter_mut().enumerate() {
+    #[allow(clippy::needless_range_loop)]
+    for n in 0..k {
         if n > 0 {
             match next_word(src, p)? {
                 Some(q) => p = q,
@@ -158,15 +217,26 @@ pub(crate) fn words_at(env: &Env, src: &Src, i: usize, ring: &mut Vec<u64>) -> R
         }
         match word_at(src, p)? {
             Some((e, h)) if e - i < LOOKAHEAD => {
-                *slot = h;
+                hs[n] = h;
                 p = e;
             }
             _ => return Ok(None),
         }
+        // Most word starts end here: a word or pair the system text does not have.
+        let known = match n {
+            0 => sh.vocab.binary_search(&hs[0]).is_ok(),
+            1 => sh
+                .pairs
+                .binary_search(&shingle(hs[..2].iter().copied()))
+                .is_ok(),
+            _ => true,
+        };
+        if !known {
+            return Ok(None);
+        }
     }
-    if env
-        .cx
-        .shingles
+    if sh
+        .full
         .binary_search(&shingle(hs[..k].iter().copied()))
         .is_err()
     {
@@ -189,7 +259,7 @@ pub(crate) fn extend(env: &Env, src: &Src, i: usize, ring: &mut Vec<u64>) -> R<O
         return Ok(None);
     };
     let sh = shingle(ring.iter().copied().chain(std::iter::once(h)));
-    if env.cx.shingles.binary_search(&sh).is_err() {
+    if env.cx.shingles.full.binary_search(&sh).is_err() {
         return Ok(None);
     }
     ring.remove(0);
@@ -210,20 +280,39 @@ fn term_finish(mut h: u64) -> u64 {
 }
 
 /// The longest protected term starting at `i`: folded as the context check folds (lower case,
-/// whitespace runs as one space, typographic apostrophes as `'`), ending at a word end.
-fn protected_at(set: &[u64], src: &Src, i: usize) -> R<Option<usize>> {
+/// whitespace runs as one space, typographic apostrophes as `'`), ending at a word end, of at
+/// most `MAX_TERM_CHARS` chars and `MAX_TERM_WORDS` words.
+fn protected_at(set: &[u64], max_words: usize, src: &Src, i: usize) -> R<Option<usize>> {
+    let b = src.b;
     let mut h = 0xcbf2_9ce4_8422_2325u64 ^ TERM_KEY;
     let mut p = i;
     let mut best = None;
     let mut chars = 0;
+    let mut words = 1;
     let mut pending_space = false;
     while chars < MAX_TERM_CHARS {
-        let Some(c) = src.char_at(p)? else {
-            break;
+        if p >= b.len() {
+            if src.eof {
+                break;
+            }
+            return Err(More);
+        }
+        let c = b[p];
+        let (ch, len) = if c < 0x80 {
+            (c as char, 1)
+        } else {
+            let ch = src.s[p..].chars().next().unwrap_or(' ');
+            (ch, ch.len_utf8())
         };
-        if c.is_whitespace() {
+        if ch.is_whitespace() {
+            if !pending_space {
+                words += 1;
+                if words > max_words {
+                    break;
+                }
+            }
             pending_space = true;
-            p += c.len_utf8();
+            p += len;
             chars += 1;
             continue;
         }
@@ -231,22 +320,26 @@ fn protected_at(set: &[u64], src: &Src, i: usize) -> R<Option<usize>> {
             h = fnv(h, b' ');
             pending_space = false;
         }
-        let c2 = match c {
-            '\u{2019}' | '\u{2018}' | '\u{02BC}' => '\'',
-            c => c,
-        };
-        for l in c2.to_lowercase() {
-            let mut buf = [0u8; 4];
-            for &b in l.encode_utf8(&mut buf).as_bytes() {
-                h = fnv(h, b);
+        h = if c < 0x80 {
+            fnv(h, c.to_ascii_lowercase())
+        } else {
+            match ch {
+                '\u{2019}' | '\u{2018}' | '\u{02BC}' => fnv(h, b'\''),
+                ch => fnv_lower(h, ch),
             }
-        }
-        p += c.len_utf8();
+        };
+        p += len;
         chars += 1;
-        let next = src.char_at(p)?;
-        let end = match next {
-            None => true,
-            Some(n) => !word_char(n) || unspaced(n) || unspaced(c),
+        let end = if p >= b.len() {
+            if !src.eof {
+                return Err(More);
+            }
+            true
+        } else if b[p] < 0x80 {
+            !b[p].is_ascii_alphanumeric() || unspaced(ch)
+        } else {
+            let n = src.s[p..].chars().next().unwrap_or(' ');
+            !word_char(n) || unspaced(n) || unspaced(ch)
         };
         if end && set.binary_search(&term_finish(h)).is_ok() {
             best = Some(p - i);
@@ -268,7 +361,7 @@ pub(crate) fn canary_at(env: &Env, src: &Src, i: usize) -> R<Option<Hit>> {
     Ok(Some(Hit::new(k.len(), Detector::Leakage, "canary")))
 }
 
-#[cfg(test)]
+/// [`crate::inspect::term_hash`], with this module's constants.
 pub(crate) fn term_hash_here(t: &str) -> u64 {
     let mut h = 0xcbf2_9ce4_8422_2325u64 ^ TERM_KEY;
     for c in t.chars().flat_map(char::to_lowercase) {
@@ -278,4 +371,56 @@ pub(crate) fn term_hash_here(t: &str) -> u64 {
         }
     }
     term_finish(h)
+}
+
+/// Most words of a protected term, learnt from the system texts: the context check declares
+/// multi-word values only in quotes, so the quoted spans (up to 48 chars) whose folded hash is
+/// protected give the longest; 1 when there is none. The answer is then read one token per
+/// word start instead of six words.
+pub(crate) fn term_words(texts: &[&str], protected: &[u64]) -> usize {
+    let quote = |c: char| {
+        matches!(
+            c,
+            '\'' | '"'
+                | '`'
+                | '«'
+                | '»'
+                | '“'
+                | '”'
+                | '„'
+                | '‘'
+                | '\u{2019}'
+                | '「'
+                | '」'
+                | '『'
+                | '』'
+                | '‹'
+                | '›'
+        )
+    };
+    let mut most = 1;
+    let mut folded = String::new();
+    for t in texts {
+        let mut it = t.char_indices().filter(|&(_, c)| quote(c)).peekable();
+        while let Some((a, c)) = it.next() {
+            let Some(&(b, _)) = it.peek() else {
+                break;
+            };
+            let span = &t[a + c.len_utf8()..b];
+            if span.chars().count() > MAX_TERM_CHARS || !span.contains(char::is_whitespace) {
+                continue;
+            }
+            folded.clear();
+            for (k, w) in span.split_whitespace().enumerate() {
+                if k > 0 {
+                    folded.push(' ');
+                }
+                folded.push_str(w);
+            }
+            if protected.binary_search(&term_hash_here(&folded)).is_ok() {
+                most = most.max(folded.matches(' ').count() + 1);
+            }
+        }
+    }
+    most.min(MAX_TERM_WORDS)
 }

@@ -129,10 +129,12 @@ pub struct Guard {
 #[derive(Debug, Default)]
 pub(crate) struct CxInner {
     pub(crate) mask: Option<MaskMap>,
-    /// Sorted shingle hashes of the system texts.
-    pub(crate) shingles: Vec<u64>,
+    /// The system texts' shingles.
+    pub(crate) shingles: leakage::Shingles,
     /// Sorted protected-term hashes.
     pub(crate) protected: Vec<u64>,
+    /// Most words of a protected term.
+    pub(crate) term_words: usize,
 }
 
 /// What the request taught the guard about its answer. Cheap to clone (shared).
@@ -220,16 +222,22 @@ impl Guard {
                 },
             )
         } else {
-            (Vec::new(), Vec::new())
+            (leakage::Shingles::default(), Vec::new())
         };
         protected.sort_unstable();
         protected.dedup();
+        let term_words = match (protected.is_empty(), system_texts.is_empty()) {
+            (true, _) => 1,
+            (false, true) => leakage::MAX_TERM_WORDS,
+            (false, false) => leakage::term_words(system_texts, &protected),
+        };
         let restore = self.inner.answer.restore;
         ResponseContext {
             inner: Arc::new(CxInner {
                 mask: mask.filter(|m| restore && !m.is_empty()),
                 shingles,
                 protected,
+                term_words,
             }),
         }
     }
