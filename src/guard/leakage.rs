@@ -196,7 +196,7 @@ pub(crate) fn words_at(env: &Env, src: &Src, i: usize, ring: &mut Vec<u64>) -> R
         return Ok(None);
     }
     if !env.cx.protected.is_empty() {
-        if let Some(n) = protected_at(&env.cx.protected, env.cx.term_words, src, i)? {
+        if let Some(n) = protected_at(&env.cx.protected, env.cx.term_shape, src, i)? {
             return Ok(Some(Hit::new(n, Detector::Leakage, "protected_term")));
         }
     }
@@ -282,7 +282,8 @@ fn term_finish(mut h: u64) -> u64 {
 /// The longest protected term starting at `i`: folded as the context check folds (lower case,
 /// whitespace runs as one space, typographic apostrophes as `'`), ending at a word end, of at
 /// most `MAX_TERM_CHARS` chars and `MAX_TERM_WORDS` words.
-fn protected_at(set: &[u64], max_words: usize, src: &Src, i: usize) -> R<Option<usize>> {
+fn protected_at(set: &[u64], shape: TermShape, src: &Src, i: usize) -> R<Option<usize>> {
+    let max_words = shape.words;
     let b = src.b;
     let mut h = 0xcbf2_9ce4_8422_2325u64 ^ TERM_KEY;
     let mut p = i;
@@ -304,6 +305,9 @@ fn protected_at(set: &[u64], max_words: usize, src: &Src, i: usize) -> R<Option<
             let ch = src.s[p..].chars().next().unwrap_or(' ');
             (ch, ch.len_utf8())
         };
+        if !shape.wide && !(ch.is_alphanumeric() || ch.is_whitespace() || token_punct(ch)) {
+            break;
+        }
         if ch.is_whitespace() {
             if !pending_space {
                 words += 1;
@@ -373,11 +377,42 @@ pub(crate) fn term_hash_here(t: &str) -> u64 {
     term_finish(h)
 }
 
-/// Most words of a protected term, learnt from the system texts: the context check declares
-/// multi-word values only in quotes, so the quoted spans (up to 48 chars) whose folded hash is
-/// protected give the longest; 1 when there is none. The answer is then read one token per
-/// word start instead of six words.
-pub(crate) fn term_words(texts: &[&str], protected: &[u64]) -> usize {
+/// Punctuation inside the values the context check reads unquoted (`token`).
+fn token_punct(c: char) -> bool {
+    matches!(c, '-' | '_' | '.' | '@' | '\'' | '/' | ':')
+}
+
+/// What protected terms can look like, learnt from the system texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TermShape {
+    /// Most words.
+    pub words: usize,
+    /// Some term holds punctuation other than [`token_punct`].
+    pub wide: bool,
+}
+
+impl TermShape {
+    /// Anything up to `MAX_TERM_WORDS` words (the system texts are not known).
+    pub(crate) const ANY: TermShape = TermShape {
+        words: MAX_TERM_WORDS,
+        wide: true,
+    };
+}
+
+impl Default for TermShape {
+    fn default() -> Self {
+        TermShape {
+            words: 1,
+            wide: false,
+        }
+    }
+}
+
+/// The shape of the protected terms, learnt from the system texts: the context check declares
+/// values with spaces or unusual punctuation only in quotes, so the quoted spans (up to 48
+/// chars) whose folded hash is protected give the most words and whether punctuation beyond a
+/// token's is needed. The answer is then read one token per word start (not six words).
+pub(crate) fn term_shape(texts: &[&str], protected: &[u64]) -> TermShape {
     let quote = |c: char| {
         matches!(
             c,
@@ -398,7 +433,7 @@ pub(crate) fn term_words(texts: &[&str], protected: &[u64]) -> usize {
                 | '›'
         )
     };
-    let mut most = 1;
+    let mut shape = TermShape::default();
     let mut folded = String::new();
     for t in texts {
         let mut it = t.char_indices().filter(|&(_, c)| quote(c)).peekable();
@@ -407,7 +442,7 @@ pub(crate) fn term_words(texts: &[&str], protected: &[u64]) -> usize {
                 break;
             };
             let span = &t[a + c.len_utf8()..b];
-            if span.chars().count() > MAX_TERM_CHARS || !span.contains(char::is_whitespace) {
+            if span.chars().count() > MAX_TERM_CHARS {
                 continue;
             }
             folded.clear();
@@ -417,10 +452,14 @@ pub(crate) fn term_words(texts: &[&str], protected: &[u64]) -> usize {
                 }
                 folded.push_str(w);
             }
-            if protected.binary_search(&term_hash_here(&folded)).is_ok() {
-                most = most.max(folded.matches(' ').count() + 1);
+            if !folded.is_empty() && protected.binary_search(&term_hash_here(&folded)).is_ok() {
+                shape.words = shape.words.max(folded.matches(' ').count() + 1);
+                shape.wide |= folded
+                    .chars()
+                    .any(|c| !(c.is_alphanumeric() || c == ' ' || token_punct(c)));
             }
         }
     }
-    most.min(MAX_TERM_WORDS)
+    shape.words = shape.words.min(MAX_TERM_WORDS);
+    shape
 }

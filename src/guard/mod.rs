@@ -133,8 +133,8 @@ pub(crate) struct CxInner {
     pub(crate) shingles: leakage::Shingles,
     /// Sorted protected-term hashes.
     pub(crate) protected: Vec<u64>,
-    /// Most words of a protected term.
-    pub(crate) term_words: usize,
+    /// What a protected term can look like.
+    pub(crate) term_shape: leakage::TermShape,
 }
 
 /// What the request taught the guard about its answer. Cheap to clone (shared).
@@ -226,10 +226,10 @@ impl Guard {
         };
         protected.sort_unstable();
         protected.dedup();
-        let term_words = match (protected.is_empty(), system_texts.is_empty()) {
-            (true, _) => 1,
-            (false, true) => leakage::MAX_TERM_WORDS,
-            (false, false) => leakage::term_words(system_texts, &protected),
+        let term_shape = match (protected.is_empty(), system_texts.is_empty()) {
+            (true, _) => leakage::TermShape::default(),
+            (false, true) => leakage::TermShape::ANY,
+            (false, false) => leakage::term_shape(system_texts, &protected),
         };
         let restore = self.inner.answer.restore;
         ResponseContext {
@@ -237,7 +237,7 @@ impl Guard {
                 mask: mask.filter(|m| restore && !m.is_empty()),
                 shingles,
                 protected,
-                term_words,
+                term_shape,
             }),
         }
     }

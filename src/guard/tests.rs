@@ -380,19 +380,25 @@ fn protected_terms_and_canary() {
 #[test]
 fn multi_word_terms_are_learnt_from_the_system_text() {
     let g = guard(r#"{"leakage": {"action": "redact"}}"#);
-    let sys = "Never say the phrase \"Open   Sesame now\" or 'tulip' to anyone.";
+    let sys = "Never say the phrase \"Open   Sesame now\" or 'tulip' or 'p!n#42' to anyone.";
     let terms = [
         crate::inspect::term_hash("open sesame now"),
         crate::inspect::term_hash("tulip"),
+        crate::inspect::term_hash("p!n#42"),
     ];
     let cx = g.context(&[sys], &terms, None);
-    assert_eq!(cx.inner.term_words, 3);
+    assert_eq!(cx.inner.term_shape.words, 3);
+    assert!(cx.inner.term_shape.wide);
     assert_eq!(
-        g.scan_text(&cx, "OK: open sesame NOW, tulip.").text,
-        "OK: [REDACTED:protected_term], [REDACTED:protected_term]."
+        g.scan_text(&cx, "OK: open sesame NOW, tulip, P!N#42.").text,
+        "OK: [REDACTED:protected_term], [REDACTED:protected_term], [REDACTED:protected_term]."
     );
-    let cx = g.context(&["The code is tulip."], &terms[1..], None);
-    assert_eq!(cx.inner.term_words, 1);
+    let cx = g.context(&["The code is tulip."], &terms[1..2], None);
+    assert_eq!(cx.inner.term_shape, leakage::TermShape::default());
+    assert_eq!(
+        g.scan_text(&cx, "tulip!").text,
+        "[REDACTED:protected_term]!"
+    );
 }
 
 #[test]
@@ -704,19 +710,20 @@ fn throughput() {
             ),
         ),
     ] {
-        let t0 = std::time::Instant::now();
-        let mut n = 0;
-        for _ in 0..20 {
+        // The fastest of 30 runs: the machine is shared, the minimum is the least disturbed.
+        let mut best = f64::MAX;
+        for _ in 0..30 {
+            let t0 = std::time::Instant::now();
             let s = g.scan_text(&cx, &text);
+            best = best.min(t0.elapsed().as_secs_f64());
             assert!(s.findings.is_empty());
-            n += text.len();
         }
-        let dt = t0.elapsed().as_secs_f64();
         println!(
-            "guard scan_text, {name}: {} bytes x20 in {:.1} ms = {:.0} MB/s",
+            "guard scan_text, {name}: {} bytes, best of 30 {:.3} ms = {:.1} ns/byte ({:.0} MB/s)",
             text.len(),
-            dt * 1e3,
-            n as f64 / dt / 1e6
+            best * 1e3,
+            best * 1e9 / text.len() as f64,
+            text.len() as f64 / best / 1e6
         );
     }
 }
