@@ -305,7 +305,7 @@ fn protected_at(set: &[u64], shape: TermShape, src: &Src, i: usize) -> R<Option<
             let ch = src.s[p..].chars().next().unwrap_or(' ');
             (ch, ch.len_utf8())
         };
-        if !shape.wide && !(ch.is_alphanumeric() || ch.is_whitespace() || token_punct(ch)) {
+        if !(shape.wide || ch.is_alphanumeric() || ch.is_whitespace() || token_punct(ch)) {
             break;
         }
         if ch.is_whitespace() {
