@@ -7,6 +7,7 @@
 use crate::access::AccessConfig;
 use crate::audit::AuditConfig;
 use crate::contracts::ContractConfig;
+use crate::guard::GuardConfig;
 use crate::identity::IdentityConfig;
 use crate::inspect::InspectionConfig;
 use crate::limits::LimitsConfig;
@@ -108,6 +109,9 @@ pub struct Config {
     /// it, not from the estimate); the usage chunk the client did not ask for is taken out of the
     /// answer. Envoy only (elsewhere such streams stay charged as estimated). Default true.
     pub include_stream_usage: bool,
+    /// Scan model answers (JSON and SSE) for leakage, secrets, PII and exfiltration links;
+    /// mask request PII (docs/output-guard.md). Off if absent.
+    pub response_guard: Option<GuardConfig>,
 }
 
 impl Default for Config {
@@ -126,6 +130,7 @@ impl Default for Config {
             contract: ContractConfig::default(),
             upstream_key: None,
             include_stream_usage: true,
+            response_guard: None,
         }
     }
 }
@@ -153,6 +158,9 @@ impl Config {
                 "max_body_bytes",
                 "must be at most 268435456 (256 MiB)",
             ));
+        }
+        if let Some(g) = &self.response_guard {
+            g.validate()?;
         }
         Ok(())
     }
