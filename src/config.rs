@@ -7,6 +7,7 @@
 use crate::access::AccessConfig;
 use crate::audit::AuditConfig;
 use crate::contracts::ContractConfig;
+use crate::guard::GuardConfig;
 use crate::identity::IdentityConfig;
 use crate::inspect::InspectionConfig;
 use crate::limits::LimitsConfig;
@@ -72,6 +73,9 @@ pub struct Config {
     /// it, not from the estimate); the usage chunk the client did not ask for is taken out of the
     /// answer. Envoy only (elsewhere such streams stay charged as estimated). Default true.
     pub include_stream_usage: bool,
+    /// Scan model answers (JSON and SSE) for leakage, secrets, PII and exfiltration links;
+    /// mask request PII (docs/output-guard.md). Off if absent.
+    pub response_guard: Option<GuardConfig>,
 }
 
 impl Default for Config {
@@ -88,6 +92,7 @@ impl Default for Config {
             contract: ContractConfig::default(),
             upstream_key: None,
             include_stream_usage: true,
+            response_guard: None,
         }
     }
 }
@@ -115,6 +120,9 @@ impl Config {
                 "max_body_bytes",
                 "must be at most 268435456 (256 MiB)",
             ));
+        }
+        if let Some(g) = &self.response_guard {
+            g.validate()?;
         }
         Ok(())
     }

@@ -13,6 +13,7 @@ pub mod exchange;
 pub mod extract;
 pub mod flavor;
 mod glob;
+pub mod guard;
 mod header_map;
 pub mod identity;
 pub mod inspect;
