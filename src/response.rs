@@ -943,3 +943,273 @@ fn carries_more_than_text(doc: &Value) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+// ---------------------------------------------------------------------------------------------
+// The guard behind the traits, and the request side.
+
+use crate::guard::{Action, Chunk, Finding, Guard, MaskMap, ResponseContext, Scan, StreamScanner};
+
+/// The action's stable name.
+pub fn action_str(a: Action) -> &'static str {
+    match a {
+        Action::Block => "block",
+        Action::Redact => "redact",
+        Action::Monitor => "monitor",
+    }
+}
+
+fn hits_of(findings: &[Finding]) -> Vec<Hit> {
+    findings
+        .iter()
+        .map(|f| Hit {
+            detector: f.detector.as_str(),
+            kind: f.kind,
+            action: action_str(f.action),
+        })
+        .collect()
+}
+
+/// A guard with one request's context: what the wire code scans with.
+pub struct Bound {
+    pub guard: Guard,
+    pub cx: ResponseContext,
+    /// Request PII values masked (placeholders given).
+    pub masked: usize,
+}
+
+impl StreamScan for StreamScanner {
+    fn push(&mut self, delta: &str) -> Scanned {
+        chunk_scanned(StreamScanner::push(self, delta))
+    }
+    fn finish(&mut self) -> Scanned {
+        chunk_scanned(StreamScanner::finish(self))
+    }
+}
+
+fn chunk_scanned(c: Chunk) -> Scanned {
+    Scanned {
+        hits: hits_of(&c.findings),
+        text: c.release,
+        blocked: c.blocked,
+    }
+}
+
+impl Scanners for Bound {
+    type Stream = StreamScanner;
+    fn scan(&self, text: &str) -> Scanned {
+        let Scan {
+            text,
+            findings,
+            blocked,
+        } = self.guard.scan_text(&self.cx, text);
+        Scanned {
+            text: text.into_owned(),
+            blocked,
+            hits: hits_of(&findings),
+        }
+    }
+    fn stream(&self) -> StreamScanner {
+        StreamScanner::new(&self.guard, &self.cx)
+    }
+}
+
+/// The text of a message `content`: a string, or the `text` of its parts.
+fn content_texts(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(parts) => {
+            for p in parts {
+                if let Some(t) = p.get("text").and_then(Value::as_str) {
+                    out.push(t.to_string());
+                } else if let Value::String(s) = p {
+                    out.push(s.clone());
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The system and developer texts of a request (chat `messages`, Anthropic `system`, Responses
+/// `instructions` and `input` items): what the leakage detector compares the answer with.
+pub fn system_texts(body: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return out;
+    };
+    if let Some(s) = v.get("system") {
+        content_texts(s, &mut out);
+    }
+    if let Some(s) = v.get("instructions") {
+        content_texts(s, &mut out);
+    }
+    for list in ["messages", "input"] {
+        if let Some(items) = v.get(list).and_then(Value::as_array) {
+            for m in items {
+                let role = m.get("role").and_then(Value::as_str);
+                if matches!(role, Some("system" | "developer")) {
+                    if let Some(c) = m.get("content") {
+                        content_texts(c, &mut out);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every prompt text string of a request document, mutable: message `content` (string or the
+/// `text` of its parts), `prompt`, `input` (string, list of strings, or items with `content`),
+/// Anthropic `system`, Responses `instructions`.
+fn request_texts_mut(v: &mut Value) -> Vec<&mut String> {
+    fn content<'a>(c: &'a mut Value, out: &mut Vec<&'a mut String>) {
+        match c {
+            Value::String(s) => out.push(s),
+            Value::Array(parts) => {
+                for p in parts.iter_mut() {
+                    match p {
+                        Value::String(s) => out.push(s),
+                        Value::Object(m) => {
+                            let key = if m.get("text").is_some_and(Value::is_string) {
+                                "text"
+                            } else {
+                                "content"
+                            };
+                            match m.get_mut(key) {
+                                Some(Value::String(t)) => out.push(t),
+                                Some(c) if key == "content" => content(c, out),
+                                _ => {}
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    let Some(obj) = v.as_object_mut() else {
+        return out;
+    };
+    for (k, field) in obj.iter_mut() {
+        match k.as_str() {
+            "prompt" | "system" | "instructions" => content(field, &mut out),
+            "messages" | "input" => match field {
+                Value::Array(items) => {
+                    for m in items.iter_mut() {
+                        match m {
+                            Value::String(s) => out.push(s),
+                            Value::Object(o) => {
+                                if let Some(c) = o.get_mut("content") {
+                                    content(c, &mut out);
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                other => content(other, &mut out),
+            },
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Request PII masking: the body with every prompt text passed through `mask` (which returns the
+/// masked text, `None` when it found nothing). `None` when nothing was masked or the body is not
+/// a JSON object; other bytes of the document are kept as values, not as bytes.
+pub fn mask_request_body(
+    body: &[u8],
+    mut mask: impl FnMut(&str) -> Option<String>,
+) -> Option<Vec<u8>> {
+    let mut v = serde_json::from_slice::<Value>(body).ok()?;
+    let mut changed = false;
+    for t in request_texts_mut(&mut v) {
+        if let Some(m) = mask(t) {
+            *t = m;
+            changed = true;
+        }
+    }
+    changed.then(|| serde_json::to_vec(&v).ok()).flatten()
+}
+
+/// Builds one request's [`Bound`] guard, masking the request's PII when configured. Returns the
+/// masked body (when anything was masked) and the guard.
+pub fn bind_request(guard: &Guard, body: &[u8], protected_terms: &[u64]) -> (Option<Vec<u8>>, Bound) {
+    let c = guard.config();
+    let systems = if c.leakage.enabled {
+        system_texts(body)
+    } else {
+        Vec::new()
+    };
+    let mut map = MaskMap::new();
+    let masked = if c.request_pii_masking.enabled {
+        mask_request_body(body, |t| guard.mask_request(t, &mut map))
+    } else {
+        None
+    };
+    let masked_values = map.len();
+    let restore = (c.request_pii_masking.restore && !map.is_empty()).then_some(map);
+    let refs: Vec<&str> = systems.iter().map(String::as_str).collect();
+    let cx = guard.context(&refs, protected_terms, restore);
+    (
+        masked,
+        Bound {
+            guard: guard.clone(),
+            cx,
+            masked: masked_values,
+        },
+    )
+}
+
+/// The audit event's `response` object.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResponseAudit {
+    /// `allowed`, `monitored`, `redacted`, `blocked` or `unscanned`.
+    pub decision: String,
+    /// Distinct hits (`detector`, `kind`, `action`) with their count.
+    pub findings: Vec<FindingAudit>,
+    /// Why the decision is not what the findings say (`monitor_only_host`, `too_large`,
+    /// `event_too_large`, `not_json`), when it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Request PII values masked before the model saw them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub masked_values: u64,
+    /// Streams: request start to the answer's first event, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_to_first_token_ms: Option<u64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FindingAudit {
+    pub detector: String,
+    pub kind: String,
+    pub action: String,
+    pub count: u32,
+}
+
+/// Counts hits into distinct findings (at most 32 kept).
+pub fn add_findings(list: &mut Vec<FindingAudit>, hits: &[Hit]) {
+    for h in hits {
+        if let Some(f) = list
+            .iter_mut()
+            .find(|f| f.detector == h.detector && f.kind == h.kind && f.action == h.action)
+        {
+            f.count = f.count.saturating_add(1);
+        } else if list.len() < 32 {
+            list.push(FindingAudit {
+                detector: h.detector.to_string(),
+                kind: h.kind.to_string(),
+                action: h.action.to_string(),
+                count: 1,
+            });
+        }
+    }
+}

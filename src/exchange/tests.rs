@@ -385,7 +385,7 @@ impl Proxy {
                     ("content-length".into(), answer.len().to_string()),
                 ];
             }
-            ex.on_response_headers();
+            ex.on_response_headers(answer.is_empty());
             // In chunks of 7 bytes: each callback's buffer holds only the new chunk.
             let chunks: Vec<&[u8]> = answer.chunks(7).collect();
             for (i, chunk) in chunks.iter().enumerate() {
