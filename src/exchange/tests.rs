@@ -385,14 +385,37 @@ impl Proxy {
                     ("content-length".into(), answer.len().to_string()),
                 ];
             }
-            ex.on_response_headers(answer.is_empty());
-            // In chunks of 7 bytes: each callback's buffer holds only the new chunk.
+            let held_headers = ex.on_response_headers(answer.is_empty()) == Step::Pause;
+            assert!(
+                !held_headers || flavor == Flavor::Envoy,
+                "only Envoy holds response headers"
+            );
+            // In chunks of 7 bytes: each callback's buffer holds only the new chunk, unless the
+            // last callback answered Pause (Envoy buffers: the buffer holds all held so far).
             let chunks: Vec<&[u8]> = answer.chunks(7).collect();
+            let mut held: Vec<u8> = Vec::new();
             for (i, chunk) in chunks.iter().enumerate() {
-                self.host.st.borrow_mut().resp_body = chunk.to_vec();
-                ex.on_response_body(chunk.len(), i + 1 == chunks.len());
-                client_body.extend_from_slice(&self.host.st.borrow().resp_body);
+                held.extend_from_slice(chunk);
+                self.host.st.borrow_mut().resp_body = held.clone();
+                let step = ex.on_response_body(held.len(), i + 1 == chunks.len());
+                let buffered = self.host.st.borrow().resp_body.clone();
+                if step == Step::Pause {
+                    assert_eq!(flavor, Flavor::Envoy, "only Envoy buffers a paused answer");
+                    assert!(i + 1 < chunks.len(), "paused at the end of the answer");
+                    held = buffered;
+                } else {
+                    client_body.extend_from_slice(&buffered);
+                    held.clear();
+                }
             }
+            let st = self.host.st.borrow();
+            let status = st
+                .resp_headers
+                .iter()
+                .find(|(k, _)| k == ":status")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(status);
+            drop(st);
             status
         } else {
             self.host.st.borrow().local.as_ref().map_or(0, |l| l.0)
