@@ -391,6 +391,29 @@ struct Plan {
     /// `x-mock-chunk-bytes`: stream the answer in pieces of this many bytes (a piece ends on a
     /// character boundary, so it may be longer by up to 3 bytes).
     chunk_bytes: Option<usize>,
+    /// `x-mock-split-at`: stream the answer split at these byte offsets instead.
+    split_at: Option<Vec<usize>>,
+}
+
+/// The answer cut at `points` (byte offsets, each moved forward to a character boundary; out of
+/// range, repeated and unordered points are ignored). Their concatenation is the answer.
+pub fn split_answer(answer: &str, points: &[usize]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for &p in points {
+        let mut p = p.min(answer.len());
+        while !answer.is_char_boundary(p) {
+            p += 1;
+        }
+        if p > start {
+            out.push(answer[start..p].to_string());
+            start = p;
+        }
+    }
+    if start < answer.len() || out.is_empty() {
+        out.push(answer[start..].to_string());
+    }
+    out
 }
 
 /// Decodes standard base64 (padding optional, whitespace ignored). `None` on a bad character.
@@ -474,7 +497,10 @@ impl Plan {
     /// The streamed pieces (concatenated: [`Plan::text`]).
     fn pieces(&self) -> Vec<String> {
         match &self.answer {
-            Some(a) => answer_pieces(a, self.chunk_bytes),
+            Some(a) => match &self.split_at {
+                Some(points) => split_answer(a, points),
+                None => answer_pieces(a, self.chunk_bytes),
+            },
             None => (0..self.completion_tokens).map(word_piece).collect(),
         }
     }
@@ -514,6 +540,15 @@ fn plan(state: &State, headers: &hyper::HeaderMap, body_len: usize, v: &Value) -
         reset_after: header_u64(headers, "x-mock-reset-after-chunks")
             .map(|n| n.min(usize::MAX as u64) as usize),
         answer: None,
+        split_at: headers
+            .get("x-mock-split-at")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(',')
+                    .filter_map(|x| x.trim().parse::<usize>().ok())
+                    .take(4096)
+                    .collect()
+            }),
         chunk_bytes: header_u64(headers, "x-mock-chunk-bytes").map(|n| n.clamp(1, 1 << 20) as usize),
     }
 }

@@ -831,6 +831,25 @@ async fn answer_injection_and_chunk_bytes() {
             assert_eq!(text, answer, "{path} {n}");
         }
     }
+    assert_eq!(
+        mock_model::split_answer("abcdef", &[2, 2, 9, 1, 4]),
+        vec!["ab", "cdef"]
+    );
+    assert_eq!(mock_model::split_answer("a\u{e9}b", &[2]), vec!["a\u{e9}", "b"]);
+    let r = send(
+        addr,
+        "POST",
+        "/v1/chat/completions",
+        &[("x-mock-answer", "abcdef"), ("x-mock-split-at", "1,3")],
+        b"{\"stream\":true}",
+    )
+    .await;
+    let pieces: Vec<String> = sse(&r.text())
+        .iter()
+        .filter_map(|(_, d)| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|v| v["choices"][0]["delta"]["content"].as_str().map(String::from))
+        .collect();
+    assert_eq!(pieces, ["a", "bc", "def"]);
     // Without a size: word by word.
     assert_eq!(
         mock_model::answer_pieces("a bc  d", None),
