@@ -11,6 +11,13 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 mod config;
+mod leakage;
+mod links;
+mod mask;
+mod pii;
+mod secrets;
+mod util;
+mod window;
 
 pub use crate::error::ConfigError;
 pub use config::{
@@ -99,8 +106,18 @@ impl MaskMap {
 }
 
 #[derive(Debug)]
-struct GuardInner {
+pub(crate) struct GuardInner {
     config: GuardConfig,
+    /// Answers without the word detectors (no system text or protected term to look for).
+    answer: window::Profile,
+    /// Answers with them.
+    answer_words: window::Profile,
+    /// Request masking.
+    request: window::Profile,
+    pub(crate) allowed_hosts: Vec<String>,
+    pub(crate) flag_all_links: bool,
+    pub(crate) canary: Option<Vec<u8>>,
+    pub(crate) shingle_words: usize,
 }
 
 /// The compiled guard: cheap to clone (shared).
@@ -110,8 +127,12 @@ pub struct Guard {
 }
 
 #[derive(Debug, Default)]
-struct CxInner {
-    mask: Option<MaskMap>,
+pub(crate) struct CxInner {
+    pub(crate) mask: Option<MaskMap>,
+    /// Sorted shingle hashes of the system texts.
+    pub(crate) shingles: Vec<u64>,
+    /// Sorted protected-term hashes.
+    pub(crate) protected: Vec<u64>,
 }
 
 /// What the request taught the guard about its answer. Cheap to clone (shared).
@@ -120,12 +141,57 @@ pub struct ResponseContext {
     inner: Arc<CxInner>,
 }
 
+impl ResponseContext {
+    /// Has the request given the leakage detector anything to look for (system text shingles,
+    /// protected terms)?
+    pub fn has_leakage_material(&self) -> bool {
+        !self.inner.shingles.is_empty() || !self.inner.protected.is_empty()
+    }
+}
+
+fn on(enabled: bool, a: Action) -> Option<Action> {
+    enabled.then_some(a)
+}
+
 impl Guard {
     pub fn new(config: &GuardConfig) -> Result<Guard, ConfigError> {
         config.validate()?;
+        let c = config;
+        let canary = c.leakage.canary.as_ref().filter(|_| c.leakage.enabled);
+        let mut answer = window::Profile {
+            leak: on(c.leakage.enabled, c.leakage.action),
+            secrets: on(c.secrets.enabled, c.secrets.action),
+            pii: on(c.pii.enabled, c.pii.action),
+            pii_types: config::type_bits(&c.pii.types),
+            links: on(c.links.enabled, c.links.action),
+            mask: false,
+            restore: c.request_pii_masking.enabled && c.request_pii_masking.restore,
+            table: [0; 256],
+        };
+        answer.build(canary.map(String::as_str), false);
+        let mut answer_words = answer.clone();
+        answer_words.build(canary.map(String::as_str), c.leakage.enabled);
+        let mut request = window::Profile {
+            leak: None,
+            secrets: None,
+            pii: on(c.request_pii_masking.enabled, Action::Redact),
+            pii_types: config::type_bits(&c.request_pii_masking.types),
+            links: None,
+            mask: true,
+            restore: false,
+            table: [0; 256],
+        };
+        request.build(None, false);
         Ok(Guard {
             inner: Arc::new(GuardInner {
                 config: config.clone(),
+                answer,
+                answer_words,
+                request,
+                allowed_hosts: c.links.allowed_hosts.clone(),
+                flag_all_links: c.links.flag_all_links,
+                canary: canary.map(|k| k.as_bytes().to_vec()),
+                shingle_words: c.leakage.shingle_words,
             }),
         })
     }
@@ -135,63 +201,152 @@ impl Guard {
     }
 
     /// The context of one request: its system/developer texts, the protected terms of the
-    /// request-side context check, and the PII mask map (when requests are masked).
+    /// request-side context check (`Verdict::protected_terms`), and the PII mask map (when
+    /// requests are masked, for restore).
     pub fn context(
         &self,
-        _system_texts: &[&str],
-        _protected_terms: &[ProtectedTerm],
+        system_texts: &[&str],
+        protected_terms: &[ProtectedTerm],
         mask: Option<MaskMap>,
     ) -> ResponseContext {
+        let c = &self.inner.config.leakage;
+        let (shingles, mut protected) = if c.enabled {
+            (
+                leakage::shingles(system_texts, c.shingle_words),
+                if c.protected_terms {
+                    protected_terms.to_vec()
+                } else {
+                    Vec::new()
+                },
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        protected.sort_unstable();
+        protected.dedup();
+        let restore = self.inner.answer.restore;
         ResponseContext {
-            inner: Arc::new(CxInner { mask }),
+            inner: Arc::new(CxInner {
+                mask: mask.filter(|m| restore && !m.is_empty()),
+                shingles,
+                protected,
+            }),
+        }
+    }
+
+    fn env<'a>(&'a self, cx: &'a ResponseContext) -> window::Env<'a> {
+        let g = &*self.inner;
+        let cxi = &*cx.inner;
+        let words = !cxi.shingles.is_empty() || !cxi.protected.is_empty();
+        window::Env {
+            g,
+            p: if words { &g.answer_words } else { &g.answer },
+            cx: cxi,
         }
     }
 
     /// Scans one whole answer text (one choice or field).
-    pub fn scan_text<'a>(&self, _cx: &ResponseContext, text: &'a str) -> Scan<'a> {
+    pub fn scan_text<'a>(&self, cx: &ResponseContext, text: &'a str) -> Scan<'a> {
+        let env = self.env(cx);
+        let mut core = window::Core::default();
+        let mut out = String::new();
+        core.run(&env, None, text, true, &mut out);
+        let blocked = core.blocked();
         Scan {
-            text: Cow::Borrowed(text),
-            findings: Vec::new(),
-            blocked: false,
+            blocked,
+            text: if core.changed {
+                Cow::Owned(out)
+            } else {
+                Cow::Borrowed(text)
+            },
+            findings: core.findings,
         }
     }
 
     /// Request side: replaces the configured PII types with typed placeholders (`[EMAIL_1]`,
-    /// the same value always the same placeholder within `map`). `None` when nothing was found.
-    pub fn mask_request(&self, _text: &str, _map: &mut MaskMap) -> Option<String> {
-        None
+    /// the same value always the same placeholder within `map`). `None` when nothing was found
+    /// (or masking is off).
+    pub fn mask_request(&self, text: &str, map: &mut MaskMap) -> Option<String> {
+        let g = &*self.inner;
+        g.request.pii?;
+        let cx = CxInner::default();
+        let env = window::Env {
+            g,
+            p: &g.request,
+            cx: &cx,
+        };
+        let mut core = window::Core::default();
+        let mut out = String::new();
+        core.run(&env, Some(map), text, true, &mut out);
+        core.changed.then_some(out)
     }
 }
 
 /// One streamed content (choice, block): push deltas, send what comes back.
 #[derive(Debug)]
 pub struct StreamScanner {
-    _guard: Guard,
-    _cx: ResponseContext,
+    guard: Guard,
+    cx: ResponseContext,
+    core: window::Core,
+    pending: String,
 }
 
 impl StreamScanner {
     pub fn new(guard: &Guard, cx: &ResponseContext) -> Self {
         StreamScanner {
-            _guard: guard.clone(),
-            _cx: cx.clone(),
+            guard: guard.clone(),
+            cx: cx.clone(),
+            core: window::Core::default(),
+            pending: String::new(),
         }
     }
 
-    pub fn push(&mut self, delta: &str) -> Chunk {
-        Chunk {
-            release: delta.to_owned(),
-            ..Chunk::default()
+    fn step(&mut self, delta: &str, eof: bool) -> Chunk {
+        let mut chunk = Chunk::default();
+        if self.core.blocked() {
+            chunk.blocked = true;
+            return chunk;
         }
+        let env = self.guard.env(&self.cx);
+        let n = if self.pending.is_empty() {
+            // Nothing held: walk the delta in place, keep only its undecided end.
+            let n = self.core.run(&env, None, delta, eof, &mut chunk.release);
+            self.pending.push_str(&delta[n..]);
+            0
+        } else {
+            self.pending.push_str(delta);
+            self.core
+                .run(&env, None, &self.pending, eof, &mut chunk.release)
+        };
+        self.pending.drain(..n);
+        chunk.findings = std::mem::take(&mut self.core.findings);
+        if self.core.blocked() {
+            chunk.blocked = true;
+            self.pending = String::new();
+        }
+        chunk
+    }
+
+    /// Scans a delta; returns what may be released now.
+    pub fn push(&mut self, delta: &str) -> Chunk {
+        self.step(delta, false)
     }
 
     /// End of the stream: releases what is still held.
     pub fn finish(&mut self) -> Chunk {
-        Chunk::default()
+        self.step("", true)
     }
 
     /// Bytes currently held back.
     pub fn held(&self) -> usize {
-        0
+        self.pending.len()
+    }
+
+    /// Hits so far (findings beyond the first 64 are counted, not listed).
+    pub fn hits(&self) -> usize {
+        self.core.hits
     }
 }
+
+#[cfg(test)]
+mod tests;
