@@ -24,7 +24,7 @@ pub const BODY_BYTES: &str = "promptgate_request_body_bytes";
 pub const CONFIG_FAILURES_TOTAL: &str = "promptgate_config_load_failures_total";
 pub const LIMIT_STORE_ERRORS_TOTAL: &str = "promptgate_limit_store_errors_total";
 /// Output guard (issue 19): one per guarded answer, `decision` = `allowed`, `monitored`,
-/// `redacted`, `blocked` or `unscanned`.
+/// `redacted`, `restored`, `blocked` or `unscanned`.
 pub const RESPONSE_DECISIONS_TOTAL: &str = "promptgate_response_decisions_total";
 /// Output guard hits, labels `detector`, `type` (the finding's kind) and `action`.
 pub const GUARD_HITS_TOTAL: &str = "promptgate_guard_hits_total";

@@ -1167,7 +1167,8 @@ pub fn bind_request(guard: &Guard, body: &[u8], protected_terms: &[u64]) -> (Opt
 /// The audit event's `response` object.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ResponseAudit {
-    /// `allowed`, `monitored`, `redacted`, `blocked` or `unscanned`.
+    /// `allowed`, `monitored`, `redacted`, `restored` (request placeholders put back, nothing
+    /// else changed), `blocked` or `unscanned`.
     pub decision: String,
     /// Distinct hits (`detector`, `kind`, `action`) with their count.
     pub findings: Vec<FindingAudit>,

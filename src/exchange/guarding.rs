@@ -236,7 +236,7 @@ impl GuardState {
         let out = sse.feed(&self.bound, bytes, end_of_stream);
         self.hits.extend_from_slice(&sse.report().hits[before..]);
         self.blocked = sse.blocked();
-        self.rewritten = sse.report().rewritten;
+        self.rewritten = !self.monitor_only && sse.report().rewritten;
         if sse.unscanned() && !self.unscanned {
             self.unscanned = true;
             self.audit.note = Some("event_too_large".into());
@@ -315,8 +315,11 @@ impl<H: Host> Exchange<H> {
         };
         let decision = if g.blocked {
             "blocked"
-        } else if g.rewritten {
+        } else if g.rewritten && g.hits.iter().any(|h| h.action == "redact") {
             "redacted"
+        } else if g.rewritten {
+            // Only request placeholders put back.
+            "restored"
         } else if g.unscanned {
             "unscanned"
         } else if !g.hits.is_empty() {
