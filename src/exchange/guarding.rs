@@ -235,7 +235,7 @@ impl GuardState {
         let before = sse.report().hits.len();
         let out = sse.feed(&self.bound, bytes, end_of_stream);
         self.hits.extend_from_slice(&sse.report().hits[before..]);
-        self.blocked = sse.blocked();
+        self.blocked = !self.monitor_only && sse.blocked();
         self.rewritten = !self.monitor_only && sse.report().rewritten;
         if sse.unscanned() && !self.unscanned {
             self.unscanned = true;
