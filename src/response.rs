@@ -421,7 +421,10 @@ fn str_at<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
 }
 
 fn idx(v: &Value, field: &str) -> u32 {
-    v.get(field).and_then(Value::as_u64).unwrap_or(0).min(u32::MAX as u64) as u32
+    v.get(field)
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+        .min(u32::MAX as u64) as u32
 }
 
 /// What an event means for the guard.
@@ -491,8 +494,7 @@ fn classify(name: Option<&[u8]>, data: &[u8]) -> EventInfo {
             if str_at(&v, "/delta/type") == Some("text_delta") {
                 if let Some(t) = str_at(&v, "/delta/text").filter(|t| !t.is_empty()) {
                     let key = (2, idx(&v, "index"), 0);
-                    info.parts
-                        .push((key, Loc::AnthropicDelta, t.to_string()));
+                    info.parts.push((key, Loc::AnthropicDelta, t.to_string()));
                 }
             }
         }
@@ -507,7 +509,11 @@ fn classify(name: Option<&[u8]>, data: &[u8]) -> EventInfo {
         "message_start" | "message_delta" => info.shape = Shape::Anthropic,
         "response.output_text.delta" => {
             info.shape = Shape::Responses;
-            if let Some(t) = v.get("delta").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+            if let Some(t) = v
+                .get("delta")
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())
+            {
                 let key = (3, idx(&v, "output_index"), idx(&v, "content_index"));
                 info.parts.push((key, Loc::ResponsesDelta, t.to_string()));
             }
@@ -539,7 +545,11 @@ fn summary_texts_mut(v: &mut Value) -> Vec<&mut String> {
     let Some(obj) = v.as_object_mut() else {
         return out;
     };
-    let kind = obj.get("type").and_then(Value::as_str).unwrap_or("").to_string();
+    let kind = obj
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     match kind.as_str() {
         "response.output_text.done" => {
             if let Some(Value::String(t)) = obj.get_mut("text") {
@@ -935,9 +945,9 @@ fn carries_more_than_text(doc: &Value) -> bool {
     };
     choices.iter().any(|c| {
         c.get("finish_reason").is_some_and(|f| !f.is_null())
-            || c.get("delta").and_then(Value::as_object).is_some_and(|d: &Map<String, Value>| {
-                d.keys().any(|k| k != "content")
-            })
+            || c.get("delta")
+                .and_then(Value::as_object)
+                .is_some_and(|d: &Map<String, Value>| d.keys().any(|k| k != "content"))
     })
 }
 
@@ -1137,7 +1147,11 @@ pub fn mask_request_body(
 
 /// Builds one request's [`Bound`] guard, masking the request's PII when configured. Returns the
 /// masked body (when anything was masked) and the guard.
-pub fn bind_request(guard: &Guard, body: &[u8], protected_terms: &[u64]) -> (Option<Vec<u8>>, Bound) {
+pub fn bind_request(
+    guard: &Guard,
+    body: &[u8],
+    protected_terms: &[u64],
+) -> (Option<Vec<u8>>, Bound) {
     let c = guard.config();
     let systems = if c.leakage.enabled {
         system_texts(body)

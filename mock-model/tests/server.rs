@@ -765,10 +765,7 @@ async fn answer_injection_and_chunk_bytes() {
         }
         s
     };
-    assert_eq!(
-        mock_model::base64_decode(&b64).unwrap(),
-        answer.as_bytes()
-    );
+    assert_eq!(mock_model::base64_decode(&b64).unwrap(), answer.as_bytes());
     let r = send(
         addr,
         "POST",
@@ -835,7 +832,10 @@ async fn answer_injection_and_chunk_bytes() {
         mock_model::split_answer("abcdef", &[2, 2, 9, 1, 4]),
         vec!["ab", "cdef"]
     );
-    assert_eq!(mock_model::split_answer("a\u{e9}b", &[2]), vec!["a\u{e9}", "b"]);
+    assert_eq!(
+        mock_model::split_answer("a\u{e9}b", &[2]),
+        vec!["a\u{e9}", "b"]
+    );
     let r = send(
         addr,
         "POST",
@@ -847,7 +847,11 @@ async fn answer_injection_and_chunk_bytes() {
     let pieces: Vec<String> = sse(&r.text())
         .iter()
         .filter_map(|(_, d)| serde_json::from_str::<Value>(d).ok())
-        .filter_map(|v| v["choices"][0]["delta"]["content"].as_str().map(String::from))
+        .filter_map(|v| {
+            v["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(String::from)
+        })
         .collect();
     assert_eq!(pieces, ["a", "bc", "def"]);
     // Without a size: word by word.

@@ -52,7 +52,11 @@ pub(super) struct StreamTimes {
 impl<H: Host> Exchange<H> {
     /// Binds the guard to a request about to be forwarded; masks the request's PII when
     /// configured. The masked body, when anything was masked.
-    pub(super) fn guard_request(&mut self, body: &[u8], protected_terms: &[u64]) -> Option<Vec<u8>> {
+    pub(super) fn guard_request(
+        &mut self,
+        body: &[u8],
+        protected_terms: &[u64],
+    ) -> Option<Vec<u8>> {
         let plugin = self.plugin.clone();
         let guard = plugin.guard.as_ref()?;
         let (masked, bound) = response::bind_request(guard, body, protected_terms);
@@ -117,7 +121,11 @@ impl<H: Host> Exchange<H> {
 
     /// A JSON answer's body on Envoy: held until whole, then guarded. `None` when the guard does
     /// not hold this answer (the caller reads it as usual).
-    pub(super) fn guard_json_body(&mut self, body_size: usize, end_of_stream: bool) -> Option<Step> {
+    pub(super) fn guard_json_body(
+        &mut self,
+        body_size: usize,
+        end_of_stream: bool,
+    ) -> Option<Step> {
         let g = self.guard.as_deref_mut()?;
         if g.monitor_only || !matches!(g.mode, Mode::Json) {
             return None;
@@ -267,9 +275,9 @@ impl<H: Host> Exchange<H> {
             } else {
                 metrics::TIME_TO_FIRST_TOKEN_MS
             };
-            let id = t.registry.id(name, Kind::Histogram, |k, n| {
-                self.host.define_metric(k, n)
-            });
+            let id = t
+                .registry
+                .id(name, Kind::Histogram, |k, n| self.host.define_metric(k, n));
             observe(&self.host, id, ms);
             if let Some(n) = output_tokens.filter(|n| *n > 1) {
                 let us = last.duration_since(first).unwrap_or_default().as_micros() as u64;
@@ -278,9 +286,9 @@ impl<H: Host> Exchange<H> {
                 } else {
                     metrics::TIME_PER_OUTPUT_TOKEN_US
                 };
-                let id = t.registry.id(name, Kind::Histogram, |k, n| {
-                    self.host.define_metric(k, n)
-                });
+                let id = t
+                    .registry
+                    .id(name, Kind::Histogram, |k, n| self.host.define_metric(k, n));
                 observe(&self.host, id, us / (n - 1));
             }
         }
@@ -295,19 +303,22 @@ impl<H: Host> Exchange<H> {
                         metrics::GEN_AI_TOKEN_USAGE,
                         &[("model", &model), ("type", kind)],
                     );
-                    let id = t.registry.id(&name, Kind::Histogram, |k, n| {
-                        self.host.define_metric(k, n)
-                    });
+                    let id = t
+                        .registry
+                        .id(&name, Kind::Histogram, |k, n| self.host.define_metric(k, n));
                     observe(&self.host, id, n);
                 }
             }
             let end = self.now.unwrap_or(self.started);
-            let ms = end.duration_since(self.started).unwrap_or_default().as_millis() as u64;
-            let id = t.registry.id(
-                metrics::GEN_AI_REQUEST_DURATION,
-                Kind::Histogram,
-                |k, n| self.host.define_metric(k, n),
-            );
+            let ms = end
+                .duration_since(self.started)
+                .unwrap_or_default()
+                .as_millis() as u64;
+            let id = t
+                .registry
+                .id(metrics::GEN_AI_REQUEST_DURATION, Kind::Histogram, |k, n| {
+                    self.host.define_metric(k, n)
+                });
             observe(&self.host, id, ms);
         }
         let Some(g) = self.guard.as_deref_mut() else {
@@ -334,7 +345,11 @@ impl<H: Host> Exchange<H> {
             let action = if g.monitor_only { "monitor" } else { h.action };
             let name = metrics::name(
                 metrics::GUARD_HITS_TOTAL,
-                &[("detector", h.detector), ("type", h.kind), ("action", action)],
+                &[
+                    ("detector", h.detector),
+                    ("type", h.kind),
+                    ("action", action),
+                ],
             );
             let id = t
                 .registry

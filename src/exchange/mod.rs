@@ -634,7 +634,12 @@ impl<H: Host> Exchange<H> {
         // One clock reading for the settlement and the audit event's latency.
         self.now = Some(self.host.now());
         self.settle();
-        let output_tokens = self.event.tokens.as_ref().filter(|t| !t.estimated).map(|t| t.completion);
+        let output_tokens = self
+            .event
+            .tokens
+            .as_ref()
+            .filter(|t| !t.estimated)
+            .map(|t| t.completion);
         self.guard_finish(output_tokens);
         let t = self.telemetry.borrow();
         t.decision(&self.host, self.event.decision);

@@ -950,7 +950,9 @@ fn sse_text(body: &[u8]) -> String {
 }
 
 fn guard_config(action: &str) -> String {
-    format!(r#"{{"include_stream_usage": false, "response_guard": {{"secrets": {{"action": "{action}"}}}}}}"#)
+    format!(
+        r#"{{"include_stream_usage": false, "response_guard": {{"secrets": {{"action": "{action}"}}}}}}"#
+    )
 }
 
 /// Envoy: a JSON answer is held (headers paused, body buffered) and sent redacted with a true
@@ -967,11 +969,17 @@ fn guarded_json_answers_on_envoy() {
         "Use [REDACTED:github_token] now."
     );
     let len = o.client_headers.iter().find(|(k, _)| k == "content-length");
-    assert_eq!(len.map(|(_, v)| v.clone()), Some(o.client_body.len().to_string()));
+    assert_eq!(
+        len.map(|(_, v)| v.clone()),
+        Some(o.client_body.len().to_string())
+    );
     let a = o.audit();
     assert_eq!(a["response"]["decision"], "redacted", "{a}");
     assert_eq!(a["response"]["findings"][0]["kind"], "github_token");
-    assert_eq!(a["tokens"]["total"], 9, "usage still read from the held answer");
+    assert_eq!(
+        a["tokens"]["total"], 9,
+        "usage still read from the held answer"
+    );
     assert_eq!(
         p.metric("promptgate_guard_hits_total;detector=secrets;type=github_token;action=redact"),
         1
@@ -1000,7 +1008,13 @@ fn guarded_json_answers_on_envoy() {
 /// event and `[DONE]`; benign streams are unchanged.
 #[test]
 fn guarded_streams_on_envoy() {
-    let pieces = ["Use ", "ghp_Xq7Lm2Vb9R", "tK4pZs8WcN1yHd6Ju3E", "f5GaQ0o", " now."];
+    let pieces = [
+        "Use ",
+        "ghp_Xq7Lm2Vb9R",
+        "tK4pZs8WcN1yHd6Ju3E",
+        "f5GaQ0o",
+        " now.",
+    ];
     let mut p = Proxy::new(Flavor::Envoy, &guard_config("redact"));
     p.upstream = (200, "text/event-stream", chat_sse(&pieces));
     let o = p.post("k1", STREAMED);
@@ -1012,7 +1026,10 @@ fn guarded_streams_on_envoy() {
     p.upstream = (200, "text/event-stream", chat_sse(&pieces));
     let o = p.post("k1", STREAMED);
     let body = String::from_utf8(o.client_body.clone()).unwrap();
-    assert!(body.ends_with("data: [DONE]\n\n") && body.contains("response_blocked"), "{body}");
+    assert!(
+        body.ends_with("data: [DONE]\n\n") && body.contains("response_blocked"),
+        "{body}"
+    );
     assert!(!body.contains("ghp_") && !body.contains("now."), "{body}");
     assert_eq!(o.audit()["response"]["decision"], "blocked");
 
@@ -1036,9 +1053,16 @@ fn guard_is_monitor_only_where_answers_cannot_be_rewritten() {
             let mut p = Proxy::new(flavor, &guard_config("block"));
             p.upstream = (200, ct, body);
             let o = p.post("k1", req);
-            assert_eq!((o.status, o.client_body.as_slice()), (200, body), "{flavor:?} {ct}");
+            assert_eq!(
+                (o.status, o.client_body.as_slice()),
+                (200, body),
+                "{flavor:?} {ct}"
+            );
             let a = o.audit();
-            assert_eq!(a["response"]["decision"], "monitored", "{flavor:?} {ct}: {a}");
+            assert_eq!(
+                a["response"]["decision"], "monitored",
+                "{flavor:?} {ct}: {a}"
+            );
             assert_eq!(a["response"]["note"], "monitor_only_host");
             assert_eq!(a["response"]["findings"][0]["action"], "monitor");
         }
@@ -1054,9 +1078,15 @@ fn request_pii_is_masked_and_restored_on_envoy() {
     let req = br#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Mail jane@acme.io please."}]}"#;
     let o = p.post("k1", req);
     let sent = String::from_utf8(o.upstream_body.clone().unwrap()).unwrap();
-    assert!(sent.contains("[EMAIL_1]") && !sent.contains("jane@acme.io"), "{sent}");
+    assert!(
+        sent.contains("[EMAIL_1]") && !sent.contains("jane@acme.io"),
+        "{sent}"
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.client_body).unwrap();
-    assert_eq!(v["choices"][0]["message"]["content"], "Writing to jane@acme.io.");
+    assert_eq!(
+        v["choices"][0]["message"]["content"],
+        "Writing to jane@acme.io."
+    );
     let a = o.audit();
     assert_eq!(a["rewrites"], serde_json::json!(["pii_masked"]));
     assert_eq!(a["response"]["decision"], "restored");

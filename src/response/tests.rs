@@ -100,7 +100,9 @@ fn anthropic_stream(pieces: &[&str]) -> String {
         let ev = json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}});
         s.push_str(&format!("event: content_block_delta\r\ndata: {ev}\r\n\r\n"));
     }
-    s.push_str("event: content_block_stop\r\ndata: {\"type\":\"content_block_stop\",\"index\":0}\r\n\r\n");
+    s.push_str(
+        "event: content_block_stop\r\ndata: {\"type\":\"content_block_stop\",\"index\":0}\r\n\r\n",
+    );
     s.push_str("event: message_delta\r\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":9}}\r\n\r\nevent: message_stop\r\ndata: {\"type\":\"message_stop\"}\r\n\r\n");
     s
 }
@@ -109,11 +111,15 @@ fn responses_stream(pieces: &[&str]) -> String {
     let mut s = String::from("event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"r\"}}\n\n");
     for p in pieces {
         let ev = json!({"type": "response.output_text.delta", "output_index": 0, "content_index": 0, "item_id": "i", "delta": p});
-        s.push_str(&format!("event: response.output_text.delta\ndata: {ev}\n\n"));
+        s.push_str(&format!(
+            "event: response.output_text.delta\ndata: {ev}\n\n"
+        ));
     }
     let full: String = pieces.concat();
     let done = json!({"type": "response.output_text.done", "output_index": 0, "content_index": 0, "text": full});
-    s.push_str(&format!("event: response.output_text.done\ndata: {done}\n\n"));
+    s.push_str(&format!(
+        "event: response.output_text.done\ndata: {done}\n\n"
+    ));
     let completed = json!({"type": "response.completed", "response": {"id": "r", "output": [{"type": "message", "content": [{"type": "output_text", "text": full}]}], "usage": {"input_tokens": 1, "output_tokens": 2}}});
     s.push_str(&format!("event: response.completed\ndata: {completed}\n\n"));
     s
@@ -132,7 +138,12 @@ fn text_of(stream: &[u8]) -> (String, usize) {
         n += 1;
         start = e;
     }
-    assert_eq!(start, stream.len(), "trailing bytes: {:?}", &stream[start..]);
+    assert_eq!(
+        start,
+        stream.len(),
+        "trailing bytes: {:?}",
+        &stream[start..]
+    );
     (text, n)
 }
 
@@ -185,7 +196,8 @@ fn secret_split_across_events_is_redacted_at_every_split_point() {
                 let (out, rep) = run(s.as_bytes(), &[s.len() / 3]);
                 let (text, _) = text_of(&out);
                 assert_eq!(
-                    text, "Your key is [REDACTED], keep it.",
+                    text,
+                    "Your key is [REDACTED], keep it.",
                     "{name} {i} {j}: {}",
                     String::from_utf8_lossy(&out)
                 );
@@ -214,7 +226,10 @@ fn block_ends_the_stream_with_an_error_and_done() {
             assert!(rep.blocked, "{name}");
             assert!(out.ends_with("\n\ndata: [DONE]\n\n"), "{name} {i}: {out}");
             assert!(out.contains(BLOCK_CODE), "{name}");
-            assert!(!out.contains("BLO") && !out.contains("more"), "{name} {i}: {out}");
+            assert!(
+                !out.contains("BLO") && !out.contains("more"),
+                "{name} {i}: {out}"
+            );
             assert_eq!(out.matches("[DONE]").count(), 1, "{name}");
         }
     }
@@ -272,7 +287,11 @@ fn two_choices_are_scanned_apart() {
         }
         start = e;
     }
-    assert_eq!((t0.as_str(), t1.as_str()), ("[REDACTED] a", "SECond b"), "{out}");
+    assert_eq!(
+        (t0.as_str(), t1.as_str()),
+        ("[REDACTED] a", "SECond b"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -326,9 +345,14 @@ fn json_answers_per_shape() {
         let o = guard_json(&raw, &Fake);
         assert_eq!(o.texts, 1, "{b}");
         let new = String::from_utf8(o.body.unwrap()).unwrap();
-        assert!(new.contains("key [REDACTED] here") && !new.contains("SECRET"), "{new}");
+        assert!(
+            new.contains("key [REDACTED] here") && !new.contains("SECRET"),
+            "{new}"
+        );
         // Benign: no new body (the original is sent byte for byte).
-        let benign = String::from_utf8(raw.clone()).unwrap().replace("SECRET", "nothing");
+        let benign = String::from_utf8(raw.clone())
+            .unwrap()
+            .replace("SECRET", "nothing");
         let o = guard_json(benign.as_bytes(), &Fake);
         assert!(o.body.is_none() && o.hits.is_empty() && !o.blocked);
         // Block, and its 200 refusal-shaped answer.
