@@ -196,6 +196,9 @@ pub struct AuditEvent {
     /// Only with `audit.include_prompt: true`, and then after redaction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
+    /// What the output guard did with the answer (`response_guard`); omitted when it is off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<crate::response::ResponseAudit>,
 }
 
 impl AuditEvent {
@@ -226,6 +229,7 @@ impl AuditEvent {
             rewrites: Vec::new(),
             not_inspected: Vec::new(),
             prompt: None,
+            response: None,
         }
     }
 

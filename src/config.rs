@@ -112,6 +112,10 @@ pub struct Config {
     /// Scan model answers (JSON and SSE) for leakage, secrets, PII and exfiltration links;
     /// mask request PII (docs/output-guard.md). Off if absent.
     pub response_guard: Option<GuardConfig>,
+    /// Also record token usage and stream timings under the OpenTelemetry GenAI semantic-convention
+    /// names (`gen_ai.client.token.usage`, `gen_ai.server.time_to_first_token`, ...; see
+    /// docs/observability.md). Default false.
+    pub gen_ai_metric_names: bool,
 }
 
 impl Default for Config {
@@ -131,6 +135,7 @@ impl Default for Config {
             upstream_key: None,
             include_stream_usage: true,
             response_guard: None,
+            gen_ai_metric_names: false,
         }
     }
 }

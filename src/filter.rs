@@ -254,8 +254,8 @@ impl HttpContext for Request {
         action(self.0.on_request_trailers())
     }
 
-    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        action(self.0.on_response_headers())
+    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        action(self.0.on_response_headers(end_of_stream))
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {

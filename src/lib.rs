@@ -24,6 +24,7 @@ pub mod normalize;
 mod outcome;
 pub mod plugin;
 mod reply;
+pub mod response;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod schema;
 pub mod usage;

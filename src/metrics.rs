@@ -10,7 +10,9 @@
 use hashbrown::HashMap;
 
 /// Every label key promptgate uses; the Envoy config needs one `stats_tags` entry per key.
-pub const LABEL_KEYS: [&str; 5] = ["decision", "rule", "category", "model", "type"];
+pub const LABEL_KEYS: [&str; 7] = [
+    "decision", "rule", "category", "model", "type", "detector", "action",
+];
 
 pub const REQUESTS_TOTAL: &str = "promptgate_requests_total";
 pub const RULE_HITS_TOTAL: &str = "promptgate_rule_hits_total";
@@ -21,6 +23,21 @@ pub const SCAN_DURATION_US: &str = "promptgate_scan_duration_us";
 pub const BODY_BYTES: &str = "promptgate_request_body_bytes";
 pub const CONFIG_FAILURES_TOTAL: &str = "promptgate_config_load_failures_total";
 pub const LIMIT_STORE_ERRORS_TOTAL: &str = "promptgate_limit_store_errors_total";
+/// Output guard (issue 19): one per guarded answer, `decision` = `allowed`, `monitored`,
+/// `redacted`, `restored`, `blocked` or `unscanned`.
+pub const RESPONSE_DECISIONS_TOTAL: &str = "promptgate_response_decisions_total";
+/// Output guard hits, labels `detector`, `type` (the finding's kind) and `action`.
+pub const GUARD_HITS_TOTAL: &str = "promptgate_guard_hits_total";
+/// Streams: request start to the answer's first event, ms.
+pub const TIME_TO_FIRST_TOKEN_MS: &str = "promptgate_time_to_first_token_ms";
+/// Streams: first event to the last, per output token after the first, microseconds.
+pub const TIME_PER_OUTPUT_TOKEN_US: &str = "promptgate_time_per_output_token_us";
+/// With `gen_ai_metric_names: true`, the OpenTelemetry GenAI semantic-convention names (values
+/// in the units of the promptgate names: ms, µs, tokens).
+pub const GEN_AI_TOKEN_USAGE: &str = "gen_ai.client.token.usage";
+pub const GEN_AI_TIME_TO_FIRST_TOKEN: &str = "gen_ai.server.time_to_first_token";
+pub const GEN_AI_TIME_PER_OUTPUT_TOKEN: &str = "gen_ai.server.time_per_output_token";
+pub const GEN_AI_REQUEST_DURATION: &str = "gen_ai.server.request.duration";
 
 /// Longest label value kept; longer values are cut.
 const MAX_LABEL_VALUE: usize = 64;

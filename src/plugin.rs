@@ -19,6 +19,8 @@ pub struct Plugin {
     pub vault: Option<Vault>,
     /// The audit event's keyed prompt hash (key derived from `identity.salt` once).
     pub prompt_hasher: crate::audit::PromptHasher,
+    /// The output guard, when `response_guard` is configured (docs/output-guard.md).
+    pub guard: Option<crate::guard::Guard>,
 }
 
 impl Plugin {
@@ -48,6 +50,10 @@ impl Plugin {
             None => None,
         };
         let prompt_hasher = crate::audit::PromptHasher::new(&config.identity.salt);
+        let guard = match &config.response_guard {
+            Some(g) => Some(crate::guard::Guard::new(g)?),
+            None => None,
+        };
         Ok(Plugin {
             config,
             inspector,
@@ -56,6 +62,7 @@ impl Plugin {
             access,
             vault,
             prompt_hasher,
+            guard,
         })
     }
 }

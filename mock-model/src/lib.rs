@@ -386,6 +386,124 @@ struct Plan {
     include_usage: bool,
     chunk_delay: Duration,
     reset_after: Option<usize>,
+    /// `x-mock-answer` / `x-mock-answer-b64`: the answer text instead of `tok0 tok1 ...`.
+    answer: Option<String>,
+    /// `x-mock-chunk-bytes`: stream the answer in pieces of this many bytes (a piece ends on a
+    /// character boundary, so it may be longer by up to 3 bytes).
+    chunk_bytes: Option<usize>,
+    /// `x-mock-split-at`: stream the answer split at these byte offsets instead.
+    split_at: Option<Vec<usize>>,
+}
+
+/// The answer cut at `points` (byte offsets, each moved forward to a character boundary; out of
+/// range, repeated and unordered points are ignored). Their concatenation is the answer.
+pub fn split_answer(answer: &str, points: &[usize]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for &p in points {
+        let mut p = p.min(answer.len());
+        while !answer.is_char_boundary(p) {
+            p += 1;
+        }
+        if p > start {
+            out.push(answer[start..p].to_string());
+            start = p;
+        }
+    }
+    if start < answer.len() || out.is_empty() {
+        out.push(answer[start..].to_string());
+    }
+    out
+}
+
+/// Decodes standard base64 (padding optional, whitespace ignored). `None` on a bad character.
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            b'=' | b' ' | b'\n' | b'\r' | b'\t' => continue,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// The answer a request asked for with `x-mock-answer` (literal) or `x-mock-answer-b64`.
+fn requested_answer(headers: &hyper::HeaderMap) -> Option<String> {
+    if let Some(v) = headers.get("x-mock-answer-b64") {
+        let bytes = base64_decode(v.to_str().ok()?)?;
+        return String::from_utf8(bytes).ok();
+    }
+    headers
+        .get("x-mock-answer")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
+/// The streamed pieces of an answer: `chunk` bytes each (extended to a character boundary), or
+/// word by word (`"a"`, `" b"`, ...) without `chunk`. Their concatenation is the answer.
+pub fn answer_pieces(answer: &str, chunk: Option<usize>) -> Vec<String> {
+    let mut out = Vec::new();
+    match chunk {
+        Some(n) => {
+            let n = n.max(1);
+            let mut start = 0;
+            while start < answer.len() {
+                let mut end = (start + n).min(answer.len());
+                while !answer.is_char_boundary(end) {
+                    end += 1;
+                }
+                out.push(answer[start..end].to_string());
+                start = end;
+            }
+        }
+        None => {
+            let mut cur = String::new();
+            for c in answer.chars() {
+                if c == ' ' && !cur.is_empty() && !cur.chars().all(|x| x == ' ') {
+                    out.push(std::mem::take(&mut cur));
+                }
+                cur.push(c);
+            }
+            if !cur.is_empty() {
+                out.push(cur);
+            }
+        }
+    }
+    out
+}
+
+impl Plan {
+    /// The whole answer text.
+    fn text(&self) -> String {
+        match &self.answer {
+            Some(a) => a.clone(),
+            None => words(self.completion_tokens),
+        }
+    }
+
+    /// The streamed pieces (concatenated: [`Plan::text`]).
+    fn pieces(&self) -> Vec<String> {
+        match &self.answer {
+            Some(a) => match &self.split_at {
+                Some(points) => split_answer(a, points),
+                None => answer_pieces(a, self.chunk_bytes),
+            },
+            None => (0..self.completion_tokens).map(word_piece).collect(),
+        }
+    }
 }
 
 fn plan(state: &State, headers: &hyper::HeaderMap, body_len: usize, v: &Value) -> Plan {
@@ -421,6 +539,18 @@ fn plan(state: &State, headers: &hyper::HeaderMap, body_len: usize, v: &Value) -
         chunk_delay: Duration::from_millis(chunk_delay_ms),
         reset_after: header_u64(headers, "x-mock-reset-after-chunks")
             .map(|n| n.min(usize::MAX as u64) as usize),
+        answer: None,
+        split_at: headers
+            .get("x-mock-split-at")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(',')
+                    .filter_map(|x| x.trim().parse::<usize>().ok())
+                    .take(4096)
+                    .collect()
+            }),
+        chunk_bytes: header_u64(headers, "x-mock-chunk-bytes")
+            .map(|n| n.clamp(1, 1 << 20) as usize),
     }
 }
 
@@ -584,7 +714,13 @@ async fn handle_inner(
         }
     };
 
-    let p = plan(state, &parts.headers, body.len(), &v);
+    let mut p = plan(state, &parts.headers, body.len(), &v);
+    if let Some(answer) = requested_answer(&parts.headers) {
+        // Usage of a given answer: a token per 4 bytes (at least 1), not cut by max_tokens.
+        p.completion_tokens = (answer.len() as u64).div_ceil(4).max(1);
+        p.truncated = false;
+        p.answer = Some(answer);
+    }
     let id = state.next_id.fetch_add(1, Ordering::Relaxed);
 
     if p.reset_after.is_some() && !(p.stream && route != Route::Embeddings) {
@@ -653,7 +789,7 @@ fn chat(reset: Arc<AtomicBool>, p: &Plan, id: u64) -> Response<MockBody> {
                 "system_fingerprint": "fp_mock",
                 "choices": [{
                     "index": 0,
-                    "message": {"role": "assistant", "content": words(p.completion_tokens), "refusal": null},
+                    "message": {"role": "assistant", "content": p.text(), "refusal": null},
                     "logprobs": null,
                     "finish_reason": finish_reason(p),
                 }],
@@ -661,7 +797,8 @@ fn chat(reset: Arc<AtomicBool>, p: &Plan, id: u64) -> Response<MockBody> {
             }),
         );
     }
-    let n = p.completion_tokens;
+    let pieces = p.pieces();
+    let n = pieces.len() as u64;
     let mut frames = Vec::with_capacity(n as usize + 3);
     let chunk = |delta: Value, finish: Option<&str>| {
         let mut c = json!({
@@ -683,11 +820,12 @@ fn chat(reset: Arc<AtomicBool>, p: &Plan, id: u64) -> Response<MockBody> {
             Some(finish_reason(p)),
         ));
     }
-    for i in 0..n {
+    for (i, piece) in pieces.iter().enumerate() {
+        let i = i as u64;
         let delta = if i == 0 {
-            json!({"role": "assistant", "content": word_piece(i)})
+            json!({"role": "assistant", "content": piece})
         } else {
-            json!({"content": word_piece(i)})
+            json!({"content": piece})
         };
         let finish = if i + 1 == n {
             Some(finish_reason(p))
@@ -724,7 +862,7 @@ fn completions(reset: Arc<AtomicBool>, p: &Plan, id: u64) -> Response<MockBody> 
                 "model": p.model,
                 "choices": [{
                     "index": 0,
-                    "text": words(p.completion_tokens),
+                    "text": p.text(),
                     "logprobs": null,
                     "finish_reason": finish_reason(p),
                 }],
@@ -732,7 +870,8 @@ fn completions(reset: Arc<AtomicBool>, p: &Plan, id: u64) -> Response<MockBody> 
             }),
         );
     }
-    let n = p.completion_tokens;
+    let pieces = p.pieces();
+    let n = pieces.len() as u64;
     let mut frames = Vec::with_capacity(n as usize + 3);
     let chunk = |text: String, finish: Option<&str>| {
         sse_data(&json!({
@@ -746,13 +885,13 @@ fn completions(reset: Arc<AtomicBool>, p: &Plan, id: u64) -> Response<MockBody> 
     if n == 0 {
         frames.push(chunk(String::new(), Some(finish_reason(p))));
     }
-    for i in 0..n {
-        let finish = if i + 1 == n {
+    for (i, piece) in pieces.into_iter().enumerate() {
+        let finish = if i as u64 + 1 == n {
             Some(finish_reason(p))
         } else {
             None
         };
-        frames.push(chunk(word_piece(i), finish));
+        frames.push(chunk(piece, finish));
     }
     if p.include_usage {
         frames.push(sse_data(&json!({
@@ -834,15 +973,15 @@ fn messages(reset: Arc<AtomicBool>, p: &Plan, id: u64) -> Response<MockBody> {
                 "type": "message",
                 "role": "assistant",
                 "model": p.model,
-                "content": [{"type": "text", "text": words(p.completion_tokens)}],
+                "content": [{"type": "text", "text": p.text()}],
                 "stop_reason": stop_reason,
                 "stop_sequence": null,
                 "usage": {"input_tokens": p.prompt_tokens, "output_tokens": p.completion_tokens},
             }),
         );
     }
-    let n = p.completion_tokens;
-    let mut frames = Vec::with_capacity(n as usize + 5);
+    let pieces = p.pieces();
+    let mut frames = Vec::with_capacity(pieces.len() + 5);
     frames.push(sse_event(
         "message_start",
         &json!({"type": "message_start", "message": {
@@ -860,10 +999,10 @@ fn messages(reset: Arc<AtomicBool>, p: &Plan, id: u64) -> Response<MockBody> {
         "content_block_start",
         &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
     ));
-    for i in 0..n {
+    for piece in pieces {
         frames.push(sse_event(
             "content_block_delta",
-            &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": word_piece(i)}}),
+            &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}),
         ));
     }
     frames.push(sse_event(

@@ -743,3 +743,130 @@ fn binary_cli_healthcheck_and_sigterm() {
     let bad = Command::new(exe).arg("--bogus").output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// `x-mock-answer` / `x-mock-answer-b64` set the answer text (JSON and SSE, every API);
+/// `x-mock-chunk-bytes` sets the streamed pieces' size.
+#[tokio::test]
+async fn answer_injection_and_chunk_bytes() {
+    let addr = start_default().await;
+    let answer = "Key: sk-\u{e9}abc def";
+    // base64 of the answer (UTF-8), computed with the crate's decoder's inverse by hand.
+    let b64 = {
+        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let b = answer.as_bytes();
+        let mut s = String::new();
+        for c in b.chunks(3) {
+            let n = (u32::from(c[0]) << 16)
+                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+                | u32::from(*c.get(2).unwrap_or(&0));
+            for k in 0..=c.len() {
+                s.push(T[((n >> (18 - 6 * k)) & 63) as usize] as char);
+            }
+        }
+        s
+    };
+    assert_eq!(mock_model::base64_decode(&b64).unwrap(), answer.as_bytes());
+    let r = send(
+        addr,
+        "POST",
+        "/v1/chat/completions",
+        &[("x-mock-answer-b64", &b64)],
+        b"{}",
+    )
+    .await;
+    assert_eq!(r.json()["choices"][0]["message"]["content"], answer);
+    assert_eq!(r.json()["usage"]["completion_tokens"], ceil4(answer.len()));
+    let r = send(
+        addr,
+        "POST",
+        "/v1/messages",
+        &[("x-mock-answer", "plain text answer")],
+        b"{\"max_tokens\":1}",
+    )
+    .await;
+    assert_eq!(r.json()["content"][0]["text"], "plain text answer");
+    let r = send(
+        addr,
+        "POST",
+        "/v1/completions",
+        &[("x-mock-answer", "plain text answer")],
+        b"{}",
+    )
+    .await;
+    assert_eq!(r.json()["choices"][0]["text"], "plain text answer");
+    // Streams: every size from 1 byte; the pieces join to the answer, none longer than asked
+    // (plus the rest of a character).
+    for n in 1..=answer.len() + 1 {
+        let size = n.to_string();
+        for (path, body) in [
+            ("/v1/chat/completions", "{\"stream\":true}"),
+            ("/v1/completions", "{\"stream\":true}"),
+            ("/v1/messages", "{\"stream\":true}"),
+        ] {
+            let r = send(
+                addr,
+                "POST",
+                path,
+                &[("x-mock-answer-b64", &b64), ("x-mock-chunk-bytes", &size)],
+                body.as_bytes(),
+            )
+            .await;
+            let mut text = String::new();
+            for (_, data) in sse(&r.text()) {
+                let Ok(v) = serde_json::from_str::<Value>(&data) else {
+                    continue;
+                };
+                let piece = v["choices"][0]["delta"]["content"]
+                    .as_str()
+                    .or(v["choices"][0]["text"].as_str())
+                    .or(v["delta"]["text"].as_str());
+                if let Some(p) = piece {
+                    assert!(p.len() <= n + 3, "{path} {n}: {p:?}");
+                    text.push_str(p);
+                }
+            }
+            assert_eq!(text, answer, "{path} {n}");
+        }
+    }
+    assert_eq!(
+        mock_model::split_answer("abcdef", &[2, 2, 9, 1, 4]),
+        vec!["ab", "cdef"]
+    );
+    assert_eq!(
+        mock_model::split_answer("a\u{e9}b", &[2]),
+        vec!["a\u{e9}", "b"]
+    );
+    let r = send(
+        addr,
+        "POST",
+        "/v1/chat/completions",
+        &[("x-mock-answer", "abcdef"), ("x-mock-split-at", "1,3")],
+        b"{\"stream\":true}",
+    )
+    .await;
+    let pieces: Vec<String> = sse(&r.text())
+        .iter()
+        .filter_map(|(_, d)| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|v| {
+            v["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(String::from)
+        })
+        .collect();
+    assert_eq!(pieces, ["a", "bc", "def"]);
+    // Without a size: word by word.
+    assert_eq!(
+        mock_model::answer_pieces("a bc  d", None),
+        vec!["a", " bc", "  d"]
+    );
+    // Bad base64: the header is ignored (the default answer).
+    let r = send(
+        addr,
+        "POST",
+        "/v1/chat/completions",
+        &[("x-mock-answer-b64", "!!!")],
+        b"{\"max_tokens\":2}",
+    )
+    .await;
+    assert_eq!(r.json()["choices"][0]["message"]["content"], "tok0 tok1");
+}

@@ -8,6 +8,7 @@
 //! is only written to, never read back to decide.
 
 mod faults;
+mod guarding;
 mod host;
 
 #[cfg(test)]
@@ -196,6 +197,9 @@ pub struct Exchange<H: Host> {
     /// A clock reading taken moments ago in this callback (the end of the scan; the start of the
     /// log phase), used instead of another (each is a host call).
     now: Option<SystemTime>,
+    /// The output guard's part of this request (`response_guard`), once it is forwarded.
+    guard: Option<Box<guarding::GuardState>>,
+    stream_times: guarding::StreamTimes,
 }
 
 /// What `name` is in a header map read whole (`pairs`) when that settles it (see
@@ -239,6 +243,8 @@ impl<H: Host> Exchange<H> {
             path: None,
             route_read: false,
             now: None,
+            guard: None,
+            stream_times: guarding::StreamTimes::default(),
         }
     }
 
@@ -486,6 +492,8 @@ impl<H: Host> Exchange<H> {
                 && verdict.meta.stream
                 && matches!(verdict.shape, ApiShape::Chat | ApiShape::Completions)
                 && self.host.flavor().can_edit_response_body();
+            let masked = self.guard_request(redacted.unwrap_or(body), &verdict.protected_terms);
+            let redacted = masked.as_deref().or(redacted);
             let with_usage = stream_usage
                 .then(|| usage::add_stream_usage(redacted.unwrap_or(body)))
                 .flatten();
@@ -678,6 +686,13 @@ impl<H: Host> Exchange<H> {
         // One clock reading for the settlement and the audit event's latency.
         self.now = Some(self.host.now());
         self.settle();
+        let output_tokens = self
+            .event
+            .tokens
+            .as_ref()
+            .filter(|t| !t.estimated)
+            .map(|t| t.completion);
+        self.guard_finish(output_tokens);
         let t = self.telemetry.borrow();
         t.decision(&self.host, self.event.decision);
         if self.counted_in_flight {
@@ -915,7 +930,8 @@ impl<H: Host> Exchange<H> {
         Step::Continue
     }
 
-    pub fn on_response_headers(&mut self) -> Step {
+    pub fn on_response_headers(&mut self, end_of_stream: bool) -> Step {
+        let mut step = Step::Continue;
         if self.phase == Phase::Forwarded {
             // Both headers from one read of the map.
             let map = self.host.header_map(Map::ResponseHeaders);
@@ -948,11 +964,20 @@ impl<H: Host> Exchange<H> {
             for (name, value) in std::mem::take(&mut self.limit_headers) {
                 let _ = self.host.add_header(Map::ResponseHeaders, name, &value);
             }
+            let json = content_type.starts_with(b"application/json");
+            let has_length = self.stripper.is_none() && header("content-length").is_some();
+            step = self.guard_response_headers(success, json, has_length, end_of_stream);
         }
-        Step::Continue
+        step
     }
 
     pub fn on_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Step {
+        if let Some(step) = self.guard_json_body(body_size, end_of_stream) {
+            return step;
+        }
+        if self.event.streamed {
+            self.stream_event_time(body_size, end_of_stream);
+        }
         // Without Pause each callback's buffer holds only the new chunk: read it once, never
         // re-read what came before.
         match &mut self.response {
@@ -968,6 +993,14 @@ impl<H: Host> Exchange<H> {
                         .stripper
                         .as_mut()
                         .and_then(|s| s.filter(&chunk, end_of_stream));
+                    let out = match self.guard.as_deref_mut() {
+                        Some(g) => {
+                            let changed = out.is_some();
+                            let bytes = out.as_deref().unwrap_or(&chunk);
+                            g.sse_chunk(bytes, changed, end_of_stream)
+                        }
+                        None => out,
+                    };
                     if let Some(out) = out {
                         let _ = self
                             .host
@@ -986,10 +1019,13 @@ impl<H: Host> Exchange<H> {
                 } else if body_size > 0 {
                     // Too big to read for usage: settle as estimated.
                     self.response = ResponseReader::None;
+                    self.guard_json_unscanned();
                     return Step::Continue;
                 }
                 if end_of_stream {
                     self.usage = usage::parse_json_usage(buf);
+                    let body = std::mem::take(buf);
+                    self.guard_json_monitor(&body);
                 }
             }
         }

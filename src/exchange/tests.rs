@@ -385,14 +385,37 @@ impl Proxy {
                     ("content-length".into(), answer.len().to_string()),
                 ];
             }
-            ex.on_response_headers();
-            // In chunks of 7 bytes: each callback's buffer holds only the new chunk.
+            let held_headers = ex.on_response_headers(answer.is_empty()) == Step::Pause;
+            assert!(
+                !held_headers || flavor == Flavor::Envoy,
+                "only Envoy holds response headers"
+            );
+            // In chunks of 7 bytes: each callback's buffer holds only the new chunk, unless the
+            // last callback answered Pause (Envoy buffers: the buffer holds all held so far).
             let chunks: Vec<&[u8]> = answer.chunks(7).collect();
+            let mut held: Vec<u8> = Vec::new();
             for (i, chunk) in chunks.iter().enumerate() {
-                self.host.st.borrow_mut().resp_body = chunk.to_vec();
-                ex.on_response_body(chunk.len(), i + 1 == chunks.len());
-                client_body.extend_from_slice(&self.host.st.borrow().resp_body);
+                held.extend_from_slice(chunk);
+                self.host.st.borrow_mut().resp_body = held.clone();
+                let step = ex.on_response_body(held.len(), i + 1 == chunks.len());
+                let buffered = self.host.st.borrow().resp_body.clone();
+                if step == Step::Pause {
+                    assert_eq!(flavor, Flavor::Envoy, "only Envoy buffers a paused answer");
+                    assert!(i + 1 < chunks.len(), "paused at the end of the answer");
+                    held = buffered;
+                } else {
+                    client_body.extend_from_slice(&buffered);
+                    held.clear();
+                }
             }
+            let st = self.host.st.borrow();
+            let status = st
+                .resp_headers
+                .iter()
+                .find(|(k, _)| k == ":status")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(status);
+            drop(st);
             status
         } else {
             self.host.st.borrow().local.as_ref().map_or(0, |l| l.0)
@@ -1078,4 +1101,190 @@ fn unknown_content_type_is_inspected_refused_or_forwarded() {
     assert_eq!(a["reason"], "unknown_content_unscanned");
     assert_eq!(a["rules"], serde_json::json!([]));
     assert_eq!(send(&mut p, path, "text/plain", attack).status, 403);
+}
+
+// ---- Output guard (issue 19): the response path on each host. ----
+
+const GUARD_TOKEN: &str = "ghp_Xq7Lm2Vb9RtK4pZs8WcN1yHd6Ju3Ef5GaQ0o";
+
+fn leak(s: String) -> &'static [u8] {
+    Box::leak(s.into_bytes().into_boxed_slice())
+}
+
+fn chat_json(text: &str) -> &'static [u8] {
+    leak(
+        serde_json::json!({"id": "c", "object": "chat.completion", "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9}})
+        .to_string(),
+    )
+}
+
+fn chat_sse(pieces: &[&str]) -> &'static [u8] {
+    let mut s = String::new();
+    for p in pieces {
+        let ev = serde_json::json!({"choices": [{"index": 0, "delta": {"content": p}, "finish_reason": null}]});
+        s.push_str(&format!("data: {ev}\n\n"));
+    }
+    s.push_str("data: [DONE]\n\n");
+    leak(s)
+}
+
+fn sse_text(body: &[u8]) -> String {
+    let mut t = String::new();
+    for line in String::from_utf8_lossy(body).lines() {
+        if let Some(v) = line
+            .strip_prefix("data: ")
+            .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+        {
+            if let Some(c) = v["choices"][0]["delta"]["content"].as_str() {
+                t.push_str(c);
+            }
+        }
+    }
+    t
+}
+
+fn guard_config(action: &str) -> String {
+    format!(
+        r#"{{"include_stream_usage": false, "response_guard": {{"secrets": {{"action": "{action}"}}}}}}"#
+    )
+}
+
+/// Envoy: a JSON answer is held (headers paused, body buffered) and sent redacted with a true
+/// length, or replaced by the block answer; a benign one goes byte for byte.
+#[test]
+fn guarded_json_answers_on_envoy() {
+    let answer = format!("Use {GUARD_TOKEN} now.");
+    let mut p = Proxy::new(Flavor::Envoy, &guard_config("redact"));
+    p.upstream = (200, "application/json", chat_json(&answer));
+    let o = p.post("k1", BENIGN);
+    let v: serde_json::Value = serde_json::from_slice(&o.client_body).unwrap();
+    assert_eq!(
+        v["choices"][0]["message"]["content"],
+        "Use [REDACTED:github_token] now."
+    );
+    let len = o.client_headers.iter().find(|(k, _)| k == "content-length");
+    assert_eq!(
+        len.map(|(_, v)| v.clone()),
+        Some(o.client_body.len().to_string())
+    );
+    let a = o.audit();
+    assert_eq!(a["response"]["decision"], "redacted", "{a}");
+    assert_eq!(a["response"]["findings"][0]["kind"], "github_token");
+    assert_eq!(
+        a["tokens"]["total"], 9,
+        "usage still read from the held answer"
+    );
+    assert_eq!(
+        p.metric("promptgate_guard_hits_total;detector=secrets;type=github_token;action=redact"),
+        1
+    );
+
+    let mut p = Proxy::new(Flavor::Envoy, &guard_config("block"));
+    p.upstream = (200, "application/json", chat_json(&answer));
+    let o = p.post("k1", BENIGN);
+    assert_eq!(o.status, 403);
+    let v: serde_json::Value = serde_json::from_slice(&o.client_body).unwrap();
+    assert_eq!(v["error"]["code"], "response_blocked");
+    assert_eq!(o.audit()["response"]["decision"], "blocked");
+
+    let benign = chat_json("Nothing to see here.");
+    p.upstream = (200, "application/json", benign);
+    let o = p.post("k1", BENIGN);
+    assert_eq!((o.status, o.client_body.as_slice()), (200, benign));
+    assert_eq!(o.audit()["response"]["decision"], "allowed");
+    // An error answer is not read.
+    p.upstream = (500, "application/json", chat_json(&answer));
+    let o = p.post("k1", BENIGN);
+    assert_eq!(o.client_body, chat_json(&answer));
+}
+
+/// Envoy: a stream split every 7 bytes comes out with the secret redacted, or ends in an error
+/// event and `[DONE]`; benign streams are unchanged.
+#[test]
+fn guarded_streams_on_envoy() {
+    let pieces = [
+        "Use ",
+        "ghp_Xq7Lm2Vb9R",
+        "tK4pZs8WcN1yHd6Ju3E",
+        "f5GaQ0o",
+        " now.",
+    ];
+    let mut p = Proxy::new(Flavor::Envoy, &guard_config("redact"));
+    p.upstream = (200, "text/event-stream", chat_sse(&pieces));
+    let o = p.post("k1", STREAMED);
+    assert_eq!(sse_text(&o.client_body), "Use [REDACTED:github_token] now.");
+    assert!(!String::from_utf8_lossy(&o.client_body).contains("ghp_"));
+    assert_eq!(o.audit()["response"]["decision"], "redacted");
+
+    let mut p = Proxy::new(Flavor::Envoy, &guard_config("block"));
+    p.upstream = (200, "text/event-stream", chat_sse(&pieces));
+    let o = p.post("k1", STREAMED);
+    let body = String::from_utf8(o.client_body.clone()).unwrap();
+    assert!(
+        body.ends_with("data: [DONE]\n\n") && body.contains("response_blocked"),
+        "{body}"
+    );
+    assert!(!body.contains("ghp_") && !body.contains("now."), "{body}");
+    assert_eq!(o.audit()["response"]["decision"], "blocked");
+
+    let benign = chat_sse(&["Plain ", "text, ", "nothing ", "more."]);
+    p.upstream = (200, "text/event-stream", benign);
+    let o = p.post("k1", STREAMED);
+    assert_eq!(o.client_body, benign);
+}
+
+/// Kong and APISIX cannot rewrite an answer: it passes as sent, never held, and the findings are
+/// recorded as monitored (note `monitor_only_host`).
+#[test]
+fn guard_is_monitor_only_where_answers_cannot_be_rewritten() {
+    let answer = chat_json(&format!("Use {GUARD_TOKEN} now."));
+    let stream = chat_sse(&["Use ", GUARD_TOKEN, " now."]);
+    for flavor in [Flavor::Kong, Flavor::Apisix] {
+        for (ct, body, req) in [
+            ("application/json", answer, BENIGN),
+            ("text/event-stream", stream, STREAMED),
+        ] {
+            let mut p = Proxy::new(flavor, &guard_config("block"));
+            p.upstream = (200, ct, body);
+            let o = p.post("k1", req);
+            assert_eq!(
+                (o.status, o.client_body.as_slice()),
+                (200, body),
+                "{flavor:?} {ct}"
+            );
+            let a = o.audit();
+            assert_eq!(
+                a["response"]["decision"], "monitored",
+                "{flavor:?} {ct}: {a}"
+            );
+            assert_eq!(a["response"]["note"], "monitor_only_host");
+            assert_eq!(a["response"]["findings"][0]["action"], "monitor");
+        }
+    }
+}
+
+/// Request PII masking: the upstream sees placeholders; the answer gets the values back.
+#[test]
+fn request_pii_is_masked_and_restored_on_envoy() {
+    let cfg = r#"{"include_stream_usage": false, "response_guard": {"pii": {"enabled": false}, "request_pii_masking": {"enabled": true}}}"#;
+    let mut p = Proxy::new(Flavor::Envoy, cfg);
+    p.upstream = (200, "application/json", chat_json("Writing to [EMAIL_1]."));
+    let req = br#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Mail jane@acme.io please."}]}"#;
+    let o = p.post("k1", req);
+    let sent = String::from_utf8(o.upstream_body.clone().unwrap()).unwrap();
+    assert!(
+        sent.contains("[EMAIL_1]") && !sent.contains("jane@acme.io"),
+        "{sent}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.client_body).unwrap();
+    assert_eq!(
+        v["choices"][0]["message"]["content"],
+        "Writing to jane@acme.io."
+    );
+    let a = o.audit();
+    assert_eq!(a["rewrites"], serde_json::json!(["pii_masked"]));
+    assert_eq!(a["response"]["decision"], "restored");
+    assert_eq!(a["response"]["masked_values"], 1);
 }

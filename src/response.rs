@@ -1,0 +1,1230 @@
+//! The response guard on the wire (issue 19): where the answer text sits in each API's response,
+//! JSON and server-sent events, and how a guarded answer is put back together.
+//!
+//! The detectors live in `guard`; this module only finds the text, hands it to them and rewrites
+//! what they changed. It is host-free: the exchange feeds it the body and sends what it returns.
+//!
+//! Text fields read (and rewritten):
+//! - chat completions: `choices[i].message.content` (JSON), `choices[i].delta.content` (SSE);
+//! - legacy completions: `choices[i].text` (both);
+//! - Anthropic Messages: `content[j].text` of `text` blocks (JSON), `content_block_delta` events
+//!   with a `text_delta` (SSE, one stream per block `index`);
+//! - Responses API: `output[i].content[j].text` of `output_text` parts (JSON),
+//!   `response.output_text.delta` events (SSE, one stream per `output_index`/`content_index`).
+//!   The events that repeat the whole text (`response.output_text.done`, `.content_part.done`,
+//!   `.output_item.done`, `response.completed`/`.incomplete`/`.failed`) are rewritten with the
+//!   whole text scanned again, so a redacted value does not come back in the summary.
+//!
+//! Streams: a body chunk is any slice of the stream; events are framed across chunks. The text of
+//! each stream (choice, block, output part) goes through its own stream scanner, which releases
+//! text it has cleared and holds back at most `hold_back_bytes`. An event leaves once all of its
+//! text has been released; events keep their order. While a stream's released text is exactly
+//! what came in, events leave byte for byte as the model sent them (a benign answer is unchanged);
+//! once it differs (a redaction, a restored placeholder), that stream's events are rewritten with
+//! the released text, and text released with no event left to carry it goes out in an event
+//! modelled on the stream's last one. A block ends the stream: an error event, `data: [DONE]`, and
+//! nothing after it.
+
+use serde_json::{json, Map, Value};
+use std::collections::VecDeque;
+
+/// One detector hit, with stable names (metric labels, audit fields).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub detector: &'static str,
+    pub kind: &'static str,
+    pub action: &'static str,
+}
+
+/// What a scan returned: the text to send (the whole text, or for a stream the text released now),
+/// whether the answer must be blocked, and the hits.
+#[derive(Debug, Clone, Default)]
+pub struct Scanned {
+    pub text: String,
+    pub blocked: bool,
+    pub hits: Vec<Hit>,
+}
+
+/// One stream's scanner (a choice, a content block, an output part).
+pub trait StreamScan {
+    fn push(&mut self, delta: &str) -> Scanned;
+    fn finish(&mut self) -> Scanned;
+}
+
+/// The detectors, as the wire code needs them: a whole text, or a new stream scanner.
+pub trait Scanners {
+    type Stream: StreamScan;
+    fn scan(&self, text: &str) -> Scanned;
+    fn stream(&self) -> Self::Stream;
+}
+
+/// The message of a blocked answer.
+pub const BLOCK_MESSAGE: &str = "The answer was withheld by the gateway's output guard.";
+/// The error `code` of a blocked answer.
+pub const BLOCK_CODE: &str = "response_blocked";
+
+/// Which API a document or event belongs to (for the block reply's shape).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shape {
+    #[default]
+    Unknown,
+    Chat,
+    Completions,
+    Anthropic,
+    Responses,
+}
+
+/// The result of guarding a whole (non-streamed) JSON answer.
+#[derive(Debug, Default)]
+pub struct JsonOutcome {
+    /// The body to send instead, when a text changed (redaction, restore). `None`: unchanged.
+    pub body: Option<Vec<u8>>,
+    pub blocked: bool,
+    pub hits: Vec<Hit>,
+    pub shape: Shape,
+    /// Text fields scanned.
+    pub texts: usize,
+}
+
+/// Which API a whole answer document is.
+fn doc_shape(v: &Value) -> Shape {
+    let Some(obj) = v.as_object() else {
+        return Shape::Unknown;
+    };
+    if let Some(choices) = obj.get("choices").and_then(Value::as_array) {
+        let first = choices.iter().find(|c| {
+            c.pointer("/message/content").is_some_and(Value::is_string)
+                || c.get("text").is_some_and(Value::is_string)
+        });
+        return match first {
+            Some(c) if c.pointer("/message/content").is_some() => Shape::Chat,
+            Some(_) => Shape::Completions,
+            None => Shape::Unknown,
+        };
+    }
+    match (
+        obj.get("type").and_then(Value::as_str),
+        obj.get("object").and_then(Value::as_str),
+    ) {
+        (Some("message"), _) => Shape::Anthropic,
+        (_, Some("response")) => Shape::Responses,
+        _ => Shape::Unknown,
+    }
+}
+
+/// Mutable references to every answer text of a parsed response document.
+fn texts_mut(v: &mut Value) -> (Shape, Vec<&mut String>) {
+    let shape = doc_shape(v);
+    let mut out = Vec::new();
+    match shape {
+        Shape::Chat | Shape::Completions => {
+            if let Some(Value::Array(choices)) = v.get_mut("choices") {
+                for c in choices.iter_mut() {
+                    let t = if shape == Shape::Chat {
+                        c.pointer_mut("/message/content")
+                    } else {
+                        c.get_mut("text")
+                    };
+                    if let Some(Value::String(t)) = t {
+                        out.push(t);
+                    }
+                }
+            }
+        }
+        Shape::Anthropic => {
+            if let Some(Value::Array(blocks)) = v.get_mut("content") {
+                for b in blocks.iter_mut() {
+                    if b.get("type").and_then(Value::as_str) == Some("text") {
+                        if let Some(Value::String(t)) = b.get_mut("text") {
+                            out.push(t);
+                        }
+                    }
+                }
+            }
+        }
+        Shape::Responses => {
+            if let Some(Value::Array(items)) = v.get_mut("output") {
+                responses_output_texts(items, &mut out);
+            }
+        }
+        Shape::Unknown => {}
+    }
+    (shape, out)
+}
+
+/// `output_text` parts of the Responses API's `output` items.
+fn responses_output_texts<'a>(items: &'a mut [Value], out: &mut Vec<&'a mut String>) {
+    for item in items.iter_mut() {
+        if let Some(Value::Array(parts)) = item.get_mut("content") {
+            for p in parts.iter_mut() {
+                if p.get("type").and_then(Value::as_str) == Some("output_text") {
+                    if let Some(Value::String(t)) = p.get_mut("text") {
+                        out.push(t);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Guards a whole JSON answer. A body that is not JSON, or has no answer text, is left alone.
+pub fn guard_json<S: Scanners>(body: &[u8], scanners: &S) -> JsonOutcome {
+    let mut out = JsonOutcome::default();
+    let Ok(mut doc) = serde_json::from_slice::<Value>(body) else {
+        return out;
+    };
+    let (shape, texts) = texts_mut(&mut doc);
+    out.shape = shape;
+    out.texts = texts.len();
+    let mut changed = false;
+    for t in texts {
+        let s = scanners.scan(t);
+        out.hits.extend(s.hits);
+        if s.blocked {
+            out.blocked = true;
+        }
+        if s.text != *t {
+            *t = s.text;
+            changed = true;
+        }
+    }
+    if changed && !out.blocked {
+        out.body = serde_json::to_vec(&doc).ok();
+    }
+    out
+}
+
+/// The OpenAI-style error body of a blocked answer.
+pub fn block_error_body(detectors: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "error": {
+            "message": format!("{BLOCK_MESSAGE} ({detectors})"),
+            "type": "content_filter",
+            "param": null,
+            "code": BLOCK_CODE,
+        }
+    }))
+    .unwrap_or_default()
+}
+
+/// A 200 answer of the API's own shape that says the answer was withheld: every text replaced by
+/// the block message, the finish reason `content_filter` (Anthropic: `stop_reason: "refusal"`).
+/// `None` when the body is not an answer of a known shape.
+pub fn refusal_body(body: &[u8]) -> Option<Vec<u8>> {
+    let mut doc = serde_json::from_slice::<Value>(body).ok()?;
+    let (shape, texts) = texts_mut(&mut doc);
+    if shape == Shape::Unknown {
+        return None;
+    }
+    for t in texts {
+        *t = BLOCK_MESSAGE.to_string();
+    }
+    let obj = doc.as_object_mut()?;
+    match shape {
+        Shape::Chat | Shape::Completions => {
+            if let Some(Value::Array(choices)) = obj.get_mut("choices") {
+                for c in choices.iter_mut().filter_map(Value::as_object_mut) {
+                    c.insert("finish_reason".into(), "content_filter".into());
+                    if let Some(Value::Object(m)) = c.get_mut("message") {
+                        m.remove("tool_calls");
+                        m.insert("refusal".into(), BLOCK_MESSAGE.into());
+                    }
+                }
+            }
+        }
+        Shape::Anthropic => {
+            if let Some(Value::Array(blocks)) = obj.get_mut("content") {
+                blocks.retain(|b| b.get("type").and_then(Value::as_str) == Some("text"));
+            }
+            obj.insert("stop_reason".into(), "refusal".into());
+        }
+        Shape::Responses => {
+            obj.insert("status".into(), "incomplete".into());
+            obj.insert(
+                "incomplete_details".into(),
+                json!({"reason": "content_filter"}),
+            );
+        }
+        Shape::Unknown => {}
+    }
+    serde_json::to_vec(&doc).ok()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server-sent events.
+
+/// Largest incomplete event held while framing; past it the rest of the stream passes unscanned
+/// (and the guard says so, see [`SseGuard::unscanned`]).
+pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
+
+/// A stream of text inside the answer: kind and one or two indexes.
+type Key = (u8, u32, u32);
+
+/// Where an event's text sits, to put a new text there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Loc {
+    /// `choices[j].delta.content`
+    ChatChoice(usize),
+    /// `choices[j].text`
+    CompletionChoice(usize),
+    /// `delta.text`
+    AnthropicDelta,
+    /// `delta`
+    ResponsesDelta,
+}
+
+#[derive(Debug)]
+struct Part {
+    key: Key,
+    loc: Loc,
+    orig: String,
+    /// Bytes of `orig` released unchanged so far.
+    done: usize,
+    /// Set once the stream was rewritten: the text this part carries out.
+    new_text: Option<String>,
+    released: bool,
+}
+
+#[derive(Debug)]
+struct Queued {
+    bytes: Vec<u8>,
+    parts: Vec<Part>,
+    /// A whole-text summary (Responses API) to rewrite with a fresh scan.
+    summary: bool,
+}
+
+impl Queued {
+    fn ready(&self) -> bool {
+        self.parts.iter().all(|p| p.released)
+    }
+}
+
+struct StreamState<T> {
+    key: Key,
+    scanner: T,
+    /// Text pushed and not released yet (while released text is the text that came in).
+    pending: String,
+    /// Released text differed from what came in: events are rewritten from now on.
+    rewritten: bool,
+    /// The stream's last text event (to model an event on when text is left with none).
+    template: Option<(Loc, Vec<u8>)>,
+    finished: bool,
+}
+
+/// What one stream did, for telemetry.
+#[derive(Debug, Default, Clone)]
+pub struct SseReport {
+    pub hits: Vec<Hit>,
+    pub blocked: bool,
+    /// Some text was changed (redacted or restored).
+    pub rewritten: bool,
+    pub shape: Shape,
+    /// Text events seen (an output-token proxy when the answer has no usage).
+    pub text_events: u64,
+}
+
+/// Guards one server-sent-events answer (see the module docs).
+pub struct SseGuard<S: Scanners> {
+    frame: Vec<u8>,
+    queue: VecDeque<Queued>,
+    streams: Vec<StreamState<S::Stream>>,
+    /// The stream was blocked (or passed the event cap): drop or pass everything after.
+    ended: bool,
+    unscanned: bool,
+    report: SseReport,
+}
+
+impl<S: Scanners> Default for SseGuard<S> {
+    fn default() -> Self {
+        SseGuard {
+            frame: Vec::new(),
+            queue: VecDeque::new(),
+            streams: Vec::new(),
+            ended: false,
+            unscanned: false,
+            report: SseReport::default(),
+        }
+    }
+}
+
+/// Offsets just past each blank line (an event's end) in `buf`, which starts at an event.
+fn event_ends(buf: &[u8]) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut i = 0;
+    let mut line_empty = true;
+    while let Some(&b) = buf.get(i) {
+        i += 1;
+        if b != b'\r' && b != b'\n' {
+            line_empty = false;
+            continue;
+        }
+        if b == b'\r' {
+            match buf.get(i) {
+                Some(b'\n') => i += 1,
+                // A `\r` at the end of the buffer may be half of `\r\n`: wait for more.
+                None => break,
+                _ => {}
+            }
+        }
+        if line_empty {
+            ends.push(i);
+        }
+        line_empty = true;
+    }
+    ends
+}
+
+/// The `event:` name and joined `data:` of one event.
+fn parse_event(ev: &[u8]) -> (Option<&[u8]>, Vec<u8>) {
+    let mut name = None;
+    let mut data: Vec<u8> = Vec::new();
+    let mut first = true;
+    for line in ev.split(|&b| b == b'\n' || b == b'\r') {
+        let (field, value) = match line.iter().position(|&b| b == b':') {
+            Some(i) => (&line[..i], &line[i + 1..]),
+            None => (line, &b""[..]),
+        };
+        let value = value.strip_prefix(b" ").unwrap_or(value);
+        match field {
+            b"event" => name = Some(value),
+            b"data" => {
+                if !first {
+                    data.push(b'\n');
+                }
+                first = false;
+                data.extend_from_slice(value);
+            }
+            _ => {}
+        }
+    }
+    (name, data)
+}
+
+/// The event with its `data` replaced by `doc` (other lines kept, `\n` line ends).
+fn rebuild_event(orig: &[u8], doc: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(orig.len() + 32);
+    for line in orig.split(|&b| b == b'\n' || b == b'\r') {
+        if line.is_empty() || line.starts_with(b"data") {
+            continue;
+        }
+        out.extend_from_slice(line);
+        out.push(b'\n');
+    }
+    out.extend_from_slice(b"data: ");
+    out.extend_from_slice(&serde_json::to_vec(doc).unwrap_or_default());
+    out.extend_from_slice(b"\n\n");
+    out
+}
+
+fn str_at<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
+    v.pointer(ptr).and_then(Value::as_str)
+}
+
+fn idx(v: &Value, field: &str) -> u32 {
+    v.get(field)
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+        .min(u32::MAX as u64) as u32
+}
+
+/// What an event means for the guard.
+struct EventInfo {
+    parts: Vec<(Key, Loc, String)>,
+    /// Streams this event ends (after its own text).
+    ends: Vec<Key>,
+    /// Ends every stream (`[DONE]`, `message_stop`, `response.completed`).
+    ends_all: bool,
+    summary: bool,
+    shape: Shape,
+}
+
+fn classify(name: Option<&[u8]>, data: &[u8]) -> EventInfo {
+    let mut info = EventInfo {
+        parts: Vec::new(),
+        ends: Vec::new(),
+        ends_all: false,
+        summary: false,
+        shape: Shape::Unknown,
+    };
+    if data == b"[DONE]" {
+        info.ends_all = true;
+        return info;
+    }
+    if !data.starts_with(b"{") {
+        return info;
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(data) else {
+        return info;
+    };
+    let kind = v
+        .get("type")
+        .and_then(Value::as_str)
+        .or_else(|| name.and_then(|n| std::str::from_utf8(n).ok()))
+        .unwrap_or("");
+    if let Some(choices) = v.get("choices").and_then(Value::as_array) {
+        for (j, c) in choices.iter().enumerate() {
+            let i = idx(c, "index");
+            let (key, loc, text, shape) = if let Some(t) = str_at(c, "/delta/content") {
+                ((0, i, 0), Loc::ChatChoice(j), t, Shape::Chat)
+            } else if let Some(t) = c.get("text").and_then(Value::as_str) {
+                ((1, i, 0), Loc::CompletionChoice(j), t, Shape::Completions)
+            } else {
+                if c.get("delta").is_some() {
+                    info.shape = Shape::Chat;
+                }
+                if c.get("finish_reason").is_some_and(|f| !f.is_null()) {
+                    info.ends.push((0, i, 0));
+                    info.ends.push((1, i, 0));
+                }
+                continue;
+            };
+            info.shape = shape;
+            if !text.is_empty() {
+                info.parts.push((key, loc, text.to_string()));
+            }
+            if c.get("finish_reason").is_some_and(|f| !f.is_null()) {
+                info.ends.push(key);
+            }
+        }
+        return info;
+    }
+    match kind {
+        "content_block_delta" => {
+            info.shape = Shape::Anthropic;
+            if str_at(&v, "/delta/type") == Some("text_delta") {
+                if let Some(t) = str_at(&v, "/delta/text").filter(|t| !t.is_empty()) {
+                    let key = (2, idx(&v, "index"), 0);
+                    info.parts.push((key, Loc::AnthropicDelta, t.to_string()));
+                }
+            }
+        }
+        "content_block_stop" => {
+            info.shape = Shape::Anthropic;
+            info.ends.push((2, idx(&v, "index"), 0));
+        }
+        "message_stop" => {
+            info.shape = Shape::Anthropic;
+            info.ends_all = true;
+        }
+        "message_start" | "message_delta" => info.shape = Shape::Anthropic,
+        "response.output_text.delta" => {
+            info.shape = Shape::Responses;
+            if let Some(t) = v
+                .get("delta")
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())
+            {
+                let key = (3, idx(&v, "output_index"), idx(&v, "content_index"));
+                info.parts.push((key, Loc::ResponsesDelta, t.to_string()));
+            }
+        }
+        "response.output_text.done" => {
+            info.shape = Shape::Responses;
+            info.ends
+                .push((3, idx(&v, "output_index"), idx(&v, "content_index")));
+            info.summary = true;
+        }
+        "response.content_part.done" | "response.output_item.done" => {
+            info.shape = Shape::Responses;
+            info.summary = true;
+        }
+        "response.completed" | "response.incomplete" | "response.failed" => {
+            info.shape = Shape::Responses;
+            info.ends_all = true;
+            info.summary = true;
+        }
+        k if k.starts_with("response.") => info.shape = Shape::Responses,
+        _ => {}
+    }
+    info
+}
+
+/// The whole texts inside a Responses API summary event.
+fn summary_texts_mut(v: &mut Value) -> Vec<&mut String> {
+    let mut out = Vec::new();
+    let Some(obj) = v.as_object_mut() else {
+        return out;
+    };
+    let kind = obj
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    match kind.as_str() {
+        "response.output_text.done" => {
+            if let Some(Value::String(t)) = obj.get_mut("text") {
+                out.push(t);
+            }
+        }
+        "response.content_part.done" => {
+            if let Some(Value::String(t)) = obj.get_mut("part").and_then(|p| p.get_mut("text")) {
+                out.push(t);
+            }
+        }
+        "response.output_item.done" => {
+            if let Some(item) = obj.get_mut("item") {
+                responses_output_texts(std::slice::from_mut(item), &mut out);
+            }
+        }
+        _ => {
+            if let Some(Value::Array(items)) =
+                obj.get_mut("response").and_then(|r| r.get_mut("output"))
+            {
+                responses_output_texts(items, &mut out);
+            }
+        }
+    }
+    out
+}
+
+fn set_text(doc: &mut Value, loc: Loc, text: &str) {
+    let slot = match loc {
+        Loc::ChatChoice(j) => doc
+            .get_mut("choices")
+            .and_then(|c| c.get_mut(j))
+            .and_then(|c| c.get_mut("delta"))
+            .and_then(|d| d.get_mut("content")),
+        Loc::CompletionChoice(j) => doc
+            .get_mut("choices")
+            .and_then(|c| c.get_mut(j))
+            .and_then(|c| c.get_mut("text")),
+        Loc::AnthropicDelta => doc.get_mut("delta").and_then(|d| d.get_mut("text")),
+        Loc::ResponsesDelta => doc.get_mut("delta"),
+    };
+    if let Some(s) = slot {
+        *s = Value::String(text.to_string());
+    }
+}
+
+impl<S: Scanners> SseGuard<S> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// What the stream did so far.
+    pub fn report(&self) -> &SseReport {
+        &self.report
+    }
+
+    /// An event outgrew [`MAX_EVENT_BYTES`]: the rest of the stream passed unscanned.
+    pub fn unscanned(&self) -> bool {
+        self.unscanned
+    }
+
+    /// Whether the stream was ended by a block.
+    pub fn blocked(&self) -> bool {
+        self.report.blocked
+    }
+
+    /// Takes one body chunk (`end`: the last) and returns the bytes to send in its place.
+    pub fn feed(&mut self, scanners: &S, chunk: &[u8], end: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        if self.ended {
+            if self.unscanned {
+                out.extend_from_slice(chunk);
+            }
+            return out;
+        }
+        self.frame.extend_from_slice(chunk);
+        let buf = std::mem::take(&mut self.frame);
+        let ends = event_ends(&buf);
+        let mut start = 0;
+        for e in ends {
+            self.event(scanners, &buf[start..e], &mut out);
+            start = e;
+            if self.ended {
+                return out;
+            }
+        }
+        let rest = &buf[start..];
+        if end {
+            if !rest.is_empty() {
+                self.event(scanners, rest, &mut out);
+            }
+            if !self.ended {
+                self.finish_all(scanners, &mut out);
+            }
+        } else if rest.len() > MAX_EVENT_BYTES {
+            // Never hold an unbounded event: release what is held and let the rest through.
+            self.finish_all(scanners, &mut out);
+            if !self.ended {
+                out.extend_from_slice(rest);
+                self.ended = true;
+                self.unscanned = true;
+            }
+        } else {
+            self.frame.extend_from_slice(rest);
+        }
+        out
+    }
+
+    fn stream_index(&mut self, scanners: &S, key: Key) -> usize {
+        if let Some(i) = self.streams.iter().position(|s| s.key == key) {
+            return i;
+        }
+        self.streams.push(StreamState {
+            key,
+            scanner: scanners.stream(),
+            pending: String::new(),
+            rewritten: false,
+            template: None,
+            finished: false,
+        });
+        self.streams.len() - 1
+    }
+
+    fn event(&mut self, scanners: &S, ev: &[u8], out: &mut Vec<u8>) {
+        let (name, data) = parse_event(ev);
+        let info = classify(name, &data);
+        if self.report.shape == Shape::Unknown {
+            self.report.shape = info.shape;
+        }
+        // Whatever a stream still holds goes out before the event that ends it.
+        let ending: Vec<Key> = if info.ends_all {
+            self.streams.iter().map(|s| s.key).collect()
+        } else {
+            info.ends.clone()
+        };
+        // A stream ended by an event without its text: what it holds goes out before the event.
+        let (after, before): (Vec<Key>, Vec<Key>) = ending
+            .into_iter()
+            .partition(|k| info.parts.iter().any(|p| p.0 == *k));
+        if self.finish_streams(&before, out) {
+            return;
+        }
+        let mut bytes = ev.to_vec();
+        if info.summary {
+            bytes = self.rewrite_summary(scanners, ev, &data);
+        }
+        let mut q = Queued {
+            bytes,
+            parts: Vec::new(),
+            summary: info.summary,
+        };
+        let mut pushes = Vec::new();
+        for (key, loc, text) in info.parts {
+            self.report.text_events += 1;
+            let si = self.stream_index(scanners, key);
+            let st = &mut self.streams[si];
+            st.template = Some((loc, ev.to_vec()));
+            st.pending.push_str(&text);
+            pushes.push((si, text.clone()));
+            q.parts.push(Part {
+                key,
+                loc,
+                orig: text,
+                done: 0,
+                new_text: None,
+                released: false,
+            });
+        }
+        self.queue.push_back(q);
+        for (si, text) in pushes {
+            let r = self.streams[si].scanner.push(&text);
+            if self.take(si, r, out) {
+                return;
+            }
+        }
+        if self.finish_streams(&after, out) {
+            return;
+        }
+        self.drain(out);
+    }
+
+    /// Finishes the streams `keys` (those not finished yet). True when that blocked the answer.
+    fn finish_streams(&mut self, keys: &[Key], out: &mut Vec<u8>) -> bool {
+        for key in keys {
+            if let Some(si) = self.streams.iter().position(|s| s.key == *key) {
+                if self.streams[si].finished {
+                    continue;
+                }
+                self.streams[si].finished = true;
+                let r = self.streams[si].scanner.finish();
+                if self.take(si, r, out) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// A Responses API event that repeats the whole text: scanned again as a whole.
+    fn rewrite_summary(&mut self, scanners: &S, ev: &[u8], data: &[u8]) -> Vec<u8> {
+        let Ok(mut doc) = serde_json::from_slice::<Value>(data) else {
+            return ev.to_vec();
+        };
+        let mut changed = false;
+        for t in summary_texts_mut(&mut doc) {
+            // The hits were counted on the deltas: only the text is taken.
+            let s = scanners.scan(t);
+            if s.text != *t {
+                *t = s.text;
+                changed = true;
+            }
+        }
+        if changed {
+            rebuild_event(ev, &doc)
+        } else {
+            ev.to_vec()
+        }
+    }
+
+    /// Applies what stream `si` released. Returns true when the answer was blocked (the stream
+    /// is over; `out` ends with the error event and `[DONE]`).
+    fn take(&mut self, si: usize, r: Scanned, out: &mut Vec<u8>) -> bool {
+        self.report.hits.extend(r.hits);
+        if r.blocked {
+            self.block(out);
+            return true;
+        }
+        let key = self.streams[si].key;
+        let st = &mut self.streams[si];
+        if !st.rewritten && st.pending.starts_with(r.text.as_str()) {
+            // Released unchanged: mark that many bytes of the stream's queued parts.
+            let mut n = r.text.len();
+            st.pending.drain(..n);
+            for q in self.queue.iter_mut() {
+                for p in q.parts.iter_mut().filter(|p| p.key == key && !p.released) {
+                    if n == 0 {
+                        break;
+                    }
+                    let take = (p.orig.len() - p.done).min(n);
+                    p.done += take;
+                    n -= take;
+                    if p.done == p.orig.len() {
+                        p.released = true;
+                    }
+                }
+            }
+            // Empty parts are released as soon as they are reached.
+            return false;
+        }
+        // Changed: every queued part of the stream leaves now, the first carrying the text.
+        st.rewritten = true;
+        st.pending.clear();
+        self.report.rewritten = true;
+        let mut text = Some(r.text);
+        for q in self.queue.iter_mut() {
+            for p in q.parts.iter_mut().filter(|p| p.key == key && !p.released) {
+                let mut t = p.orig[..p.done].to_string();
+                if let Some(x) = text.take() {
+                    t.push_str(&x);
+                }
+                p.new_text = Some(t);
+                p.released = true;
+            }
+        }
+        if let Some(t) = text.filter(|t| !t.is_empty()) {
+            // Released text with no event left: one modelled on the stream's last event.
+            if let Some((loc, tpl)) = self.streams[si].template.clone() {
+                let (_, data) = parse_event(&tpl);
+                if let Ok(mut doc) = serde_json::from_slice::<Value>(&data) {
+                    if let Loc::ChatChoice(j) | Loc::CompletionChoice(j) = loc {
+                        // Keep only this choice, without its finish reason.
+                        if let Some(Value::Array(ch)) = doc.get_mut("choices") {
+                            let c = ch.get(j).cloned();
+                            *ch = c.into_iter().collect();
+                            if let Some(Value::Object(c)) = ch.get_mut(0) {
+                                c.insert("finish_reason".into(), Value::Null);
+                            }
+                        }
+                        if let Some(m) = doc.as_object_mut() {
+                            m.remove("usage");
+                        }
+                    }
+                    let loc = match loc {
+                        Loc::ChatChoice(_) => Loc::ChatChoice(0),
+                        Loc::CompletionChoice(_) => Loc::CompletionChoice(0),
+                        l => l,
+                    };
+                    set_text(&mut doc, loc, &t);
+                    self.queue.push_back(Queued {
+                        bytes: rebuild_event(&tpl, &doc),
+                        parts: Vec::new(),
+                        summary: false,
+                    });
+                }
+            }
+        }
+        false
+    }
+
+    /// Sends the events at the front of the queue whose text has all been released.
+    fn drain(&mut self, out: &mut Vec<u8>) {
+        while self.queue.front().is_some_and(Queued::ready) {
+            let Some(q) = self.queue.pop_front() else {
+                break;
+            };
+            if q.parts.iter().all(|p| p.new_text.is_none()) {
+                out.extend_from_slice(&q.bytes);
+                continue;
+            }
+            let (_, data) = parse_event(&q.bytes);
+            let Ok(mut doc) = serde_json::from_slice::<Value>(&data) else {
+                continue;
+            };
+            let mut any_text = false;
+            for p in &q.parts {
+                let t = p.new_text.as_deref().unwrap_or(&p.orig);
+                any_text |= !t.is_empty();
+                set_text(&mut doc, p.loc, t);
+            }
+            // An event left with no text and nothing else to say is dropped (chat chunks with a
+            // role or a finish reason are kept).
+            if !any_text && !q.summary && !carries_more_than_text(&doc) {
+                continue;
+            }
+            out.extend_from_slice(&rebuild_event(&q.bytes, &doc));
+        }
+    }
+
+    fn finish_all(&mut self, scanners: &S, out: &mut Vec<u8>) {
+        let _ = scanners;
+        for si in 0..self.streams.len() {
+            if self.streams[si].finished {
+                continue;
+            }
+            self.streams[si].finished = true;
+            let r = self.streams[si].scanner.finish();
+            if self.take(si, r, out) {
+                return;
+            }
+        }
+        // Anything still queued goes out as it is now.
+        for q in self.queue.iter_mut() {
+            for p in q.parts.iter_mut() {
+                p.released = true;
+            }
+        }
+        self.drain(out);
+    }
+
+    fn block(&mut self, out: &mut Vec<u8>) {
+        self.ended = true;
+        self.report.blocked = true;
+        self.queue.clear();
+        self.frame.clear();
+        let anthropic = self.report.shape == Shape::Anthropic;
+        let detectors = self.blocking_detectors();
+        let message = format!("{BLOCK_MESSAGE} ({detectors})");
+        if anthropic {
+            let ev = json!({"type": "error", "error": {"type": "content_filter", "message": message, "code": BLOCK_CODE}});
+            out.extend_from_slice(b"event: error\ndata: ");
+            out.extend_from_slice(&serde_json::to_vec(&ev).unwrap_or_default());
+        } else {
+            let ev = json!({"error": {"message": message, "type": "content_filter", "param": null, "code": BLOCK_CODE}});
+            out.extend_from_slice(b"data: ");
+            out.extend_from_slice(&serde_json::to_vec(&ev).unwrap_or_default());
+        }
+        out.extend_from_slice(b"\n\ndata: [DONE]\n\n");
+    }
+
+    fn blocking_detectors(&self) -> String {
+        detectors_of(&self.report.hits, true)
+    }
+}
+
+/// `detector` names of the hits (of blocking hits only, when `blocking`), comma-separated, once each.
+pub fn detectors_of(hits: &[Hit], blocking: bool) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for h in hits {
+        if (!blocking || h.action == "block") && !names.contains(&h.detector) {
+            names.push(h.detector);
+        }
+    }
+    names.join(",")
+}
+
+/// Whether a chat chunk says more than its text (a role, a finish reason, usage, tool calls).
+fn carries_more_than_text(doc: &Value) -> bool {
+    if doc.get("usage").is_some_and(|u| !u.is_null()) {
+        return true;
+    }
+    let Some(choices) = doc.get("choices").and_then(Value::as_array) else {
+        return false;
+    };
+    choices.iter().any(|c| {
+        c.get("finish_reason").is_some_and(|f| !f.is_null())
+            || c.get("delta")
+                .and_then(Value::as_object)
+                .is_some_and(|d: &Map<String, Value>| d.keys().any(|k| k != "content"))
+    })
+}
+
+#[cfg(test)]
+mod tests;
+
+// ---------------------------------------------------------------------------------------------
+// The guard behind the traits, and the request side.
+
+use crate::guard::{Action, Chunk, Finding, Guard, MaskMap, ResponseContext, Scan, StreamScanner};
+
+/// The action's stable name.
+pub fn action_str(a: Action) -> &'static str {
+    match a {
+        Action::Block => "block",
+        Action::Redact => "redact",
+        Action::Monitor => "monitor",
+    }
+}
+
+fn hits_of(findings: &[Finding]) -> Vec<Hit> {
+    findings
+        .iter()
+        .map(|f| Hit {
+            detector: f.detector.as_str(),
+            kind: f.kind,
+            action: action_str(f.action),
+        })
+        .collect()
+}
+
+/// A guard with one request's context: what the wire code scans with.
+pub struct Bound {
+    pub guard: Guard,
+    pub cx: ResponseContext,
+    /// Request PII values masked (placeholders given).
+    pub masked: usize,
+}
+
+impl StreamScan for StreamScanner {
+    fn push(&mut self, delta: &str) -> Scanned {
+        chunk_scanned(StreamScanner::push(self, delta))
+    }
+    fn finish(&mut self) -> Scanned {
+        chunk_scanned(StreamScanner::finish(self))
+    }
+}
+
+fn chunk_scanned(c: Chunk) -> Scanned {
+    Scanned {
+        hits: hits_of(&c.findings),
+        text: c.release,
+        blocked: c.blocked,
+    }
+}
+
+impl Scanners for Bound {
+    type Stream = StreamScanner;
+    fn scan(&self, text: &str) -> Scanned {
+        let Scan {
+            text,
+            findings,
+            blocked,
+        } = self.guard.scan_text(&self.cx, text);
+        Scanned {
+            text: text.into_owned(),
+            blocked,
+            hits: hits_of(&findings),
+        }
+    }
+    fn stream(&self) -> StreamScanner {
+        StreamScanner::new(&self.guard, &self.cx)
+    }
+}
+
+/// The text of a message `content`: a string, or the `text` of its parts.
+fn content_texts(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(parts) => {
+            for p in parts {
+                if let Some(t) = p.get("text").and_then(Value::as_str) {
+                    out.push(t.to_string());
+                } else if let Value::String(s) = p {
+                    out.push(s.clone());
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The system and developer texts of a request (chat `messages`, Anthropic `system`, Responses
+/// `instructions` and `input` items): what the leakage detector compares the answer with.
+pub fn system_texts(body: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return out;
+    };
+    if let Some(s) = v.get("system") {
+        content_texts(s, &mut out);
+    }
+    if let Some(s) = v.get("instructions") {
+        content_texts(s, &mut out);
+    }
+    for list in ["messages", "input"] {
+        if let Some(items) = v.get(list).and_then(Value::as_array) {
+            for m in items {
+                let role = m.get("role").and_then(Value::as_str);
+                if matches!(role, Some("system" | "developer")) {
+                    if let Some(c) = m.get("content") {
+                        content_texts(c, &mut out);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every prompt text string of a request document, mutable: message `content` (string or the
+/// `text` of its parts), `prompt`, `input` (string, list of strings, or items with `content`),
+/// Anthropic `system`, Responses `instructions`.
+fn request_texts_mut(v: &mut Value) -> Vec<&mut String> {
+    fn content<'a>(c: &'a mut Value, out: &mut Vec<&'a mut String>) {
+        match c {
+            Value::String(s) => out.push(s),
+            Value::Array(parts) => {
+                for p in parts.iter_mut() {
+                    match p {
+                        Value::String(s) => out.push(s),
+                        Value::Object(m) => {
+                            let key = if m.get("text").is_some_and(Value::is_string) {
+                                "text"
+                            } else {
+                                "content"
+                            };
+                            match m.get_mut(key) {
+                                Some(Value::String(t)) => out.push(t),
+                                Some(c) if key == "content" => content(c, out),
+                                _ => {}
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    let Some(obj) = v.as_object_mut() else {
+        return out;
+    };
+    for (k, field) in obj.iter_mut() {
+        match k.as_str() {
+            "prompt" | "system" | "instructions" => content(field, &mut out),
+            "messages" | "input" => match field {
+                Value::Array(items) => {
+                    for m in items.iter_mut() {
+                        match m {
+                            Value::String(s) => out.push(s),
+                            Value::Object(o) => {
+                                if let Some(c) = o.get_mut("content") {
+                                    content(c, &mut out);
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                other => content(other, &mut out),
+            },
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Request PII masking: the body with every prompt text passed through `mask` (which returns the
+/// masked text, `None` when it found nothing). `None` when nothing was masked or the body is not
+/// a JSON object; other bytes of the document are kept as values, not as bytes.
+pub fn mask_request_body(
+    body: &[u8],
+    mut mask: impl FnMut(&str) -> Option<String>,
+) -> Option<Vec<u8>> {
+    let mut v = serde_json::from_slice::<Value>(body).ok()?;
+    let mut changed = false;
+    for t in request_texts_mut(&mut v) {
+        if let Some(m) = mask(t) {
+            *t = m;
+            changed = true;
+        }
+    }
+    changed.then(|| serde_json::to_vec(&v).ok()).flatten()
+}
+
+/// Builds one request's [`Bound`] guard, masking the request's PII when configured. Returns the
+/// masked body (when anything was masked) and the guard.
+pub fn bind_request(
+    guard: &Guard,
+    body: &[u8],
+    protected_terms: &[u64],
+) -> (Option<Vec<u8>>, Bound) {
+    let c = guard.config();
+    let systems = if c.leakage.enabled {
+        system_texts(body)
+    } else {
+        Vec::new()
+    };
+    let mut map = MaskMap::new();
+    let masked = if c.request_pii_masking.enabled {
+        mask_request_body(body, |t| guard.mask_request(t, &mut map))
+    } else {
+        None
+    };
+    let masked_values = map.len();
+    let restore = (c.request_pii_masking.restore && !map.is_empty()).then_some(map);
+    let refs: Vec<&str> = systems.iter().map(String::as_str).collect();
+    let cx = guard.context(&refs, protected_terms, restore);
+    (
+        masked,
+        Bound {
+            guard: guard.clone(),
+            cx,
+            masked: masked_values,
+        },
+    )
+}
+
+/// The audit event's `response` object.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResponseAudit {
+    /// `allowed`, `monitored`, `redacted`, `restored` (request placeholders put back, nothing
+    /// else changed), `blocked` or `unscanned`.
+    pub decision: String,
+    /// Distinct hits (`detector`, `kind`, `action`) with their count.
+    pub findings: Vec<FindingAudit>,
+    /// Why the decision is not what the findings say (`monitor_only_host`, `too_large`,
+    /// `event_too_large`, `not_json`), when it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Request PII values masked before the model saw them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub masked_values: u64,
+    /// Streams: request start to the answer's first event, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_to_first_token_ms: Option<u64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FindingAudit {
+    pub detector: String,
+    pub kind: String,
+    pub action: String,
+    pub count: u32,
+}
+
+/// Counts hits into distinct findings (at most 32 kept).
+pub fn add_findings(list: &mut Vec<FindingAudit>, hits: &[Hit]) {
+    for h in hits {
+        if let Some(f) = list
+            .iter_mut()
+            .find(|f| f.detector == h.detector && f.kind == h.kind && f.action == h.action)
+        {
+            f.count = f.count.saturating_add(1);
+        } else if list.len() < 32 {
+            list.push(FindingAudit {
+                detector: h.detector.to_string(),
+                kind: h.kind.to_string(),
+                action: h.action.to_string(),
+                count: 1,
+            });
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! The wire code against a small stand-in detector (`SECRET` redacted, `BLOCKME` blocks, a fixed
+//! hold-back), so framing, release and rewriting are tested apart from the real detectors (those
+//! run in `exchange/tests.rs` and the e2e tests).
+
+use super::*;
+
+const HOLD: usize = 6;
+
+struct Fake;
+struct FakeStream {
+    buf: String,
+    hold: usize,
+}
+
+fn scan_buf(buf: &mut String, hold: usize) -> Scanned {
+    let mut s = Scanned::default();
+    if buf.contains("BLOCKME") {
+        s.blocked = true;
+        s.hits.push(Hit {
+            detector: "secret",
+            kind: "test",
+            action: "block",
+        });
+        return s;
+    }
+    if buf.contains("SECRET") {
+        *buf = buf.replace("SECRET", "[REDACTED]");
+        s.hits.push(Hit {
+            detector: "secret",
+            kind: "test",
+            action: "redact",
+        });
+    }
+    let mut cut = buf.len().saturating_sub(hold);
+    while !buf.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    s.text = buf.drain(..cut).collect();
+    s
+}
+
+impl StreamScan for FakeStream {
+    fn push(&mut self, d: &str) -> Scanned {
+        self.buf.push_str(d);
+        scan_buf(&mut self.buf, self.hold)
+    }
+    fn finish(&mut self) -> Scanned {
+        scan_buf(&mut self.buf, 0)
+    }
+}
+
+impl Scanners for Fake {
+    type Stream = FakeStream;
+    fn scan(&self, text: &str) -> Scanned {
+        let mut b = text.to_string();
+        scan_buf(&mut b, 0)
+    }
+    fn stream(&self) -> FakeStream {
+        FakeStream {
+            buf: String::new(),
+            hold: HOLD,
+        }
+    }
+}
+
+fn chat_stream(pieces: &[&str]) -> String {
+    let mut s = String::new();
+    for (i, p) in pieces.iter().enumerate() {
+        let delta = if i == 0 {
+            json!({"role": "assistant", "content": p})
+        } else {
+            json!({"content": p})
+        };
+        let fin = if i + 1 == pieces.len() {
+            json!("stop")
+        } else {
+            Value::Null
+        };
+        let ev = json!({"id": "c1", "object": "chat.completion.chunk", "model": "m",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": fin}]});
+        s.push_str(&format!("data: {ev}\n\n"));
+    }
+    s.push_str("data: [DONE]\n\n");
+    s
+}
+
+fn completions_stream(pieces: &[&str]) -> String {
+    let mut s = String::new();
+    for p in pieces {
+        let ev = json!({"object": "text_completion", "choices": [{"index": 0, "text": p, "finish_reason": null}]});
+        s.push_str(&format!("data: {ev}\n\n"));
+    }
+    s.push_str("data: [DONE]\n\n");
+    s
+}
+
+fn anthropic_stream(pieces: &[&str]) -> String {
+    let mut s = String::from("event: message_start\r\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"usage\":{\"input_tokens\":3}}}\r\n\r\nevent: content_block_start\r\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\r\n\r\n");
+    for p in pieces {
+        let ev = json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}});
+        s.push_str(&format!("event: content_block_delta\r\ndata: {ev}\r\n\r\n"));
+    }
+    s.push_str(
+        "event: content_block_stop\r\ndata: {\"type\":\"content_block_stop\",\"index\":0}\r\n\r\n",
+    );
+    s.push_str("event: message_delta\r\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":9}}\r\n\r\nevent: message_stop\r\ndata: {\"type\":\"message_stop\"}\r\n\r\n");
+    s
+}
+
+fn responses_stream(pieces: &[&str]) -> String {
+    let mut s = String::from("event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"r\"}}\n\n");
+    for p in pieces {
+        let ev = json!({"type": "response.output_text.delta", "output_index": 0, "content_index": 0, "item_id": "i", "delta": p});
+        s.push_str(&format!(
+            "event: response.output_text.delta\ndata: {ev}\n\n"
+        ));
+    }
+    let full: String = pieces.concat();
+    let done = json!({"type": "response.output_text.done", "output_index": 0, "content_index": 0, "text": full});
+    s.push_str(&format!(
+        "event: response.output_text.done\ndata: {done}\n\n"
+    ));
+    let completed = json!({"type": "response.completed", "response": {"id": "r", "output": [{"type": "message", "content": [{"type": "output_text", "text": full}]}], "usage": {"input_tokens": 1, "output_tokens": 2}}});
+    s.push_str(&format!("event: response.completed\ndata: {completed}\n\n"));
+    s
+}
+
+/// The answer text of a stream, per stream key, in order; and the events' count.
+fn text_of(stream: &[u8]) -> (String, usize) {
+    let mut text = String::new();
+    let mut n = 0;
+    let mut start = 0;
+    for e in event_ends(stream) {
+        let (name, data) = parse_event(&stream[start..e]);
+        for (_, _, t) in classify(name, &data).parts {
+            text.push_str(&t);
+        }
+        n += 1;
+        start = e;
+    }
+    assert_eq!(
+        start,
+        stream.len(),
+        "trailing bytes: {:?}",
+        &stream[start..]
+    );
+    (text, n)
+}
+
+fn run(stream: &[u8], cuts: &[usize]) -> (Vec<u8>, SseReport) {
+    let mut g: SseGuard<Fake> = SseGuard::new();
+    let mut out = Vec::new();
+    let mut from = 0;
+    let points: Vec<usize> = cuts.iter().copied().chain([stream.len()]).collect();
+    for (k, &to) in points.iter().enumerate() {
+        out.extend(g.feed(&Fake, &stream[from..to], k + 1 == points.len()));
+        from = to;
+    }
+    (out, g.report().clone())
+}
+
+type Maker = fn(&[&str]) -> String;
+const SHAPES: [(&str, Maker); 4] = [
+    ("chat", chat_stream),
+    ("completions", completions_stream),
+    ("anthropic", anthropic_stream),
+    ("responses", responses_stream),
+];
+
+#[test]
+fn benign_streams_pass_byte_for_byte_at_every_split() {
+    for (name, make) in SHAPES {
+        let s = make(&["Hello", " wor", "ld, ", "caf\u{e9} \u{4e2d}\u{6587}", "!"]);
+        let b = s.as_bytes();
+        for i in 0..=b.len() {
+            let (out, rep) = run(b, &[i]);
+            assert_eq!(out, b, "{name} cut {i}");
+            assert!(rep.hits.is_empty() && !rep.blocked && !rep.rewritten);
+        }
+        let every: Vec<usize> = (1..b.len()).collect();
+        assert_eq!(run(b, &every).0, b, "{name} byte by byte");
+    }
+}
+
+#[test]
+fn secret_split_across_events_is_redacted_at_every_split_point() {
+    let answer = "Your key is SECRET, keep it.";
+    for (name, make) in SHAPES {
+        for i in 0..=answer.len() {
+            for j in i..=answer.len() {
+                if !(answer.is_char_boundary(i) && answer.is_char_boundary(j)) {
+                    continue;
+                }
+                let pieces = [&answer[..i], &answer[i..j], &answer[j..]];
+                let s = make(&pieces);
+                let (out, rep) = run(s.as_bytes(), &[s.len() / 3]);
+                let (text, _) = text_of(&out);
+                assert_eq!(
+                    text,
+                    "Your key is [REDACTED], keep it.",
+                    "{name} {i} {j}: {}",
+                    String::from_utf8_lossy(&out)
+                );
+                let out_s = String::from_utf8(out).unwrap();
+                assert!(!out_s.contains("SECRET"), "{name} {i} {j}: {out_s}");
+                assert!(rep.rewritten && !rep.blocked);
+                assert!(!rep.hits.is_empty());
+                match name {
+                    "chat" | "completions" => assert!(out_s.ends_with("data: [DONE]\n\n")),
+                    "anthropic" => assert!(out_s.ends_with("{\"type\":\"message_stop\"}\r\n\r\n")),
+                    _ => assert!(out_s.contains("response.completed")),
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn block_ends_the_stream_with_an_error_and_done() {
+    for (name, make) in SHAPES {
+        let s = make(&["fine text here ", "BLO", "CKME", " and more", " text"]);
+        let b = s.as_bytes();
+        for i in (0..=b.len()).step_by(3) {
+            let (out, rep) = run(b, &[i]);
+            let out = String::from_utf8(out).unwrap();
+            assert!(rep.blocked, "{name}");
+            assert!(out.ends_with("\n\ndata: [DONE]\n\n"), "{name} {i}: {out}");
+            assert!(out.contains(BLOCK_CODE), "{name}");
+            assert!(
+                !out.contains("BLO") && !out.contains("more"),
+                "{name} {i}: {out}"
+            );
+            assert_eq!(out.matches("[DONE]").count(), 1, "{name}");
+        }
+    }
+}
+
+#[test]
+fn held_text_never_exceeds_the_hold_back() {
+    // Benign text fed one event at a time: after each event, all but HOLD bytes are out.
+    let words: Vec<String> = (0..50).map(|i| format!(" w{i}")).collect();
+    let pieces: Vec<&str> = words.iter().map(String::as_str).collect();
+    let s = chat_stream(&pieces);
+    let b = s.as_bytes();
+    let mut g: SseGuard<Fake> = SseGuard::new();
+    let (mut sent_in, mut sent_out) = (String::new(), Vec::new());
+    let mut start = 0;
+    for e in event_ends(b) {
+        let ev = &b[start..e];
+        sent_in.push_str(&text_of(ev).0);
+        sent_out.extend(g.feed(&Fake, ev, e == b.len()));
+        let released = text_of(&sent_out).0;
+        // Events leave whole: held text is at most HOLD plus the one event being held.
+        assert!(
+            sent_in.len() - released.len() <= HOLD + 4,
+            "held {} at {e}",
+            sent_in.len() - released.len()
+        );
+        start = e;
+    }
+    assert_eq!(sent_out, b);
+}
+
+#[test]
+fn two_choices_are_scanned_apart() {
+    let mut s = String::new();
+    for (i, p) in [(0, "SEC"), (1, "SEC"), (0, "RET a"), (1, "ond b")] {
+        let ev = json!({"choices": [{"index": i, "delta": {"content": p}, "finish_reason": null}]});
+        s.push_str(&format!("data: {ev}\n\n"));
+    }
+    s.push_str("data: [DONE]\n\n");
+    let (out, _) = run(s.as_bytes(), &[]);
+    let out = String::from_utf8(out).unwrap();
+    // Choice 0 became "[REDACTED] a"; choice 1 "SECond b" is not a secret.
+    let mut t0 = String::new();
+    let mut t1 = String::new();
+    let b = out.as_bytes();
+    let mut start = 0;
+    for e in event_ends(b) {
+        let (name, data) = parse_event(&b[start..e]);
+        for (k, _, t) in classify(name, &data).parts {
+            if k.1 == 0 {
+                t0.push_str(&t);
+            } else {
+                t1.push_str(&t);
+            }
+        }
+        start = e;
+    }
+    assert_eq!(
+        (t0.as_str(), t1.as_str()),
+        ("[REDACTED] a", "SECond b"),
+        "{out}"
+    );
+}
+
+#[test]
+fn responses_summaries_are_rewritten() {
+    let s = responses_stream(&["a SEC", "RET b"]);
+    let (out, _) = run(s.as_bytes(), &[]);
+    let out = String::from_utf8(out).unwrap();
+    assert!(!out.contains("SECRET"), "{out}");
+    assert_eq!(out.matches("a [REDACTED] b").count(), 2, "{out}");
+}
+
+#[test]
+fn hostile_streams_do_not_panic() {
+    let mut seed: u64 = 0x2545f4914f6cdd1d;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let alphabet: &[u8] = b"data: {}[]\"choices\"delta\"content\"SECRET BLOCKME\r\n:,0\xff\xc3";
+    for _ in 0..500 {
+        let mut g: SseGuard<Fake> = SseGuard::new();
+        for k in 0..30 {
+            let len = (next() % 40) as usize;
+            let chunk: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let _ = g.feed(&Fake, &chunk, k == 29);
+        }
+    }
+    // An oversized event: everything passes, said unscanned.
+    let mut g: SseGuard<Fake> = SseGuard::new();
+    let big = vec![b'a'; MAX_EVENT_BYTES + 10];
+    let out = g.feed(&Fake, &big, false);
+    assert_eq!(out.len(), big.len());
+    assert!(g.unscanned());
+    assert_eq!(g.feed(&Fake, b"xyz", true), b"xyz");
+}
+
+#[test]
+fn json_answers_per_shape() {
+    let bodies = [
+        json!({"object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": "key SECRET here"}, "finish_reason": "stop"}]}),
+        json!({"object": "text_completion", "choices": [{"index": 0, "text": "key SECRET here"}]}),
+        json!({"type": "message", "content": [{"type": "text", "text": "key SECRET here"}], "stop_reason": "end_turn"}),
+        json!({"object": "response", "output": [{"type": "message", "content": [{"type": "output_text", "text": "key SECRET here"}]}]}),
+    ];
+    for b in &bodies {
+        let raw = serde_json::to_vec(b).unwrap();
+        let o = guard_json(&raw, &Fake);
+        assert_eq!(o.texts, 1, "{b}");
+        let new = String::from_utf8(o.body.unwrap()).unwrap();
+        assert!(
+            new.contains("key [REDACTED] here") && !new.contains("SECRET"),
+            "{new}"
+        );
+        // Benign: no new body (the original is sent byte for byte).
+        let benign = String::from_utf8(raw.clone())
+            .unwrap()
+            .replace("SECRET", "nothing");
+        let o = guard_json(benign.as_bytes(), &Fake);
+        assert!(o.body.is_none() && o.hits.is_empty() && !o.blocked);
+        // Block, and its 200 refusal-shaped answer.
+        let blocking = String::from_utf8(raw).unwrap().replace("SECRET", "BLOCKME");
+        let o = guard_json(blocking.as_bytes(), &Fake);
+        assert!(o.blocked && o.body.is_none());
+        let r = String::from_utf8(refusal_body(blocking.as_bytes()).unwrap()).unwrap();
+        assert!(r.contains(BLOCK_MESSAGE) && !r.contains("BLOCKME"), "{r}");
+    }
+    for junk in [&b"not json"[..], b"{}", b"[1]", b"{\"choices\":5}", b""] {
+        let o = guard_json(junk, &Fake);
+        assert!(o.body.is_none() && !o.blocked && o.texts == 0);
+        assert!(refusal_body(junk).is_none());
+    }
+    let e: Value = serde_json::from_slice(&block_error_body("secret")).unwrap();
+    assert_eq!(e["error"]["code"], BLOCK_CODE);
+}
