@@ -23,6 +23,8 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use tokio::sync::Mutex;
 
 pub const ENTRY_LIMIT: &str = "promptgate_limit";
@@ -56,7 +58,11 @@ enum Backend {
 
 pub struct Service {
     table: Table,
-    backend: Backend,
+    /// Replaced by a fresh connection when Redis failed (see `reconnect`).
+    backend: Arc<std::sync::RwLock<Arc<Backend>>>,
+    /// `Some(url)` for Redis.
+    redis_url: Option<String>,
+    reconnecting: Arc<AtomicBool>,
     stripes: Vec<Mutex<()>>,
     store_timeout: Duration,
 }
@@ -72,14 +78,10 @@ struct Item<'a> {
 impl Service {
     /// A service over Redis (`redis://host:port`). Fails if Redis cannot be reached now.
     pub async fn redis(table: Table, url: &str, store_timeout: Duration) -> Result<Service, String> {
-        let storage = tokio::time::timeout(store_timeout.max(Duration::from_secs(2)), async {
-            AsyncRedisStorage::new(url).await
-        })
-        .await
-        .map_err(|_| format!("redis at {url}: no answer"))?
-        .map_err(|e| format!("redis at {url}: {e}"))?;
-        let limiter = AsyncRateLimiter::new_with_storage(Box::new(storage));
-        Ok(Service::with(table, Backend::Redis(limiter), store_timeout))
+        let backend = connect(&table, url, store_timeout).await?;
+        let mut s = Service::with(table, backend, store_timeout);
+        s.redis_url = Some(url.to_string());
+        Ok(s)
     }
 
     /// A service whose counters live in this process only (tests without Redis; counters are
@@ -93,16 +95,12 @@ impl Service {
     }
 
     fn with(table: Table, backend: Backend, store_timeout: Duration) -> Service {
-        for def in table.limits.values() {
-            let limit = limit_for(&table.domain, def);
-            match &backend {
-                Backend::Redis(l) => l.add_limit(limit),
-                Backend::Memory(l) => l.add_limit(limit),
-            };
-        }
+        add_limits(&table, &backend);
         Service {
             table,
-            backend,
+            backend: Arc::new(std::sync::RwLock::new(Arc::new(backend))),
+            redis_url: None,
+            reconnecting: Arc::new(AtomicBool::new(false)),
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             store_timeout,
         }
@@ -126,13 +124,44 @@ impl Service {
         for (i, d) in req.descriptors.iter().enumerate() {
             items.push(self.resolve(i, d, req.hits_addend)?);
         }
-        match tokio::time::timeout(self.store_timeout, self.run(&items)).await {
+        let backend = self.backend.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let r = match tokio::time::timeout(self.store_timeout, self.run(&backend, &items)).await {
             Ok(r) => r,
             Err(_) => Err(Error::Store(format!(
                 "no answer within {} ms",
                 self.store_timeout.as_millis()
             ))),
+        };
+        if matches!(r, Err(Error::Store(_))) {
+            self.reconnect();
         }
+        r
+    }
+
+    /// After a store failure: connect afresh in the background (one attempt at a time, every
+    /// 250 ms until Redis answers) and swap the new connection in. redis-rs's connection manager
+    /// does not always come back by itself after Redis was restarted.
+    fn reconnect(&self) {
+        let Some(url) = self.redis_url.clone() else {
+            return;
+        };
+        if self.reconnecting.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let flag = self.reconnecting.clone();
+        let slot = self.backend.clone();
+        let table = self.table.clone();
+        let timeout = self.store_timeout;
+        tokio::spawn(async move {
+            loop {
+                if let Ok(b) = connect(&table, &url, timeout).await {
+                    *slot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(b);
+                    flag.store(false, Ordering::Release);
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        });
     }
 
     fn resolve<'a>(
@@ -180,7 +209,7 @@ impl Service {
         })
     }
 
-    async fn run(&self, items: &[Item<'_>]) -> Result<RateLimitResponse, Error> {
+    async fn run(&self, backend: &Backend, items: &[Item<'_>]) -> Result<RateLimitResponse, Error> {
         // Locks for every counter this call checks, in stripe order (no deadlock).
         let mut stripes: Vec<usize> = items
             .iter()
@@ -208,7 +237,7 @@ impl Service {
                 statuses.push(status(def, Code::Ok, None));
                 continue;
             }
-            let r = self.check(def, it).await?;
+            let r = self.check(backend, def, it).await?;
             let counter = r.counters.first();
             let code = if r.limited { Code::OverLimit } else { Code::Ok };
             over |= r.limited;
@@ -217,7 +246,7 @@ impl Service {
         if !over {
             for (it, st) in items.iter().zip(statuses.iter_mut()) {
                 let Some(def) = it.def else { continue };
-                self.update(def, it).await?;
+                self.update(backend, def, it).await?;
                 if !it.settle {
                     st.limit_remaining = st
                         .limit_remaining
@@ -228,7 +257,7 @@ impl Service {
             // Settlement is never refused: the tokens were spent.
             for it in items.iter().filter(|it| it.settle) {
                 if let Some(def) = it.def {
-                    self.update(def, it).await?;
+                    self.update(backend, def, it).await?;
                 }
             }
         }
@@ -250,24 +279,46 @@ impl Service {
         (h.finish() as usize) % STRIPES
     }
 
-    async fn check(&self, def: &LimitDef, it: &Item<'_>) -> Result<CheckResult, Error> {
+    async fn check(&self, backend: &Backend, def: &LimitDef, it: &Item<'_>) -> Result<CheckResult, Error> {
         let ns = namespace(&self.table.domain, def);
         let ctx = context(it);
-        let r = match &self.backend {
+        let r = match backend {
             Backend::Redis(l) => l.is_rate_limited(&ns, &ctx, it.hits).await,
             Backend::Memory(l) => l.is_rate_limited(&ns, &ctx, it.hits),
         };
         r.map_err(|e| Error::Store(e.to_string()))
     }
 
-    async fn update(&self, def: &LimitDef, it: &Item<'_>) -> Result<(), Error> {
+    async fn update(&self, backend: &Backend, def: &LimitDef, it: &Item<'_>) -> Result<(), Error> {
         let ns = namespace(&self.table.domain, def);
         let ctx = context(it);
-        let r = match &self.backend {
+        let r = match backend {
             Backend::Redis(l) => l.update_counters(&ns, &ctx, it.hits).await,
             Backend::Memory(l) => l.update_counters(&ns, &ctx, it.hits),
         };
         r.map_err(|e| Error::Store(e.to_string()))
+    }
+}
+
+async fn connect(table: &Table, url: &str, timeout: Duration) -> Result<Backend, String> {
+    let storage = tokio::time::timeout(timeout.max(Duration::from_secs(2)), async {
+        AsyncRedisStorage::new(url).await
+    })
+    .await
+    .map_err(|_| format!("redis at {url}: no answer"))?
+    .map_err(|e| format!("redis at {url}: {e}"))?;
+    let b = Backend::Redis(AsyncRateLimiter::new_with_storage(Box::new(storage)));
+    add_limits(table, &b);
+    Ok(b)
+}
+
+fn add_limits(table: &Table, backend: &Backend) {
+    for def in table.limits.values() {
+        let limit = limit_for(&table.domain, def);
+        match backend {
+            Backend::Redis(l) => l.add_limit(limit),
+            Backend::Memory(l) => l.add_limit(limit),
+        };
     }
 }
 
