@@ -297,6 +297,72 @@ pub enum FailureMode {
     Deny,
 }
 
+/// Where the windowed limits are counted (`limits.store.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StoreType {
+    /// Proxy-wasm shared data: per proxy process (one Envoy, one Kong node).
+    #[default]
+    Local,
+    /// Envoy's rate-limit service API (`envoy.service.ratelimit.v3`), shared by every replica.
+    Rls,
+}
+
+/// How the rate-limit service is called (`limits.store.protocol`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RlsProtocol {
+    /// `RateLimitService/ShouldRateLimit` over gRPC (`dispatch_grpc_call`; Envoy only).
+    #[default]
+    Grpc,
+    /// `POST <path>` with the request in proto3 JSON (`dispatch_http_call`; every host).
+    Http,
+}
+
+/// `limits.store`: where the counters live. Default: `{"type": "local"}`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `local` (shared data, per process) or `rls` (a rate-limit service). Default `local`.
+    #[serde(rename = "type")]
+    pub kind: StoreType,
+    /// `grpc` (default) or `http`. Kong and APISIX have no gRPC calls: use `http` there.
+    pub protocol: RlsProtocol,
+    /// The upstream the service is reached through: the Envoy cluster name (`rls`: required);
+    /// on Kong and APISIX the `host:port`.
+    pub cluster: Option<String>,
+    /// `http` only: the `:authority` of the call. Default: `cluster`.
+    pub authority: Option<String>,
+    /// `http` only: the path of the JSON endpoint. Default `/json`.
+    pub path: String,
+    /// The rate-limit domain. Default `promptgate`.
+    pub domain: String,
+    /// Longest wait for the service's answer, in ms (the host's call timeout); then
+    /// `failure_mode` decides. Default 200.
+    pub timeout_ms: u64,
+    /// When the service fails, times out or answers garbage: `allow` or `deny` (503
+    /// `limiter_unavailable`). Default: `limits.failure_mode`.
+    pub failure_mode: Option<FailureMode>,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            kind: StoreType::Local,
+            protocol: RlsProtocol::Grpc,
+            cluster: None,
+            authority: None,
+            path: "/json".into(),
+            domain: "promptgate".into(),
+            timeout_ms: 200,
+            failure_mode: None,
+        }
+    }
+}
+
 /// The `limits` section.
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
@@ -331,6 +397,9 @@ pub struct LimitsConfig {
     /// An in-flight count untouched for this long is presumed leaked (e.g. a worker died between
     /// acquire and release) and reset to 0. Default 900.
     pub concurrency_lease_secs: u64,
+    /// Where the windowed limits are counted: shared data (`local`, the default) or a
+    /// rate-limit service shared by every replica (`rls`). See `docs/distributed-limits.md`.
+    pub store: StoreConfig,
 }
 
 impl Default for LimitsConfig {
@@ -349,6 +418,7 @@ impl Default for LimitsConfig {
             cas_retries: 16,
             key_prefix: "promptgate/limits/v1/".into(),
             concurrency_lease_secs: 900,
+            store: StoreConfig::default(),
         }
     }
 }
