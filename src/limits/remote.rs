@@ -64,10 +64,12 @@ impl Remote {
             }
         };
         let printable = |v: &str| !v.is_empty() && v.len() <= 256 && v.bytes().all(|b| b > 0x20 && b < 0x7f);
-        if !printable(&cluster) {
+        // At most 120 bytes: the serialised `GrpcService` then has one-byte lengths and stays
+        // ASCII (the SDK's call takes it as a `&str`).
+        if cluster.len() > 120 || !printable(&cluster) {
             return Err(ConfigError::new(
                 field("cluster"),
-                "must be 1 to 256 printable ASCII characters without spaces",
+                "must be 1 to 120 printable ASCII characters without spaces",
             ));
         }
         let authority = c.authority.clone().unwrap_or_else(|| cluster.clone());
