@@ -634,87 +634,173 @@ fn decode_status(b: &[u8]) -> Result<Status, DecodeError> {
 // ---------------------------------------------------------------------------------------------
 // proto3 JSON.
 
+// Typed (derived) serde, not `serde_json::Value`: the filter links no `Value` (~50 KB of wasm).
+
+#[derive(serde::Serialize)]
+struct JsonRequest<'a> {
+    domain: &'a str,
+    descriptors: Vec<JsonDescriptor<'a>>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonDescriptor<'a> {
+    entries: Vec<JsonEntry<'a>>,
+    /// uint64: a string in proto3 JSON.
+    hits_addend: String,
+}
+
+#[derive(serde::Serialize)]
+struct JsonEntry<'a> {
+    key: &'a str,
+    value: &'a str,
+}
+
 /// The request in the proto3 JSON mapping (uint64 as strings).
 pub fn encode_json(domain: &str, descriptors: &[Descriptor], settle: bool) -> Vec<u8> {
-    let descs: Vec<serde_json::Value> = descriptors
-        .iter()
-        .map(|d| {
-            let entries: Vec<serde_json::Value> = entries(d, settle)
-                .map(|(k, v)| serde_json::json!({"key": k, "value": v}))
-                .collect();
-            serde_json::json!({"entries": entries, "hitsAddend": d.hits.to_string()})
-        })
-        .collect();
-    serde_json::to_vec(&serde_json::json!({"domain": domain, "descriptors": descs}))
-        .unwrap_or_default()
+    let req = JsonRequest {
+        domain,
+        descriptors: descriptors
+            .iter()
+            .map(|d| JsonDescriptor {
+                entries: entries(d, settle)
+                    .map(|(key, value)| JsonEntry { key, value })
+                    .collect(),
+                hits_addend: d.hits.to_string(),
+            })
+            .collect(),
+    };
+    serde_json::to_vec(&req).unwrap_or_default()
 }
 
-fn json_u64(v: Option<&serde_json::Value>) -> Result<Option<u64>, DecodeError> {
-    match v {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(serde_json::Value::Number(n)) => n.as_u64().map(Some).ok_or(DecodeError),
-        Some(serde_json::Value::String(s)) => s.parse().map(Some).map_err(|_| DecodeError),
-        Some(_) => Err(DecodeError),
+#[derive(serde::Deserialize)]
+struct JsonAnswer {
+    #[serde(default, rename = "overallCode", alias = "overall_code")]
+    overall_code: Option<JsonCode>,
+    #[serde(default)]
+    statuses: Option<Vec<JsonStatus>>,
+}
+
+#[derive(serde::Deserialize)]
+struct JsonStatus {
+    #[serde(default)]
+    code: Option<JsonCode>,
+    #[serde(default, rename = "currentLimit", alias = "current_limit")]
+    current_limit: Option<JsonLimit>,
+    #[serde(default, rename = "limitRemaining", alias = "limit_remaining")]
+    limit_remaining: Option<JsonU64>,
+    #[serde(default, rename = "durationUntilReset", alias = "duration_until_reset")]
+    duration_until_reset: Option<JsonDuration>,
+}
+
+#[derive(serde::Deserialize)]
+struct JsonLimit {
+    #[serde(default, rename = "requestsPerUnit", alias = "requests_per_unit")]
+    requests_per_unit: Option<JsonU64>,
+}
+
+/// An enum: its name or its number.
+struct JsonCode(Code);
+/// A 64-bit number: a string or a number.
+struct JsonU64(u64);
+/// A `Duration`: `"12s"`, `"1.500s"`, in ms.
+struct JsonDuration(u64);
+
+impl<'de> serde::Deserialize<'de> for JsonCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = JsonCode;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an enum name or number")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<JsonCode, E> {
+                Ok(JsonCode(Code::from_name(v)))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<JsonCode, E> {
+                Ok(JsonCode(Code::from_number(v)))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
-fn json_code(v: Option<&serde_json::Value>) -> Result<Code, DecodeError> {
-    match v {
-        None | Some(serde_json::Value::Null) => Ok(Code::Unknown),
-        Some(serde_json::Value::String(s)) => Ok(Code::from_name(s)),
-        Some(serde_json::Value::Number(n)) => n.as_u64().map(Code::from_number).ok_or(DecodeError),
-        Some(_) => Err(DecodeError),
+impl<'de> serde::Deserialize<'de> for JsonU64 {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = JsonU64;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a non-negative integer, as a number or a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<JsonU64, E> {
+                v.parse()
+                    .map(JsonU64)
+                    .map_err(|_| E::custom("not an integer"))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<JsonU64, E> {
+                Ok(JsonU64(v))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
-/// A proto3 JSON `Duration`: `"12s"`, `"1.500s"`.
-fn json_duration_ms(v: &serde_json::Value) -> Result<u64, DecodeError> {
-    let s = v.as_str().and_then(|s| s.strip_suffix('s')).ok_or(DecodeError)?;
+impl<'de> serde::Deserialize<'de> for JsonDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = JsonDuration;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a duration such as \"12s\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<JsonDuration, E> {
+                duration_ms(v)
+                    .map(JsonDuration)
+                    .ok_or_else(|| E::custom("not a duration"))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A proto3 JSON `Duration` string in ms: `"12s"`, `"1.500s"`.
+fn duration_ms(v: &str) -> Option<u64> {
+    let s = v.strip_suffix('s')?;
     let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
-    let secs: u64 = whole.parse().map_err(|_| DecodeError)?;
+    let secs: u64 = whole.parse().ok()?;
     if frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(DecodeError);
+        return None;
     }
-    let ms: u64 = format!("{frac:0<3}")[..3].parse().map_err(|_| DecodeError)?;
-    Ok(secs.saturating_mul(1000).saturating_add(ms))
+    let ms = frac
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(3)
+        .fold(0u64, |a, b| a * 10 + u64::from(b - b'0'));
+    Some(secs.saturating_mul(1000).saturating_add(ms))
 }
 
 /// Reads a `RateLimitResponse` in proto3 JSON (field names in lowerCamelCase or as in the
-/// .proto; 64-bit numbers as strings or numbers; enums as names or numbers).
+/// .proto; 64-bit numbers as strings or numbers; enums as names or numbers; unknown fields
+/// ignored).
 pub fn decode_json(b: &[u8]) -> Result<Answer, DecodeError> {
-    let v: serde_json::Value = serde_json::from_slice(b).map_err(|_| DecodeError)?;
-    let obj = v.as_object().ok_or(DecodeError)?;
-    let get = |o: &'_ serde_json::Map<String, serde_json::Value>, camel: &str, snake: &str| {
-        o.get(camel).or_else(|| o.get(snake)).cloned()
-    };
-    let mut a = Answer {
-        overall: json_code(get(obj, "overallCode", "overall_code").as_ref())?,
-        statuses: Vec::new(),
-    };
-    if let Some(list) = get(obj, "statuses", "statuses") {
-        for s in list.as_array().ok_or(DecodeError)? {
-            let s = s.as_object().ok_or(DecodeError)?;
-            let limit = match get(s, "currentLimit", "current_limit") {
-                None | Some(serde_json::Value::Null) => None,
-                Some(l) => {
-                    let l = l.as_object().ok_or(DecodeError)?;
-                    Some(json_u64(get(l, "requestsPerUnit", "requests_per_unit").as_ref())?.unwrap_or(0))
-                }
-            };
-            let reset_ms = match get(s, "durationUntilReset", "duration_until_reset") {
-                None | Some(serde_json::Value::Null) => None,
-                Some(d) => Some(json_duration_ms(&d)?),
-            };
-            a.statuses.push(Status {
-                code: json_code(get(s, "code", "code").as_ref())?,
-                limit,
-                remaining: json_u64(get(s, "limitRemaining", "limit_remaining").as_ref())?
-                    .unwrap_or(0),
-                reset_ms,
-            });
-        }
-    }
-    Ok(a)
+    let a: JsonAnswer = serde_json::from_slice(b).map_err(|_| DecodeError)?;
+    Ok(Answer {
+        overall: a.overall_code.map_or(Code::Unknown, |c| c.0),
+        statuses: a
+            .statuses
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| Status {
+                code: s.code.map_or(Code::Unknown, |c| c.0),
+                limit: s
+                    .current_limit
+                    .map(|l| l.requests_per_unit.map_or(0, |n| n.0)),
+                remaining: s.limit_remaining.map_or(0, |n| n.0),
+                reset_ms: s.duration_until_reset.map(|d| d.0),
+            })
+            .collect(),
+    })
 }
 
 #[cfg(test)]
