@@ -321,18 +321,15 @@ pub enum RlsProtocol {
     Http,
 }
 
-/// `limits.store`: where the counters live. Default: `{"type": "local"}`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+/// `limits.store`: where the counters live. `"local"` (the default) or an object with `type`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoreConfig {
-    /// `local` (shared data, per process) or `rls` (a rate-limit service). Default `local`.
-    #[serde(rename = "type")]
+    /// `local` (shared data, per process) or `rls` (a rate-limit service).
     pub kind: StoreType,
     /// `grpc` (default) or `http`. Kong and APISIX have no gRPC calls: use `http` there.
     pub protocol: RlsProtocol,
-    /// The upstream the service is reached through: the Envoy cluster name (`rls`: required);
-    /// on Kong and APISIX the `host:port`.
+    /// The upstream of the rate-limit service (`rls`: required): the Envoy cluster name; on Kong
+    /// and APISIX its `host:port`.
     pub cluster: Option<String>,
     /// `http` only: the `:authority` of the call. Default: `cluster`.
     pub authority: Option<String>,
@@ -340,26 +337,130 @@ pub struct StoreConfig {
     pub path: String,
     /// The rate-limit domain. Default `promptgate`.
     pub domain: String,
-    /// Longest wait for the service's answer, in ms (the host's call timeout); then
-    /// `failure_mode` decides. Default 200.
+    /// Longest wait for the service's answer, in ms (the host's call timeout). Default 200.
     pub timeout_ms: u64,
-    /// When the service fails, times out or answers garbage: `allow` or `deny` (503
-    /// `limiter_unavailable`). Default: `limits.failure_mode`.
+    /// When the service fails, times out or answers garbage. Default: `limits.failure_mode`.
     pub failure_mode: Option<FailureMode>,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig {
+        StoreFields::default().into()
+    }
+}
+
+/// The object form of `limits.store`.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+struct StoreFields {
+    /// `local` (shared data, per process) or `rls` (Envoy's rate-limit service API, shared by
+    /// every replica).
+    #[serde(rename = "type")]
+    kind: StoreType,
+    /// `grpc` (default) or `http`. Kong and APISIX have no gRPC calls: use `http` there.
+    #[serde(default)]
+    protocol: RlsProtocol,
+    /// The upstream of the rate-limit service (`rls`: required): the Envoy cluster name (up to
+    /// 120 characters); on Kong and APISIX its `host:port`.
+    #[serde(default)]
+    cluster: Option<String>,
+    /// `http` only: the `:authority` of the call. Default: `cluster`.
+    #[serde(default)]
+    authority: Option<String>,
+    /// `http` only: the path of the JSON endpoint. Default `/json`.
+    #[serde(default = "default_store_path")]
+    path: String,
+    /// The rate-limit domain. Default `promptgate`.
+    #[serde(default = "default_store_domain")]
+    domain: String,
+    /// Longest wait for the service's answer, in ms (the host's call timeout; 1 to 60000); then
+    /// `failure_mode` decides. Default 200.
+    #[serde(default = "default_store_timeout_ms")]
+    timeout_ms: u64,
+    /// When the service fails, times out or answers garbage: `allow` (forward, uncounted) or
+    /// `deny` (503 `limiter_unavailable`). Default: `limits.failure_mode`.
+    #[serde(default)]
+    failure_mode: Option<FailureMode>,
+}
+
+fn default_store_path() -> String {
+    "/json".into()
+}
+
+fn default_store_domain() -> String {
+    "promptgate".into()
+}
+
+fn default_store_timeout_ms() -> u64 {
+    200
+}
+
+impl Default for StoreFields {
+    fn default() -> Self {
+        StoreFields {
             kind: StoreType::Local,
             protocol: RlsProtocol::Grpc,
             cluster: None,
             authority: None,
-            path: "/json".into(),
-            domain: "promptgate".into(),
-            timeout_ms: 200,
+            path: default_store_path(),
+            domain: default_store_domain(),
+            timeout_ms: default_store_timeout_ms(),
             failure_mode: None,
         }
+    }
+}
+
+impl From<StoreFields> for StoreConfig {
+    fn from(f: StoreFields) -> Self {
+        StoreConfig {
+            kind: f.kind,
+            protocol: f.protocol,
+            cluster: f.cluster,
+            authority: f.authority,
+            path: f.path,
+            domain: f.domain,
+            timeout_ms: f.timeout_ms,
+            failure_mode: f.failure_mode,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StoreConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StoreConfig;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(r#""local" or {"type": "local"|"rls", ...}"#)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<StoreConfig, E> {
+                match v {
+                    "local" => Ok(StoreConfig::default()),
+                    _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<StoreConfig, A::Error> {
+                StoreFields::deserialize(de::value::MapAccessDeserializer::new(map)).map(Into::into)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Hand-written to match the hand-written `Deserialize` (native builds only).
+#[cfg(not(target_arch = "wasm32"))]
+impl schemars::JsonSchema for StoreConfig {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "StoreConfig".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let object = generator.subschema_for::<StoreFields>();
+        schemars::json_schema!({
+            "description": "Where the windowed limits are counted: \"local\" (shared data, per process; the default) or {\"type\": \"rls\", \"cluster\": ...} (a rate-limit service shared by every replica; docs/distributed-limits.md).",
+            "anyOf": [{"type": "string", "enum": ["local"]}, object]
+        })
     }
 }
 

@@ -311,4 +311,25 @@ fn unknown_store_fields_are_refused() {
     assert!(e.is_err());
     let e = serde_json::from_str::<LimitsConfig>(r#"{"store": {"type": "redis"}}"#);
     assert!(e.is_err());
+    // The string form is `"local"` only; the object form needs `type`.
+    for bad in [r#""rls""#, r#"{"cluster": "x"}"#, "3", "[]"] {
+        let json = format!(r#"{{"store": {bad}}}"#);
+        assert!(serde_json::from_str::<LimitsConfig>(&json).is_err(), "{json}");
+    }
+    for local in [r#""local""#, r#"{"type": "local"}"#] {
+        let json = format!(r#"{{"store": {local}}}"#);
+        let c: LimitsConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(c.store, StoreConfig::default(), "{json}");
+    }
+    // Through the plugin: errors name the field.
+    for (json, field) in [
+        (r#"{"limits": {"store": {"type": "rls", "cluster": "c", "timeout_ms": "soon"}}}"#, "limits.store.timeout_ms"),
+        (r#"{"limits": {"store": {"type": "rls", "clster": "c"}}}"#, "limits.store"),
+        (r#"{"limits": {"store": {"type": "rls"}}}"#, "limits.store.cluster"),
+    ] {
+        let Err(e) = crate::plugin::Plugin::from_json(json.as_bytes()) else {
+            panic!("{json} accepted")
+        };
+        assert!(e.field.starts_with(field), "{json}: {e}");
+    }
 }
