@@ -44,7 +44,10 @@ fn start_limiter(dir: &std::path::Path, config: &str, grpc: u16, http: u16) -> P
     let start = Instant::now();
     while !http_get(http, "/healthz").is_ok_and(|(s, _)| s == 200) {
         assert!(p.exited().is_none(), "promptgate-limiter exited early");
-        assert!(start.elapsed() < Duration::from_secs(20), "limiter not ready");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "limiter not ready"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     p
@@ -98,7 +101,10 @@ fn chat(h: &Harness, key: &str, max_tokens: u64) -> Response {
     let auth = format!("Bearer {key}");
     h.post(
         "/v1/chat/completions",
-        &[("content-type", "application/json"), ("authorization", &auth)],
+        &[
+            ("content-type", "application/json"),
+            ("authorization", &auth),
+        ],
         body.to_string().as_bytes(),
     )
 }
@@ -128,7 +134,13 @@ fn admitted_then_refused(extra: &str) {
     let a = chat(&h, "sk-alice", 8);
     let b = chat(&h, "sk-alice", 8);
     let c = chat(&h, "sk-alice", 8);
-    assert_eq!((a.status, b.status), (200, 200), "{}\n{}", b.text(), h.envoy_log());
+    assert_eq!(
+        (a.status, b.status),
+        (200, 200),
+        "{}\n{}",
+        b.text(),
+        h.envoy_log()
+    );
     assert_eq!(a.header("x-ratelimit-limit-requests"), Some("2"));
     assert_eq!(a.header("x-ratelimit-remaining-requests"), Some("1"));
     assert_eq!(b.header("x-ratelimit-remaining-requests"), Some("0"));
@@ -140,10 +152,17 @@ fn admitted_then_refused(extra: &str) {
     // Another consumer has its own counter in the service.
     assert_eq!(chat(&h, "sk-bob", 8).status, 200);
     let events = h.wait_audit_events(4);
-    let refused: Vec<_> = events.iter().filter(|e| e["decision"] == "rate_limited").collect();
+    let refused: Vec<_> = events
+        .iter()
+        .filter(|e| e["decision"] == "rate_limited")
+        .collect();
     assert_eq!(refused.len(), 1, "{events:?}");
     assert_eq!(refused[0]["reason"], "requests_per_minute");
-    assert_eq!(h.upstream_count(), 3, "the refused request never reached the model");
+    assert_eq!(
+        h.upstream_count(),
+        3,
+        "the refused request never reached the model"
+    );
     assert_eq!(
         metric(&h, "promptgate_limit_store_errors_total{store=\"rls\"}"),
         Some(0.0)
@@ -157,13 +176,18 @@ fn grpc_admits_and_refuses() {
 
 #[test]
 fn http_json_admits_and_refuses() {
-    admitted_then_refused(r#", "cluster": "limiter_http", "protocol": "http", "authority": "limiter""#);
+    admitted_then_refused(
+        r#", "cluster": "limiter_http", "protocol": "http", "authority": "limiter""#,
+    );
 }
 
 #[test]
 fn token_usage_beyond_the_estimate_is_settled() {
     let (grpc, http) = (free_port(), free_port());
-    let config = rls_config(r#", "cluster": "limiter_grpc""#, r#"{"tokens_per_minute": 100000}"#);
+    let config = rls_config(
+        r#", "cluster": "limiter_grpc""#,
+        r#"{"tokens_per_minute": 100000}"#,
+    );
     let dir = tempfile::tempdir().unwrap();
     let _limiter = start_limiter(dir.path(), &config, grpc, http);
     let h = envoy(&config, grpc, http);
@@ -171,12 +195,25 @@ fn token_usage_beyond_the_estimate_is_settled() {
     // max_tokens 1: the reservation (prompt estimate + 1) is below what the model reports.
     let a = chat(&h, "sk-carol", 1);
     assert_eq!(a.status, 200, "{}", a.text());
-    let after_a: u64 = a.header("x-ratelimit-remaining-tokens").unwrap().parse().unwrap();
+    let after_a: u64 = a
+        .header("x-ratelimit-remaining-tokens")
+        .unwrap()
+        .parse()
+        .unwrap();
     let reserved = 100_000 - after_a;
-    let used = h.wait_audit_events(1)[0]["tokens"]["total"].as_u64().unwrap();
-    assert!(used > reserved, "usage {used} must exceed the reservation {reserved}");
+    let used = h.wait_audit_events(1)[0]["tokens"]["total"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        used > reserved,
+        "usage {used} must exceed the reservation {reserved}"
+    );
     let b = chat(&h, "sk-carol", 1);
-    let after_b: u64 = b.header("x-ratelimit-remaining-tokens").unwrap().parse().unwrap();
+    let after_b: u64 = b
+        .header("x-ratelimit-remaining-tokens")
+        .unwrap()
+        .parse()
+        .unwrap();
     // The second request sees the first one's real usage plus its own reservation.
     assert_eq!(after_b, 100_000 - used - reserved);
 }
@@ -191,7 +228,9 @@ fn limiter_down_follows_failure_mode() {
         ("deny", "http", 503, "limiter_http"),
     ] {
         let config = rls_config(
-            &format!(r#", "cluster": "{cluster}", "protocol": "{protocol}", "failure_mode": "{mode}""#),
+            &format!(
+                r#", "cluster": "{cluster}", "protocol": "{protocol}", "failure_mode": "{mode}""#
+            ),
             r#"{"requests_per_minute": 1}"#,
         );
         let h = envoy(&config, grpc, http);

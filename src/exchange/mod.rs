@@ -484,7 +484,9 @@ impl<H: Host> Exchange<H> {
         }
         let now = self.now.take().map_or_else(|| self.host.now_ms(), ms);
         if plugin.limiter.remote().is_some() {
-            let check = plugin.limiter.check_remote(&self.host, consumer, now, &facts);
+            let check = plugin
+                .limiter
+                .check_remote(&self.host, consumer, now, &facts);
             return self.admit_remote(decision, check);
         }
         let d = plugin.limiter.check(&self.host, consumer, now, &facts);

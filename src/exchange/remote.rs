@@ -219,7 +219,11 @@ impl<H: Host> Exchange<H> {
             What::Settle => {
                 // The service always counts a settlement; a failure loses it (counted, logged).
                 if !matches!(&answer, Ok(a) if a.overall != remote::Code::Unknown) {
-                    bump(&self.host, self.telemetry.borrow().limit_store_errors_rls, 1);
+                    bump(
+                        &self.host,
+                        self.telemetry.borrow().limit_store_errors_rls,
+                        1,
+                    );
                     let m = format!("limits: settlement not recorded by the service: {answer:?}");
                     self.host.log(super::Level::Warn, &m);
                 }
@@ -248,7 +252,11 @@ impl<H: Host> Exchange<H> {
                 Step::Pause
             }
             Err(_) => {
-                bump(&self.host, self.telemetry.borrow().limit_store_errors_rls, 1);
+                bump(
+                    &self.host,
+                    self.telemetry.borrow().limit_store_errors_rls,
+                    1,
+                );
                 Step::Continue
             }
         }

@@ -17,8 +17,13 @@ struct Service {
     seen: Vec<(bool, pb::RateLimitRequest)>,
 }
 
-fn entries(d: &envoy_types::pb::envoy::extensions::common::ratelimit::v3::RateLimitDescriptor) -> Vec<(String, String)> {
-    d.entries.iter().map(|e| (e.key.clone(), e.value.clone())).collect()
+fn entries(
+    d: &envoy_types::pb::envoy::extensions::common::ratelimit::v3::RateLimitDescriptor,
+) -> Vec<(String, String)> {
+    d.entries
+        .iter()
+        .map(|e| (e.key.clone(), e.value.clone()))
+        .collect()
 }
 
 fn entry<'a>(e: &'a [(String, String)], key: &str) -> Option<&'a str> {
@@ -82,12 +87,20 @@ impl Service {
         };
         for (key, hits, limit, used, refused) in statuses {
             // Check and count in one step: nothing is counted when any descriptor is over.
-            let now = if over { used } else { used.saturating_add(hits) };
+            let now = if over {
+                used
+            } else {
+                used.saturating_add(hits)
+            };
             if !over {
                 self.counts.insert(key, now);
             }
             out.statuses.push(DescriptorStatus {
-                code: if refused { PbCode::OverLimit } else { PbCode::Ok } as i32,
+                code: if refused {
+                    PbCode::OverLimit
+                } else {
+                    PbCode::Ok
+                } as i32,
                 current_limit: Some(RateLimit {
                     name: String::new(),
                     requests_per_unit: limit.min(u64::from(u32::MAX)) as u32,
@@ -117,7 +130,11 @@ impl Service {
                 let req = from_json(&call.message);
                 let out = s.answer(&req);
                 s.seen.push((false, req));
-                let status = if out.overall_code == PbCode::OverLimit as i32 { 429 } else { 200 };
+                let status = if out.overall_code == PbCode::OverLimit as i32 {
+                    429
+                } else {
+                    200
+                };
                 Reply::Http(Some(status), json_answer(&out))
             }
         })
@@ -143,11 +160,17 @@ fn json_answer(r: &pb::RateLimitResponse) -> Vec<u8> {
             })
         })
         .collect();
-    serde_json::to_vec(&serde_json::json!({"overallCode": code(r.overall_code), "statuses": statuses}))
-        .unwrap()
+    serde_json::to_vec(
+        &serde_json::json!({"overallCode": code(r.overall_code), "statuses": statuses}),
+    )
+    .unwrap()
 }
 
-fn rls_proxy(flavor: Flavor, config: &str, limits: &[(&str, u64)]) -> (Proxy, Rc<RefCell<Service>>) {
+fn rls_proxy(
+    flavor: Flavor,
+    config: &str,
+    limits: &[(&str, u64)],
+) -> (Proxy, Rc<RefCell<Service>>) {
     let svc = Rc::new(RefCell::new(Service {
         limits: limits.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
         ..Service::default()
@@ -162,7 +185,10 @@ fn header<'a>(h: &'a Pairs, name: &str) -> Option<&'a str> {
 }
 
 fn rls_errors(p: &Proxy) -> i64 {
-    p.metric(&metrics::name(metrics::LIMIT_STORE_ERRORS_TOTAL, &[("store", "rls")]))
+    p.metric(&metrics::name(
+        metrics::LIMIT_STORE_ERRORS_TOTAL,
+        &[("store", "rls")],
+    ))
 }
 
 const GRPC: &str = r#"{"limits": {"default": {"requests_per_minute": 2},
@@ -175,20 +201,43 @@ fn grpc_admits_and_refuses_like_a_local_limit() {
     let b = p.post("k1", BENIGN);
     let c = p.post("k1", BENIGN);
     assert_eq!((a.status, b.status, c.status), (200, 200, 429));
-    assert_eq!(header(&a.client_headers, "x-ratelimit-remaining-requests"), Some("1"));
-    assert_eq!(header(&b.client_headers, "x-ratelimit-remaining-requests"), Some("0"));
-    assert_eq!(header(&b.client_headers, "x-ratelimit-limit-requests"), Some("2"));
-    assert_eq!(header(&b.client_headers, "x-ratelimit-reset-requests"), Some("42s"));
+    assert_eq!(
+        header(&a.client_headers, "x-ratelimit-remaining-requests"),
+        Some("1")
+    );
+    assert_eq!(
+        header(&b.client_headers, "x-ratelimit-remaining-requests"),
+        Some("0")
+    );
+    assert_eq!(
+        header(&b.client_headers, "x-ratelimit-limit-requests"),
+        Some("2")
+    );
+    assert_eq!(
+        header(&b.client_headers, "x-ratelimit-reset-requests"),
+        Some("42s")
+    );
     // The refusal is today's 429: body, retry-after, x-ratelimit-*, audit.
     assert_eq!(header(&c.local_headers, "retry-after"), Some("42"));
-    assert_eq!(header(&c.local_headers, "x-ratelimit-remaining-requests"), Some("0"));
+    assert_eq!(
+        header(&c.local_headers, "x-ratelimit-remaining-requests"),
+        Some("0")
+    );
     let body: serde_json::Value =
         serde_json::from_slice(&p.host.st.borrow().local.as_ref().unwrap().2).unwrap();
     assert_eq!(body["error"]["type"], "rate_limit_exceeded");
     let audit = c.audit();
     assert_eq!(
-        (audit["decision"].as_str(), audit["reason"].as_str(), audit["limit"].as_str()),
-        (Some("rate_limited"), Some("requests_per_minute"), Some("requests_per_minute"))
+        (
+            audit["decision"].as_str(),
+            audit["reason"].as_str(),
+            audit["limit"].as_str()
+        ),
+        (
+            Some("rate_limited"),
+            Some("requests_per_minute"),
+            Some("requests_per_minute")
+        )
     );
     // Another consumer has its own counter.
     assert_eq!(p.post("k2", BENIGN).status, 200);
@@ -200,8 +249,9 @@ fn grpc_admits_and_refuses_like_a_local_limit() {
         assert_eq!(call.service, "envoy.service.ratelimit.v3.RateLimitService");
         assert_eq!(call.method, "ShouldRateLimit");
         assert_eq!(call.timeout_ms, 150);
-        let g = envoy_types::pb::envoy::config::core::v3::GrpcService::decode(call.upstream.as_slice())
-            .unwrap();
+        let g =
+            envoy_types::pb::envoy::config::core::v3::GrpcService::decode(call.upstream.as_slice())
+                .unwrap();
         assert!(format!("{g:?}").contains("promptgate_limiter"));
     }
     let s = svc.borrow();
@@ -212,7 +262,11 @@ fn grpc_admits_and_refuses_like_a_local_limit() {
     assert_eq!(entry(&e, "promptgate_limit"), Some("requests_per_minute"));
     assert_eq!(entry(&e, "promptgate_rule"), Some("default"));
     let consumer = entry(&e, "consumer").unwrap();
-    assert_eq!(consumer.len(), 32, "the hashed id, never the key: {consumer}");
+    assert_eq!(
+        consumer.len(),
+        32,
+        "the hashed id, never the key: {consumer}"
+    );
     assert!(!consumer.contains("k1"));
     assert_eq!(req.descriptors[0].hits_addend.unwrap().value, 1);
     // One source of counting: shared data holds no window.
@@ -235,14 +289,21 @@ fn the_global_budget_and_overrides_have_their_own_descriptors() {
         "identity": {"sources": [{"header": "x-team", "secret": false}]}}"#;
     let (mut p, svc) = rls_proxy(Flavor::Envoy, config, &[("global_budget", 0)]);
     let o = p.request(
-        &[(":method", "POST"), (":path", "/v1/chat/completions"),
-          ("content-type", "application/json"), ("x-team", "team-a")],
+        &[
+            (":method", "POST"),
+            (":path", "/v1/chat/completions"),
+            ("content-type", "application/json"),
+            ("x-team", "team-a"),
+        ],
         BENIGN,
     );
     // The global descriptor is over: the answer is the budget's 429.
     assert_eq!(o.status, 429, "{:?}", o.audits);
     let a = o.audit();
-    assert_eq!((a["decision"].as_str(), a["reason"].as_str()), (Some("budget_exceeded"), Some("global_budget")));
+    assert_eq!(
+        (a["decision"].as_str(), a["reason"].as_str()),
+        (Some("budget_exceeded"), Some("global_budget"))
+    );
     let s = svc.borrow();
     let req = &s.seen[0].1;
     let kinds: Vec<(String, String, Option<String>)> = req
@@ -257,7 +318,10 @@ fn the_global_budget_and_overrides_have_their_own_descriptors() {
             )
         })
         .collect();
-    let names: Vec<(&str, &str, bool)> = kinds.iter().map(|(k, r, c)| (k.as_str(), r.as_str(), c.is_some())).collect();
+    let names: Vec<(&str, &str, bool)> = kinds
+        .iter()
+        .map(|(k, r, c)| (k.as_str(), r.as_str(), c.is_some()))
+        .collect();
     assert_eq!(
         names,
         [
@@ -268,9 +332,16 @@ fn the_global_budget_and_overrides_have_their_own_descriptors() {
         ]
     );
     // Tokens and cost reserve the estimate; cost in micro-units, the same in both.
-    let hits: Vec<u64> = req.descriptors.iter().map(|d| d.hits_addend.unwrap().value).collect();
+    let hits: Vec<u64> = req
+        .descriptors
+        .iter()
+        .map(|d| d.hits_addend.unwrap().value)
+        .collect();
     assert_eq!(hits[0], 1);
-    assert!(hits[1] > 1000, "estimate includes default_completion_tokens: {hits:?}");
+    assert!(
+        hits[1] > 1000,
+        "estimate includes default_completion_tokens: {hits:?}"
+    );
     assert!(hits[2] > 0 && hits[2] == hits[3], "{hits:?}");
 }
 
@@ -285,14 +356,22 @@ fn http_protocol_works_on_every_host() {
         let b = p.post("k1", BENIGN);
         assert_eq!((a.status, b.status), (200, 429), "{flavor:?}");
         assert_eq!(b.audit()["reason"], "requests_per_minute", "{flavor:?}");
-        assert_eq!(header(&b.local_headers, "retry-after"), Some("42"), "{flavor:?}");
+        assert_eq!(
+            header(&b.local_headers, "retry-after"),
+            Some("42"),
+            "{flavor:?}"
+        );
         let st = p.host.st.borrow();
         assert_eq!(st.calls.len(), 2, "{flavor:?}");
         let call = &st.calls[0];
         assert!(!call.grpc);
         assert_eq!(call.upstream, b"127.0.0.1:8081");
-        for (k, v) in [(":method", "POST"), (":path", "/json"), (":authority", "limiter"),
-                       ("content-type", "application/json")] {
+        for (k, v) in [
+            (":method", "POST"),
+            (":path", "/json"),
+            (":authority", "limiter"),
+            ("content-type", "application/json"),
+        ] {
             assert_eq!(header(&call.headers, k), Some(v), "{flavor:?} {k}");
         }
         assert_eq!(svc.borrow().seen[0].1.domain, "gw");
@@ -339,7 +418,10 @@ fn faults_follow_failure_mode_and_say_why() {
             }
             assert_eq!(rls_errors(&p), 1, "{case}");
             assert_eq!(
-                p.metric(&metrics::name(metrics::LIMIT_STORE_ERRORS_TOTAL, &[("store", "local")])),
+                p.metric(&metrics::name(
+                    metrics::LIMIT_STORE_ERRORS_TOTAL,
+                    &[("store", "local")]
+                )),
                 0,
                 "{case}"
             );
@@ -362,7 +444,11 @@ fn grpc_on_a_host_without_grpc_calls_degrades_clearly() {
             let (mut p, _svc) = rls_proxy(flavor, &config, &[]);
             let o = p.post("k1", BENIGN);
             assert_eq!(o.status, status, "{flavor:?} {mode}");
-            assert_eq!(o.audit()["reason"], "limit_store_unsupported", "{flavor:?} {mode}");
+            assert_eq!(
+                o.audit()["reason"],
+                "limit_store_unsupported",
+                "{flavor:?} {mode}"
+            );
             assert!(p.host.st.borrow().calls.is_empty(), "no call attempted");
             assert_eq!(rls_errors(&p), 1);
         }
@@ -377,8 +463,15 @@ fn usage_beyond_the_estimate_is_settled_after_the_response() {
         "store": {"type": "rls", "cluster": "rl"}}}"#;
     let body = br#"{"model":"gpt-4o-mini","max_tokens":1,"messages":[{"role":"user","content":"Plan a small garden, please."}]}"#;
     for flavor in HOSTS {
-        let proto = if flavor == Flavor::Envoy { "grpc" } else { "http" };
-        let config = config.replace(r#""cluster": "rl""#, &format!(r#""cluster": "rl", "protocol": "{proto}""#));
+        let proto = if flavor == Flavor::Envoy {
+            "grpc"
+        } else {
+            "http"
+        };
+        let config = config.replace(
+            r#""cluster": "rl""#,
+            &format!(r#""cluster": "rl", "protocol": "{proto}""#),
+        );
         let (mut p, svc) = rls_proxy(flavor, &config, &[]);
         let o = p.post("k1", body);
         assert_eq!(o.status, 200, "{flavor:?}");
@@ -394,13 +487,28 @@ fn usage_beyond_the_estimate_is_settled_after_the_response() {
         }
         assert_eq!(s.seen.len(), 2, "{flavor:?}: admission and settlement");
         let settle = &s.seen[1].1;
-        assert_eq!(settle.descriptors.len(), 1, "only the token limit is settled");
+        assert_eq!(
+            settle.descriptors.len(),
+            1,
+            "only the token limit is settled"
+        );
         let e = entries(&settle.descriptors[0]);
         assert_eq!(entry(&e, "promptgate_limit"), Some("tokens_per_minute"));
-        assert_eq!(e.last().unwrap(), &("promptgate_phase".to_string(), "settle".to_string()));
-        assert_eq!(settle.descriptors[0].hits_addend.unwrap().value, 15 - reserved);
+        assert_eq!(
+            e.last().unwrap(),
+            &("promptgate_phase".to_string(), "settle".to_string())
+        );
+        assert_eq!(
+            settle.descriptors[0].hits_addend.unwrap().value,
+            15 - reserved
+        );
         // The service counted reservation + settlement = the real usage.
-        let total: u64 = s.counts.iter().filter(|(k, _)| k.contains("tokens_per_minute")).map(|(_, v)| v).sum();
+        let total: u64 = s
+            .counts
+            .iter()
+            .filter(|(k, _)| k.contains("tokens_per_minute"))
+            .map(|(_, v)| v)
+            .sum();
         assert_eq!(total, 15);
     }
 }
@@ -430,7 +538,11 @@ fn concurrency_stays_local_and_is_released_when_the_client_leaves_mid_call() {
     p.host.st.borrow_mut().req_body = BENIGN.to_vec();
     let mut ex = Exchange::new(p.host.clone(), p.plugin.clone(), p.telemetry.clone());
     assert_eq!(ex.on_request_headers(false), Step::Pause);
-    assert_eq!(ex.on_request_body(BENIGN.len(), true), Step::Pause, "held for the call");
+    assert_eq!(
+        ex.on_request_body(BENIGN.len(), true),
+        Step::Pause,
+        "held for the call"
+    );
     assert_eq!(p.host.st.borrow().calls.len(), 1);
     // Meanwhile a second request: the concurrency slot is taken (in shared data, locally).
     let o = p.post("k1", BENIGN);
@@ -443,7 +555,10 @@ fn concurrency_stays_local_and_is_released_when_the_client_leaves_mid_call() {
     ex.on_done();
     let token = p.host.st.borrow().calls[0].token;
     ex.on_grpc_call_response(token, 0, 0);
-    let events = p.host.st.borrow().logs[logs..].iter().filter(|(l, _)| *l == Level::Info).count();
+    let events = p.host.st.borrow().logs[logs..]
+        .iter()
+        .filter(|(l, _)| *l == Level::Info)
+        .count();
     assert_eq!(events, 1);
     assert!(p.host.st.borrow().resumed.is_empty());
     p.host.st.borrow_mut().calls[0].answered = true;

@@ -261,7 +261,15 @@ impl Host for FakeHost {
         if self.flavor != Flavor::Envoy {
             return Err(UNIMPLEMENTED);
         }
-        Ok(self.record_call(true, upstream, service, method, Vec::new(), message, timeout_ms))
+        Ok(self.record_call(
+            true,
+            upstream,
+            service,
+            method,
+            Vec::new(),
+            message,
+            timeout_ms,
+        ))
     }
 
     fn dispatch_http_call(
@@ -405,7 +413,11 @@ impl Proxy {
             };
             {
                 let mut st = self.host.st.borrow_mut();
-                st.calls.iter_mut().find(|c| c.token == call.token).unwrap().answered = true;
+                st.calls
+                    .iter_mut()
+                    .find(|c| c.token == call.token)
+                    .unwrap()
+                    .answered = true;
                 st.call_headers.clear();
                 st.call_body.clear();
             }
@@ -488,7 +500,11 @@ impl Proxy {
         match flavor {
             Flavor::Envoy => {
                 let mut last = ex.on_request_headers(body.is_empty());
-                if last == Step::Pause && body.is_empty() && !self.local() && self.pump(&mut ex, Stream::Request) {
+                if last == Step::Pause
+                    && body.is_empty()
+                    && !self.local()
+                    && self.pump(&mut ex, Stream::Request)
+                {
                     last = Step::Continue;
                 }
                 if !self.local() && !body.is_empty() {
@@ -502,7 +518,10 @@ impl Proxy {
                             body.len() - half
                         };
                         last = ex.on_request_body(size, true);
-                        if last == Step::Pause && !self.local() && self.pump(&mut ex, Stream::Request) {
+                        if last == Step::Pause
+                            && !self.local()
+                            && self.pump(&mut ex, Stream::Request)
+                        {
                             last = Step::Continue;
                         }
                     }
@@ -567,7 +586,10 @@ impl Proxy {
                 if step == Step::Pause {
                     // Only the last chunk may wait (for the settlement call), and it resumes.
                     assert_eq!(i + 1, chunks.len(), "a response chunk was held");
-                    assert!(self.pump(&mut ex, Stream::Response), "response never resumed");
+                    assert!(
+                        self.pump(&mut ex, Stream::Response),
+                        "response never resumed"
+                    );
                 }
                 client_body.extend_from_slice(&self.host.st.borrow().resp_body);
             }

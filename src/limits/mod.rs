@@ -314,9 +314,13 @@ impl Limiter {
         };
         if let Some(remote) = Remote::compile(&c.store, c.failure_mode)? {
             let mut local = limiter.clone();
-            for r in [&mut local.default, &mut local.anonymous, &mut local.overflow]
-                .into_iter()
-                .chain(local.overrides.iter_mut().map(|(_, r)| r))
+            for r in [
+                &mut local.default,
+                &mut local.anonymous,
+                &mut local.overflow,
+            ]
+            .into_iter()
+            .chain(local.overrides.iter_mut().map(|(_, r)| r))
             {
                 r.limits.clear();
             }

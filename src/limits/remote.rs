@@ -63,7 +63,8 @@ impl Remote {
                 ))
             }
         };
-        let printable = |v: &str| !v.is_empty() && v.len() <= 256 && v.bytes().all(|b| b > 0x20 && b < 0x7f);
+        let printable =
+            |v: &str| !v.is_empty() && v.len() <= 256 && v.bytes().all(|b| b > 0x20 && b < 0x7f);
         // At most 120 bytes: the serialised `GrpcService` then has one-byte lengths and stays
         // ASCII (the SDK's call takes it as a `&str`).
         if cluster.len() > 120 || !printable(&cluster) {
@@ -489,7 +490,11 @@ pub fn encode_request(domain: &str, descriptors: &[Descriptor], settle: bool) ->
             })
             .sum();
         // proto3: a zero `value` is left out of the wrapper (present and empty = 0 hits).
-        let hits_len = if d.hits == 0 { 0 } else { 1 + varint_len(d.hits) };
+        let hits_len = if d.hits == 0 {
+            0
+        } else {
+            1 + varint_len(d.hits)
+        };
         let desc_len = entries_len + 1 + varint_len(hits_len as u64) + hits_len;
         put_key(&mut out, 2, 2);
         put_varint(&mut out, desc_len as u64);

@@ -2,7 +2,7 @@
 //! fields included), the config's validation, and the answer's meaning.
 
 use super::*;
-use crate::limits::{LimitsConfig, Limiter};
+use crate::limits::{Limiter, LimitsConfig};
 use envoy_types::pb::envoy::extensions::common::ratelimit::v3::rate_limit_descriptor::Entry;
 use envoy_types::pb::envoy::service::ratelimit::v3 as pb;
 use pb::rate_limit_response::{rate_limit::Unit, Code as PbCode, DescriptorStatus, RateLimit};
@@ -18,7 +18,9 @@ fn desc(kind: LimitKind, rule: &str, consumer: Option<&str>, hits: u64) -> Descr
     }
 }
 
-fn entries_of(d: &envoy_types::pb::envoy::extensions::common::ratelimit::v3::RateLimitDescriptor) -> Vec<(String, String)> {
+fn entries_of(
+    d: &envoy_types::pb::envoy::extensions::common::ratelimit::v3::RateLimitDescriptor,
+) -> Vec<(String, String)> {
     d.entries
         .iter()
         .map(|Entry { key, value }| (key.clone(), value.clone()))
@@ -29,7 +31,12 @@ fn entries_of(d: &envoy_types::pb::envoy::extensions::common::ratelimit::v3::Rat
 fn our_request_decodes_with_prost() {
     let descs = vec![
         desc(LimitKind::RequestsPerMinute, "default", Some("ab12"), 1),
-        desc(LimitKind::TokensPerMinute, "override:3", Some("ab12"), 300_000),
+        desc(
+            LimitKind::TokensPerMinute,
+            "override:3",
+            Some("ab12"),
+            300_000,
+        ),
         desc(LimitKind::TokensPerDay, "default", Some("ab12"), 0),
         desc(LimitKind::GlobalCostPerDay, "global", None, u64::MAX),
     ];
@@ -67,13 +74,21 @@ fn our_request_decodes_with_prost() {
             .map(|d| d.hits_addend.map(|h| h.value))
             .collect();
         assert_eq!(hits, [Some(1), Some(300_000), Some(0), Some(u64::MAX)]);
-        assert!(got.descriptors.iter().all(|d| d.limit.is_none() && !d.is_negative_hits));
+        assert!(got
+            .descriptors
+            .iter()
+            .all(|d| d.limit.is_none() && !d.is_negative_hits));
         // Byte for byte what prost writes for the same message.
         assert_eq!(got.encode_to_vec(), bytes, "settle={settle}");
     }
 }
 
-fn status(code: PbCode, per_unit: Option<u32>, remaining: u32, reset: Option<(i64, i32)>) -> DescriptorStatus {
+fn status(
+    code: PbCode,
+    per_unit: Option<u32>,
+    remaining: u32,
+    reset: Option<(i64, i32)>,
+) -> DescriptorStatus {
     DescriptorStatus {
         code: code as i32,
         current_limit: per_unit.map(|n| RateLimit {
@@ -82,9 +97,8 @@ fn status(code: PbCode, per_unit: Option<u32>, remaining: u32, reset: Option<(i6
             unit: Unit::Minute as i32,
         }),
         limit_remaining: remaining,
-        duration_until_reset: reset.map(|(seconds, nanos)| {
-            envoy_types::pb::google::protobuf::Duration { seconds, nanos }
-        }),
+        duration_until_reset: reset
+            .map(|(seconds, nanos)| envoy_types::pb::google::protobuf::Duration { seconds, nanos }),
         quota: None,
     }
 }
@@ -148,7 +162,11 @@ fn unknown_fields_are_skipped_in_both_directions() {
     assert_eq!(a.statuses.len(), 1);
     assert_eq!(a.statuses[0].remaining, 4);
     // And prost reads our request followed by fields it does not know.
-    let mut req = encode_request("d", &[desc(LimitKind::RequestsPerDay, "anonymous", Some("c"), 1)], false);
+    let mut req = encode_request(
+        "d",
+        &[desc(LimitKind::RequestsPerDay, "anonymous", Some("c"), 1)],
+        false,
+    );
     req.extend_from_slice(&[0x78, 0x01]); // field 15 varint
     let got = pb::RateLimitRequest::decode(req.as_slice()).unwrap();
     assert_eq!(got.descriptors.len(), 1);
@@ -201,7 +219,12 @@ fn garbage_never_panics_and_is_an_error() {
 #[test]
 fn json_forms_round_trip() {
     let descs = [
-        desc(LimitKind::CostPerDay, "default", Some("ab"), 123_456_789_012),
+        desc(
+            LimitKind::CostPerDay,
+            "default",
+            Some("ab"),
+            123_456_789_012,
+        ),
         desc(LimitKind::RequestsPerSecond, "default", Some("ab"), 1),
     ];
     let v: serde_json::Value = serde_json::from_slice(&encode_json("dom", &descs, true)).unwrap();
@@ -258,10 +281,19 @@ fn limits(json: &str) -> Result<Limiter, crate::error::ConfigError> {
 #[test]
 fn store_config_is_validated_naming_the_field() {
     let field = |json: &str| limits(json).unwrap_err().field;
-    assert_eq!(field(r#"{"store": {"type": "rls"}}"#), "limits.store.cluster");
-    assert_eq!(field(r#"{"store": {"type": "rls", "cluster": " "}}"#), "limits.store.cluster");
     assert_eq!(
-        field(&format!(r#"{{"store": {{"type": "rls", "cluster": "{}"}}}}"#, "c".repeat(121))),
+        field(r#"{"store": {"type": "rls"}}"#),
+        "limits.store.cluster"
+    );
+    assert_eq!(
+        field(r#"{"store": {"type": "rls", "cluster": " "}}"#),
+        "limits.store.cluster"
+    );
+    assert_eq!(
+        field(&format!(
+            r#"{{"store": {{"type": "rls", "cluster": "{}"}}}}"#,
+            "c".repeat(121)
+        )),
         "limits.store.cluster"
     );
     assert_eq!(
@@ -281,15 +313,33 @@ fn store_config_is_validated_naming_the_field() {
         "limits.store.authority"
     );
     // Defaults, and failure_mode inherited from limits.failure_mode.
-    let l = limits(r#"{"failure_mode": "deny", "store": {"type": "rls", "cluster": "rl"}}"#).unwrap();
+    let l =
+        limits(r#"{"failure_mode": "deny", "store": {"type": "rls", "cluster": "rl"}}"#).unwrap();
     let r = l.remote().unwrap();
     assert_eq!(
-        (r.protocol, r.domain.as_str(), r.timeout_ms, r.failure_mode, r.path.as_str(), r.authority.as_str()),
-        (RlsProtocol::Grpc, "promptgate", 200, FailureMode::Deny, "/json", "rl")
+        (
+            r.protocol,
+            r.domain.as_str(),
+            r.timeout_ms,
+            r.failure_mode,
+            r.path.as_str(),
+            r.authority.as_str()
+        ),
+        (
+            RlsProtocol::Grpc,
+            "promptgate",
+            200,
+            FailureMode::Deny,
+            "/json",
+            "rl"
+        )
     );
     let l = limits(r#"{"failure_mode": "deny", "store": {"type": "rls", "cluster": "rl", "failure_mode": "allow"}}"#).unwrap();
     assert_eq!(l.remote().unwrap().failure_mode, FailureMode::Allow);
-    assert!(limits(r#"{"store": {"type": "local"}}"#).unwrap().remote().is_none());
+    assert!(limits(r#"{"store": {"type": "local"}}"#)
+        .unwrap()
+        .remote()
+        .is_none());
     assert!(limits("{}").unwrap().remote().is_none());
     // The GrpcService names the cluster (Envoy parses it as envoy.config.core.v3.GrpcService).
     let l = limits(r#"{"store": {"type": "rls", "cluster": "promptgate_limiter"}}"#).unwrap();
@@ -298,7 +348,9 @@ fn store_config_is_validated_naming_the_field() {
     )
     .unwrap();
     match g.target_specifier {
-        Some(envoy_types::pb::envoy::config::core::v3::grpc_service::TargetSpecifier::EnvoyGrpc(e)) => {
+        Some(
+            envoy_types::pb::envoy::config::core::v3::grpc_service::TargetSpecifier::EnvoyGrpc(e),
+        ) => {
             assert_eq!(e.cluster_name, "promptgate_limiter")
         }
         other => panic!("{other:?}"),
@@ -314,7 +366,10 @@ fn unknown_store_fields_are_refused() {
     // The string form is `"local"` only; the object form needs `type`.
     for bad in [r#""rls""#, r#"{"cluster": "x"}"#, "3", "[]"] {
         let json = format!(r#"{{"store": {bad}}}"#);
-        assert!(serde_json::from_str::<LimitsConfig>(&json).is_err(), "{json}");
+        assert!(
+            serde_json::from_str::<LimitsConfig>(&json).is_err(),
+            "{json}"
+        );
     }
     for local in [r#""local""#, r#"{"type": "local"}"#] {
         let json = format!(r#"{{"store": {local}}}"#);
@@ -323,9 +378,18 @@ fn unknown_store_fields_are_refused() {
     }
     // Through the plugin: errors name the field.
     for (json, field) in [
-        (r#"{"limits": {"store": {"type": "rls", "cluster": "c", "timeout_ms": "soon"}}}"#, "limits.store.timeout_ms"),
-        (r#"{"limits": {"store": {"type": "rls", "clster": "c"}}}"#, "limits.store"),
-        (r#"{"limits": {"store": {"type": "rls"}}}"#, "limits.store.cluster"),
+        (
+            r#"{"limits": {"store": {"type": "rls", "cluster": "c", "timeout_ms": "soon"}}}"#,
+            "limits.store.timeout_ms",
+        ),
+        (
+            r#"{"limits": {"store": {"type": "rls", "clster": "c"}}}"#,
+            "limits.store",
+        ),
+        (
+            r#"{"limits": {"store": {"type": "rls"}}}"#,
+            "limits.store.cluster",
+        ),
     ] {
         let Err(e) = crate::plugin::Plugin::from_json(json.as_bytes()) else {
             panic!("{json} accepted")
