@@ -226,6 +226,9 @@ fn limiter_down_follows_failure_mode() {
         ("allow", "grpc", 200, "limiter_grpc"),
         ("deny", "grpc", 503, "limiter_grpc"),
         ("deny", "http", 503, "limiter_http"),
+        // A cluster Envoy does not have: the host refuses the call; no trap.
+        ("allow", "grpc", 200, "no_such_cluster"),
+        ("allow", "http", 200, "no_such_cluster"),
     ] {
         let config = rls_config(
             &format!(

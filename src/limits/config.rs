@@ -345,14 +345,25 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreFields::default().into()
+        StoreConfig {
+            kind: StoreType::Local,
+            protocol: RlsProtocol::Grpc,
+            cluster: None,
+            authority: None,
+            path: "/json".into(),
+            domain: "promptgate".into(),
+            timeout_ms: 200,
+            failure_mode: None,
+        }
     }
 }
 
-/// The object form of `limits.store`.
-#[derive(Debug, Clone, Deserialize)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+/// The object form of `limits.store`, for its JSON Schema only (the parsing is
+/// `StoreConfig`'s hand-written `Deserialize`; a test checks the two agree on the fields).
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[allow(dead_code)]
 struct StoreFields {
     /// `local` (shared data, per process) or `rls` (Envoy's rate-limit service API, shared by
     /// every replica).
@@ -384,46 +395,19 @@ struct StoreFields {
     failure_mode: Option<FailureMode>,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn default_store_path() -> String {
     "/json".into()
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn default_store_domain() -> String {
     "promptgate".into()
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn default_store_timeout_ms() -> u64 {
     200
-}
-
-impl Default for StoreFields {
-    fn default() -> Self {
-        StoreFields {
-            kind: StoreType::Local,
-            protocol: RlsProtocol::Grpc,
-            cluster: None,
-            authority: None,
-            path: default_store_path(),
-            domain: default_store_domain(),
-            timeout_ms: default_store_timeout_ms(),
-            failure_mode: None,
-        }
-    }
-}
-
-impl From<StoreFields> for StoreConfig {
-    fn from(f: StoreFields) -> Self {
-        StoreConfig {
-            kind: f.kind,
-            protocol: f.protocol,
-            cluster: f.cluster,
-            authority: f.authority,
-            path: f.path,
-            domain: f.domain,
-            timeout_ms: f.timeout_ms,
-            failure_mode: f.failure_mode,
-        }
-    }
 }
 
 impl<'de> Deserialize<'de> for StoreConfig {
@@ -440,8 +424,37 @@ impl<'de> Deserialize<'de> for StoreConfig {
                     _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
                 }
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<StoreConfig, A::Error> {
-                StoreFields::deserialize(de::value::MapAccessDeserializer::new(map)).map(Into::into)
+            // By hand, not through `StoreFields`' derive behind a `MapAccessDeserializer`: that
+            // instantiates every field's deserializer again for a second deserializer type
+            // (~17 KB of wasm); these `next_value` calls share the ones the config already has.
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StoreConfig, A::Error> {
+                const FIELDS: &[&str] = &[
+                    "type",
+                    "protocol",
+                    "cluster",
+                    "authority",
+                    "path",
+                    "domain",
+                    "timeout_ms",
+                    "failure_mode",
+                ];
+                let mut c = StoreConfig::default();
+                let mut kind = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "type" => kind = Some(map.next_value()?),
+                        "protocol" => c.protocol = map.next_value()?,
+                        "cluster" => c.cluster = map.next_value()?,
+                        "authority" => c.authority = map.next_value()?,
+                        "path" => c.path = map.next_value()?,
+                        "domain" => c.domain = map.next_value()?,
+                        "timeout_ms" => c.timeout_ms = map.next_value()?,
+                        "failure_mode" => c.failure_mode = map.next_value()?,
+                        other => return Err(de::Error::unknown_field(other, FIELDS)),
+                    }
+                }
+                c.kind = kind.ok_or_else(|| de::Error::missing_field("type"))?;
+                Ok(c)
             }
         }
         d.deserialize_any(V)

@@ -397,3 +397,48 @@ fn unknown_store_fields_are_refused() {
         assert!(e.field.starts_with(field), "{json}: {e}");
     }
 }
+
+/// The hand-written parser and the schema (derived from `StoreFields`) know the same fields.
+#[test]
+fn store_schema_and_parser_agree() {
+    let schema = crate::schema::config_schema();
+    let text = schema.to_string();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let object = &v["properties"]["limits"]["properties"]["store"]["anyOf"][1];
+    let mut props: Vec<String> = object["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    props.sort();
+    assert_eq!(
+        props,
+        [
+            "authority",
+            "cluster",
+            "domain",
+            "failure_mode",
+            "path",
+            "protocol",
+            "timeout_ms",
+            "type"
+        ]
+    );
+    for (field, value) in [
+        ("authority", r#""a""#),
+        ("cluster", r#""c""#),
+        ("domain", r#""d""#),
+        ("failure_mode", r#""deny""#),
+        ("path", r#""/p""#),
+        ("protocol", r#""http""#),
+        ("timeout_ms", "5"),
+    ] {
+        let json = format!(r#"{{"store": {{"type": "rls", "{field}": {value}}}}}"#);
+        assert!(
+            serde_json::from_str::<LimitsConfig>(&json).is_ok(),
+            "{json}"
+        );
+    }
+    assert_eq!(object["required"], serde_json::json!(["type"]));
+}
