@@ -10,7 +10,7 @@
 use hashbrown::HashMap;
 
 /// Every label key promptgate uses; the Envoy config needs one `stats_tags` entry per key.
-pub const LABEL_KEYS: [&str; 5] = ["decision", "rule", "category", "model", "type"];
+pub const LABEL_KEYS: [&str; 6] = ["decision", "rule", "category", "model", "type", "store"];
 
 pub const REQUESTS_TOTAL: &str = "promptgate_requests_total";
 pub const RULE_HITS_TOTAL: &str = "promptgate_rule_hits_total";

@@ -9,11 +9,12 @@
 
 mod faults;
 mod host;
+mod remote;
 
 #[cfg(test)]
 mod tests;
 
-pub use host::{Buffer, Host, Level, Map};
+pub use host::{Buffer, Host, Level, Map, Stream};
 
 use crate::access::Grant;
 use crate::audit::{AuditEvent, Decision, RuleRef, Tokens};
@@ -29,6 +30,7 @@ use crate::outcome::{Reason, Refusal};
 use crate::plugin::Plugin;
 use crate::usage::{self, SseUsageReader, Usage, UsageChunkStripper};
 use faults::Stage;
+use remote::is_store_denial;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::SystemTime;
@@ -50,6 +52,8 @@ pub struct Telemetry {
     scan_us: Option<u32>,
     config_failures: Option<u32>,
     limit_store_errors: Option<u32>,
+    /// `limits.store: rls`: failed calls to the rate-limit service.
+    limit_store_errors_rls: Option<u32>,
     models: ModelLabels,
 }
 
@@ -82,6 +86,7 @@ impl Telemetry {
             scan_us: None,
             config_failures: None,
             limit_store_errors: None,
+            limit_store_errors_rls: None,
             models: ModelLabels::new(32),
         }
     }
@@ -98,8 +103,12 @@ impl Telemetry {
         self.body_bytes = host.define_metric(Kind::Histogram, metrics::BODY_BYTES);
         self.scan_us = host.define_metric(Kind::Histogram, metrics::SCAN_DURATION_US);
         self.config_failures = host.define_metric(Kind::Counter, metrics::CONFIG_FAILURES_TOTAL);
-        self.limit_store_errors =
-            host.define_metric(Kind::Counter, metrics::LIMIT_STORE_ERRORS_TOTAL);
+        let store_errors = |store: &str| {
+            let name = metrics::name(metrics::LIMIT_STORE_ERRORS_TOTAL, &[("store", store)]);
+            host.define_metric(Kind::Counter, &name)
+        };
+        self.limit_store_errors = store_errors("local");
+        self.limit_store_errors_rls = store_errors("rls");
     }
 
     /// A configuration was refused.
@@ -153,6 +162,9 @@ enum Phase {
     Forwarded,
     /// The filter answered locally; the upstream never sees the request.
     Answered,
+    /// Admitted by everything but the rate-limit service: held until its answer
+    /// (`limits.store: rls`).
+    Waiting,
 }
 
 /// One request.
@@ -193,6 +205,8 @@ pub struct Exchange<H: Host> {
     /// A clock reading taken moments ago in this callback (the end of the scan; the start of the
     /// log phase), used instead of another (each is a host call).
     now: Option<SystemTime>,
+    /// A call to the rate-limit service in flight (`limits.store: rls`).
+    pending: Option<remote::Pending>,
 }
 
 /// What `name` is in a header map read whole (`pairs`) when that settles it (see
@@ -235,6 +249,7 @@ impl<H: Host> Exchange<H> {
             has_content_length: false,
             route_read: false,
             now: None,
+            pending: None,
         }
     }
 
@@ -423,7 +438,7 @@ impl<H: Host> Exchange<H> {
             }
             inspect::Decision::Block => return self.answer(Refusal::new(Reason::ContentPolicy)),
         };
-        if self.phase == Phase::Forwarded {
+        if matches!(self.phase, Phase::Forwarded | Phase::Waiting) {
             let redacted = match verdict.decision {
                 inspect::Decision::Redact => verdict.redacted_body.as_deref(),
                 _ => None,
@@ -468,9 +483,28 @@ impl<H: Host> Exchange<H> {
             return self.forward(decision);
         }
         let now = self.now.take().map_or_else(|| self.host.now_ms(), ms);
+        if plugin.limiter.remote().is_some() {
+            let check = plugin
+                .limiter
+                .check_remote(&self.host, consumer, now, &facts);
+            return self.admit_remote(decision, check);
+        }
         let d = plugin.limiter.check(&self.host, consumer, now, &facts);
+        self.admitted(decision, d)
+    }
+
+    /// Applies the limiter's admission: refuse, or forward with its rate-limit headers.
+    fn admitted(&mut self, decision: Decision, d: crate::limits::Admission) -> Step {
         if d.degraded {
-            bump(&self.host, self.telemetry.borrow().limit_store_errors, 1);
+            let t = self.telemetry.borrow();
+            let id = match d.store_fault.is_some() || is_store_denial(&d) {
+                true => t.limit_store_errors_rls,
+                false => t.limit_store_errors,
+            };
+            bump(&self.host, id, 1);
+        }
+        if let Some(fault) = d.store_fault {
+            self.note(Reason::limit_store(fault));
         }
         self.reservation = Some(d.reservation);
         if let Some(denial) = &d.denial {
@@ -623,6 +657,7 @@ impl<H: Host> Exchange<H> {
             return;
         }
         self.finished = true;
+        self.abandon_call();
         // One clock reading for the settlement and the audit event's latency.
         self.now = Some(self.host.now());
         self.settle();
@@ -670,7 +705,7 @@ impl<H: Host> Exchange<H> {
     /// settle and write the audit event here there. Other hosts call `on_log` first.
     pub fn on_done(&mut self) {
         if self.host.flavor().ends_without_log() {
-            if self.phase == Phase::Buffering {
+            if matches!(self.phase, Phase::Buffering | Phase::Waiting) {
                 self.event.decision = Decision::Error;
                 self.note(Reason::IncompleteRequest);
             }
@@ -813,7 +848,7 @@ impl<H: Host> Exchange<H> {
             return step;
         }
         match self.phase {
-            Phase::Answered => return Step::Pause,
+            Phase::Answered | Phase::Waiting => return Step::Pause,
             Phase::Forwarded => return Step::Continue,
             Phase::Buffering => {}
         }
@@ -856,6 +891,9 @@ impl<H: Host> Exchange<H> {
                 .flatten()
                 .unwrap_or_default();
             return self.decide(&body);
+        }
+        if self.phase == Phase::Waiting {
+            return Step::Pause;
         }
         Step::Continue
     }
@@ -938,6 +976,11 @@ impl<H: Host> Exchange<H> {
                 }
             }
         }
+        if end_of_stream {
+            // `limits.store: rls`: usage above the estimate is charged before the last chunk
+            // leaves (a call once the stream has ended could be cancelled with it).
+            return self.settle_remote();
+        }
         Step::Continue
     }
 
@@ -945,7 +988,7 @@ impl<H: Host> Exchange<H> {
         // A request that never completed (client gone mid-upload, upstream reset, timeout) still
         // gets exactly one audit event, saying why.
         let stage = match self.phase {
-            Phase::Buffering => Some(Stage::Undecided),
+            Phase::Buffering | Phase::Waiting => Some(Stage::Undecided),
             Phase::Forwarded if self.noted.is_none() => Some(Stage::Forwarded),
             _ => None,
         };
