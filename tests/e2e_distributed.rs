@@ -71,14 +71,23 @@ fn chat(h: &Harness, key: &str, max_tokens: u64) -> Response {
     let auth = format!("Bearer {key}");
     h.post(
         "/v1/chat/completions",
-        &[("content-type", "application/json"), ("authorization", &auth)],
+        &[
+            ("content-type", "application/json"),
+            ("authorization", &auth),
+        ],
         body.to_string().as_bytes(),
     )
 }
 
 /// `n` requests from `threads` client threads at once, spread round-robin over `envoys`;
 /// returns each answer's status and `usage.total_tokens` (0 when refused).
-fn burst(envoys: &[Harness], key: &str, max_tokens: u64, n: usize, threads: usize) -> Vec<(u16, u64)> {
+fn burst(
+    envoys: &[Harness],
+    key: &str,
+    max_tokens: u64,
+    n: usize,
+    threads: usize,
+) -> Vec<(u16, u64)> {
     let next = AtomicU64::new(0);
     let out = std::sync::Mutex::new(Vec::with_capacity(n));
     std::thread::scope(|s| {
@@ -104,7 +113,8 @@ fn burst(envoys: &[Harness], key: &str, max_tokens: u64, n: usize, threads: usiz
 
 #[test]
 fn three_replicas_1000_parallel_requests_admit_exactly_100() {
-    let Some(rb) = redis_server_bin("three_replicas_1000_parallel_requests_admit_exactly_100") else {
+    let Some(rb) = redis_server_bin("three_replicas_1000_parallel_requests_admit_exactly_100")
+    else {
         return;
     };
     let redis = Redis::start(&rb);
@@ -153,9 +163,16 @@ fn token_budget_across_replicas_stays_within_the_stated_overshoot() {
             .parse::<u64>()
             .unwrap();
     let used = first.json()["usage"]["total_tokens"].as_u64().unwrap();
-    assert!(used > reserved, "usage {used} must exceed the reservation {reserved}");
+    assert!(
+        used > reserved,
+        "usage {used} must exceed the reservation {reserved}"
+    );
     let answers = burst(&envoys, "sk-tokens", 1, 600, THREADS);
-    let admitted: Vec<u64> = answers.iter().filter(|(s, _)| *s == 200).map(|(_, u)| *u).collect();
+    let admitted: Vec<u64> = answers
+        .iter()
+        .filter(|(s, _)| *s == 200)
+        .map(|(_, u)| *u)
+        .collect();
     let total: u64 = admitted.iter().sum();
     let bound = LIMIT + THREADS as u64 * (used - reserved);
     eprintln!(
@@ -206,7 +223,10 @@ fn redis_killed_then_restarted_follows_failure_mode_and_resumes() {
         let down = each_within(&h, "sk-fault", 4, max);
         assert_eq!(down, [down_status; 4], "{mode} with redis down");
         let events = h.wait_audit_events(7);
-        let store_errors = events.iter().filter(|e| e["reason"] == "limit_store_error").count();
+        let store_errors = events
+            .iter()
+            .filter(|e| e["reason"] == "limit_store_error")
+            .count();
         assert_eq!(store_errors, 4, "{mode}: {events:?}");
         redis.restart();
         // Admission resumes by itself (the limiter reconnects); the restarted Redis is empty.
@@ -216,7 +236,12 @@ fn redis_killed_then_restarted_follows_failure_mode_and_resumes() {
             if r.status == 200 && r.header("x-ratelimit-remaining-requests") == Some("999") {
                 break;
             }
-            assert!(Instant::now() < deadline, "{mode}: not resumed: {} {}", r.status, r.text());
+            assert!(
+                Instant::now() < deadline,
+                "{mode}: not resumed: {} {}",
+                r.status,
+                r.text()
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
         drop(h);
@@ -230,7 +255,10 @@ fn limiter_restarted_loses_no_counter() {
         return;
     };
     let redis = Redis::start(&rb);
-    let config = rls_config(r#"{"requests_per_minute": 10}"#, r#", "failure_mode": "deny""#);
+    let config = rls_config(
+        r#"{"requests_per_minute": 10}"#,
+        r#", "failure_mode": "deny""#,
+    );
     let mut limiter = Limiter::start(&limiter_bin(), &config, Some(&redis.url()), &[]);
     let envoys: Vec<Harness> = (0..2).map(|_| envoy(&config, &limiter)).collect();
     for i in 0..6 {
@@ -242,5 +270,9 @@ fn limiter_restarted_loses_no_counter() {
     for i in 0..5 {
         statuses.push(chat(&envoys[i % 2], "sk-restart", 8).status);
     }
-    assert_eq!(statuses, [200, 200, 200, 200, 429], "6 counted before the restart");
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 200, 429],
+        "6 counted before the restart"
+    );
 }

@@ -17,7 +17,12 @@ struct JsonRequest {
     domain: String,
     #[serde(default)]
     descriptors: Vec<JsonDescriptor>,
-    #[serde(default, alias = "hits_addend", rename = "hitsAddend", deserialize_with = "uint")]
+    #[serde(
+        default,
+        alias = "hits_addend",
+        rename = "hitsAddend",
+        deserialize_with = "uint"
+    )]
     hits_addend: Option<u64>,
 }
 
@@ -26,7 +31,12 @@ struct JsonRequest {
 struct JsonDescriptor {
     #[serde(default)]
     entries: Vec<JsonEntry>,
-    #[serde(default, alias = "hits_addend", rename = "hitsAddend", deserialize_with = "uint")]
+    #[serde(
+        default,
+        alias = "hits_addend",
+        rename = "hitsAddend",
+        deserialize_with = "uint"
+    )]
     hits_addend: Option<u64>,
     /// Accepted and ignored (the service's limits come from its configuration).
     #[serde(default)]
@@ -152,7 +162,10 @@ mod tests {
         .unwrap();
         assert_eq!(r.domain, "promptgate");
         assert_eq!(r.hits_addend, 2);
-        assert_eq!(r.descriptors[0].hits_addend, Some(UInt64Value { value: 1234 }));
+        assert_eq!(
+            r.descriptors[0].hits_addend,
+            Some(UInt64Value { value: 1234 })
+        );
         assert_eq!(r.descriptors[0].entries[0].value, "tokens_per_minute");
         assert_eq!(r.descriptors[1].hits_addend, Some(UInt64Value { value: 5 }));
         assert_eq!(r.descriptors[2].hits_addend, None);
@@ -162,8 +175,14 @@ mod tests {
     fn rejects_malformed_requests_with_a_reason() {
         for (body, want) in [
             (&br#"{"descriptors": []}"#[..], "domain"),
-            (br#"{"domain": "x", "descriptors": [{"entries": [], "hitsAddend": -1}]}"#, "non-negative"),
-            (br#"{"domain": "x", "descriptors": [{"entries": [], "hitsAddend": "1e3"}]}"#, "non-negative"),
+            (
+                br#"{"domain": "x", "descriptors": [{"entries": [], "hitsAddend": -1}]}"#,
+                "non-negative",
+            ),
+            (
+                br#"{"domain": "x", "descriptors": [{"entries": [], "hitsAddend": "1e3"}]}"#,
+                "non-negative",
+            ),
             (br#"{"domain": "x", "hitsAddend": 5000000000}"#, "uint32"),
             (br#"{"domain": "x", "bogus": 1}"#, "bogus"),
             (b"not json", "expected"),

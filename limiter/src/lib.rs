@@ -90,9 +90,10 @@ pub async fn handle_http(svc: Arc<Service>, req: Request<Incoming>) -> Response<
                 }
             }
         }
-        (_, "/json") | (_, "/healthz") => {
-            reply(StatusCode::METHOD_NOT_ALLOWED, error_body("method not allowed"))
-        }
+        (_, "/json") | (_, "/healthz") => reply(
+            StatusCode::METHOD_NOT_ALLOWED,
+            error_body("method not allowed"),
+        ),
         _ => reply(StatusCode::NOT_FOUND, error_body("not found")),
     }
 }

@@ -100,7 +100,10 @@ async fn run() -> Result<(), String> {
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
         }
-        None => (Service::memory(table.clone()), "memory (counters are lost on restart)".into()),
+        None => (
+            Service::memory(table.clone()),
+            "memory (counters are lost on restart)".into(),
+        ),
     };
     let svc = Arc::new(svc);
     // The one startup line. Limits are named by rule and kind; no consumer appears in logs.

@@ -22,9 +22,9 @@ use limitador::{AsyncRateLimiter, CheckResult, RateLimiter};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::time::Duration;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Mutex;
 
 pub const ENTRY_LIMIT: &str = "promptgate_limit";
@@ -77,7 +77,11 @@ struct Item<'a> {
 
 impl Service {
     /// A service over Redis (`redis://host:port`). Fails if Redis cannot be reached now.
-    pub async fn redis(table: Table, url: &str, store_timeout: Duration) -> Result<Service, String> {
+    pub async fn redis(
+        table: Table,
+        url: &str,
+        store_timeout: Duration,
+    ) -> Result<Service, String> {
         let backend = connect(&table, url, store_timeout).await?;
         let mut s = Service::with(table, backend, store_timeout);
         s.redis_url = Some(url.to_string());
@@ -110,7 +114,10 @@ impl Service {
         &self.table
     }
 
-    pub async fn should_rate_limit(&self, req: &RateLimitRequest) -> Result<RateLimitResponse, Error> {
+    pub async fn should_rate_limit(
+        &self,
+        req: &RateLimitRequest,
+    ) -> Result<RateLimitResponse, Error> {
         if req.domain.is_empty() {
             return Err(Error::Invalid("domain is empty".into()));
         }
@@ -124,7 +131,11 @@ impl Service {
         for (i, d) in req.descriptors.iter().enumerate() {
             items.push(self.resolve(i, d, req.hits_addend)?);
         }
-        let backend = self.backend.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let backend = self
+            .backend
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let r = match tokio::time::timeout(self.store_timeout, self.run(&backend, &items)).await {
             Ok(r) => r,
             Err(_) => Err(Error::Store(format!(
@@ -173,7 +184,12 @@ impl Service {
         if d.entries.is_empty() {
             return Err(Error::Invalid(format!("descriptors[{i}] has no entries")));
         }
-        let get = |k: &str| d.entries.iter().find(|e| e.key == k).map(|e| e.value.as_str());
+        let get = |k: &str| {
+            d.entries
+                .iter()
+                .find(|e| e.key == k)
+                .map(|e| e.value.as_str())
+        };
         let hits = match &d.hits_addend {
             Some(h) => h.value,
             None if request_hits > 0 => u64::from(request_hits),
@@ -279,7 +295,12 @@ impl Service {
         (h.finish() as usize) % STRIPES
     }
 
-    async fn check(&self, backend: &Backend, def: &LimitDef, it: &Item<'_>) -> Result<CheckResult, Error> {
+    async fn check(
+        &self,
+        backend: &Backend,
+        def: &LimitDef,
+        it: &Item<'_>,
+    ) -> Result<CheckResult, Error> {
         let ns = namespace(&self.table.domain, def);
         let ctx = context(it);
         let r = match backend {

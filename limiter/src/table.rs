@@ -245,21 +245,34 @@ mod tests {
         assert_eq!(max("anonymous", "tokens_per_day"), Some(5000));
         assert_eq!(max("overflow", "requests_per_minute"), Some(100));
         assert_eq!(max("override:0", "requests_per_minute"), Some(1000));
-        assert_eq!(max("override:0", "tokens_per_day"), None, "\"off\" removes it");
+        assert_eq!(
+            max("override:0", "tokens_per_day"),
+            None,
+            "\"off\" removes it"
+        );
         assert_eq!(max("override:1", "requests_per_second"), Some(3));
         assert_eq!(max("override:1", "requests_per_minute"), Some(100));
         assert_eq!(max("global", "global_budget"), Some(12_345_678));
         assert!(!t.get("global", "global_budget").unwrap().per_consumer);
-        assert_eq!(t.get("default", "cost_per_month").unwrap().seconds, MONTH_SECS);
-        assert_eq!(t.get("default", "cost_per_month").unwrap().unit, unit::MONTH);
+        assert_eq!(
+            t.get("default", "cost_per_month").unwrap().seconds,
+            MONTH_SECS
+        );
+        assert_eq!(
+            t.get("default", "cost_per_month").unwrap().unit,
+            unit::MONTH
+        );
         // 3 defaults x 3 inheriting rules + override:0 (rpm, cost) + override:1 (rps + 3) + global.
         assert_eq!(t.limits.len(), 3 * 3 + 2 + 4 + 1);
     }
 
     #[test]
     fn a_config_the_filter_rejects_is_rejected_with_the_field() {
-        let e = from_config(br#"{"limits": {"default": {"requests_per_minute": 1.5}}}"#, None)
-            .unwrap_err();
+        let e = from_config(
+            br#"{"limits": {"default": {"requests_per_minute": 1.5}}}"#,
+            None,
+        )
+        .unwrap_err();
         assert!(e.contains("limits.default.requests_per_minute"), "{e}");
         let e = from_config(br#"{"limits": {"defaults": {}}}"#, None).unwrap_err();
         assert!(e.contains("limits"), "{e}");

@@ -18,7 +18,10 @@ impl TempDir {
     pub fn new() -> TempDir {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("promptgate-limiter-test-{}-{n}", std::process::id()));
+        let p = std::env::temp_dir().join(format!(
+            "promptgate-limiter-test-{}-{n}",
+            std::process::id()
+        ));
         std::fs::create_dir_all(&p).expect("temp dir");
         TempDir(p)
     }
@@ -49,7 +52,10 @@ pub fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
         .get(9..12)
         .and_then(|c| c.parse().ok())
         .unwrap_or_else(|| panic!("bad response {text:?}"));
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (status, body)
 }
 
