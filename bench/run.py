@@ -34,7 +34,9 @@ Measuring is bench/run.py (writes the results JSON), reporting bench/report.py (
 scripts/bench runs one, then the other.
 
 Configurations: envoy (router only, the reference), noop-wasm, promptgate (defaults, {}),
-promptgate-no-audit, promptgate-inspection, promptgate-limits (bench/configs/*.json), lua (Envoy Lua filter pattern
+promptgate-no-audit, promptgate-inspection, promptgate-limits (bench/configs/*.json),
+promptgate-limits-rls (the same limits counted by promptgate-limiter over gRPC, with a
+redis-server, both on loopback and pinned to core 0), lua (Envoy Lua filter pattern
 check on the buffered body), local-ratelimit (Envoy native local_ratelimit, never rejecting).
 
 Besides the wall-clock rows, the report has the start-up times, Envoy's memory, promptgate's
@@ -120,6 +122,14 @@ CONFIGS = {
         "wasm": PG_WASM,
         "config": "bench/configs/limits.json",
         "promptgate": True,
+    },
+    "promptgate-limits-rls": {
+        "label": "Envoy + promptgate, limits via promptgate-limiter + Redis (gRPC, loopback)",
+        "template": "envoy/envoy.yaml.tmpl",
+        "wasm": PG_WASM,
+        "config": "bench/configs/limits-rls.json",
+        "promptgate": True,
+        "limiter": True,
     },
     "lua": {
         "label": "Envoy + Lua filter (pattern check on buffered body)",
@@ -389,6 +399,46 @@ def fmt_kib(n):
 
 
 # ---------------------------------------------------------------------------------------------
+# promptgate-limiter + redis-server for promptgate-limits-rls (started once, on core 0)
+
+LIMITER = os.environ.get("PROMPTGATE_LIMITER", os.path.join(ROOT, "target/release/promptgate-limiter"))
+_limiter_port = None
+
+
+def limiter(workdir, config):
+    """gRPC port of the one promptgate-limiter (with its redis-server), started on first use."""
+    global _limiter_port
+    if _limiter_port is not None:
+        return _limiter_port
+    redis_bin = shutil.which("redis-server")
+    if not redis_bin or not os.path.exists(LIMITER):
+        raise BenchError("promptgate-limits-rls needs redis-server and target/release/promptgate-limiter "
+                         "(scripts/setup installs and builds them)")
+    redis_port, grpc, http = free_port(), free_port(), free_port()
+    redis_dir = os.path.join(workdir, "redis")
+    os.makedirs(redis_dir, exist_ok=True)
+    spawn(pin(0) + [redis_bin, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                    "--appendonly", "no", "--dir", redis_dir],
+          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    lim = spawn(pin(0) + [LIMITER, "--config", os.path.join(ROOT, config),
+                          "--redis", f"redis://127.0.0.1:{redis_port}/",
+                          "--grpc-addr", f"127.0.0.1:{grpc}", "--http-addr", f"127.0.0.1:{http}"],
+                stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, "limiter.log"), "w"))
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 30:
+        if lim.poll() is not None:
+            raise BenchError(f"promptgate-limiter exited (status {lim.returncode}); see {workdir}/limiter.log")
+        try:
+            if request("GET", http, "/healthz", timeout=1.0)[0] == 200:
+                _limiter_port = grpc
+                return grpc
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise BenchError("promptgate-limiter not ready after 30 s")
+
+
+# ---------------------------------------------------------------------------------------------
 # Envoy
 
 
@@ -407,6 +457,8 @@ class Envoy:
             argv += ["--wasm", self.spec["wasm"]]
         if "config" in self.spec:
             argv += ["--config", os.path.join(ROOT, self.spec["config"])]
+        if self.spec.get("limiter"):
+            argv += ["--limiter-grpc", f"127.0.0.1:{limiter(workdir, self.spec['config'])}"]
         subprocess.run(argv, check=True)
         self.proc = None
         self.t0 = None

@@ -5,7 +5,7 @@
 //! panic on failure; request data reaches the filter only through the byte-returning calls in
 //! `host.rs`, so no request can trap the VM. The lifecycle itself is in `exchange`.
 
-use crate::exchange::{Buffer, Exchange, Host, Level, Map, Step, Telemetry};
+use crate::exchange::{Buffer, Exchange, Host, Level, Map, Step, Stream, Telemetry};
 use crate::host::{self, Flavor};
 use crate::limits::{SharedStore, StoreError};
 use crate::metrics::Kind;
@@ -14,7 +14,7 @@ use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
@@ -31,6 +31,7 @@ fn map_type(map: Map) -> u32 {
     match map {
         Map::RequestHeaders => host::MAP_REQUEST_HEADERS,
         Map::ResponseHeaders => host::MAP_RESPONSE_HEADERS,
+        Map::HttpCallResponseHeaders => host::MAP_HTTP_CALL_RESPONSE_HEADERS,
     }
 }
 
@@ -38,6 +39,8 @@ fn buffer_type(buffer: Buffer) -> u32 {
     match buffer {
         Buffer::RequestBody => host::BUFFER_REQUEST_BODY,
         Buffer::ResponseBody => host::BUFFER_RESPONSE_BODY,
+        Buffer::HttpCallResponseBody => host::BUFFER_HTTP_CALL_RESPONSE_BODY,
+        Buffer::GrpcReceiveBuffer => host::BUFFER_GRPC_RECEIVE,
     }
 }
 
@@ -152,6 +155,53 @@ impl Host for WasmHost {
     fn now(&self) -> SystemTime {
         SystemTime::now()
     }
+
+    fn dispatch_grpc_call(
+        &self,
+        upstream: &[u8],
+        service: &str,
+        method: &str,
+        message: &[u8],
+        timeout_ms: u32,
+    ) -> Result<u32, u32> {
+        // The SDK's call registers the token for its callback routing (a raw import would
+        // leave `on_grpc_call_response` unrouted). It takes a `&str`: `Remote` keeps the
+        // serialised `GrpcService` ASCII (cluster names up to 120 bytes, one-byte lengths).
+        let upstream = std::str::from_utf8(upstream).map_err(|_| 2u32)?;
+        proxy_wasm::hostcalls::dispatch_grpc_call(
+            upstream,
+            service,
+            method,
+            Vec::new(),
+            Some(message),
+            Duration::from_millis(u64::from(timeout_ms)),
+        )
+        .map_err(|s| s as u32)
+    }
+
+    fn dispatch_http_call(
+        &self,
+        upstream: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        timeout_ms: u32,
+    ) -> Result<u32, u32> {
+        proxy_wasm::hostcalls::dispatch_http_call(
+            upstream,
+            headers.to_vec(),
+            Some(body),
+            Vec::new(),
+            Duration::from_millis(u64::from(timeout_ms)),
+        )
+        .map_err(|s| s as u32)
+    }
+
+    fn resume(&self, stream: Stream) {
+        host::continue_stream(match stream {
+            Stream::Request => host::STREAM_REQUEST,
+            Stream::Response => host::STREAM_RESPONSE,
+        });
+    }
 }
 
 /// Probes what the host offers and says once, at load, what is off and what that means.
@@ -236,6 +286,22 @@ impl Context for Request {
     fn on_done(&mut self) -> bool {
         self.0.on_done();
         true
+    }
+
+    fn on_grpc_call_response(&mut self, token_id: u32, status_code: u32, response_size: usize) {
+        self.0
+            .on_grpc_call_response(token_id, status_code, response_size);
+    }
+
+    fn on_http_call_response(
+        &mut self,
+        token_id: u32,
+        num_headers: usize,
+        body_size: usize,
+        _num_trailers: usize,
+    ) {
+        self.0
+            .on_http_call_response(token_id, num_headers, body_size);
     }
 }
 

@@ -74,6 +74,19 @@ impl Flavor {
     pub fn ends_without_log(self) -> bool {
         self == Flavor::Apisix
     }
+
+    /// Whether the host makes gRPC calls (`proxy_grpc_call`): Envoy only; Kong's and APISIX's
+    /// modules have HTTP calls only (`docs/hosts.md`).
+    pub fn has_grpc_calls(self) -> bool {
+        self == Flavor::Envoy
+    }
+
+    /// Whether the host lets the filter make a call while the response passes (to settle
+    /// usage with the rate-limit service): Envoy; Kong allows calls in the request phases
+    /// only, APISIX in the request phase only.
+    pub fn calls_during_response(self) -> bool {
+        self == Flavor::Envoy
+    }
 }
 
 #[cfg(test)]

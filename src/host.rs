@@ -27,6 +27,11 @@ pub const MAP_RESPONSE_HEADERS: u32 = 2;
 pub const BUFFER_REQUEST_BODY: u32 = 0;
 pub const BUFFER_RESPONSE_BODY: u32 = 1;
 pub const BUFFER_PLUGIN_CONFIGURATION: u32 = 7;
+pub const BUFFER_HTTP_CALL_RESPONSE_BODY: u32 = 4;
+pub const BUFFER_GRPC_RECEIVE: u32 = 5;
+pub const MAP_HTTP_CALL_RESPONSE_HEADERS: u32 = 6;
+pub const STREAM_REQUEST: u32 = 0;
+pub const STREAM_RESPONSE: u32 = 1;
 
 #[link(wasm_import_module = "env")]
 extern "C" {
@@ -105,6 +110,7 @@ extern "C" {
         value_data: *const u8,
         value_size: usize,
     ) -> u32;
+    fn proxy_continue_stream(stream_type: u32) -> u32;
     fn proxy_send_local_response(
         status_code: u32,
         status_code_details_data: *const u8,
@@ -380,4 +386,11 @@ pub fn flavor(num_headers: usize, end_of_stream: bool) -> Flavor {
     };
     update(|c| c.flavor = Some(f));
     f
+}
+
+/// Resumes a paused stream (`STREAM_REQUEST` / `STREAM_RESPONSE`); a failure (the stream is
+/// gone) is ignored.
+pub fn continue_stream(stream: u32) {
+    // SAFETY: no pointers.
+    let _ = unsafe { proxy_continue_stream(stream) };
 }

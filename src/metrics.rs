@@ -10,8 +10,8 @@
 use hashbrown::HashMap;
 
 /// Every label key promptgate uses; the Envoy config needs one `stats_tags` entry per key.
-pub const LABEL_KEYS: [&str; 7] = [
-    "decision", "rule", "category", "model", "type", "detector", "action",
+pub const LABEL_KEYS: [&str; 8] = [
+    "decision", "rule", "category", "model", "type", "detector", "action", "store",
 ];
 
 pub const REQUESTS_TOTAL: &str = "promptgate_requests_total";

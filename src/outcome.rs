@@ -73,6 +73,15 @@ pub enum Reason {
     TooManyConsumers,
     /// Shared data failed (`failure_mode: deny`).
     LimiterUnavailable,
+    /// `limits.store: rls`: the rate-limit service did not answer within `timeout_ms`. A refusal
+    /// with `failure_mode: deny`, a note on the forwarded request with `allow`.
+    LimitStoreTimeout,
+    /// `limits.store: rls`: the service is unreachable, answered an error or an undecodable
+    /// message (refusal or note, as above).
+    LimitStoreError,
+    /// `limits.store: rls` with `protocol: grpc` on a host without gRPC calls (Kong, APISIX)
+    /// (refusal or note, as above).
+    LimitStoreUnsupported,
     // Notes on a forwarded request.
     /// Body above `max_body_bytes`, forwarded (`on_oversize: allow`).
     ForwardedUnscanned,
@@ -100,7 +109,7 @@ pub enum Reason {
 }
 
 impl Reason {
-    pub const ALL: [Reason; 34] = [
+    pub const ALL: [Reason; 37] = [
         Reason::ConflictingIdentity,
         Reason::MissingApiKey,
         Reason::MissingIdentity,
@@ -124,6 +133,9 @@ impl Reason {
         Reason::BudgetExceeded,
         Reason::TooManyConsumers,
         Reason::LimiterUnavailable,
+        Reason::LimitStoreTimeout,
+        Reason::LimitStoreError,
+        Reason::LimitStoreUnsupported,
         Reason::ForwardedUnscanned,
         Reason::CompressedUnscanned,
         Reason::UnknownContentUnscanned,
@@ -164,6 +176,9 @@ impl Reason {
             Reason::BudgetExceeded => "global_budget",
             Reason::TooManyConsumers => "max_consumers",
             Reason::LimiterUnavailable => "shared_data",
+            Reason::LimitStoreTimeout => "limit_store_timeout",
+            Reason::LimitStoreError => "limit_store_error",
+            Reason::LimitStoreUnsupported => "limit_store_unsupported",
             Reason::ForwardedUnscanned => "forwarded_unscanned",
             Reason::CompressedUnscanned => "compressed_unscanned",
             Reason::UnknownContentUnscanned => "unknown_content_unscanned",
@@ -175,6 +190,15 @@ impl Reason {
             Reason::UpstreamTimeout => "upstream_timeout",
             Reason::UpstreamReset => "upstream_reset",
             Reason::UpstreamError => "upstream_error",
+        }
+    }
+
+    /// The reason for a rate-limit service fault (`limits.store: rls`).
+    pub fn limit_store(f: crate::limits::Fault) -> Reason {
+        match f {
+            crate::limits::Fault::Timeout => Reason::LimitStoreTimeout,
+            crate::limits::Fault::Error => Reason::LimitStoreError,
+            crate::limits::Fault::Unsupported => Reason::LimitStoreUnsupported,
         }
     }
 
@@ -205,7 +229,10 @@ impl Reason {
             Reason::RateLimited => (429, "rate_limit_exceeded", RateLimited),
             Reason::BudgetExceeded => (429, "budget_exceeded", Decision::BudgetExceeded),
             Reason::TooManyConsumers => (429, "too_many_consumers", RateLimited),
-            Reason::LimiterUnavailable => (503, "limiter_unavailable", Error),
+            Reason::LimiterUnavailable
+            | Reason::LimitStoreTimeout
+            | Reason::LimitStoreError
+            | Reason::LimitStoreUnsupported => (503, "limiter_unavailable", Error),
             Reason::ForwardedUnscanned
             | Reason::CompressedUnscanned
             | Reason::UnknownContentUnscanned
@@ -249,7 +276,10 @@ impl Reason {
             Reason::DuplicateKey => "The request body has a duplicate key.",
             Reason::JsonTooDeep => "The request body nests deeper than 128 levels.",
             Reason::BudgetExceeded => "The gateway's spending budget is exhausted.",
-            Reason::LimiterUnavailable => "The gateway's limiter is unavailable.",
+            Reason::LimiterUnavailable
+            | Reason::LimitStoreTimeout
+            | Reason::LimitStoreError
+            | Reason::LimitStoreUnsupported => "The gateway's limiter is unavailable.",
             _ => "The request was refused by the gateway.",
         }
     }
@@ -347,6 +377,7 @@ impl Refusal {
             DenialKind::BudgetExceeded => Reason::BudgetExceeded,
             DenialKind::TooManyConsumers => Reason::TooManyConsumers,
             DenialKind::LimiterUnavailable => Reason::LimiterUnavailable,
+            DenialKind::StoreUnavailable(f) => Reason::limit_store(f),
         };
         let mut r = match reason {
             Reason::RateLimited | Reason::TooManyConsumers => {

@@ -257,6 +257,60 @@ fn limits_follow_the_capability_table() {
     }
 }
 
+/// `limits.store: rls` (issue 18) never traps: gRPC on a host without gRPC calls (Kong, APISIX)
+/// is not attempted (`limit_store_unsupported`); a call the host refuses (this harness refuses
+/// every call, as a host refuses an unknown upstream) is `limit_store_error`; both follow
+/// `failure_mode`. Inspection still comes first.
+#[test]
+fn rls_store_degrades_clearly_on_every_host() {
+    let cfg = |protocol: &str, mode: &str| {
+        format!(
+            r#"{{"limits": {{"default": {{"requests_per_minute": 2}},
+                "store": {{"type": "rls", "cluster": "limiter", "protocol": "{protocol}",
+                           "failure_mode": "{mode}"}}}}}}"#
+        )
+    };
+    for p in Profile::ALL {
+        for protocol in ["grpc", "http"] {
+            let attempted = match (p, protocol) {
+                (Profile::Envoy, "grpc") => Some("proxy_grpc_call"),
+                (_, "http") => Some("proxy_http_call"),
+                _ => None,
+            };
+            let reason = match attempted {
+                Some(_) => "limit_store_error",
+                None => "limit_store_unsupported",
+            };
+            for (mode, status) in [("allow", 200), ("deny", 503)] {
+                let mut w = vm(p, &cfg(protocol, mode));
+                assert!(w.configured, "{p:?} {protocol} {mode}");
+                let o = post(&mut w, "sk-rls", &chat(BENIGN));
+                no_surprises(&w, &o);
+                let case = format!("{p:?} {protocol} {mode}");
+                assert_eq!(o.status, status, "{case}");
+                let audit = o.audit.as_ref().expect("audit event");
+                assert_eq!(audit["reason"], reason, "{case}: {audit}");
+                if status == 503 {
+                    assert_eq!(
+                        error_type(&o).as_deref(),
+                        Some("limiter_unavailable"),
+                        "{case}"
+                    );
+                }
+                let calls = &w.store.data().outbound_calls;
+                assert_eq!(
+                    calls.first().map(String::as_str),
+                    attempted,
+                    "{case}: {calls:?}"
+                );
+                assert!(calls.len() <= 1, "{case}: {calls:?}");
+                let o = post(&mut w, "sk-rls", &chat(ATTACK));
+                assert_eq!(o.status, 403, "{case}: inspection first");
+            }
+        }
+    }
+}
+
 /// Metrics: Envoy and Kong count; APISIX's metric calls are no-ops (no trap, nothing recorded).
 #[test]
 fn metrics_follow_the_capability_table() {

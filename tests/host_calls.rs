@@ -110,3 +110,34 @@ fn limited_request_adds_only_the_limiter_calls() {
     );
     assert_eq!(count(&calls, "proxy_define_metric"), 0, "{calls:?}");
 }
+
+/// `limits.store` (issue 18): the default, `local`, adds no host call, whether written out or
+/// not, with or without limits (the rate-limit service's calls exist only with `rls`).
+#[test]
+fn store_local_adds_no_host_call() {
+    let names = |calls: Vec<(&'static str, String)>| -> Vec<String> {
+        calls.into_iter().map(|(_, n)| n).collect()
+    };
+    let plain = names(calls_of_second_request("{}"));
+    for config in [
+        r#"{"limits": {"store": "local"}}"#,
+        r#"{"limits": {"store": {"type": "local"}}}"#,
+    ] {
+        assert_eq!(names(calls_of_second_request(config)), plain, "{config}");
+    }
+    let limited = names(calls_of_second_request(
+        r#"{"limits": {"default": {"requests_per_minute": 1000}}}"#,
+    ));
+    let limited_local = names(calls_of_second_request(
+        r#"{"limits": {"default": {"requests_per_minute": 1000}, "store": "local"}}"#,
+    ));
+    assert_eq!(limited_local, limited);
+    for calls in [&plain, &limited] {
+        assert!(
+            !calls
+                .iter()
+                .any(|n| n.contains("_call") && n.contains("proxy_")),
+            "{calls:?}"
+        );
+    }
+}

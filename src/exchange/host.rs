@@ -14,6 +14,8 @@ use std::time::SystemTime;
 pub enum Map {
     RequestHeaders,
     ResponseHeaders,
+    /// The headers of an HTTP call's answer (in `on_http_call_response`).
+    HttpCallResponseHeaders,
 }
 
 /// A body buffer.
@@ -21,6 +23,17 @@ pub enum Map {
 pub enum Buffer {
     RequestBody,
     ResponseBody,
+    /// The body of an HTTP call's answer (in `on_http_call_response`).
+    HttpCallResponseBody,
+    /// The message of a gRPC call's answer (in `on_grpc_call_response`).
+    GrpcReceiveBuffer,
+}
+
+/// A stream a paused callback can resume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Request,
+    Response,
 }
 
 /// A log line's level.
@@ -64,6 +77,28 @@ pub trait Host: SharedStore {
     fn increment_metric(&self, id: u32, delta: i64);
     fn record_metric(&self, id: u32, value: u64);
     fn log(&self, level: Level, message: &str);
+    /// A unary gRPC call to `upstream` (a serialised `GrpcService`, or a cluster name); the
+    /// answer comes to [`Exchange::on_grpc_call_response`](super::Exchange) with the returned
+    /// token. `Err(status)` when the host refuses it.
+    fn dispatch_grpc_call(
+        &self,
+        upstream: &[u8],
+        service: &str,
+        method: &str,
+        message: &[u8],
+        timeout_ms: u32,
+    ) -> Result<u32, u32>;
+    /// An HTTP call (headers include the pseudo-headers); the answer comes to
+    /// `Exchange::on_http_call_response` with the returned token.
+    fn dispatch_http_call(
+        &self,
+        upstream: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        timeout_ms: u32,
+    ) -> Result<u32, u32>;
+    /// Resumes a stream the exchange paused (`proxy_continue_stream`).
+    fn resume(&self, stream: Stream);
     fn now(&self) -> SystemTime;
 
     fn now_ms(&self) -> u64 {

@@ -10,11 +10,12 @@
 mod faults;
 mod guarding;
 mod host;
+mod remote;
 
 #[cfg(test)]
 mod tests;
 
-pub use host::{Buffer, Host, Level, Map};
+pub use host::{Buffer, Host, Level, Map, Stream};
 
 use crate::access::Grant;
 use crate::audit::{AuditEvent, Decision, RuleRef, Tokens};
@@ -30,6 +31,7 @@ use crate::outcome::{Reason, Refusal};
 use crate::plugin::Plugin;
 use crate::usage::{self, SseUsageReader, Usage, UsageChunkStripper};
 use faults::Stage;
+use remote::is_store_denial;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::SystemTime;
@@ -51,6 +53,8 @@ pub struct Telemetry {
     scan_us: Option<u32>,
     config_failures: Option<u32>,
     limit_store_errors: Option<u32>,
+    /// `limits.store: rls`: failed calls to the rate-limit service.
+    limit_store_errors_rls: Option<u32>,
     models: ModelLabels,
 }
 
@@ -83,6 +87,7 @@ impl Telemetry {
             scan_us: None,
             config_failures: None,
             limit_store_errors: None,
+            limit_store_errors_rls: None,
             models: ModelLabels::new(32),
         }
     }
@@ -99,8 +104,12 @@ impl Telemetry {
         self.body_bytes = host.define_metric(Kind::Histogram, metrics::BODY_BYTES);
         self.scan_us = host.define_metric(Kind::Histogram, metrics::SCAN_DURATION_US);
         self.config_failures = host.define_metric(Kind::Counter, metrics::CONFIG_FAILURES_TOTAL);
-        self.limit_store_errors =
-            host.define_metric(Kind::Counter, metrics::LIMIT_STORE_ERRORS_TOTAL);
+        let store_errors = |store: &str| {
+            let name = metrics::name(metrics::LIMIT_STORE_ERRORS_TOTAL, &[("store", store)]);
+            host.define_metric(Kind::Counter, &name)
+        };
+        self.limit_store_errors = store_errors("local");
+        self.limit_store_errors_rls = store_errors("rls");
     }
 
     /// A configuration was refused.
@@ -154,6 +163,9 @@ enum Phase {
     Forwarded,
     /// The filter answered locally; the upstream never sees the request.
     Answered,
+    /// Admitted by everything but the rate-limit service: held until its answer
+    /// (`limits.store: rls`).
+    Waiting,
 }
 
 /// One request.
@@ -200,6 +212,8 @@ pub struct Exchange<H: Host> {
     /// The output guard's part of this request (`response_guard`), once it is forwarded.
     guard: Option<Box<guarding::GuardState>>,
     stream_times: guarding::StreamTimes,
+    /// A call to the rate-limit service in flight (`limits.store: rls`).
+    pending: Option<remote::Pending>,
 }
 
 /// What `name` is in a header map read whole (`pairs`) when that settles it (see
@@ -245,6 +259,7 @@ impl<H: Host> Exchange<H> {
             now: None,
             guard: None,
             stream_times: guarding::StreamTimes::default(),
+            pending: None,
         }
     }
 
@@ -481,7 +496,7 @@ impl<H: Host> Exchange<H> {
             }
             inspect::Decision::Block => return self.answer(Refusal::new(Reason::ContentPolicy)),
         };
-        if self.phase == Phase::Forwarded {
+        if matches!(self.phase, Phase::Forwarded | Phase::Waiting) {
             let redacted = match verdict.decision {
                 inspect::Decision::Redact => verdict.redacted_body.as_deref(),
                 _ => None,
@@ -528,9 +543,28 @@ impl<H: Host> Exchange<H> {
             return self.forward(decision);
         }
         let now = self.now.take().map_or_else(|| self.host.now_ms(), ms);
+        if plugin.limiter.remote().is_some() {
+            let check = plugin
+                .limiter
+                .check_remote(&self.host, consumer, now, &facts);
+            return self.admit_remote(decision, check);
+        }
         let d = plugin.limiter.check(&self.host, consumer, now, &facts);
+        self.admitted(decision, d)
+    }
+
+    /// Applies the limiter's admission: refuse, or forward with its rate-limit headers.
+    fn admitted(&mut self, decision: Decision, d: crate::limits::Admission) -> Step {
         if d.degraded {
-            bump(&self.host, self.telemetry.borrow().limit_store_errors, 1);
+            let t = self.telemetry.borrow();
+            let id = match d.store_fault.is_some() || is_store_denial(&d) {
+                true => t.limit_store_errors_rls,
+                false => t.limit_store_errors,
+            };
+            bump(&self.host, id, 1);
+        }
+        if let Some(fault) = d.store_fault {
+            self.note(Reason::limit_store(fault));
         }
         self.reservation = Some(d.reservation);
         if let Some(denial) = &d.denial {
@@ -683,6 +717,7 @@ impl<H: Host> Exchange<H> {
             return;
         }
         self.finished = true;
+        self.abandon_call();
         // One clock reading for the settlement and the audit event's latency.
         self.now = Some(self.host.now());
         self.settle();
@@ -737,7 +772,7 @@ impl<H: Host> Exchange<H> {
     /// settle and write the audit event here there. Other hosts call `on_log` first.
     pub fn on_done(&mut self) {
         if self.host.flavor().ends_without_log() {
-            if self.phase == Phase::Buffering {
+            if matches!(self.phase, Phase::Buffering | Phase::Waiting) {
                 self.event.decision = Decision::Error;
                 self.note(Reason::IncompleteRequest);
             }
@@ -883,7 +918,7 @@ impl<H: Host> Exchange<H> {
             return step;
         }
         match self.phase {
-            Phase::Answered => return Step::Pause,
+            Phase::Answered | Phase::Waiting => return Step::Pause,
             Phase::Forwarded => return Step::Continue,
             Phase::Buffering => {}
         }
@@ -926,6 +961,9 @@ impl<H: Host> Exchange<H> {
                 .flatten()
                 .unwrap_or_default();
             return self.decide(&body);
+        }
+        if self.phase == Phase::Waiting {
+            return Step::Pause;
         }
         Step::Continue
     }
@@ -1029,6 +1067,11 @@ impl<H: Host> Exchange<H> {
                 }
             }
         }
+        if end_of_stream {
+            // `limits.store: rls`: usage above the estimate is charged before the last chunk
+            // leaves (a call once the stream has ended could be cancelled with it).
+            return self.settle_remote();
+        }
         Step::Continue
     }
 
@@ -1036,7 +1079,7 @@ impl<H: Host> Exchange<H> {
         // A request that never completed (client gone mid-upload, upstream reset, timeout) still
         // gets exactly one audit event, saying why.
         let stage = match self.phase {
-            Phase::Buffering => Some(Stage::Undecided),
+            Phase::Buffering | Phase::Waiting => Some(Stage::Undecided),
             Phase::Forwarded if self.noted.is_none() => Some(Stage::Forwarded),
             _ => None,
         };

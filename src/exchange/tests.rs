@@ -4,6 +4,9 @@
 
 use super::*;
 use crate::flavor::Flavor;
+
+#[path = "rls_tests.rs"]
+mod rls;
 use crate::limits::{SharedStore, StoreError};
 use std::collections::HashMap;
 use std::time::{Duration, UNIX_EPOCH};
@@ -27,6 +30,27 @@ struct State {
     now_ms: u64,
     /// Clock readings (each is a host call in the module).
     clock_reads: usize,
+    /// Every outbound call dispatched (`limits.store: rls`), answered or not.
+    calls: Vec<Call>,
+    /// The answer of the call being delivered: headers (HTTP) and body.
+    call_headers: Pairs,
+    call_body: Vec<u8>,
+    /// Streams the exchange resumed.
+    resumed: Vec<Stream>,
+}
+
+/// An outbound call as the fake host received it.
+#[derive(Debug, Clone)]
+struct Call {
+    grpc: bool,
+    token: u32,
+    upstream: Vec<u8>,
+    service: String,
+    method: String,
+    headers: Pairs,
+    message: Vec<u8>,
+    timeout_ms: u32,
+    answered: bool,
 }
 
 #[derive(Clone)]
@@ -42,6 +66,7 @@ fn pairs(map: Map, st: &mut State) -> &mut Pairs {
     match map {
         Map::RequestHeaders => &mut st.req_headers,
         Map::ResponseHeaders => &mut st.resp_headers,
+        Map::HttpCallResponseHeaders => &mut st.call_headers,
     }
 }
 
@@ -131,6 +156,7 @@ impl Host for FakeHost {
         let b = match buffer {
             Buffer::RequestBody => &st.req_body,
             Buffer::ResponseBody => &st.resp_body,
+            Buffer::HttpCallResponseBody | Buffer::GrpcReceiveBuffer => &st.call_body,
         };
         let end = start.saturating_add(max).min(b.len());
         Ok(b.get(start..end)
@@ -149,6 +175,7 @@ impl Host for FakeHost {
         let ok = match buffer {
             Buffer::RequestBody => self.flavor != Flavor::Apisix,
             Buffer::ResponseBody => self.flavor == Flavor::Envoy,
+            Buffer::HttpCallResponseBody | Buffer::GrpcReceiveBuffer => false,
         };
         if !ok {
             return Err(UNIMPLEMENTED);
@@ -157,6 +184,7 @@ impl Host for FakeHost {
         let b = match buffer {
             Buffer::RequestBody => &mut st.req_body,
             Buffer::ResponseBody => &mut st.resp_body,
+            _ => unreachable!("refused above"),
         };
         let end = start.saturating_add(size).min(b.len());
         b.splice(start..end, value.iter().copied());
@@ -220,7 +248,93 @@ impl Host for FakeHost {
         st.clock_reads += 1;
         UNIX_EPOCH + Duration::from_millis(st.now_ms)
     }
+
+    fn dispatch_grpc_call(
+        &self,
+        upstream: &[u8],
+        service: &str,
+        method: &str,
+        message: &[u8],
+        timeout_ms: u32,
+    ) -> Result<u32, u32> {
+        // Kong's and APISIX's modules have no gRPC calls.
+        if self.flavor != Flavor::Envoy {
+            return Err(UNIMPLEMENTED);
+        }
+        Ok(self.record_call(
+            true,
+            upstream,
+            service,
+            method,
+            Vec::new(),
+            message,
+            timeout_ms,
+        ))
+    }
+
+    fn dispatch_http_call(
+        &self,
+        upstream: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        timeout_ms: u32,
+    ) -> Result<u32, u32> {
+        let h = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Ok(self.record_call(false, upstream.as_bytes(), "", "", h, body, timeout_ms))
+    }
+
+    fn resume(&self, stream: Stream) {
+        self.st.borrow_mut().resumed.push(stream);
+    }
 }
+
+impl FakeHost {
+    #[allow(clippy::too_many_arguments)]
+    fn record_call(
+        &self,
+        grpc: bool,
+        upstream: &[u8],
+        service: &str,
+        method: &str,
+        headers: Pairs,
+        message: &[u8],
+        timeout_ms: u32,
+    ) -> u32 {
+        let mut st = self.st.borrow_mut();
+        let token = st.calls.len() as u32 + 100;
+        st.calls.push(Call {
+            grpc,
+            token,
+            upstream: upstream.to_vec(),
+            service: service.into(),
+            method: method.into(),
+            headers,
+            message: message.to_vec(),
+            timeout_ms,
+            answered: false,
+        });
+        token
+    }
+}
+
+/// How the fake rate-limit service answers a call.
+#[derive(Debug, Clone)]
+enum Reply {
+    /// gRPC status and message.
+    Grpc(u32, Vec<u8>),
+    /// HTTP `:status` (none: the call failed) and body.
+    Http(Option<u32>, Vec<u8>),
+    /// No answer within the call's timeout: the host's clock moves past it and the host reports
+    /// a failure (gRPC UNAVAILABLE, or an HTTP answer without headers).
+    Late,
+    /// The client went away before any answer.
+    Never,
+}
+
+type Responder = Box<dyn Fn(&Call) -> Reply>;
 
 /// One plugin on one fake host: runs requests through the host's callback order.
 struct Proxy {
@@ -229,6 +343,8 @@ struct Proxy {
     telemetry: Rc<RefCell<Telemetry>>,
     /// The upstream's answer to a forwarded request: status, content type, body.
     upstream: (u32, &'static str, &'static [u8]),
+    /// The rate-limit service (`limits.store: rls`); `None`: calls are never answered.
+    responder: Option<Responder>,
 }
 
 /// What one request came to.
@@ -278,7 +394,64 @@ impl Proxy {
             plugin,
             telemetry,
             upstream: (200, "application/json", USAGE),
+            responder: None,
         }
+    }
+
+    /// Answers every call not yet answered; whether `stream` was resumed.
+    fn pump(&mut self, ex: &mut Exchange<FakeHost>, stream: Stream) -> bool {
+        self.host.st.borrow_mut().resumed.clear();
+        loop {
+            let call = {
+                let st = self.host.st.borrow();
+                st.calls.iter().find(|c| !c.answered).cloned()
+            };
+            let Some(call) = call else { break };
+            let reply = match &self.responder {
+                Some(r) => r(&call),
+                None => Reply::Never,
+            };
+            {
+                let mut st = self.host.st.borrow_mut();
+                st.calls
+                    .iter_mut()
+                    .find(|c| c.token == call.token)
+                    .unwrap()
+                    .answered = true;
+                st.call_headers.clear();
+                st.call_body.clear();
+            }
+            let reply = match reply {
+                Reply::Never => break,
+                Reply::Late => {
+                    self.host.st.borrow_mut().now_ms += u64::from(call.timeout_ms);
+                    match call.grpc {
+                        true => Reply::Grpc(14, Vec::new()),
+                        false => Reply::Http(None, Vec::new()),
+                    }
+                }
+                r => r,
+            };
+            match reply {
+                Reply::Grpc(status, body) => {
+                    let n = body.len();
+                    self.host.st.borrow_mut().call_body = body;
+                    ex.on_grpc_call_response(call.token, status, n);
+                }
+                Reply::Http(status, body) => {
+                    let n = body.len();
+                    let headers = status.map_or(0, |s| {
+                        let mut st = self.host.st.borrow_mut();
+                        st.call_headers = vec![(":status".into(), s.to_string())];
+                        st.call_body = body;
+                        1
+                    });
+                    ex.on_http_call_response(call.token, headers, n);
+                }
+                Reply::Late | Reply::Never => unreachable!(),
+            }
+        }
+        self.host.st.borrow().resumed.contains(&stream)
     }
 
     fn metric(&self, name: &str) -> i64 {
@@ -327,6 +500,13 @@ impl Proxy {
         match flavor {
             Flavor::Envoy => {
                 let mut last = ex.on_request_headers(body.is_empty());
+                if last == Step::Pause
+                    && body.is_empty()
+                    && !self.local()
+                    && self.pump(&mut ex, Stream::Request)
+                {
+                    last = Step::Continue;
+                }
                 if !self.local() && !body.is_empty() {
                     // Two chunks; Pause buffers, so the second callback sees both.
                     let half = body.len() / 2;
@@ -338,6 +518,12 @@ impl Proxy {
                             body.len() - half
                         };
                         last = ex.on_request_body(size, true);
+                        if last == Step::Pause
+                            && !self.local()
+                            && self.pump(&mut ex, Stream::Request)
+                        {
+                            last = Step::Continue;
+                        }
                     }
                 }
                 assert!(self.local() || last == Step::Continue, "stalled");
@@ -349,7 +535,10 @@ impl Proxy {
                     "Kong cannot resume a Pause"
                 );
                 if !self.local() && !body.is_empty() {
-                    let b = ex.on_request_body(body.len(), true);
+                    let mut b = ex.on_request_body(body.len(), true);
+                    if b == Step::Pause && !self.local() && self.pump(&mut ex, Stream::Request) {
+                        b = Step::Continue;
+                    }
                     assert!(b == Step::Continue || self.local());
                 }
             }
@@ -366,7 +555,10 @@ impl Proxy {
                     .properties_set
                     .contains_key("wasm_process_req_body");
                 if !self.local() && opted {
-                    let b = ex.on_request_body(body.len(), true);
+                    let mut b = ex.on_request_body(body.len(), true);
+                    if b == Step::Pause && !self.local() && self.pump(&mut ex, Stream::Request) {
+                        b = Step::Continue;
+                    }
                     assert!(b == Step::Continue || self.local());
                 }
             }
@@ -397,11 +589,19 @@ impl Proxy {
             for (i, chunk) in chunks.iter().enumerate() {
                 held.extend_from_slice(chunk);
                 self.host.st.borrow_mut().resp_body = held.clone();
-                let step = ex.on_response_body(held.len(), i + 1 == chunks.len());
+                let last = i + 1 == chunks.len();
+                let step = ex.on_response_body(held.len(), last);
+                if step == Step::Pause && last {
+                    // Only the end of the answer may wait for a call (the settlement), and it
+                    // resumes.
+                    assert!(
+                        self.pump(&mut ex, Stream::Response),
+                        "response never resumed"
+                    );
+                }
                 let buffered = self.host.st.borrow().resp_body.clone();
-                if step == Step::Pause {
+                if step == Step::Pause && !last {
                     assert_eq!(flavor, Flavor::Envoy, "only Envoy buffers a paused answer");
-                    assert!(i + 1 < chunks.len(), "paused at the end of the answer");
                     held = buffered;
                 } else {
                     client_body.extend_from_slice(&buffered);
@@ -550,7 +750,8 @@ fn limits_are_exact_and_metrics_equal_the_answers() {
         assert_eq!(p.post("k1", BENIGN).status, 200);
     }
     assert_eq!(p.requests("allowed"), 3);
-    assert_eq!(p.metric(metrics::LIMIT_STORE_ERRORS_TOTAL), 3);
+    let local_errors = metrics::name(metrics::LIMIT_STORE_ERRORS_TOTAL, &[("store", "local")]);
+    assert_eq!(p.metric(&local_errors), 3);
 }
 
 #[test]

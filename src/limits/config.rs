@@ -297,6 +297,186 @@ pub enum FailureMode {
     Deny,
 }
 
+/// Where the windowed limits are counted (`limits.store.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StoreType {
+    /// Proxy-wasm shared data: per proxy process (one Envoy, one Kong node).
+    #[default]
+    Local,
+    /// Envoy's rate-limit service API (`envoy.service.ratelimit.v3`), shared by every replica.
+    Rls,
+}
+
+/// How the rate-limit service is called (`limits.store.protocol`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RlsProtocol {
+    /// `RateLimitService/ShouldRateLimit` over gRPC (`dispatch_grpc_call`; Envoy only).
+    #[default]
+    Grpc,
+    /// `POST <path>` with the request in proto3 JSON (`dispatch_http_call`; every host).
+    Http,
+}
+
+/// `limits.store`: where the counters live. `"local"` (the default) or an object with `type`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreConfig {
+    /// `local` (shared data, per process) or `rls` (a rate-limit service).
+    pub kind: StoreType,
+    /// `grpc` (default) or `http`. Kong and APISIX have no gRPC calls: use `http` there.
+    pub protocol: RlsProtocol,
+    /// The upstream of the rate-limit service (`rls`: required): the Envoy cluster name; on Kong
+    /// and APISIX its `host:port`.
+    pub cluster: Option<String>,
+    /// `http` only: the `:authority` of the call. Default: `cluster`.
+    pub authority: Option<String>,
+    /// `http` only: the path of the JSON endpoint. Default `/json`.
+    pub path: String,
+    /// The rate-limit domain. Default `promptgate`.
+    pub domain: String,
+    /// Longest wait for the service's answer, in ms (the host's call timeout). Default 200.
+    pub timeout_ms: u64,
+    /// When the service fails, times out or answers garbage. Default: `limits.failure_mode`.
+    pub failure_mode: Option<FailureMode>,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            kind: StoreType::Local,
+            protocol: RlsProtocol::Grpc,
+            cluster: None,
+            authority: None,
+            path: "/json".into(),
+            domain: "promptgate".into(),
+            timeout_ms: 200,
+            failure_mode: None,
+        }
+    }
+}
+
+/// The object form of `limits.store`, for its JSON Schema only (the parsing is
+/// `StoreConfig`'s hand-written `Deserialize`; a test checks the two agree on the fields).
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct StoreFields {
+    /// `local` (shared data, per process) or `rls` (Envoy's rate-limit service API, shared by
+    /// every replica).
+    #[serde(rename = "type")]
+    kind: StoreType,
+    /// `grpc` (default) or `http`. Kong and APISIX have no gRPC calls: use `http` there.
+    #[serde(default)]
+    protocol: RlsProtocol,
+    /// The upstream of the rate-limit service (`rls`: required): the Envoy cluster name (up to
+    /// 120 characters); on Kong and APISIX its `host:port`.
+    #[serde(default)]
+    cluster: Option<String>,
+    /// `http` only: the `:authority` of the call. Default: `cluster`.
+    #[serde(default)]
+    authority: Option<String>,
+    /// `http` only: the path of the JSON endpoint. Default `/json`.
+    #[serde(default = "default_store_path")]
+    path: String,
+    /// The rate-limit domain. Default `promptgate`.
+    #[serde(default = "default_store_domain")]
+    domain: String,
+    /// Longest wait for the service's answer, in ms (the host's call timeout; 1 to 60000); then
+    /// `failure_mode` decides. Default 200.
+    #[serde(default = "default_store_timeout_ms")]
+    timeout_ms: u64,
+    /// When the service fails, times out or answers garbage: `allow` (forward, uncounted) or
+    /// `deny` (503 `limiter_unavailable`). Default: `limits.failure_mode`.
+    #[serde(default)]
+    failure_mode: Option<FailureMode>,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn default_store_path() -> String {
+    "/json".into()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn default_store_domain() -> String {
+    "promptgate".into()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn default_store_timeout_ms() -> u64 {
+    200
+}
+
+impl<'de> Deserialize<'de> for StoreConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StoreConfig;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(r#""local" or {"type": "local"|"rls", ...}"#)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<StoreConfig, E> {
+                match v {
+                    "local" => Ok(StoreConfig::default()),
+                    _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+                }
+            }
+            // By hand, not through `StoreFields`' derive behind a `MapAccessDeserializer`: that
+            // instantiates every field's deserializer again for a second deserializer type
+            // (~17 KB of wasm); these `next_value` calls share the ones the config already has.
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StoreConfig, A::Error> {
+                const FIELDS: &[&str] = &[
+                    "type",
+                    "protocol",
+                    "cluster",
+                    "authority",
+                    "path",
+                    "domain",
+                    "timeout_ms",
+                    "failure_mode",
+                ];
+                let mut c = StoreConfig::default();
+                let mut kind = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "type" => kind = Some(map.next_value()?),
+                        "protocol" => c.protocol = map.next_value()?,
+                        "cluster" => c.cluster = map.next_value()?,
+                        "authority" => c.authority = map.next_value()?,
+                        "path" => c.path = map.next_value()?,
+                        "domain" => c.domain = map.next_value()?,
+                        "timeout_ms" => c.timeout_ms = map.next_value()?,
+                        "failure_mode" => c.failure_mode = map.next_value()?,
+                        other => return Err(de::Error::unknown_field(other, FIELDS)),
+                    }
+                }
+                c.kind = kind.ok_or_else(|| de::Error::missing_field("type"))?;
+                Ok(c)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Hand-written to match the hand-written `Deserialize` (native builds only).
+#[cfg(not(target_arch = "wasm32"))]
+impl schemars::JsonSchema for StoreConfig {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "StoreConfig".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let object = generator.subschema_for::<StoreFields>();
+        schemars::json_schema!({
+            "description": "Where the windowed limits are counted: \"local\" (shared data, per process; the default) or {\"type\": \"rls\", \"cluster\": ...} (a rate-limit service shared by every replica; docs/distributed-limits.md).",
+            "anyOf": [{"type": "string", "enum": ["local"]}, object]
+        })
+    }
+}
+
 /// The `limits` section.
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
@@ -331,6 +511,9 @@ pub struct LimitsConfig {
     /// An in-flight count untouched for this long is presumed leaked (e.g. a worker died between
     /// acquire and release) and reset to 0. Default 900.
     pub concurrency_lease_secs: u64,
+    /// Where the windowed limits are counted: shared data (`local`, the default) or a
+    /// rate-limit service shared by every replica (`rls`). See `docs/distributed-limits.md`.
+    pub store: StoreConfig,
 }
 
 impl Default for LimitsConfig {
@@ -349,6 +532,7 @@ impl Default for LimitsConfig {
             cas_retries: 16,
             key_prefix: "promptgate/limits/v1/".into(),
             concurrency_lease_secs: 900,
+            store: StoreConfig::default(),
         }
     }
 }

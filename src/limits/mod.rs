@@ -14,6 +14,7 @@
 pub mod config;
 mod kinds;
 pub mod pricing;
+pub mod remote;
 mod state;
 pub mod store;
 pub mod window;
@@ -22,8 +23,10 @@ pub mod window;
 mod tests;
 
 pub use config::{
-    FailureMode, LimitKind, LimitSet, LimitValue, LimitsConfig, TokenCount, WhenFull, WindowKind,
+    FailureMode, LimitKind, LimitSet, LimitValue, LimitsConfig, RlsProtocol, StoreConfig,
+    StoreType, TokenCount, WhenFull, WindowKind,
 };
+pub use remote::{Fault, Remote};
 pub use store::{SharedStore, StoreError};
 
 use crate::error::ConfigError;
@@ -68,6 +71,9 @@ pub enum DenialKind {
     TooManyConsumers,
     /// Shared data failed and `failure_mode` is `deny` (503 `limiter_unavailable`).
     LimiterUnavailable,
+    /// The rate-limit service (`store: rls`) failed and its `failure_mode` is `deny` (503
+    /// `limiter_unavailable`).
+    StoreUnavailable(Fault),
 }
 
 /// Why a request is rejected.
@@ -89,6 +95,8 @@ pub struct Admission {
     pub denial: Option<Denial>,
     /// Shared data failed and `failure_mode: allow` let the request through unlimited (or partly).
     pub degraded: bool,
+    /// `store: rls`: the service failed this way and `failure_mode: allow` let the request in.
+    pub store_fault: Option<Fault>,
     /// Response headers to add (on the 429 and, if wanted, on the upstream response):
     /// `x-ratelimit-{limit,remaining,reset}-{requests,tokens}`, and `retry-after` on denials.
     pub headers: Vec<(&'static str, String)>,
@@ -126,6 +134,9 @@ pub struct Reservation {
     request_model: Option<String>,
     settled: bool,
     released: bool,
+    /// `store: rls`: the token, cost and global-budget descriptors the admission call charged,
+    /// for a settlement call.
+    remote: Vec<remote::Descriptor>,
 }
 
 impl Reservation {
@@ -193,6 +204,11 @@ pub struct Limiter {
     cas_retries: u32,
     prefix: String,
     lease_ms: u64,
+    /// `store: rls`: the rate-limit service.
+    remote: Option<Remote>,
+    /// `store: rls`: the same limits with the windowed ones and the global budget left out:
+    /// what stays in shared data (`concurrent_requests`).
+    concurrency_only: Option<Box<Limiter>>,
 }
 
 struct Located {
@@ -278,7 +294,7 @@ impl Limiter {
                 "must be greater than 0",
             ));
         }
-        Ok(Limiter {
+        let mut limiter = Limiter {
             default,
             anonymous,
             overflow,
@@ -293,7 +309,26 @@ impl Limiter {
             cas_retries: c.cas_retries,
             prefix: c.key_prefix.clone(),
             lease_ms: c.concurrency_lease_secs.saturating_mul(1000),
-        })
+            remote: None,
+            concurrency_only: None,
+        };
+        if let Some(remote) = Remote::compile(&c.store, c.failure_mode)? {
+            let mut local = limiter.clone();
+            for r in [
+                &mut local.default,
+                &mut local.anonymous,
+                &mut local.overflow,
+            ]
+            .into_iter()
+            .chain(local.overrides.iter_mut().map(|(_, r)| r))
+            {
+                r.limits.clear();
+            }
+            local.global_budget = None;
+            limiter.concurrency_only = Some(Box::new(local));
+            limiter.remote = Some(remote);
+        }
+        Ok(limiter)
     }
 
     /// Whether any limit or budget is configured (if not, `check` never touches shared data).
@@ -303,6 +338,22 @@ impl Limiter {
             || !self.anonymous.is_empty()
             || !self.overflow.is_empty()
             || self.overrides.iter().any(|(_, r)| !r.is_empty())
+    }
+
+    /// The rule a consumer's limits come from, named as the rate-limit service knows it:
+    /// `anonymous`, `override:<index>` or `default`.
+    fn rule_for(&self, c: &Consumer) -> (String, &Rules) {
+        if c.is_anonymous() {
+            return ("anonymous".into(), &self.anonymous);
+        }
+        match self
+            .overrides
+            .iter()
+            .position(|(m, _)| m.matches(&c.id, c.name.as_deref()))
+        {
+            Some(i) => (format!("override:{i}"), &self.overrides[i].1),
+            None => ("default".into(), &self.default),
+        }
     }
 
     fn rules_for(&self, c: &Consumer) -> (BucketRef, &Rules) {
@@ -588,6 +639,7 @@ impl Limiter {
         Admission {
             denial: None,
             degraded,
+            store_fault: None,
             headers,
             reservation: res,
         }
@@ -795,6 +847,7 @@ fn deny(
     }
     Admission {
         degraded: denial_is_degraded(&denial),
+        store_fault: None,
         denial: Some(denial),
         headers,
         reservation: res,
@@ -802,7 +855,10 @@ fn deny(
 }
 
 fn denial_is_degraded(d: &Denial) -> bool {
-    d.kind == DenialKind::LimiterUnavailable
+    matches!(
+        d.kind,
+        DenialKind::LimiterUnavailable | DenialKind::StoreUnavailable(_)
+    )
 }
 
 fn global_spent(b: &Bucket, now: u64) -> u64 {

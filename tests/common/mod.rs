@@ -85,6 +85,9 @@ pub struct Options {
     /// Environment variables set on the Envoy process and passed to the plugin VM
     /// (`vm_config.environment_variables.host_env_keys`), e.g. the provider key.
     pub vm_env: Vec<(String, String)>,
+    /// Appended to the rendered bootstrap, whose last section is `static_resources.clusters`:
+    /// more clusters (e.g. the rate-limit service's), indented as list items of it.
+    pub extra_clusters: String,
 }
 
 impl Default for Options {
@@ -94,6 +97,7 @@ impl Default for Options {
             concurrency: 1,
             mock_args: Vec::new(),
             vm_env: Vec::new(),
+            extra_clusters: String::new(),
         }
     }
 }
@@ -260,6 +264,11 @@ impl Harness {
             model_port,
             &names,
         );
+        if !opts.extra_clusters.is_empty() {
+            let mut yaml = std::fs::read_to_string(&bootstrap).unwrap();
+            yaml.push_str(&opts.extra_clusters);
+            std::fs::write(&bootstrap, yaml).unwrap();
+        }
         let mut envoy =
             start_envoy_with_env(dir.path(), &bootstrap, opts.concurrency, &opts.vm_env);
         let log_path = dir.path().join("envoy.log");

@@ -109,6 +109,8 @@ pub struct HostState {
     /// with [`Vm::counting_calls`].
     pub calls: Vec<(&'static str, String)>,
     counting: bool,
+    /// `proxy_http_call` / `proxy_grpc_call` attempts (each refused with InternalFailure).
+    pub outbound_calls: Vec<String>,
 }
 
 impl HostState {
@@ -669,6 +671,52 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
             Ok(OK)
         },
     )?;
+    // Outbound calls (`limits.store: rls`): this harness has no upstream to call, so it refuses
+    // them as a host refuses an unknown upstream (InternalFailure): the filter must not trap
+    // and `failure_mode` decides. Recorded so tests can see whether a call was attempted.
+    const INTERNAL_FAILURE: i32 = 10;
+    linker.func_wrap(
+        "env",
+        "proxy_http_call",
+        |mut c: Caller<'_, HostState>,
+         _up: i32,
+         _upn: i32,
+         _hp: i32,
+         _hn: i32,
+         _bp: i32,
+         _bn: i32,
+         _tp: i32,
+         _tn: i32,
+         _timeout: i32,
+         _token: i32|
+         -> Result<i32> {
+            c.data_mut().note("proxy_http_call");
+            c.data_mut().outbound_calls.push("proxy_http_call".into());
+            Ok(INTERNAL_FAILURE)
+        },
+    )?;
+    linker.func_wrap(
+        "env",
+        "proxy_grpc_call",
+        |mut c: Caller<'_, HostState>,
+         _up: i32,
+         _upn: i32,
+         _sp: i32,
+         _sn: i32,
+         _mp: i32,
+         _mn: i32,
+         _ip: i32,
+         _in: i32,
+         _msgp: i32,
+         _msgn: i32,
+         _timeout: i32,
+         _token: i32|
+         -> Result<i32> {
+            c.data_mut().note("proxy_grpc_call");
+            c.data_mut().outbound_calls.push("proxy_grpc_call".into());
+            Ok(INTERNAL_FAILURE)
+        },
+    )?;
     for name in ["proxy_continue_stream", "proxy_close_stream"] {
         linker.func_wrap(
             "env",
@@ -790,6 +838,8 @@ pub const ENV_IMPLEMENTED: &[&str] = &[
     "proxy_increment_metric",
     "proxy_record_metric",
     "proxy_send_local_response",
+    "proxy_http_call",
+    "proxy_grpc_call",
     "proxy_continue_stream",
     "proxy_close_stream",
 ];
@@ -897,6 +947,7 @@ impl Vm {
             body_in_temp_file: false,
             calls: Vec::new(),
             counting: count,
+            outbound_calls: Vec::new(),
         };
         let mut store = Store::new(engine, state);
         store.set_fuel(u64::MAX).expect("fuel");
