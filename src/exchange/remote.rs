@@ -24,7 +24,7 @@ enum What {
     /// The admission call: the request waits for it.
     Admission {
         decision: Decision,
-        admission: Admission,
+        admission: Box<Admission>,
         descriptors: Vec<Descriptor>,
     },
     /// The settlement call: the response's last chunk waits for it.
@@ -59,7 +59,7 @@ impl<H: Host> Exchange<H> {
                 self.pending = Some(Pending {
                     what: What::Admission {
                         decision,
-                        admission,
+                        admission: Box::new(admission),
                         descriptors,
                     },
                     ..pending
@@ -210,7 +210,7 @@ impl<H: Host> Exchange<H> {
                 let plugin = self.plugin.clone();
                 let admission = plugin
                     .limiter
-                    .remote_answer(admission, &descriptors, answer);
+                    .remote_answer(*admission, &descriptors, answer);
                 self.phase = Phase::Buffering;
                 if self.admitted(decision, admission) == Step::Continue {
                     self.host.resume(Stream::Request);

@@ -456,7 +456,7 @@ fn put_str(out: &mut Vec<u8>, field: u32, v: &str) {
 }
 
 fn varint_len(v: u64) -> usize {
-    ((64 - (v | 1).leading_zeros() as usize) + 6) / 7
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 fn str_field_len(field_key_len: usize, v: &str) -> usize {
@@ -464,7 +464,7 @@ fn str_field_len(field_key_len: usize, v: &str) -> usize {
 }
 
 /// The entries of a descriptor, in order.
-fn entries<'a>(d: &'a Descriptor, settle: bool) -> impl Iterator<Item = (&'static str, &'a str)> {
+fn entries(d: &Descriptor, settle: bool) -> impl Iterator<Item = (&'static str, &str)> {
     [
         Some(("promptgate_limit", d.kind.name())),
         Some(("promptgate_rule", d.rule.as_str())),
