@@ -35,8 +35,33 @@ fn prose(len: usize) -> String {
     s
 }
 
+/// A code-review question in the shape users paste: a SQL query with quotes, `=`, comments,
+/// `order by` / `group by` and a Python snippet building SQL strings. It wakes many `sqli` rule
+/// anchors (quotes, `=`, `--`, `select`, `order by`, `char(`), unlike [`prose`].
+fn sql_code(len: usize) -> String {
+    const PIECES: &[&str] = &[
+        "Can you review this query? It is slow on our orders table (about 40M rows) and I am not sure the index is used:\n\n```sql\nSELECT o.id, o.customer_id, c.name, SUM(l.qty * l.price) AS total\nFROM orders o\nJOIN customers c ON c.id = o.customer_id\nLEFT JOIN order_lines l ON l.order_id = o.id AND l.status <> 'cancelled'\nWHERE o.created_at >= '2024-01-01' AND o.created_at < '2024-02-01'\n  AND c.country = 'DE' -- only German customers for now\n  AND (o.flags & 4) = 0 /* skip test orders */\nGROUP BY o.id, o.customer_id, c.name\nHAVING SUM(l.qty * l.price) > 100\nORDER BY total DESC\nLIMIT 50;\n```\n\n",
+        "The EXPLAIN says `Seq Scan on orders` with `Filter: ((created_at >= '2024-01-01'::date) AND ((flags & 4) = 0))`. Would a partial index `CREATE INDEX ON orders (created_at) WHERE (flags & 4) = 0` help, or should the `country = 'DE'` condition move into a CTE?\n\n",
+        "Here is how the Python side builds it, I know the f-string is bad:\n\n```python\ndef load_orders(conn, country, since, until, min_total=100):\n    sql = f\"SELECT id, total FROM order_totals WHERE country = '{country}' AND day >= '{since}'\"\n    if until is not None:\n        sql += f\" AND day < '{until}'\"\n    sql += \" ORDER BY total DESC\"\n    rows = conn.execute(sql).fetchall()\n    return [r for r in rows if r[1] > min_total and r[0] != 0]\n\nparams = {\"country\": \"DE\", \"since\": \"2024-01-01\"}\nprint(load_orders(db, **params))\n```\n\n",
+        "Should I switch to `conn.execute(\"... WHERE country = %s AND day >= %s\", (country, since))`? Also, is `COALESCE(SUM(l.qty), 0) = 0` the same as `NOT EXISTS (SELECT 1 FROM order_lines WHERE order_id = o.id)` here, given `status <> 'cancelled'` and NULL prices?\n\n",
+    ];
+    let mut s = String::with_capacity(len + 1024);
+    let mut i = 0;
+    while s.len() < len {
+        s.push_str(PIECES[i % PIECES.len()]);
+        i += 1;
+    }
+    s.truncate(len);
+    s
+}
+
 /// An OpenAI chat body of exactly `len` bytes: a system message and ~2 KiB user turns.
 fn chat_body(len: usize) -> Vec<u8> {
+    chat_body_of(len, prose)
+}
+
+/// As [`chat_body`], user turns made by `text`.
+fn chat_body_of(len: usize, text: fn(usize) -> String) -> Vec<u8> {
     let mut msgs =
         vec![serde_json::json!({"role": "system", "content": "You are a friendly assistant."})];
     let frame = |msgs: &Vec<serde_json::Value>| {
@@ -45,10 +70,18 @@ fn chat_body(len: usize) -> Vec<u8> {
             .len()
     };
     while frame(&msgs) + 2100 < len {
-        msgs.push(serde_json::json!({"role": "user", "content": prose(2048)}));
+        msgs.push(serde_json::json!({"role": "user", "content": text(2048)}));
     }
     let rest = len - frame(&msgs) - r#",{"role":"user","content":""}"#.len();
-    msgs.push(serde_json::json!({"role": "user", "content": prose(rest)}));
+    // `rest` is the JSON length; escapes (`\n`, `\"`) make the text shorter than that
+    let mut t = text(rest);
+    while serde_json::to_string(&t).unwrap().len() > rest + 2 {
+        t.pop();
+    }
+    while serde_json::to_string(&t).unwrap().len() < rest + 2 {
+        t.push(' ');
+    }
+    msgs.push(serde_json::json!({"role": "user", "content": t}));
     let body =
         serde_json::to_vec(&serde_json::json!({"model": "gpt-4o-mini", "messages": msgs})).unwrap();
     assert_eq!(body.len(), len);
@@ -125,4 +158,47 @@ fn request_cost_is_linear_in_body_size() {
             "{name}: cost is not linear in body size: {low:.1} ops/byte up to 256 KiB, {high:.1} above"
         );
     }
+}
+
+/// Wasm operators per byte on code / SQL text (issue 15: the rule matcher must not cost more
+/// than the regex crate did on text that wakes many `sqli` rules). Printed, and linear in size.
+#[test]
+fn sql_code_cost_per_byte() {
+    const KIB: usize = 1024;
+    let wasm = common::wasm_path();
+    // `promptgate-inspection`, action `monitor`: a code review that scores (SQL false positives
+    // are the issue's known weakness) is still scanned in full and forwarded.
+    let base: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::repo_root().join("bench/configs/inspection.json"))
+            .expect("bench config"),
+    )
+    .unwrap();
+    let mut cfg = base.as_object().unwrap().clone();
+    cfg.insert(
+        "inspection".into(),
+        serde_json::json!({"action": "monitor"}),
+    );
+    let config = serde_json::Value::Object(cfg).to_string();
+    let mut vm = Vm::new(
+        Profile::Envoy,
+        &wasm,
+        &config,
+        Arc::new(Mutex::new(SharedData::default())),
+    );
+    ops(&mut vm, &chat_body_of(16 * KIB, sql_code));
+    let mut rows = Vec::new();
+    for n in [16 * KIB, 64 * KIB, 256 * KIB] {
+        let used = ops(&mut vm, &chat_body_of(n, sql_code));
+        println!(
+            "sql+code body {} KiB: {used} wasm ops, {:.1} ops/byte",
+            n / KIB,
+            used as f64 / n as f64
+        );
+        rows.push(used as f64);
+    }
+    let low = (rows[1] - rows[0]) / (48 * KIB) as f64;
+    let high = (rows[2] - rows[1]) / (192 * KIB) as f64;
+    println!("sql+code: marginal ops/byte 16-64 KiB {low:.1}, 64-256 KiB {high:.1}");
+    assert!(low > 0.0, "cost does not grow with the body");
+    assert!(high <= low * 1.15, "not linear: {low:.1} then {high:.1} ops/byte");
 }
