@@ -200,5 +200,8 @@ fn sql_code_cost_per_byte() {
     let high = (rows[2] - rows[1]) / (192 * KIB) as f64;
     println!("sql+code: marginal ops/byte 16-64 KiB {low:.1}, 64-256 KiB {high:.1}");
     assert!(low > 0.0, "cost does not grow with the body");
-    assert!(high <= low * 1.15, "not linear: {low:.1} then {high:.1} ops/byte");
+    assert!(
+        high <= low * 1.15,
+        "not linear: {low:.1} then {high:.1} ops/byte"
+    );
 }
