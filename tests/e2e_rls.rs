@@ -4,54 +4,13 @@
 //! (`failure_mode` allow and deny) and a limiter that never answers (the call timeout holds).
 
 mod common;
+#[path = "../limiter/tests/support/mod.rs"]
+mod support;
+
 use common::*;
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn limiter_bin() -> PathBuf {
-    let p = std::env::var_os("PROMPTGATE_LIMITER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target/release/promptgate-limiter"));
-    assert!(
-        p.exists(),
-        "{} not found (PROMPTGATE_LIMITER); cargo build --release -p promptgate-limiter",
-        p.display()
-    );
-    p
-}
-
-/// The limiter with in-memory counters, configured from the same file as the filter.
-fn start_limiter(dir: &std::path::Path, config: &str, grpc: u16, http: u16) -> Proc {
-    let file = dir.join("limiter.json");
-    std::fs::write(&file, config).unwrap();
-    let child = Command::new(limiter_bin())
-        .arg("--config")
-        .arg(&file)
-        .arg("--memory")
-        .args(["--grpc-addr", &format!("127.0.0.1:{grpc}")])
-        .args(["--http-addr", &format!("127.0.0.1:{http}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn promptgate-limiter");
-    let mut p = Proc {
-        child,
-        name: "promptgate-limiter",
-    };
-    let start = Instant::now();
-    while !http_get(http, "/healthz").is_ok_and(|(s, _)| s == 200) {
-        assert!(p.exited().is_none(), "promptgate-limiter exited early");
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "limiter not ready"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    p
-}
+use support::Limiter;
 
 /// Two clusters for the limiter: `limiter_grpc` (HTTP/2) and `limiter_http`.
 fn clusters(grpc: u16, http: u16) -> String {
@@ -92,23 +51,6 @@ fn envoy(config: &str, grpc: u16, http: u16) -> Harness {
     })
 }
 
-fn chat(h: &Harness, key: &str, max_tokens: u64) -> Response {
-    let body = serde_json::json!({
-        "model": "gpt-4o-mini",
-        "max_tokens": max_tokens,
-        "messages": [{"role": "user", "content": "Write a haiku about shared counters."}]
-    });
-    let auth = format!("Bearer {key}");
-    h.post(
-        "/v1/chat/completions",
-        &[
-            ("content-type", "application/json"),
-            ("authorization", &auth),
-        ],
-        body.to_string().as_bytes(),
-    )
-}
-
 fn rls_config(extra: &str, limits: &str) -> String {
     format!(
         r#"{{"limits": {{"default": {limits},
@@ -125,15 +67,14 @@ fn metric(h: &Harness, line_start: &str) -> Option<f64> {
 
 /// Admitted, then refused, over `protocol`; the refusal is today's 429.
 fn admitted_then_refused(extra: &str) {
-    let (grpc, http) = (free_port(), free_port());
     let config = rls_config(extra, r#"{"requests_per_minute": 2}"#);
-    let dir = tempfile::tempdir().unwrap();
-    let _limiter = start_limiter(dir.path(), &config, grpc, http);
+    let limiter = Limiter::start(&limiter_bin(), &config, None, &[]);
+    let (grpc, http) = (limiter.grpc_port, limiter.http_port);
     let h = envoy(&config, grpc, http);
     common::clear_of_minute_boundary(Duration::from_secs(10));
-    let a = chat(&h, "sk-alice", 8);
-    let b = chat(&h, "sk-alice", 8);
-    let c = chat(&h, "sk-alice", 8);
+    let a = chat_as(&h, "sk-alice", 8);
+    let b = chat_as(&h, "sk-alice", 8);
+    let c = chat_as(&h, "sk-alice", 8);
     assert_eq!(
         (a.status, b.status),
         (200, 200),
@@ -150,7 +91,7 @@ fn admitted_then_refused(extra: &str) {
     let retry: u64 = c.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "retry-after {retry}");
     // Another consumer has its own counter in the service.
-    assert_eq!(chat(&h, "sk-bob", 8).status, 200);
+    assert_eq!(chat_as(&h, "sk-bob", 8).status, 200);
     let events = h.wait_audit_events(4);
     let refused: Vec<_> = events
         .iter()
@@ -183,17 +124,16 @@ fn http_json_admits_and_refuses() {
 
 #[test]
 fn token_usage_beyond_the_estimate_is_settled() {
-    let (grpc, http) = (free_port(), free_port());
     let config = rls_config(
         r#", "cluster": "limiter_grpc""#,
         r#"{"tokens_per_minute": 100000}"#,
     );
-    let dir = tempfile::tempdir().unwrap();
-    let _limiter = start_limiter(dir.path(), &config, grpc, http);
+    let limiter = Limiter::start(&limiter_bin(), &config, None, &[]);
+    let (grpc, http) = (limiter.grpc_port, limiter.http_port);
     let h = envoy(&config, grpc, http);
     common::clear_of_minute_boundary(Duration::from_secs(10));
     // max_tokens 1: the reservation (prompt estimate + 1) is below what the model reports.
-    let a = chat(&h, "sk-carol", 1);
+    let a = chat_as(&h, "sk-carol", 1);
     assert_eq!(a.status, 200, "{}", a.text());
     let after_a: u64 = a
         .header("x-ratelimit-remaining-tokens")
@@ -208,7 +148,7 @@ fn token_usage_beyond_the_estimate_is_settled() {
         used > reserved,
         "usage {used} must exceed the reservation {reserved}"
     );
-    let b = chat(&h, "sk-carol", 1);
+    let b = chat_as(&h, "sk-carol", 1);
     let after_b: u64 = b
         .header("x-ratelimit-remaining-tokens")
         .unwrap()
@@ -238,7 +178,7 @@ fn limiter_down_follows_failure_mode() {
         );
         let h = envoy(&config, grpc, http);
         for _ in 0..2 {
-            let r = chat(&h, "sk-dave", 8);
+            let r = chat_as(&h, "sk-dave", 8);
             assert_eq!(r.status, status, "{mode} {protocol}: {}", r.text());
             if status == 503 {
                 assert_eq!(r.json()["error"]["type"], "limiter_unavailable");
@@ -276,7 +216,7 @@ fn a_limiter_that_never_answers_costs_at_most_the_timeout() {
         );
         let h = envoy(&config, port, port);
         let start = Instant::now();
-        let r = chat(&h, "sk-erin", 8);
+        let r = chat_as(&h, "sk-erin", 8);
         let took = start.elapsed();
         assert_eq!(r.status, status, "{mode}: {}", r.text());
         // timeout_ms is 300: the call's timeout, plus the model's and Envoy's own time.

@@ -536,3 +536,34 @@ pub fn clear_of_minute_boundary(margin: std::time::Duration) {
         std::thread::sleep(left + std::time::Duration::from_millis(200));
     }
 }
+
+/// The `promptgate-limiter` binary (`PROMPTGATE_LIMITER`, else target/release, built by scripts/setup).
+pub fn limiter_bin() -> PathBuf {
+    let p = std::env::var_os("PROMPTGATE_LIMITER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/release/promptgate-limiter"));
+    assert!(
+        p.exists(),
+        "{} not found (PROMPTGATE_LIMITER); scripts/setup builds it",
+        p.display()
+    );
+    p
+}
+
+/// A short chat completion as consumer `key` asking for up to `max_tokens`.
+pub fn chat_as(h: &Harness, key: &str, max_tokens: u64) -> Response {
+    let body = serde_json::json!({
+        "model": "gpt-4o-mini",
+        "max_tokens": max_tokens,
+        "messages": [{"role": "user", "content": "Write a haiku about shared counters."}]
+    });
+    let auth = format!("Bearer {key}");
+    h.post(
+        "/v1/chat/completions",
+        &[
+            ("content-type", "application/json"),
+            ("authorization", &auth),
+        ],
+        body.to_string().as_bytes(),
+    )
+}
