@@ -468,6 +468,8 @@ pub struct SseGuard<S: Scanners> {
     /// The stream was blocked (or passed the event cap): drop or pass everything after.
     ended: bool,
     unscanned: bool,
+    /// An event too large to scan ends the stream with an error (instead of passing).
+    fail_closed: bool,
     report: SseReport,
 }
 
@@ -479,6 +481,7 @@ impl<S: Scanners> Default for SseGuard<S> {
             streams: Vec::new(),
             ended: false,
             unscanned: false,
+            fail_closed: false,
             report: SseReport::default(),
         }
     }
@@ -1003,6 +1006,14 @@ impl<S: Scanners> SseGuard<S> {
         Self::default()
     }
 
+    /// A guard that ends the stream with an error event where an event is too large to scan.
+    pub fn fail_closed() -> Self {
+        SseGuard {
+            fail_closed: true,
+            ..Self::default()
+        }
+    }
+
     /// What the stream did so far.
     pub fn report(&self) -> &SseReport {
         &self.report
@@ -1022,7 +1033,7 @@ impl<S: Scanners> SseGuard<S> {
     pub fn feed(&mut self, scanners: &S, chunk: &[u8], end: bool) -> Vec<u8> {
         let mut out = Vec::new();
         if self.ended {
-            if self.unscanned {
+            if self.unscanned && !self.report.blocked {
                 out.extend_from_slice(chunk);
             }
             return out;
@@ -1047,12 +1058,17 @@ impl<S: Scanners> SseGuard<S> {
                 self.finish_all(scanners, &mut out);
             }
         } else if rest.len() > MAX_EVENT_BYTES {
-            // Never hold an unbounded event: release what is held and let the rest through.
+            // Never hold an unbounded event: release what is held, then let the rest through or
+            // (fail closed) end the stream.
             self.finish_all(scanners, &mut out);
             if !self.ended {
-                out.extend_from_slice(rest);
-                self.ended = true;
                 self.unscanned = true;
+                if self.fail_closed {
+                    self.block_with(&mut out, "too_large");
+                } else {
+                    out.extend_from_slice(rest);
+                    self.ended = true;
+                }
             }
         } else {
             self.frame.extend_from_slice(rest);
@@ -1303,13 +1319,18 @@ impl<S: Scanners> SseGuard<S> {
     }
 
     fn block(&mut self, out: &mut Vec<u8>) {
+        let detectors = self.blocking_detectors();
+        self.block_with(out, &detectors);
+    }
+
+    /// Ends the stream: an error event naming `why`, then `[DONE]`.
+    fn block_with(&mut self, out: &mut Vec<u8>, why: &str) {
         self.ended = true;
         self.report.blocked = true;
         self.queue.clear();
         self.frame.clear();
         let anthropic = self.report.shape == Shape::Anthropic;
-        let detectors = self.blocking_detectors();
-        let message = format!("{BLOCK_MESSAGE} ({detectors})");
+        let message = format!("{BLOCK_MESSAGE} ({why})");
         if anthropic {
             let ev = json!({"type": "error", "error": {"type": "content_filter", "message": message, "code": BLOCK_CODE}});
             out.extend_from_slice(b"event: error\ndata: ");

@@ -728,3 +728,54 @@ fn tool_calls_refusals_and_reasoning_are_guarded() {
         }
     }
 }
+
+/// Issue 19: a JSON answer above `max_json_bytes` is not scanned. By default it is withheld
+/// (padding must not carry a secret past the guard); `unscanned: allow` lets it pass. Both
+/// audited with `response.note: too_large`.
+#[test]
+fn answers_too_large_to_scan_fail_closed_unless_allowed() {
+    let ask_big = |h: &Harness| {
+        // 20 000 mock tokens ("tok0 tok1 ..."): about 130 KB of JSON.
+        h.post(
+            "/v1/chat/completions",
+            &[
+                ("content-type", "application/json"),
+                ("x-mock-completion-tokens", "20000"),
+            ],
+            json!({"model": "gpt-x", "messages": [{"role": "user", "content": "Count."}]})
+                .to_string()
+                .as_bytes(),
+        )
+    };
+    let h = Harness::start(&json!({"response_guard": {"max_json_bytes": 65536}}).to_string());
+    let r = ask_big(&h);
+    assert_eq!(r.status, 403, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["error"]["code"], "response_blocked", "{v}");
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("too_large"));
+    assert!(!r.text().contains("tok19999"));
+    let e = last_event(&h, 1);
+    assert_eq!(e["response"]["decision"], "blocked", "{e}");
+    assert_eq!(e["response"]["note"], "too_large", "{e}");
+    // Under the limit it is scanned as usual.
+    let small = h.post_json(
+        "/v1/chat/completions",
+        &json!({"model": "gpt-x", "messages": [{"role": "user", "content": "Hi."}]}),
+    );
+    assert_eq!(small.status, 200);
+    assert_eq!(last_event(&h, 2)["response"]["decision"], "allowed");
+    drop(h);
+
+    let h = Harness::start(
+        &json!({"response_guard": {"max_json_bytes": 65536, "unscanned": "allow"}}).to_string(),
+    );
+    let r = ask_big(&h);
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("tok19999") && r.body.len() > 100_000);
+    let e = last_event(&h, 1);
+    assert_eq!(e["response"]["decision"], "unscanned", "{e}");
+    assert_eq!(e["response"]["note"], "too_large", "{e}");
+}

@@ -515,6 +515,19 @@ fn hostile_streams_do_not_panic() {
     assert_eq!(out.len(), big.len());
     assert!(g.unscanned());
     assert_eq!(g.feed(&Fake, b"xyz", true), b"xyz");
+    // Fail closed: the held text goes out, then an error event and `[DONE]`; nothing after.
+    let mut g: SseGuard<Fake> = SseGuard::fail_closed();
+    let head = chat_stream(&["fine "]);
+    let head = head.trim_end_matches("data: [DONE]\n\n");
+    let mut out = g.feed(&Fake, head.as_bytes(), false);
+    out.extend(g.feed(&Fake, &big, false));
+    out.extend(g.feed(&Fake, b"more", true));
+    let out = String::from_utf8(out).unwrap();
+    assert!(g.unscanned() && g.blocked());
+    assert!(out.starts_with(head), "{out}");
+    assert!(out.ends_with("(too_large)\",\"type\":\"content_filter\",\"param\":null,\"code\":\"response_blocked\"}}\n\ndata: [DONE]\n\n")
+        || out.contains("(too_large)"), "{out}");
+    assert!(out.len() < head.len() + 400 && !out.contains("aaaa") && !out.contains("more"));
 }
 
 #[test]
