@@ -280,7 +280,7 @@ fn sse_guard_cost() {
             ("content-type", "application/json"),
             ("authorization", "Bearer sk-cost-test"),
         ];
-        let mut one = |vm: &mut Vm, answer: &[u8]| {
+        let one = |vm: &mut Vm, answer: &[u8]| {
             let before = vm.wasm_ops();
             let o = vm.request(&headers, &body, (200, "text/event-stream", answer));
             assert!(
