@@ -123,6 +123,58 @@ def plugin_start(ctx):
     return median(a) - median(b)
 
 
+def percentile(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else None
+
+
+def ttft_section(ctx, toks):
+    """Time to first token of the streamed rows (bench/run.py measure_ttft), and for
+    promptgate-guard the paired per-run ratio to promptgate (the same run, back to back)."""
+    L = []
+    streams = [tok for tok, _, stream in ctx["sizes"] if stream]
+    if not streams:
+        return L
+    L.append("## Time to first token (streamed answers)\n")
+    L.append("A client sends sequential streamed requests (200 per run after 10 uncounted) on one "
+             "keep-alive connection and times each from sending the request to the first byte of "
+             "the answer's body (the first SSE event); p50 and p90 over every run's samples. "
+             "*added* is the p50 minus Envoy alone's.\n")
+    L.append("| size | config | TTFT p50 ms | p90 ms | added p50 ms | samples |")
+    L.append("|---|---|---:|---:|---:|---:|")
+    for tok in streams:
+        ref = [x for r in ctx["results"].get("envoy", {}).get(tok, []) for x in r.get("ttft_s", [])]
+        for c in ctx["configs"]:
+            xs = [x for r in ctx["results"].get(c, {}).get(tok, []) for x in r.get("ttft_s", [])]
+            if not xs:
+                continue
+            added = f"{(median(xs) - median(ref)) * 1000:+.3f}" if ref and c != "envoy" else "-"
+            L.append(f"| {tok} | `{c}` | {median(xs) * 1000:.3f} | {percentile(xs, 0.9) * 1000:.3f} | "
+                     f"{added} | {len(xs)} |")
+    L.append("")
+    pairs = []
+    for tok in streams:
+        g = ctx["results"].get("promptgate-guard", {}).get(tok, [])
+        b = ctx["results"].get("promptgate", {}).get(tok, [])
+        for i, (rg, rb) in enumerate(zip(g, b)):
+            tg, tb = rg.get("ttft_s"), rb.get("ttft_s")
+            pairs.append(f"| {tok} | {i + 1} | {rb['rps']:.0f} | {rg['rps']:.0f} | "
+                         f"{rg['rps'] / rb['rps']:.3f} | {rb['cpu_us_per_req']:.0f} | "
+                         f"{rg['cpu_us_per_req']:.0f} | "
+                         + (f"{(median(tg) - median(tb)) * 1000:+.3f} |" if tg and tb else "- |"))
+    if pairs:
+        L.append("### Output guard on / off, paired per run\n")
+        L.append("`promptgate-guard` against `promptgate` in the same run (the same Envoy settings "
+                 "and bodies, one after the other): the guard's cost with the machine's load of "
+                 "that moment on both sides.\n")
+        L.append("| size | run | promptgate req/s | guard req/s | guard / off | off CPU µs/req | "
+                 "guard CPU µs/req | added TTFT p50 ms |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+        L.extend(pairs)
+        L.append("")
+    return L
+
+
 def render_report(ctx):
     L = []
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -182,6 +234,9 @@ def render_report(ctx):
         "noop-wasm": "`envoy.filters.http.wasm`, `bench/noop-filter` (returns Continue everywhere), "
                      "V8, same bootstrap as promptgate (`envoy/envoy.yaml.tmpl`)",
         "promptgate": "`envoy.filters.http.wasm` promptgate.wasm, `bench/configs/default.json` (`{}`)",
+        "promptgate-guard": "promptgate.wasm, `bench/configs/guard.json` (the defaults + "
+                            "`response_guard` with every detector on: leakage with a canary, "
+                            "secrets, PII of every type, links)",
         "promptgate-no-audit": "promptgate.wasm, `bench/configs/no-audit.json` (defaults with the "
                                "per-request audit event off: the glue's buffering and metrics)",
         "promptgate-inspection": "promptgate.wasm, `bench/configs/inspection.json`",
@@ -268,6 +323,7 @@ def render_report(ctx):
             L.append(f"| {tok} | `{c}` | {s['rps']:.0f} | {'-' if r is None else f'{r:.2f}'} | "
                      f"{s['p50']:.2f} | {s['p99']:.2f} | {s['cpu']:.0f} | {s['util'] * 100:.0f} | {s['n']} |")
     L.append("")
+    L.extend(ttft_section(ctx, toks))
     if ctx["failures"]:
         L.append("### Failed rows\n")
         L.append("A row fails when the pre-flight request is not a 200 with the mock's answer, when "

@@ -34,10 +34,15 @@ Measuring is bench/run.py (writes the results JSON), reporting bench/report.py (
 scripts/bench runs one, then the other.
 
 Configurations: envoy (router only, the reference), noop-wasm, promptgate (defaults, {}),
-promptgate-no-audit, promptgate-inspection, promptgate-limits (bench/configs/*.json),
+promptgate-guard (the defaults + response_guard with every detector on), promptgate-no-audit,
+promptgate-inspection, promptgate-limits (bench/configs/*.json),
 promptgate-limits-rls (the same limits counted by promptgate-limiter over gRPC, with a
 redis-server, both on loopback and pinned to core 0), lua (Envoy Lua filter pattern
 check on the buffered body), local-ratelimit (Envoy native local_ratelimit, never rejecting).
+
+For the SSE case each configuration also gets a time to first token: a small client sends
+TTFT_REQUESTS sequential streamed requests per run and times each from sending the request to the
+first byte of the answer's body (the first event), p50 over all runs.
 
 Besides the wall-clock rows, the report has the start-up times, Envoy's memory, promptgate's
 inspection cost inside Envoy (its scan histogram), the native scan cost (promptgate-eval --bench)
@@ -100,6 +105,14 @@ CONFIGS = {
         "wasm": PG_WASM,
         "config": "bench/configs/default.json",
         "promptgate": True,
+    },
+    "promptgate-guard": {
+        "label": "Envoy + promptgate, defaults + output guard (every detector on)",
+        "template": "envoy/envoy.yaml.tmpl",
+        "wasm": PG_WASM,
+        "config": "bench/configs/guard.json",
+        "promptgate": True,
+        "guard": True,
     },
     "promptgate-no-audit": {
         "label": "Envoy + promptgate, audit event off",
@@ -513,8 +526,8 @@ class Envoy:
                 out[k] = int(v)
         return out
 
-    def decisions(self):
-        s = self.stats("promptgate_requests_total")
+    def decisions(self, metric="promptgate_requests_total"):
+        s = self.stats(metric)
         return {k.split("decision=")[-1]: v for k, v in s.items() if "decision=" in k}
 
     def stop(self, keep_log=True):
@@ -661,6 +674,35 @@ def preflight(env, size, body, stream):
                              f"(decisions before {before}, after {after})")
 
 
+TTFT_REQUESTS = 200  # sequential streamed requests per run and configuration (SSE case)
+TTFT_WARMUP = 10
+
+
+def measure_ttft(port, body, n=TTFT_REQUESTS, warmup=TTFT_WARMUP):
+    """Time to first token of streamed answers, as a client sees it: seconds from sending the
+    request to the first byte of the answer's body (the first SSE event), for n sequential
+    requests on one keep-alive connection (after `warmup` uncounted ones). Every answer is read
+    to its end and must be a 200 ending in [DONE]."""
+    headers = {"content-type": "application/json", "authorization": "Bearer sk-bench"}
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    samples = []
+    try:
+        for i in range(warmup + n):
+            t0 = time.perf_counter()
+            conn.request("POST", "/v1/chat/completions", body, headers)
+            resp = conn.getresponse()
+            first = resp.read(1)
+            t1 = time.perf_counter()
+            rest = resp.read()
+            if resp.status != 200 or not first or b"[DONE]" not in rest:
+                raise BenchError(f"TTFT request: HTTP {resp.status}, body {(first + rest)[:200]!r}")
+            if i >= warmup:
+                samples.append(t1 - t0)
+    finally:
+        conn.close()
+    return samples
+
+
 def check_filter_active(env):
     """Proves the configuration's filter is in the path (once per Envoy start)."""
     spec = env.spec
@@ -672,6 +714,11 @@ def check_filter_active(env):
         s = env.stats(spec["stat"])
         if not any(v > 0 for k, v in s.items() if k.endswith(spec["stat"])):
             raise BenchError(f"stat {spec['stat']} did not move: the filter is not in the path")
+    if spec.get("guard"):
+        s = env.stats("promptgate_response_decisions_total")
+        if not any(v > 0 for v in s.values()):
+            raise BenchError("promptgate_response_decisions_total did not move: the output guard "
+                             "is not running")
     if spec.get("blocks_attack"):
         doc = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": ATTACK}]}
         status, _ = request("POST", env.port, "/v1/chat/completions", json.dumps(doc).encode(),
@@ -827,6 +874,8 @@ def main():
                         if warmup > 0:
                             run_wrk(env.port, wrk_files[tok], warmup, a.connections, 30, a.workload)
                         dec0 = env.decisions() if env.spec.get("promptgate") else None
+                        rdec0 = env.decisions("promptgate_response_decisions_total") \
+                            if env.spec.get("guard") else None
                         c0 = cpu_seconds(env.proc.pid)
                         r = run_wrk(env.port, wrk_files[tok], duration, a.connections, 30, a.workload)
                         c1 = cpu_seconds(env.proc.pid)
@@ -843,11 +892,21 @@ def main():
                                    if k != "allowed" and dec1[k] != dec0.get(k, 0)}
                             if odd:
                                 raise BenchError(f"promptgate decided other than 'allowed': {odd}")
+                        if rdec0 is not None:
+                            rdec1 = env.decisions("promptgate_response_decisions_total")
+                            odd = {k: rdec1[k] - rdec0.get(k, 0) for k in rdec1
+                                   if k != "allowed" and rdec1[k] != rdec0.get(k, 0)}
+                            if odd or rdec1.get("allowed", 0) <= rdec0.get("allowed", 0):
+                                raise BenchError("the output guard decided other than 'allowed' "
+                                                 f"(or nothing): {rdec0} -> {rdec1}")
+                        if stream:
+                            r["ttft_s"] = measure_ttft(env.port, data)
                         r["cpu_us_per_req"] = (c1 - c0) / r["requests"] * 1e6
                         r["cpu_util"] = (c1 - c0) / (r["duration_us"] / 1e6)
                         results[name][tok].append(r)
                         say(f"  {tok:>5}: {r['rps']:9.0f} req/s  p50 {r['p50_us'] / 1000:7.2f} ms  "
-                            f"p99 {r['p99_us'] / 1000:7.2f} ms  Envoy CPU {r['cpu_util'] * 100:3.0f}%")
+                            f"p99 {r['p99_us'] / 1000:7.2f} ms  Envoy CPU {r['cpu_util'] * 100:3.0f}%"
+                            + (f"  TTFT p50 {median(r['ttft_s']) * 1000:.3f} ms" if stream else ""))
                     except BenchError as e:
                         failures[(name, tok)] = str(e)
                         say(f"  FAILED {name} {tok}: {e}")

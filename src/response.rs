@@ -26,7 +26,9 @@
 //! nothing after it.
 
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 /// One detector hit, with stable names (metric labels, audit fields).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,15 +94,20 @@ fn doc_shape(v: &Value) -> Shape {
         return Shape::Unknown;
     };
     if let Some(choices) = obj.get("choices").and_then(Value::as_array) {
-        let first = choices.iter().find(|c| {
-            c.pointer("/message/content").is_some_and(Value::is_string)
-                || c.get("text").is_some_and(Value::is_string)
-        });
-        return match first {
-            Some(c) if c.pointer("/message/content").is_some() => Shape::Chat,
-            Some(_) => Shape::Completions,
-            None => Shape::Unknown,
-        };
+        // A chat answer may carry only tool calls (`content: null`).
+        if choices
+            .iter()
+            .any(|c| c.get("message").is_some_and(Value::is_object))
+        {
+            return Shape::Chat;
+        }
+        if choices
+            .iter()
+            .any(|c| c.get("text").is_some_and(Value::is_string))
+        {
+            return Shape::Completions;
+        }
+        return Shape::Unknown;
     }
     match (
         obj.get("type").and_then(Value::as_str),
@@ -112,21 +119,59 @@ fn doc_shape(v: &Value) -> Shape {
     }
 }
 
-/// Mutable references to every answer text of a parsed response document.
-fn texts_mut(v: &mut Value) -> (Shape, Vec<&mut String>) {
+/// Every string inside `v` (a tool call's structured `input`), mutable.
+fn string_leaves<'a>(v: &'a mut Value, out: &mut Vec<&'a mut String>) {
+    match v {
+        Value::String(s) => out.push(s),
+        Value::Array(a) => a.iter_mut().for_each(|x| string_leaves(x, out)),
+        Value::Object(m) => m.values_mut().for_each(|x| string_leaves(x, out)),
+        _ => {}
+    }
+}
+
+fn push_str<'a>(v: Option<&'a mut Value>, out: &mut Vec<&'a mut String>) {
+    if let Some(Value::String(t)) = v {
+        out.push(t);
+    }
+}
+
+/// Mutable references to the answer texts of a parsed response document. `all`: also what the
+/// model says besides its answer text (tool-call arguments, refusals, reasoning / thinking);
+/// otherwise only the answer text (what a refusal-shaped block reply replaces).
+fn texts_mut(v: &mut Value, all: bool) -> (Shape, Vec<&mut String>) {
     let shape = doc_shape(v);
     let mut out = Vec::new();
     match shape {
         Shape::Chat | Shape::Completions => {
             if let Some(Value::Array(choices)) = v.get_mut("choices") {
                 for c in choices.iter_mut() {
-                    let t = if shape == Shape::Chat {
-                        c.pointer_mut("/message/content")
-                    } else {
-                        c.get_mut("text")
+                    if shape == Shape::Completions {
+                        push_str(c.get_mut("text"), &mut out);
+                        continue;
+                    }
+                    let Some(Value::Object(m)) = c.get_mut("message") else {
+                        continue;
                     };
-                    if let Some(Value::String(t)) = t {
-                        out.push(t);
+                    for (k, f) in m.iter_mut() {
+                        match k.as_str() {
+                            "content" => push_str(Some(f), &mut out),
+                            "refusal" | "reasoning_content" | "reasoning" if all => {
+                                push_str(Some(f), &mut out)
+                            }
+                            "function_call" if all => push_str(f.get_mut("arguments"), &mut out),
+                            "tool_calls" if all => {
+                                if let Value::Array(calls) = f {
+                                    for call in calls.iter_mut() {
+                                        push_str(
+                                            call.get_mut("function")
+                                                .and_then(|f| f.get_mut("arguments")),
+                                            &mut out,
+                                        );
+                                    }
+                                }
+                            }
+                            _ => {}
+                        }
                     }
                 }
             }
@@ -134,17 +179,23 @@ fn texts_mut(v: &mut Value) -> (Shape, Vec<&mut String>) {
         Shape::Anthropic => {
             if let Some(Value::Array(blocks)) = v.get_mut("content") {
                 for b in blocks.iter_mut() {
-                    if b.get("type").and_then(Value::as_str) == Some("text") {
-                        if let Some(Value::String(t)) = b.get_mut("text") {
-                            out.push(t);
+                    let kind = b.get("type").and_then(Value::as_str).unwrap_or("");
+                    match kind {
+                        "text" => push_str(b.get_mut("text"), &mut out),
+                        "thinking" if all => push_str(b.get_mut("thinking"), &mut out),
+                        "tool_use" | "server_tool_use" if all => {
+                            if let Some(input) = b.get_mut("input") {
+                                string_leaves(input, &mut out);
+                            }
                         }
+                        _ => {}
                     }
                 }
             }
         }
         Shape::Responses => {
             if let Some(Value::Array(items)) = v.get_mut("output") {
-                responses_output_texts(items, &mut out);
+                responses_output_texts(items, all, &mut out);
             }
         }
         Shape::Unknown => {}
@@ -152,18 +203,44 @@ fn texts_mut(v: &mut Value) -> (Shape, Vec<&mut String>) {
     (shape, out)
 }
 
-/// `output_text` parts of the Responses API's `output` items.
-fn responses_output_texts<'a>(items: &'a mut [Value], out: &mut Vec<&'a mut String>) {
+/// The texts of the Responses API's `output` items: `output_text` parts (`all`: also `refusal`
+/// parts, function-call `arguments`, custom tool `input`, reasoning summaries and text).
+fn responses_output_texts<'a>(items: &'a mut [Value], all: bool, out: &mut Vec<&'a mut String>) {
     for item in items.iter_mut() {
-        if let Some(Value::Array(parts)) = item.get_mut("content") {
-            for p in parts.iter_mut() {
-                if p.get("type").and_then(Value::as_str) == Some("output_text") {
-                    if let Some(Value::String(t)) = p.get_mut("text") {
-                        out.push(t);
+        let Some(m) = item.as_object_mut() else {
+            continue;
+        };
+        let kind = m
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        for (k, f) in m.iter_mut() {
+            match (kind.as_str(), k.as_str()) {
+                ("function_call", "arguments") | ("custom_tool_call", "input") if all => {
+                    push_str(Some(f), out)
+                }
+                (_, "content") | ("reasoning", "summary") => {
+                    if let Value::Array(parts) = f {
+                        for p in parts.iter_mut() {
+                            responses_part_text(p, all, out);
+                        }
                     }
                 }
+                _ => {}
             }
         }
+    }
+}
+
+/// The text of one Responses API content part (`output_text`; `all`: also `refusal`,
+/// `summary_text`, `reasoning_text`).
+fn responses_part_text<'a>(p: &'a mut Value, all: bool, out: &mut Vec<&'a mut String>) {
+    match p.get("type").and_then(Value::as_str) {
+        Some("output_text") => push_str(p.get_mut("text"), out),
+        Some("refusal") if all => push_str(p.get_mut("refusal"), out),
+        Some("summary_text" | "reasoning_text") if all => push_str(p.get_mut("text"), out),
+        _ => {}
     }
 }
 
@@ -173,7 +250,7 @@ pub fn guard_json<S: Scanners>(body: &[u8], scanners: &S) -> JsonOutcome {
     let Ok(mut doc) = serde_json::from_slice::<Value>(body) else {
         return out;
     };
-    let (shape, texts) = texts_mut(&mut doc);
+    let (shape, texts) = texts_mut(&mut doc, true);
     out.shape = shape;
     out.texts = texts.len();
     let mut changed = false;
@@ -212,7 +289,7 @@ pub fn block_error_body(detectors: &str) -> Vec<u8> {
 /// `None` when the body is not an answer of a known shape.
 pub fn refusal_body(body: &[u8]) -> Option<Vec<u8>> {
     let mut doc = serde_json::from_slice::<Value>(body).ok()?;
-    let (shape, texts) = texts_mut(&mut doc);
+    let (shape, texts) = texts_mut(&mut doc, false);
     if shape == Shape::Unknown {
         return None;
     }
@@ -220,13 +297,22 @@ pub fn refusal_body(body: &[u8]) -> Option<Vec<u8>> {
         *t = BLOCK_MESSAGE.to_string();
     }
     let obj = doc.as_object_mut()?;
+    // Nothing else the model said (tool calls, reasoning) may stay in the reply.
     match shape {
         Shape::Chat | Shape::Completions => {
             if let Some(Value::Array(choices)) = obj.get_mut("choices") {
                 for c in choices.iter_mut().filter_map(Value::as_object_mut) {
                     c.insert("finish_reason".into(), "content_filter".into());
                     if let Some(Value::Object(m)) = c.get_mut("message") {
-                        m.remove("tool_calls");
+                        for k in [
+                            "tool_calls",
+                            "function_call",
+                            "reasoning_content",
+                            "reasoning",
+                        ] {
+                            m.remove(k);
+                        }
+                        m.insert("content".into(), BLOCK_MESSAGE.into());
                         m.insert("refusal".into(), BLOCK_MESSAGE.into());
                     }
                 }
@@ -235,10 +321,31 @@ pub fn refusal_body(body: &[u8]) -> Option<Vec<u8>> {
         Shape::Anthropic => {
             if let Some(Value::Array(blocks)) = obj.get_mut("content") {
                 blocks.retain(|b| b.get("type").and_then(Value::as_str) == Some("text"));
+                if blocks.is_empty() {
+                    blocks.push(json!({"type": "text", "text": BLOCK_MESSAGE}));
+                }
             }
             obj.insert("stop_reason".into(), "refusal".into());
         }
         Shape::Responses => {
+            if let Some(Value::Array(items)) = obj.get_mut("output") {
+                items.retain(|i| i.get("type").and_then(Value::as_str) == Some("message"));
+                for i in items.iter_mut() {
+                    if let Some(Value::Array(parts)) = i.get_mut("content") {
+                        parts.retain(|p| {
+                            p.get("type").and_then(Value::as_str) == Some("output_text")
+                        });
+                        if parts.is_empty() {
+                            parts.push(json!({"type": "output_text", "text": BLOCK_MESSAGE,
+                                "annotations": []}));
+                        }
+                    }
+                }
+                if items.is_empty() {
+                    items.push(json!({"type": "message", "role": "assistant", "status": "completed",
+                        "content": [{"type": "output_text", "text": BLOCK_MESSAGE, "annotations": []}]}));
+                }
+            }
             obj.insert("status".into(), "incomplete".into());
             obj.insert(
                 "incomplete_details".into(),
@@ -267,10 +374,40 @@ enum Loc {
     ChatChoice(usize),
     /// `choices[j].text`
     CompletionChoice(usize),
+    /// `choices[j].delta.tool_calls[k].function.arguments`
+    ChatToolArgs(usize, usize),
+    /// `choices[j].delta.refusal`
+    ChatRefusal(usize),
+    /// `choices[j].delta.reasoning_content` (false) or `.reasoning` (true)
+    ChatReasoning(usize, bool),
     /// `delta.text`
     AnthropicDelta,
+    /// `delta.thinking`
+    AnthropicThinking,
+    /// `delta.partial_json` (a tool call's input, as JSON text)
+    AnthropicJson,
     /// `delta`
     ResponsesDelta,
+}
+
+// Stream kinds (the first member of a `Key`).
+const K_CHAT: u8 = 0;
+const K_COMPLETION: u8 = 1;
+const K_ANTHROPIC: u8 = 2;
+const K_RESP_TEXT: u8 = 3;
+const K_CHAT_TOOL: u8 = 4;
+const K_CHAT_REFUSAL: u8 = 5;
+const K_CHAT_REASONING: u8 = 6;
+const K_RESP_SUMMARY: u8 = 7;
+const K_RESP_ARGS: u8 = 8;
+const K_RESP_REASONING: u8 = 9;
+
+/// Streams that belong to a choice (ended by its `finish_reason`).
+fn choice_kind(k: u8) -> bool {
+    matches!(
+        k,
+        K_CHAT | K_COMPLETION | K_CHAT_TOOL | K_CHAT_REFUSAL | K_CHAT_REASONING
+    )
 }
 
 #[derive(Debug)]
@@ -287,7 +424,7 @@ struct Part {
 
 #[derive(Debug)]
 struct Queued {
-    bytes: Vec<u8>,
+    bytes: Rc<[u8]>,
     parts: Vec<Part>,
     /// A whole-text summary (Responses API) to rewrite with a fresh scan.
     summary: bool,
@@ -307,7 +444,7 @@ struct StreamState<T> {
     /// Released text differed from what came in: events are rewritten from now on.
     rewritten: bool,
     /// The stream's last text event (to model an event on when text is left with none).
-    template: Option<(Loc, Vec<u8>)>,
+    template: Option<(Loc, Rc<[u8]>)>,
     finished: bool,
 }
 
@@ -331,6 +468,8 @@ pub struct SseGuard<S: Scanners> {
     /// The stream was blocked (or passed the event cap): drop or pass everything after.
     ended: bool,
     unscanned: bool,
+    /// An event too large to scan ends the stream with an error (instead of passing).
+    fail_closed: bool,
     report: SseReport,
 }
 
@@ -342,6 +481,7 @@ impl<S: Scanners> Default for SseGuard<S> {
             streams: Vec::new(),
             ended: false,
             unscanned: false,
+            fail_closed: false,
             report: SseReport::default(),
         }
     }
@@ -374,10 +514,10 @@ fn event_ends(buf: &[u8]) -> Vec<usize> {
     ends
 }
 
-/// The `event:` name and joined `data:` of one event.
-fn parse_event(ev: &[u8]) -> (Option<&[u8]>, Vec<u8>) {
+/// The `event:` name and joined `data:` of one event (borrowed when it has one `data` line).
+fn parse_event(ev: &[u8]) -> (Option<&[u8]>, Cow<'_, [u8]>) {
     let mut name = None;
-    let mut data: Vec<u8> = Vec::new();
+    let mut data: Cow<[u8]> = Cow::Borrowed(b"");
     let mut first = true;
     for line in ev.split(|&b| b == b'\n' || b == b'\r') {
         let (field, value) = match line.iter().position(|&b| b == b':') {
@@ -388,11 +528,14 @@ fn parse_event(ev: &[u8]) -> (Option<&[u8]>, Vec<u8>) {
         match field {
             b"event" => name = Some(value),
             b"data" => {
-                if !first {
-                    data.push(b'\n');
+                if first {
+                    data = Cow::Borrowed(value);
+                } else {
+                    let d = data.to_mut();
+                    d.push(b'\n');
+                    d.extend_from_slice(value);
                 }
                 first = false;
-                data.extend_from_slice(value);
             }
             _ => {}
         }
@@ -416,32 +559,155 @@ fn rebuild_event(orig: &[u8], doc: &Value) -> Vec<u8> {
     out
 }
 
-fn str_at<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
-    v.pointer(ptr).and_then(Value::as_str)
-}
-
-fn idx(v: &Value, field: &str) -> u32 {
-    v.get(field)
-        .and_then(Value::as_u64)
-        .unwrap_or(0)
-        .min(u32::MAX as u64) as u32
-}
-
 /// What an event means for the guard.
 struct EventInfo {
     parts: Vec<(Key, Loc, String)>,
     /// Streams this event ends (after its own text).
     ends: Vec<Key>,
+    /// Choices whose streams this event ends (`finish_reason`).
+    ends_choices: Vec<u32>,
     /// Ends every stream (`[DONE]`, `message_stop`, `response.completed`).
     ends_all: bool,
     summary: bool,
     shape: Shape,
 }
 
+// The fields of an event the guard reads, borrowed from its data where no escape forces a copy
+// (a typed parse: no map of every field, no copy of what is not read).
+type Str<'a> = Option<std::borrow::Cow<'a, str>>;
+
+#[derive(serde::Deserialize, Default)]
+struct Ev<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Str<'a>,
+    #[serde(borrow)]
+    choices: Option<Vec<EvChoice<'a>>>,
+    #[serde(borrow)]
+    delta: Option<EvDelta<'a>>,
+    index: Option<u64>,
+    output_index: Option<u64>,
+    content_index: Option<u64>,
+    summary_index: Option<u64>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct EvChoice<'a> {
+    index: Option<u64>,
+    #[serde(borrow)]
+    delta: Option<ChatDelta<'a>>,
+    #[serde(borrow)]
+    text: Str<'a>,
+    finish_reason: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ChatDelta<'a> {
+    #[serde(borrow)]
+    content: Str<'a>,
+    #[serde(borrow)]
+    refusal: Str<'a>,
+    #[serde(borrow)]
+    reasoning_content: Str<'a>,
+    #[serde(borrow)]
+    reasoning: Str<'a>,
+    #[serde(borrow)]
+    tool_calls: Option<Vec<ToolCallDelta<'a>>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ToolCallDelta<'a> {
+    index: Option<u64>,
+    #[serde(borrow)]
+    function: Option<FnDelta<'a>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct FnDelta<'a> {
+    #[serde(borrow)]
+    arguments: Str<'a>,
+}
+
+/// An Anthropic `delta` object.
+#[derive(serde::Deserialize, Default)]
+struct BlockDelta<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Str<'a>,
+    #[serde(borrow)]
+    text: Str<'a>,
+    #[serde(borrow)]
+    thinking: Str<'a>,
+    #[serde(borrow)]
+    partial_json: Str<'a>,
+}
+
+/// `delta`: a string (Responses API) or an object (Anthropic); anything else is ignored.
+enum EvDelta<'a> {
+    Text(std::borrow::Cow<'a, str>),
+    Block(BlockDelta<'a>),
+    Other,
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for EvDelta<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = EvDelta<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or an object")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(EvDelta::Text(v.into()))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(EvDelta::Text(v.to_string().into()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(EvDelta::Text(v.into()))
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                m: M,
+            ) -> Result<Self::Value, M::Error> {
+                use serde::Deserialize;
+                BlockDelta::deserialize(serde::de::value::MapAccessDeserializer::new(m))
+                    .map(EvDelta::Block)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(EvDelta::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(EvDelta::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(EvDelta::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(EvDelta::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(EvDelta::Other)
+            }
+            fn visit_seq<S: serde::de::SeqAccess<'de>>(
+                self,
+                mut s: S,
+            ) -> Result<Self::Value, S::Error> {
+                while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(EvDelta::Other)
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+fn ix(n: Option<u64>) -> u32 {
+    n.unwrap_or(0).min(u32::MAX as u64) as u32
+}
+
 fn classify(name: Option<&[u8]>, data: &[u8]) -> EventInfo {
     let mut info = EventInfo {
         parts: Vec::new(),
         ends: Vec::new(),
+        ends_choices: Vec::new(),
         ends_all: false,
         summary: false,
         shape: Shape::Unknown,
@@ -453,78 +719,139 @@ fn classify(name: Option<&[u8]>, data: &[u8]) -> EventInfo {
     if !data.starts_with(b"{") {
         return info;
     }
-    let Ok(v) = serde_json::from_slice::<Value>(data) else {
+    let Ok(v) = serde_json::from_slice::<Ev>(data) else {
         return info;
     };
-    let kind = v
-        .get("type")
-        .and_then(Value::as_str)
-        .or_else(|| name.and_then(|n| std::str::from_utf8(n).ok()))
-        .unwrap_or("");
-    if let Some(choices) = v.get("choices").and_then(Value::as_array) {
+    let push = |info: &mut EventInfo, key: Key, loc: Loc, t: &Str| {
+        if let Some(t) = t.as_deref().filter(|t| !t.is_empty()) {
+            info.parts.push((key, loc, t.to_string()));
+        }
+    };
+    if let Some(choices) = &v.choices {
         for (j, c) in choices.iter().enumerate() {
-            let i = idx(c, "index");
-            let (key, loc, text, shape) = if let Some(t) = str_at(c, "/delta/content") {
-                ((0, i, 0), Loc::ChatChoice(j), t, Shape::Chat)
-            } else if let Some(t) = c.get("text").and_then(Value::as_str) {
-                ((1, i, 0), Loc::CompletionChoice(j), t, Shape::Completions)
-            } else {
-                if c.get("delta").is_some() {
-                    info.shape = Shape::Chat;
+            let i = ix(c.index);
+            if let Some(d) = &c.delta {
+                info.shape = Shape::Chat;
+                push(&mut info, (K_CHAT, i, 0), Loc::ChatChoice(j), &d.content);
+                push(
+                    &mut info,
+                    (K_CHAT_REFUSAL, i, 0),
+                    Loc::ChatRefusal(j),
+                    &d.refusal,
+                );
+                push(
+                    &mut info,
+                    (K_CHAT_REASONING, i, 0),
+                    Loc::ChatReasoning(j, false),
+                    &d.reasoning_content,
+                );
+                push(
+                    &mut info,
+                    (K_CHAT_REASONING, i, 0),
+                    Loc::ChatReasoning(j, true),
+                    &d.reasoning,
+                );
+                for (k, call) in d.tool_calls.iter().flatten().enumerate() {
+                    if let Some(f) = &call.function {
+                        let key = (K_CHAT_TOOL, i, ix(call.index));
+                        push(&mut info, key, Loc::ChatToolArgs(j, k), &f.arguments);
+                    }
                 }
-                if c.get("finish_reason").is_some_and(|f| !f.is_null()) {
-                    info.ends.push((0, i, 0));
-                    info.ends.push((1, i, 0));
-                }
-                continue;
-            };
-            info.shape = shape;
-            if !text.is_empty() {
-                info.parts.push((key, loc, text.to_string()));
+            } else if c.text.is_some() {
+                info.shape = Shape::Completions;
+                push(
+                    &mut info,
+                    (K_COMPLETION, i, 0),
+                    Loc::CompletionChoice(j),
+                    &c.text,
+                );
             }
-            if c.get("finish_reason").is_some_and(|f| !f.is_null()) {
-                info.ends.push(key);
+            if c.finish_reason.is_some() {
+                info.ends_choices.push(i);
             }
         }
         return info;
     }
+    let kind = match v.kind.as_deref() {
+        Some(k) => k,
+        None => name.and_then(|n| std::str::from_utf8(n).ok()).unwrap_or(""),
+    };
+    let (oi, ci) = (ix(v.output_index), ix(v.content_index));
+    let text = match &v.delta {
+        Some(EvDelta::Text(t)) => Some(t.clone()),
+        _ => None,
+    };
     match kind {
         "content_block_delta" => {
             info.shape = Shape::Anthropic;
-            if str_at(&v, "/delta/type") == Some("text_delta") {
-                if let Some(t) = str_at(&v, "/delta/text").filter(|t| !t.is_empty()) {
-                    let key = (2, idx(&v, "index"), 0);
-                    info.parts.push((key, Loc::AnthropicDelta, t.to_string()));
+            if let Some(EvDelta::Block(d)) = &v.delta {
+                let key = (K_ANTHROPIC, ix(v.index), 0);
+                match d.kind.as_deref() {
+                    Some("text_delta") => push(&mut info, key, Loc::AnthropicDelta, &d.text),
+                    Some("thinking_delta") => {
+                        push(&mut info, key, Loc::AnthropicThinking, &d.thinking)
+                    }
+                    Some("input_json_delta") => {
+                        push(&mut info, key, Loc::AnthropicJson, &d.partial_json)
+                    }
+                    _ => {}
                 }
             }
         }
         "content_block_stop" => {
             info.shape = Shape::Anthropic;
-            info.ends.push((2, idx(&v, "index"), 0));
+            info.ends.push((K_ANTHROPIC, ix(v.index), 0));
         }
         "message_stop" => {
             info.shape = Shape::Anthropic;
             info.ends_all = true;
         }
-        "message_start" | "message_delta" => info.shape = Shape::Anthropic,
-        "response.output_text.delta" => {
+        "message_start" | "message_delta" | "content_block_start" => info.shape = Shape::Anthropic,
+        "response.output_text.delta" | "response.refusal.delta" => {
             info.shape = Shape::Responses;
-            if let Some(t) = v
-                .get("delta")
-                .and_then(Value::as_str)
-                .filter(|t| !t.is_empty())
-            {
-                let key = (3, idx(&v, "output_index"), idx(&v, "content_index"));
-                info.parts.push((key, Loc::ResponsesDelta, t.to_string()));
-            }
+            push(&mut info, (K_RESP_TEXT, oi, ci), Loc::ResponsesDelta, &text);
         }
-        "response.output_text.done" => {
+        "response.function_call_arguments.delta" | "response.custom_tool_call_input.delta" => {
             info.shape = Shape::Responses;
-            info.ends
-                .push((3, idx(&v, "output_index"), idx(&v, "content_index")));
+            push(&mut info, (K_RESP_ARGS, oi, 0), Loc::ResponsesDelta, &text);
+        }
+        "response.reasoning_summary_text.delta" => {
+            info.shape = Shape::Responses;
+            let key = (K_RESP_SUMMARY, oi, ix(v.summary_index));
+            push(&mut info, key, Loc::ResponsesDelta, &text);
+        }
+        "response.reasoning_text.delta" => {
+            info.shape = Shape::Responses;
+            push(
+                &mut info,
+                (K_RESP_REASONING, oi, ci),
+                Loc::ResponsesDelta,
+                &text,
+            );
+        }
+        "response.output_text.done" | "response.refusal.done" => {
+            info.shape = Shape::Responses;
+            info.ends.push((K_RESP_TEXT, oi, ci));
             info.summary = true;
         }
-        "response.content_part.done" | "response.output_item.done" => {
+        "response.function_call_arguments.done" | "response.custom_tool_call_input.done" => {
+            info.shape = Shape::Responses;
+            info.ends.push((K_RESP_ARGS, oi, 0));
+            info.summary = true;
+        }
+        "response.reasoning_summary_text.done" => {
+            info.shape = Shape::Responses;
+            info.ends.push((K_RESP_SUMMARY, oi, ix(v.summary_index)));
+            info.summary = true;
+        }
+        "response.reasoning_text.done" => {
+            info.shape = Shape::Responses;
+            info.ends.push((K_RESP_REASONING, oi, ci));
+            info.summary = true;
+        }
+        "response.content_part.done"
+        | "response.reasoning_summary_part.done"
+        | "response.output_item.done" => {
             info.shape = Shape::Responses;
             info.summary = true;
         }
@@ -551,26 +878,27 @@ fn summary_texts_mut(v: &mut Value) -> Vec<&mut String> {
         .unwrap_or("")
         .to_string();
     match kind.as_str() {
-        "response.output_text.done" => {
-            if let Some(Value::String(t)) = obj.get_mut("text") {
-                out.push(t);
-            }
-        }
-        "response.content_part.done" => {
-            if let Some(Value::String(t)) = obj.get_mut("part").and_then(|p| p.get_mut("text")) {
-                out.push(t);
+        "response.output_text.done"
+        | "response.reasoning_summary_text.done"
+        | "response.reasoning_text.done" => push_str(obj.get_mut("text"), &mut out),
+        "response.refusal.done" => push_str(obj.get_mut("refusal"), &mut out),
+        "response.function_call_arguments.done" => push_str(obj.get_mut("arguments"), &mut out),
+        "response.custom_tool_call_input.done" => push_str(obj.get_mut("input"), &mut out),
+        "response.content_part.done" | "response.reasoning_summary_part.done" => {
+            if let Some(p) = obj.get_mut("part") {
+                responses_part_text(p, true, &mut out);
             }
         }
         "response.output_item.done" => {
             if let Some(item) = obj.get_mut("item") {
-                responses_output_texts(std::slice::from_mut(item), &mut out);
+                responses_output_texts(std::slice::from_mut(item), true, &mut out);
             }
         }
         _ => {
             if let Some(Value::Array(items)) =
                 obj.get_mut("response").and_then(|r| r.get_mut("output"))
             {
-                responses_output_texts(items, &mut out);
+                responses_output_texts(items, true, &mut out);
             }
         }
     }
@@ -578,17 +906,31 @@ fn summary_texts_mut(v: &mut Value) -> Vec<&mut String> {
 }
 
 fn set_text(doc: &mut Value, loc: Loc, text: &str) {
+    fn delta(doc: &mut Value, j: usize) -> Option<&mut Value> {
+        doc.get_mut("choices")?.get_mut(j)?.get_mut("delta")
+    }
     let slot = match loc {
-        Loc::ChatChoice(j) => doc
-            .get_mut("choices")
-            .and_then(|c| c.get_mut(j))
-            .and_then(|c| c.get_mut("delta"))
-            .and_then(|d| d.get_mut("content")),
+        Loc::ChatChoice(j) => delta(doc, j).and_then(|d| d.get_mut("content")),
         Loc::CompletionChoice(j) => doc
             .get_mut("choices")
             .and_then(|c| c.get_mut(j))
             .and_then(|c| c.get_mut("text")),
+        Loc::ChatToolArgs(j, k) => delta(doc, j)
+            .and_then(|d| d.get_mut("tool_calls"))
+            .and_then(|t| t.get_mut(k))
+            .and_then(|t| t.get_mut("function"))
+            .and_then(|f| f.get_mut("arguments")),
+        Loc::ChatRefusal(j) => delta(doc, j).and_then(|d| d.get_mut("refusal")),
+        Loc::ChatReasoning(j, alt) => delta(doc, j).and_then(|d| {
+            d.get_mut(if alt {
+                "reasoning"
+            } else {
+                "reasoning_content"
+            })
+        }),
         Loc::AnthropicDelta => doc.get_mut("delta").and_then(|d| d.get_mut("text")),
+        Loc::AnthropicThinking => doc.get_mut("delta").and_then(|d| d.get_mut("thinking")),
+        Loc::AnthropicJson => doc.get_mut("delta").and_then(|d| d.get_mut("partial_json")),
         Loc::ResponsesDelta => doc.get_mut("delta"),
     };
     if let Some(s) = slot {
@@ -596,9 +938,80 @@ fn set_text(doc: &mut Value, loc: Loc, text: &str) {
     }
 }
 
+/// The choice a chat / completion location is in.
+fn loc_choice(loc: Loc) -> Option<usize> {
+    match loc {
+        Loc::ChatChoice(j)
+        | Loc::CompletionChoice(j)
+        | Loc::ChatToolArgs(j, _)
+        | Loc::ChatRefusal(j)
+        | Loc::ChatReasoning(j, _) => Some(j),
+        _ => None,
+    }
+}
+
+/// An event modelled on `tpl` (a stream's last text event) to carry text released when no event
+/// of the stream is left: only the stream's own choice and field, no finish reason, no usage.
+fn template_event(loc: Loc, tpl: &[u8], text: &str) -> Option<Vec<u8>> {
+    let (_, data) = parse_event(tpl);
+    let mut doc = serde_json::from_slice::<Value>(&data).ok()?;
+    let mut loc = loc;
+    if let Some(j) = loc_choice(loc) {
+        if let Some(Value::Array(ch)) = doc.get_mut("choices") {
+            let c = ch.get(j).cloned();
+            *ch = c.into_iter().collect();
+            if let Some(Value::Object(c)) = ch.get_mut(0) {
+                c.insert("finish_reason".into(), Value::Null);
+                let field = match loc {
+                    Loc::ChatToolArgs(_, k) => {
+                        let index = c
+                            .get("delta")
+                            .and_then(|d| d.get("tool_calls"))
+                            .and_then(|t| t.get(k))
+                            .and_then(|t| t.get("index"))
+                            .cloned()
+                            .unwrap_or(Value::from(k));
+                        Some(
+                            json!({"tool_calls": [{"index": index, "function": {"arguments": ""}}]}),
+                        )
+                    }
+                    Loc::ChatRefusal(_) => Some(json!({"refusal": ""})),
+                    Loc::ChatReasoning(_, false) => Some(json!({"reasoning_content": ""})),
+                    Loc::ChatReasoning(_, true) => Some(json!({"reasoning": ""})),
+                    _ => None,
+                };
+                if let Some(d) = field {
+                    c.insert("delta".into(), d);
+                }
+            }
+        }
+        if let Some(m) = doc.as_object_mut() {
+            m.remove("usage");
+        }
+        loc = match loc {
+            Loc::ChatChoice(_) => Loc::ChatChoice(0),
+            Loc::CompletionChoice(_) => Loc::CompletionChoice(0),
+            Loc::ChatToolArgs(..) => Loc::ChatToolArgs(0, 0),
+            Loc::ChatRefusal(_) => Loc::ChatRefusal(0),
+            Loc::ChatReasoning(_, alt) => Loc::ChatReasoning(0, alt),
+            l => l,
+        };
+    }
+    set_text(&mut doc, loc, text);
+    Some(rebuild_event(tpl, &doc))
+}
+
 impl<S: Scanners> SseGuard<S> {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A guard that ends the stream with an error event where an event is too large to scan.
+    pub fn fail_closed() -> Self {
+        SseGuard {
+            fail_closed: true,
+            ..Self::default()
+        }
     }
 
     /// What the stream did so far.
@@ -620,7 +1033,7 @@ impl<S: Scanners> SseGuard<S> {
     pub fn feed(&mut self, scanners: &S, chunk: &[u8], end: bool) -> Vec<u8> {
         let mut out = Vec::new();
         if self.ended {
-            if self.unscanned {
+            if self.unscanned && !self.report.blocked {
                 out.extend_from_slice(chunk);
             }
             return out;
@@ -645,12 +1058,17 @@ impl<S: Scanners> SseGuard<S> {
                 self.finish_all(scanners, &mut out);
             }
         } else if rest.len() > MAX_EVENT_BYTES {
-            // Never hold an unbounded event: release what is held and let the rest through.
+            // Never hold an unbounded event: release what is held, then let the rest through or
+            // (fail closed) end the stream.
             self.finish_all(scanners, &mut out);
             if !self.ended {
-                out.extend_from_slice(rest);
-                self.ended = true;
                 self.unscanned = true;
+                if self.fail_closed {
+                    self.block_with(&mut out, "too_large");
+                } else {
+                    out.extend_from_slice(rest);
+                    self.ended = true;
+                }
             }
         } else {
             self.frame.extend_from_slice(rest);
@@ -680,11 +1098,28 @@ impl<S: Scanners> SseGuard<S> {
             self.report.shape = info.shape;
         }
         // Whatever a stream still holds goes out before the event that ends it.
-        let ending: Vec<Key> = if info.ends_all {
+        let mut ending: Vec<Key> = if info.ends_all {
             self.streams.iter().map(|s| s.key).collect()
         } else {
             info.ends.clone()
         };
+        if !info.ends_all {
+            for &i in &info.ends_choices {
+                ending.extend(
+                    self.streams
+                        .iter()
+                        .filter(|s| choice_kind(s.key.0) && s.key.1 == i)
+                        .map(|s| s.key),
+                );
+                // Streams that start in this very event.
+                ending.extend(
+                    info.parts
+                        .iter()
+                        .filter(|p| choice_kind(p.0 .0) && p.0 .1 == i)
+                        .map(|p| p.0),
+                );
+            }
+        }
         // A stream ended by an event without its text: what it holds goes out before the event.
         let (after, before): (Vec<Key>, Vec<Key>) = ending
             .into_iter()
@@ -692,10 +1127,11 @@ impl<S: Scanners> SseGuard<S> {
         if self.finish_streams(&before, out) {
             return;
         }
-        let mut bytes = ev.to_vec();
-        if info.summary {
-            bytes = self.rewrite_summary(scanners, ev, &data);
-        }
+        let bytes: Rc<[u8]> = if info.summary {
+            self.rewrite_summary(scanners, ev, &data).into()
+        } else {
+            ev.into()
+        };
         let mut q = Queued {
             bytes,
             parts: Vec::new(),
@@ -706,9 +1142,9 @@ impl<S: Scanners> SseGuard<S> {
             self.report.text_events += 1;
             let si = self.stream_index(scanners, key);
             let st = &mut self.streams[si];
-            st.template = Some((loc, ev.to_vec()));
+            st.template = Some((loc, q.bytes.clone()));
             st.pending.push_str(&text);
-            pushes.push((si, text.clone()));
+            pushes.push((si, q.parts.len()));
             q.parts.push(Part {
                 key,
                 loc,
@@ -719,8 +1155,11 @@ impl<S: Scanners> SseGuard<S> {
             });
         }
         self.queue.push_back(q);
-        for (si, text) in pushes {
-            let r = self.streams[si].scanner.push(&text);
+        for (si, pi) in pushes {
+            let r = {
+                let Some(q) = self.queue.back() else { break };
+                self.streams[si].scanner.push(&q.parts[pi].orig)
+            };
             if self.take(si, r, out) {
                 return;
             }
@@ -817,29 +1256,9 @@ impl<S: Scanners> SseGuard<S> {
         if let Some(t) = text.filter(|t| !t.is_empty()) {
             // Released text with no event left: one modelled on the stream's last event.
             if let Some((loc, tpl)) = self.streams[si].template.clone() {
-                let (_, data) = parse_event(&tpl);
-                if let Ok(mut doc) = serde_json::from_slice::<Value>(&data) {
-                    if let Loc::ChatChoice(j) | Loc::CompletionChoice(j) = loc {
-                        // Keep only this choice, without its finish reason.
-                        if let Some(Value::Array(ch)) = doc.get_mut("choices") {
-                            let c = ch.get(j).cloned();
-                            *ch = c.into_iter().collect();
-                            if let Some(Value::Object(c)) = ch.get_mut(0) {
-                                c.insert("finish_reason".into(), Value::Null);
-                            }
-                        }
-                        if let Some(m) = doc.as_object_mut() {
-                            m.remove("usage");
-                        }
-                    }
-                    let loc = match loc {
-                        Loc::ChatChoice(_) => Loc::ChatChoice(0),
-                        Loc::CompletionChoice(_) => Loc::CompletionChoice(0),
-                        l => l,
-                    };
-                    set_text(&mut doc, loc, &t);
+                if let Some(bytes) = template_event(loc, &tpl, &t) {
                     self.queue.push_back(Queued {
-                        bytes: rebuild_event(&tpl, &doc),
+                        bytes: bytes.into(),
                         parts: Vec::new(),
                         summary: false,
                     });
@@ -900,13 +1319,18 @@ impl<S: Scanners> SseGuard<S> {
     }
 
     fn block(&mut self, out: &mut Vec<u8>) {
+        let detectors = self.blocking_detectors();
+        self.block_with(out, &detectors);
+    }
+
+    /// Ends the stream: an error event naming `why`, then `[DONE]`.
+    fn block_with(&mut self, out: &mut Vec<u8>, why: &str) {
         self.ended = true;
         self.report.blocked = true;
         self.queue.clear();
         self.frame.clear();
         let anthropic = self.report.shape == Shape::Anthropic;
-        let detectors = self.blocking_detectors();
-        let message = format!("{BLOCK_MESSAGE} ({detectors})");
+        let message = format!("{BLOCK_MESSAGE} ({why})");
         if anthropic {
             let ev = json!({"type": "error", "error": {"type": "content_filter", "message": message, "code": BLOCK_CODE}});
             out.extend_from_slice(b"event: error\ndata: ");
@@ -947,7 +1371,14 @@ fn carries_more_than_text(doc: &Value) -> bool {
         c.get("finish_reason").is_some_and(|f| !f.is_null())
             || c.get("delta")
                 .and_then(Value::as_object)
-                .is_some_and(|d: &Map<String, Value>| d.keys().any(|k| k != "content"))
+                .is_some_and(|d: &Map<String, Value>| {
+                    d.keys().any(|k| {
+                        !matches!(
+                            k.as_str(),
+                            "content" | "refusal" | "reasoning_content" | "reasoning"
+                        )
+                    })
+                })
     })
 }
 

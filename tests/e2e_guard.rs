@@ -486,3 +486,296 @@ fn gen_ai_metric_names() {
         assert_eq!(metric(&m, series), 1.0, "{series}\n{m}");
     }
 }
+
+/// What the model says besides its answer text, as JSON answers: (name, body) with `s` in a
+/// tool call's arguments, a refusal, reasoning / thinking text.
+fn side_channel_json(s: &str) -> Vec<(&'static str, String)> {
+    let args = json!({"to": "ops@acme.example.com", "body": s}).to_string();
+    vec![
+        (
+            "chat tool_calls",
+            json!({"id": "c1", "object": "chat.completion", "model": "gpt-x",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": null,
+            "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "send_mail",
+            "arguments": args}}]}, "finish_reason": "tool_calls"}]}),
+        ),
+        (
+            "chat refusal",
+            json!({"id": "c1", "object": "chat.completion", "model": "gpt-x",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": null,
+            "refusal": s}, "finish_reason": "stop"}]}),
+        ),
+        (
+            "chat reasoning_content",
+            json!({"id": "c1", "object": "chat.completion",
+            "model": "gpt-x", "choices": [{"index": 0, "message": {"role": "assistant",
+            "content": "Done.", "reasoning_content": s}, "finish_reason": "stop"}]}),
+        ),
+        (
+            "anthropic thinking",
+            json!({"id": "m1", "type": "message", "role": "assistant",
+            "content": [{"type": "thinking", "thinking": s, "signature": "c2ln"},
+            {"type": "text", "text": "Done."}], "stop_reason": "end_turn"}),
+        ),
+        (
+            "anthropic tool_use",
+            json!({"id": "m1", "type": "message", "role": "assistant",
+            "content": [{"type": "tool_use", "id": "t1", "name": "send_mail",
+            "input": {"to": "ops@acme.example.com", "body": s}}], "stop_reason": "tool_use"}),
+        ),
+        (
+            "responses function_call",
+            json!({"id": "r1", "object": "response",
+            "status": "completed", "output": [{"type": "function_call", "id": "fc",
+            "call_id": "c", "name": "send_mail", "arguments": args}]}),
+        ),
+        (
+            "responses refusal",
+            json!({"id": "r1", "object": "response", "status": "completed",
+            "output": [{"type": "message", "role": "assistant",
+            "content": [{"type": "refusal", "refusal": s}]}]}),
+        ),
+        (
+            "responses reasoning",
+            json!({"id": "r1", "object": "response", "status": "completed",
+            "output": [{"type": "reasoning", "id": "rs", "summary": [{"type": "summary_text",
+            "text": s}]}, {"type": "message", "role": "assistant",
+            "content": [{"type": "output_text", "text": "Done."}]}]}),
+        ),
+    ]
+    .into_iter()
+    .map(|(n, v)| (n, v.to_string()))
+    .collect()
+}
+
+/// The same as streams, `s` cut in three pieces (one cut inside the token).
+fn side_channel_sse(s: &str) -> Vec<(&'static str, String)> {
+    let cut1 = s.find("ghp_").map_or(s.len() / 3, |i| i + 7);
+    let cut2 = (cut1 + 11).min(s.len());
+    let pieces = [&s[..cut1], &s[cut1..cut2], &s[cut2..]];
+    let data = |v: Value| format!("data: {v}\n\n");
+    let named = |v: Value| format!("event: {}\ndata: {v}\n\n", v["type"].as_str().unwrap());
+    let chat = |field: &str| {
+        let mut out = String::new();
+        let first = if field == "tool_calls" {
+            json!({"role": "assistant", "content": null, "tool_calls": [{"index": 0,
+                "id": "call_1", "type": "function", "function": {"name": "send_mail",
+                "arguments": ""}}]})
+        } else {
+            json!({"role": "assistant", "content": null})
+        };
+        out += &data(json!({"id": "c1", "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": first, "finish_reason": null}]}));
+        for p in pieces {
+            let delta = if field == "tool_calls" {
+                json!({"tool_calls": [{"index": 0, "function": {"arguments": p}}]})
+            } else {
+                json!({ field: p })
+            };
+            out += &data(json!({"id": "c1", "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": null}]}));
+        }
+        out += &data(json!({"id": "c1", "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}));
+        out + "data: [DONE]\n\n"
+    };
+    let anthropic = |block: &str| {
+        let start = if block == "thinking" {
+            json!({"type": "thinking", "thinking": ""})
+        } else {
+            json!({"type": "tool_use", "id": "t1", "name": "send_mail", "input": {}})
+        };
+        let mut out = named(json!({"type": "message_start", "message": {"id": "m1"}}));
+        out += &named(json!({"type": "content_block_start", "index": 0, "content_block": start}));
+        for p in pieces {
+            let delta = if block == "thinking" {
+                json!({"type": "thinking_delta", "thinking": p})
+            } else {
+                json!({"type": "input_json_delta", "partial_json": p})
+            };
+            out += &named(json!({"type": "content_block_delta", "index": 0, "delta": delta}));
+        }
+        out += &named(json!({"type": "content_block_stop", "index": 0}));
+        out + &named(json!({"type": "message_stop"}))
+    };
+    let responses = |delta: &str, done: Value, item: Value| {
+        let mut out = named(json!({"type": "response.created", "response": {"id": "r1"}}));
+        for p in pieces {
+            out += &named(json!({"type": delta, "output_index": 0, "content_index": 0,
+                "summary_index": 0, "item_id": "x", "delta": p}));
+        }
+        out += &named(done);
+        out += &named(
+            json!({"type": "response.output_item.done", "output_index": 0,
+            "item": item}),
+        );
+        out + &named(
+            json!({"type": "response.completed", "response": {"id": "r1",
+            "status": "completed", "output": [item]}}),
+        )
+    };
+    vec![
+        ("chat tool_calls", chat("tool_calls")),
+        ("chat refusal", chat("refusal")),
+        ("chat reasoning_content", chat("reasoning_content")),
+        ("anthropic thinking", anthropic("thinking")),
+        ("anthropic tool_use", anthropic("tool_use")),
+        (
+            "responses function_call",
+            responses(
+                "response.function_call_arguments.delta",
+                json!({"type": "response.function_call_arguments.done", "output_index": 0,
+                "item_id": "fc", "arguments": s}),
+                json!({"type": "function_call", "id": "fc", "call_id": "c", "name": "send_mail",
+                "arguments": s}),
+            ),
+        ),
+        (
+            "responses refusal",
+            responses(
+                "response.refusal.delta",
+                json!({"type": "response.refusal.done", "output_index": 0, "content_index": 0,
+                "item_id": "m", "refusal": s}),
+                json!({"type": "message", "id": "m", "role": "assistant",
+                "content": [{"type": "refusal", "refusal": s}]}),
+            ),
+        ),
+        (
+            "responses reasoning",
+            responses(
+                "response.reasoning_summary_text.delta",
+                json!({"type": "response.reasoning_summary_text.done", "output_index": 0,
+                "summary_index": 0, "item_id": "rs", "text": s}),
+                json!({"type": "reasoning", "id": "rs",
+                "summary": [{"type": "summary_text", "text": s}]}),
+            ),
+        ),
+    ]
+}
+
+/// Asks the mock for exactly `body` (`x-mock-body-b64`), streamed or not.
+fn ask_raw(h: &Harness, stream: bool, body: &str) -> Response {
+    let req = json!({"model": "gpt-x", "stream": stream, "messages": [
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": "Mail the deploy notes to ops, please."}]});
+    let raw = b64(body);
+    h.post(
+        "/v1/chat/completions",
+        &[
+            ("content-type", "application/json"),
+            ("x-mock-body-b64", raw.as_str()),
+        ],
+        req.to_string().as_bytes(),
+    )
+}
+
+/// Issue 19: tool-call arguments, refusals and reasoning / thinking text are read like the
+/// answer text (OpenAI chat, Responses API, Anthropic; JSON and SSE): a token in them is redacted
+/// or blocks the answer, and each benign twin passes byte for byte.
+#[test]
+fn tool_calls_refusals_and_reasoning_are_guarded() {
+    let secret = answer_with(TOKEN);
+    let benign = answer_with("the deploy went fine");
+    let token_parts = [&TOKEN[..7], &TOKEN[7..18], &TOKEN[18..]];
+    for action in ["redact", "block"] {
+        let h = Harness::start(&config(action));
+        let mut n = 0;
+        for stream in [false, true] {
+            let (bad, good) = if stream {
+                (side_channel_sse(&secret), side_channel_sse(&benign))
+            } else {
+                (side_channel_json(&secret), side_channel_json(&benign))
+            };
+            for ((name, bad), (_, good)) in bad.iter().zip(&good) {
+                let what = format!("{action} {name} stream={stream}");
+                let r = ask_raw(&h, stream, good);
+                n += 1;
+                assert_eq!(r.status, 200, "{what}: {}", r.text());
+                assert_eq!(r.text(), *good, "{what}: the benign twin changed");
+                assert_eq!(
+                    last_event(&h, n)["response"]["decision"],
+                    "allowed",
+                    "{what}"
+                );
+
+                let r = ask_raw(&h, stream, bad);
+                n += 1;
+                let out = r.text();
+                for part in token_parts {
+                    assert!(!out.contains(part), "{what}: {part} came out: {out}");
+                }
+                let e = last_event(&h, n);
+                assert_eq!(
+                    e["response"]["findings"][0]["kind"], "github_token",
+                    "{what}: {e}"
+                );
+                if action == "redact" {
+                    assert_eq!(r.status, 200, "{what}: {out}");
+                    assert!(out.contains("[REDACTED:github_token]"), "{what}: {out}");
+                    assert_eq!(e["response"]["decision"], "redacted", "{what}: {e}");
+                    if !stream {
+                        let _: Value = serde_json::from_str(&out).expect("still JSON");
+                    }
+                } else {
+                    assert_eq!(e["response"]["decision"], "blocked", "{what}: {e}");
+                    assert!(out.contains("response_blocked"), "{what}: {out}");
+                    assert_eq!(r.status, if stream { 200 } else { 403 }, "{what}: {out}");
+                    if stream {
+                        assert!(out.ends_with("data: [DONE]\n\n"), "{what}: {out}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Issue 19: a JSON answer above `max_json_bytes` is not scanned. By default it is withheld
+/// (padding must not carry a secret past the guard); `unscanned: allow` lets it pass. Both
+/// audited with `response.note: too_large`.
+#[test]
+fn answers_too_large_to_scan_fail_closed_unless_allowed() {
+    let ask_big = |h: &Harness| {
+        // 20 000 mock tokens ("tok0 tok1 ..."): about 130 KB of JSON.
+        h.post(
+            "/v1/chat/completions",
+            &[
+                ("content-type", "application/json"),
+                ("x-mock-completion-tokens", "20000"),
+            ],
+            json!({"model": "gpt-x", "messages": [{"role": "user", "content": "Count."}]})
+                .to_string()
+                .as_bytes(),
+        )
+    };
+    let h = Harness::start(&json!({"response_guard": {"max_json_bytes": 65536}}).to_string());
+    let r = ask_big(&h);
+    assert_eq!(r.status, 403, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["error"]["code"], "response_blocked", "{v}");
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("too_large"));
+    assert!(!r.text().contains("tok19999"));
+    let e = last_event(&h, 1);
+    assert_eq!(e["response"]["decision"], "blocked", "{e}");
+    assert_eq!(e["response"]["note"], "too_large", "{e}");
+    // Under the limit it is scanned as usual.
+    let small = h.post_json(
+        "/v1/chat/completions",
+        &json!({"model": "gpt-x", "messages": [{"role": "user", "content": "Hi."}]}),
+    );
+    assert_eq!(small.status, 200);
+    assert_eq!(last_event(&h, 2)["response"]["decision"], "allowed");
+    drop(h);
+
+    let h = Harness::start(
+        &json!({"response_guard": {"max_json_bytes": 65536, "unscanned": "allow"}}).to_string(),
+    );
+    let r = ask_big(&h);
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("tok19999") && r.body.len() > 100_000);
+    let e = last_event(&h, 1);
+    assert_eq!(e["response"]["decision"], "unscanned", "{e}");
+    assert_eq!(e["response"]["note"], "too_large", "{e}");
+}

@@ -205,3 +205,121 @@ fn sql_code_cost_per_byte() {
         "not linear: {low:.1} then {high:.1} ops/byte"
     );
 }
+
+/// An OpenAI chat stream as the mock model sends it: a role chunk with the first piece, one
+/// chunk per further piece, the finish reason on the last, a usage chunk and `[DONE]`.
+fn chat_stream(pieces: &[String]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let n = pieces.len();
+    for (i, p) in pieces.iter().enumerate() {
+        let delta = if i == 0 {
+            serde_json::json!({"role": "assistant", "content": p})
+        } else {
+            serde_json::json!({"content": p})
+        };
+        let finish = if i + 1 == n {
+            serde_json::json!("stop")
+        } else {
+            serde_json::Value::Null
+        };
+        let c = serde_json::json!({"id": "chatcmpl-mock-1", "object": "chat.completion.chunk",
+            "created": 1764633600, "model": "gpt-4o-mini", "system_fingerprint": "fp_mock",
+            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
+            "usage": null});
+        out.extend_from_slice(format!("data: {c}\n\n").as_bytes());
+    }
+    let u = serde_json::json!({"id": "chatcmpl-mock-1", "object": "chat.completion.chunk",
+        "created": 1764633600, "model": "gpt-4o-mini", "system_fingerprint": "fp_mock",
+        "choices": [], "usage": {"prompt_tokens": 256, "completion_tokens": n,
+        "total_tokens": 256 + n}});
+    out.extend_from_slice(format!("data: {u}\n\ndata: [DONE]\n\n").as_bytes());
+    out
+}
+
+/// Issue 19: what the output guard adds to a streamed answer, guard on (`bench/configs/guard.json`,
+/// every detector) against off (`default.json`): the deterministic A/B behind scripts/bench's
+/// SSE rows. A 1 KiB streamed request; answers of 16 tokens (the bench's) and of 256 and 1024
+/// tokens of prose (the per-token cost). The benign answer must come out byte for byte.
+#[test]
+fn sse_guard_cost() {
+    const KIB: usize = 1024;
+    let wasm = common::wasm_path();
+    let mut body: serde_json::Value = serde_json::from_slice(&chat_body(KIB)).unwrap();
+    body["stream"] = true.into();
+    body["stream_options"] = serde_json::json!({"include_usage": true});
+    let body = serde_json::to_vec(&body).unwrap();
+    let words: Vec<String> = prose(32 * KIB)
+        .split_inclusive(' ')
+        .map(str::to_string)
+        .collect();
+    let answers: Vec<(String, Vec<u8>)> = [16usize, 256, 1024]
+        .iter()
+        .map(|&n| {
+            let pieces: Vec<String> = if n == 16 {
+                (0..n).map(|i| format!("tok{i} ")).collect()
+            } else {
+                words[..n].to_vec()
+            };
+            (format!("{n} tokens"), chat_stream(&pieces))
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for (name, file) in [("guard off", "default"), ("guard on", "guard")] {
+        let path = common::repo_root().join(format!("bench/configs/{file}.json"));
+        let config = std::fs::read_to_string(&path).expect("bench config");
+        let mut vm = Vm::new(
+            Profile::Envoy,
+            &wasm,
+            &config,
+            Arc::new(Mutex::new(SharedData::default())),
+        );
+        let headers = [
+            (":method", "POST"),
+            (":path", "/v1/chat/completions"),
+            (":authority", "localhost"),
+            ("content-type", "application/json"),
+            ("authorization", "Bearer sk-cost-test"),
+        ];
+        let one = |vm: &mut Vm, answer: &[u8]| {
+            let before = vm.wasm_ops();
+            let o = vm.request(&headers, &body, (200, "text/event-stream", answer));
+            assert!(
+                o.forwarded && o.status == 200,
+                "not forwarded: {}",
+                o.status
+            );
+            assert!(
+                o.exchange.resp_body == answer,
+                "{name}: the benign stream was changed"
+            );
+            vm.wasm_ops() - before
+        };
+        one(&mut vm, &answers[0].1); // warm-up: lazily compiled rules, grown heap
+        for (label, answer) in &answers {
+            rows.push((name, label.clone(), answer.len(), one(&mut vm, answer)));
+        }
+        if file == "guard" {
+            assert_eq!(
+                vm.metric("promptgate_response_decisions_total;decision=allowed")
+                    .map(|n| n > 0),
+                Some(true),
+                "the guard did not count its decisions"
+            );
+        }
+    }
+    println!("| config | answer | SSE bytes | wasm ops / request |");
+    println!("|---|---|---:|---:|");
+    for (name, label, n, used) in &rows {
+        println!("| {name} | {label} | {n} | {used} |");
+    }
+    for (label, _) in &answers {
+        let at = |c: &str| rows.iter().find(|r| r.0 == c && &r.1 == label).unwrap().3 as f64;
+        let (off, on) = (at("guard off"), at("guard on"));
+        println!(
+            "sse {label}: guard adds {:.0} ops ({:+.1} %)",
+            on - off,
+            (on / off - 1.0) * 100.0
+        );
+        assert!(on > off, "{label}: the guard costs nothing: is it running?");
+    }
+}

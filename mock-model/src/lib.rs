@@ -554,6 +554,32 @@ fn plan(state: &State, headers: &hyper::HeaderMap, body_len: usize, v: &Value) -
     }
 }
 
+/// `x-mock-body-b64`: exactly these bytes as the answer, whatever the route (any API's shape:
+/// tool calls, reasoning, refusals). A streamed request gets them as `text/event-stream`, one
+/// frame per `x-mock-chunk-bytes` bytes, or one frame per event (cut after each blank line).
+fn raw_answer(reset: Arc<AtomicBool>, p: &Plan, raw: Vec<u8>) -> Response<MockBody> {
+    if !p.stream {
+        return full(StatusCode::OK, "application/json", raw);
+    }
+    let mut frames = Vec::new();
+    match p.chunk_bytes {
+        Some(n) => frames.extend(raw.chunks(n).map(Bytes::copy_from_slice)),
+        None => {
+            let mut start = 0;
+            for i in 1..raw.len() {
+                if raw[i] == b'\n' && raw[i - 1] == b'\n' {
+                    frames.push(Bytes::copy_from_slice(&raw[start..=i]));
+                    start = i + 1;
+                }
+            }
+            if start < raw.len() {
+                frames.push(Bytes::copy_from_slice(&raw[start..]));
+            }
+        }
+    }
+    sse_response(reset, p, frames)
+}
+
 fn sse_response(reset: Arc<AtomicBool>, p: &Plan, frames: Vec<Bytes>) -> Response<MockBody> {
     let mut resp = Response::new(MockBody::Frames(FramesBody {
         frames: frames.into(),
@@ -730,6 +756,14 @@ async fn handle_inner(
             io::ErrorKind::ConnectionReset,
             "mock-model: x-mock-reset-after-chunks",
         ));
+    }
+
+    if let Some(raw) = parts
+        .headers
+        .get("x-mock-body-b64")
+        .and_then(|v| base64_decode(v.to_str().ok()?))
+    {
+        return Ok(raw_answer(reset, &p, raw));
     }
 
     Ok(match route {

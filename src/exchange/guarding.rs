@@ -15,16 +15,14 @@ use crate::metrics::{self, Kind};
 use crate::response::{self, Bound, Hit, ResponseAudit, SseGuard};
 use std::time::SystemTime;
 
-/// Largest non-streamed answer held for the guard. Past it the answer passes unscanned (Envoy
-/// answers 500 when a held body outgrows `per_connection_buffer_limit_bytes`: keep that above).
-pub(super) const MAX_GUARDED_JSON: usize = 1024 * 1024;
-
 pub(super) enum Mode {
     /// Not an answer the guard reads (an error status, another content type).
     Off,
     /// A JSON answer, held until whole (Envoy) or read as it passes (monitor only).
     Json,
     Sse(Box<SseGuard<Bound>>),
+    /// A JSON answer too large to scan was replaced by the block answer: drop what follows.
+    Dropped,
 }
 
 /// The guard's part of one request.
@@ -98,7 +96,13 @@ impl<H: Host> Exchange<H> {
             return Step::Continue;
         }
         if streamed {
-            g.mode = Mode::Sse(Box::default());
+            let fail_closed = !g.monitor_only
+                && g.bound.guard.config().unscanned == crate::guard::UnscannedAction::Block;
+            g.mode = Mode::Sse(Box::new(if fail_closed {
+                SseGuard::fail_closed()
+            } else {
+                SseGuard::new()
+            }));
             if !g.monitor_only && has_length {
                 // Events change size: a declared length would no longer hold.
                 let _ = self
@@ -127,14 +131,45 @@ impl<H: Host> Exchange<H> {
         end_of_stream: bool,
     ) -> Option<Step> {
         let g = self.guard.as_deref_mut()?;
+        if matches!(g.mode, Mode::Dropped) {
+            let _ = self
+                .host
+                .set_buffer(Buffer::ResponseBody, 0, body_size, &[]);
+            return Some(Step::Continue);
+        }
         if g.monitor_only || !matches!(g.mode, Mode::Json) {
             return None;
         }
-        if body_size > MAX_GUARDED_JSON {
-            // Too large to hold: let it go unscanned (and uncounted for usage).
-            g.mode = Mode::Off;
+        let config = g.bound.guard.config();
+        if body_size > config.max_json_bytes {
+            // Too large to hold: withheld (`unscanned: block`), or let go unscanned (and
+            // uncounted for usage).
             g.unscanned = true;
             g.audit.note = Some("too_large".into());
+            if config.unscanned == crate::guard::UnscannedAction::Allow {
+                g.mode = Mode::Off;
+                return Some(Step::Continue);
+            }
+            g.mode = Mode::Dropped;
+            g.blocked = true;
+            let status = match config.block_status {
+                200 => 502,
+                s => s,
+            };
+            let new = response::block_error_body("too_large");
+            if self
+                .host
+                .set_buffer(Buffer::ResponseBody, 0, body_size, &new)
+                .is_ok()
+            {
+                for (name, value) in [
+                    ("content-length", new.len().to_string()),
+                    (":status", status.to_string()),
+                    ("content-type", "application/json".to_string()),
+                ] {
+                    let _ = self.host.replace_header(Map::ResponseHeaders, name, &value);
+                }
+            }
             return Some(Step::Continue);
         }
         if !end_of_stream {

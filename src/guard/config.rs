@@ -18,6 +18,17 @@ pub enum Action {
     Monitor,
 }
 
+/// What to do with an answer too large to scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum UnscannedAction {
+    /// Withhold it (an error answer, or an error event that ends the stream).
+    Block,
+    /// Let it pass unscanned (audited).
+    Allow,
+}
+
 /// A PII type, as configured and as reported (`kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
@@ -214,6 +225,14 @@ pub struct GuardConfig {
     /// HTTP status of a blocked non-streaming answer (200 to 599; default 403). 200 suits
     /// clients that only read a completion-shaped body.
     pub block_status: u16,
+    /// Largest non-streamed answer held and scanned whole (65536 to 16777216 bytes; default
+    /// 1 MiB). Envoy's `per_connection_buffer_limit_bytes` must be above it.
+    pub max_json_bytes: usize,
+    /// What happens to an answer the guard cannot scan: a JSON answer above `max_json_bytes`, or
+    /// a stream event above 1 MiB. `block` (default): it is withheld like a blocked answer
+    /// (padding an answer must not get a secret past the guard); `allow`: it passes unscanned.
+    /// Either way the audit event says `response.note: too_large` / `event_too_large`.
+    pub unscanned: UnscannedAction,
     pub leakage: LeakageConfig,
     pub secrets: SecretsConfig,
     pub pii: PiiConfig,
@@ -226,6 +245,8 @@ impl Default for GuardConfig {
         GuardConfig {
             hold_back_bytes: 1024,
             block_status: 403,
+            max_json_bytes: 1024 * 1024,
+            unscanned: UnscannedAction::Block,
             leakage: LeakageConfig::default(),
             secrets: SecretsConfig::default(),
             pii: PiiConfig::default(),
@@ -253,6 +274,12 @@ impl GuardConfig {
             return Err(ConfigError::new(
                 f("block_status"),
                 "must be an HTTP status between 200 and 599",
+            ));
+        }
+        if !(65536..=16 * 1024 * 1024).contains(&self.max_json_bytes) {
+            return Err(ConfigError::new(
+                f("max_json_bytes"),
+                "must be between 65536 and 16777216",
             ));
         }
         if !(6..=32).contains(&self.leakage.shingle_words) {

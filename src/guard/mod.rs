@@ -22,7 +22,7 @@ mod window;
 pub use crate::error::ConfigError;
 pub use config::{
     Action, GuardConfig, LeakageConfig, LinksConfig, PiiConfig, PiiType, RequestPiiMaskingConfig,
-    SecretsConfig, MAX_LOOKAHEAD,
+    SecretsConfig, UnscannedAction, MAX_LOOKAHEAD,
 };
 
 /// A protected term from the request-side context check: [`crate::inspect::term_hash`] of it.

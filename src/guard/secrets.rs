@@ -98,6 +98,15 @@ pub(crate) fn pem_body_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=' | b'\n' | b'\r' | b'\\' | b'-')
 }
 
+/// Bytes of a header line's value in a private-key block (`Proc-Type: 4,ENCRYPTED`,
+/// `DEK-Info: AES-256-CBC,0123...`, PGP `Version:` / `Comment:` lines).
+pub(crate) fn pem_header_byte(c: u8) -> bool {
+    matches!(
+        c,
+        b' ' | b'\t' | b',' | b'.' | b':' | b'(' | b')' | b'@' | b'_' | b'<' | b'>' | b'"' | b'\''
+    )
+}
+
 pub(crate) fn may_start(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'-' || c == b'/' || c == b'+'
 }
@@ -174,6 +183,9 @@ pub(crate) fn at(src: &Src, i: usize, off: usize, aws_until: &mut usize) -> R<Op
         }
         _ => {}
     }
+    if let Some(h) = azure_client_secret(src, i)? {
+        return Ok(Some(h));
+    }
     for s in SPECS {
         if s.prefix[0] != c || !starts(src, i, s.prefix, false)? {
             continue;
@@ -225,13 +237,16 @@ pub(crate) fn at(src: &Src, i: usize, off: usize, aws_until: &mut usize) -> R<Op
     Ok(None)
 }
 
-/// `-----BEGIN [RSA |EC |OPENSSH |ENCRYPTED |PGP ...]PRIVATE KEY[ BLOCK]-----`.
+/// `-----BEGIN [RSA |EC |OPENSSH |ENCRYPTED |PGP |SSH2 ENCRYPTED ...]PRIVATE KEY[ BLOCK]-----`;
+/// header lines (`Proc-Type: 4,ENCRYPTED`, `DEK-Info:`, `Version:`) are part of the block.
 fn pem(src: &Src, i: usize) -> R<Option<Hit>> {
     if !starts(src, i, b"-----BEGIN ", false)? {
         return Ok(None);
     }
     let start = i + 11;
-    let n = run(src, start, 40, |c| c.is_ascii_uppercase() || c == b' ')?;
+    let n = run(src, start, 40, |c| {
+        c.is_ascii_uppercase() || c.is_ascii_digit() || c == b' '
+    })?;
     if n > 40 {
         return Ok(None);
     }
@@ -291,4 +306,31 @@ fn sendgrid(src: &Src, i: usize) -> R<Option<Hit>> {
         return Ok(None);
     }
     Ok(Some(Hit::new(69, Detector::Secret, "sendgrid_api_key")))
+}
+
+/// A Microsoft Entra ID (Azure AD) client secret: 3 bytes of `[A-Za-z0-9_~.]`, a digit, `Q~`,
+/// then 31 to 34 of `[A-Za-z0-9_~.-]` (the format since 2021; the `Q~` marks it).
+fn azure_client_secret(src: &Src, i: usize) -> R<Option<Hit>> {
+    let head = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'~' | b'.');
+    for k in 1..3 {
+        if !src.at(i + k)?.is_some_and(head) {
+            return Ok(None);
+        }
+    }
+    if !src.at(i + 3)?.is_some_and(|c| c.is_ascii_digit())
+        || src.at(i + 4)? != Some(b'Q')
+        || src.at(i + 5)? != Some(b'~')
+    {
+        return Ok(None);
+    }
+    let body = |c: u8| head(c) || c == b'-';
+    let n = run(src, i + 6, 34, body)?;
+    if !(31..=34).contains(&n) || !looks_random(&src.b[i + 6..i + 6 + n]) {
+        return Ok(None);
+    }
+    Ok(Some(Hit::new(
+        6 + n,
+        Detector::Secret,
+        "azure_client_secret",
+    )))
 }

@@ -103,6 +103,35 @@ fn secrets(r: &mut Rng) -> Vec<(String, &'static str)> {
         ),
         (
             format!(
+                "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,{}\n\n{}\n{}==\n-----END RSA PRIVATE KEY-----",
+                r.from(b"0123456789ABCDEF", 32),
+                r.from(B64, 64),
+                r.from(B64, 30)
+            ),
+            "private_key",
+        ),
+        (
+            format!(
+                "-----BEGIN ENCRYPTED PRIVATE KEY-----\\n{}\\n{}\\n-----END ENCRYPTED PRIVATE KEY-----",
+                r.from(B64, 64),
+                r.from(B64, 20)
+            ),
+            "private_key",
+        ),
+        (
+            format!(
+                "-----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v2.4.1 (GNU/Linux)\nComment: user@host.example\n\n{}\n={}\n-----END PGP PRIVATE KEY BLOCK-----",
+                r.from(B64, 64),
+                r.from(B64, 4)
+            ),
+            "private_key",
+        ),
+        (
+            format!("{}{}Q~{}", r.from(ALNUM, 3), 7, r.from(KEYDASH, 34)),
+            "azure_client_secret",
+        ),
+        (
+            format!(
                 "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ{}.{}",
                 r.from(KEYDASH, 60),
                 r.from(KEYDASH, 43)
@@ -189,6 +218,9 @@ fn look_alikes_and_documentation_keys_pass() {
         "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
         "-----BEGIN PUBLIC KEY-----",
         "eyJub3QiOiJhIGp3dCJ9.eyJhbGwiOnRydWV9.sig (a header without alg)",
+        // Hex hashes (a Twilio auth token or an Azure OpenAI key has the same shape: not matched).
+        "md5 9e107d9d372bb6826bd81d3542a419d6 and sha1 2fd4e1c67a2d28fced849ee1bb76e7391b93eb12",
+        "abc1Q~ is too short, home7Q~page too",
     ] {
         let s = g.scan_text(&cx, t);
         assert!(s.findings.is_empty(), "{t}: {:?}", s.findings);

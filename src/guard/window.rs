@@ -250,7 +250,17 @@ pub(crate) struct Core {
     pub ring: Vec<u64>,
     /// Private-key tail: bytes of `-----END` matched, then dashes of the closing run.
     pem: (u8, u8, u8),
+    /// Private-key tail: header lines (`Proc-Type: 4,ENCRYPTED`, `DEK-Info: ...`, PGP
+    /// `Version: ...`) — [`PEM_LINE`] bits.
+    pem_hdr: u8,
 }
+
+/// `pem_hdr`: the current line has bytes.
+const PEM_LINE: u8 = 1;
+/// `pem_hdr`: the current line has a colon (a header line).
+const PEM_COLON: u8 = 2;
+/// `pem_hdr`: a line without a colon was seen: the headers are over.
+const PEM_BODY: u8 = 4;
 
 impl Default for Core {
     fn default() -> Self {
@@ -265,6 +275,7 @@ impl Default for Core {
             changed: false,
             ring: Vec::new(),
             pem: (0, 0, 0),
+            pem_hdr: 0,
         }
     }
 }
@@ -309,6 +320,7 @@ impl Core {
                     if done {
                         self.mode = Mode::Normal;
                         self.pem = (0, 0, 0);
+                        self.pem_hdr = 0;
                         self.ring.clear();
                     }
                 }
@@ -493,8 +505,32 @@ impl Core {
                         continue;
                     }
                     if !secrets::pem_body_byte(c) {
-                        return Ok((j - i, true));
+                        // Header lines before the base64 body: `Name: value`, where the value
+                        // may hold spaces, commas and dots.
+                        let h = self.pem_hdr;
+                        let header = h & PEM_BODY == 0
+                            && ((c == b':' && h & PEM_LINE != 0)
+                                || (h & PEM_COLON != 0 && secrets::pem_header_byte(c)));
+                        if !header {
+                            return Ok((j - i, true));
+                        }
+                        if c == b':' {
+                            self.pem_hdr |= PEM_COLON;
+                        }
+                        self.pem.0 = 0;
+                        j += 1;
+                        continue;
                     }
+                    if matches!(c, b'\n' | b'\r' | b'\\') {
+                        // A line break (`\\` starts a JSON-escaped `\n`).
+                        if self.pem_hdr & (PEM_LINE | PEM_COLON) == PEM_LINE {
+                            self.pem_hdr |= PEM_BODY;
+                        }
+                        self.pem_hdr &= !(PEM_LINE | PEM_COLON);
+                    } else {
+                        self.pem_hdr |= PEM_LINE;
+                    }
+                    let (end, _, _) = &mut self.pem;
                     *end = if c == b'-' {
                         (*end + 1).min(5)
                     } else if *end >= 5 && c == secrets::PEM_END[*end as usize] {

@@ -125,6 +125,125 @@ fn responses_stream(pieces: &[&str]) -> String {
     s
 }
 
+/// A chat stream whose pieces are in `delta.FIELD` (`refusal`, `reasoning_content`, `reasoning`)
+/// or, for `tool_calls`, a tool call's arguments.
+fn chat_field_stream(field: &str, pieces: &[&str]) -> String {
+    let mut s = String::new();
+    let first = if field == "tool_calls" {
+        json!({"role": "assistant", "content": null, "tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": "send_mail", "arguments": ""}}]})
+    } else {
+        json!({"role": "assistant", "content": null})
+    };
+    let ev = json!({"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": first, "finish_reason": null}]});
+    s.push_str(&format!("data: {ev}\n\n"));
+    for p in pieces {
+        let delta = if field == "tool_calls" {
+            json!({"tool_calls": [{"index": 0, "function": {"arguments": p}}]})
+        } else {
+            json!({ field: p })
+        };
+        let ev = json!({"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": null}]});
+        s.push_str(&format!("data: {ev}\n\n"));
+    }
+    let ev = json!({"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]});
+    s.push_str(&format!("data: {ev}\n\ndata: [DONE]\n\n"));
+    s
+}
+
+fn chat_tool_stream(p: &[&str]) -> String {
+    chat_field_stream("tool_calls", p)
+}
+fn chat_refusal_stream(p: &[&str]) -> String {
+    chat_field_stream("refusal", p)
+}
+fn chat_reasoning_stream(p: &[&str]) -> String {
+    chat_field_stream("reasoning_content", p)
+}
+fn chat_reasoning2_stream(p: &[&str]) -> String {
+    chat_field_stream("reasoning", p)
+}
+
+/// An Anthropic stream with one block of `block` (`thinking`, `tool_use`).
+fn anthropic_block_stream(block: &str, pieces: &[&str]) -> String {
+    let start = if block == "thinking" {
+        json!({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}})
+    } else {
+        json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "t1", "name": "send_mail", "input": {}}})
+    };
+    let mut s = format!("event: message_start\ndata: {{\"type\":\"message_start\",\"message\":{{\"id\":\"m\"}}}}\n\nevent: content_block_start\ndata: {start}\n\n");
+    for p in pieces {
+        let delta = if block == "thinking" {
+            json!({"type": "thinking_delta", "thinking": p})
+        } else {
+            json!({"type": "input_json_delta", "partial_json": p})
+        };
+        let ev = json!({"type": "content_block_delta", "index": 0, "delta": delta});
+        s.push_str(&format!("event: content_block_delta\ndata: {ev}\n\n"));
+    }
+    if block == "thinking" {
+        s.push_str("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"signature_delta\",\"signature\":\"c2lnbmF0dXJl\"}}\n\n");
+    }
+    s.push_str("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+    s
+}
+
+fn anthropic_thinking_stream(p: &[&str]) -> String {
+    anthropic_block_stream("thinking", p)
+}
+fn anthropic_tool_stream(p: &[&str]) -> String {
+    anthropic_block_stream("tool_use", p)
+}
+
+/// A Responses API stream of `what`: `function_call` arguments, a `refusal`, or a reasoning
+/// `summary`, with the events that repeat the whole text.
+fn responses_kind_stream(what: &str, pieces: &[&str]) -> String {
+    let full: String = pieces.concat();
+    let (delta_ty, done, item) = match what {
+        "function_call" => (
+            "response.function_call_arguments.delta",
+            json!({"type": "response.function_call_arguments.done", "output_index": 0, "item_id": "fc", "arguments": full}),
+            json!({"type": "function_call", "id": "fc", "call_id": "c", "name": "send_mail", "arguments": full}),
+        ),
+        "refusal" => (
+            "response.refusal.delta",
+            json!({"type": "response.refusal.done", "output_index": 0, "content_index": 0, "item_id": "m", "refusal": full}),
+            json!({"type": "message", "id": "m", "role": "assistant", "content": [{"type": "refusal", "refusal": full}]}),
+        ),
+        _ => (
+            "response.reasoning_summary_text.delta",
+            json!({"type": "response.reasoning_summary_text.done", "output_index": 0, "summary_index": 0, "item_id": "rs", "text": full}),
+            json!({"type": "reasoning", "id": "rs", "summary": [{"type": "summary_text", "text": full}]}),
+        ),
+    };
+    let mut s = String::from("event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"r\"}}\n\n");
+    for p in pieces {
+        let ev = json!({"type": delta_ty, "output_index": 0, "content_index": 0, "summary_index": 0, "item_id": "x", "delta": p});
+        s.push_str(&format!("event: {delta_ty}\ndata: {ev}\n\n"));
+    }
+    s.push_str(&format!(
+        "event: {}\ndata: {done}\n\n",
+        done["type"].as_str().unwrap()
+    ));
+    let item_done = json!({"type": "response.output_item.done", "output_index": 0, "item": item});
+    s.push_str(&format!(
+        "event: response.output_item.done\ndata: {item_done}\n\n"
+    ));
+    let completed =
+        json!({"type": "response.completed", "response": {"id": "r", "output": [item]}});
+    s.push_str(&format!("event: response.completed\ndata: {completed}\n\n"));
+    s
+}
+
+fn responses_args_stream(p: &[&str]) -> String {
+    responses_kind_stream("function_call", p)
+}
+fn responses_refusal_stream(p: &[&str]) -> String {
+    responses_kind_stream("refusal", p)
+}
+fn responses_reasoning_stream(p: &[&str]) -> String {
+    responses_kind_stream("summary", p)
+}
+
 /// The answer text of a stream, per stream key, in order; and the events' count.
 fn text_of(stream: &[u8]) -> (String, usize) {
     let mut text = String::new();
@@ -160,11 +279,20 @@ fn run(stream: &[u8], cuts: &[usize]) -> (Vec<u8>, SseReport) {
 }
 
 type Maker = fn(&[&str]) -> String;
-const SHAPES: [(&str, Maker); 4] = [
+const SHAPES: [(&str, Maker); 13] = [
     ("chat", chat_stream),
     ("completions", completions_stream),
     ("anthropic", anthropic_stream),
     ("responses", responses_stream),
+    ("chat tool_calls", chat_tool_stream),
+    ("chat refusal", chat_refusal_stream),
+    ("chat reasoning_content", chat_reasoning_stream),
+    ("chat reasoning", chat_reasoning2_stream),
+    ("anthropic thinking", anthropic_thinking_stream),
+    ("anthropic tool_use", anthropic_tool_stream),
+    ("responses function_call", responses_args_stream),
+    ("responses refusal", responses_refusal_stream),
+    ("responses reasoning", responses_reasoning_stream),
 ];
 
 #[test]
@@ -205,10 +333,15 @@ fn secret_split_across_events_is_redacted_at_every_split_point() {
                 assert!(!out_s.contains("SECRET"), "{name} {i} {j}: {out_s}");
                 assert!(rep.rewritten && !rep.blocked);
                 assert!(!rep.hits.is_empty());
-                match name {
-                    "chat" | "completions" => assert!(out_s.ends_with("data: [DONE]\n\n")),
-                    "anthropic" => assert!(out_s.ends_with("{\"type\":\"message_stop\"}\r\n\r\n")),
-                    _ => assert!(out_s.contains("response.completed")),
+                if name.starts_with("chat") || name == "completions" {
+                    assert!(out_s.ends_with("data: [DONE]\n\n"));
+                } else if name.starts_with("anthropic") {
+                    assert!(
+                        out_s.ends_with("{\"type\":\"message_stop\"}\r\n\r\n")
+                            || out_s.ends_with("{\"type\":\"message_stop\"}\n\n")
+                    );
+                } else {
+                    assert!(out_s.contains("response.completed"));
                 }
             }
         }
@@ -301,6 +434,58 @@ fn responses_summaries_are_rewritten() {
     let out = String::from_utf8(out).unwrap();
     assert!(!out.contains("SECRET"), "{out}");
     assert_eq!(out.matches("a [REDACTED] b").count(), 2, "{out}");
+    // Function-call arguments, refusals and reasoning summaries: the `.done`, the item and the
+    // completed response repeat the whole text; each is rewritten.
+    for make in [
+        responses_args_stream,
+        responses_refusal_stream,
+        responses_reasoning_stream,
+    ] {
+        let s = make(&["a SEC", "RET b"]);
+        let (out, _) = run(s.as_bytes(), &[]);
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains("SECRET"), "{out}");
+        assert_eq!(out.matches("a [REDACTED] b").count(), 3, "{out}");
+    }
+}
+
+#[test]
+fn tool_call_argument_streams_are_per_call() {
+    // Two tool calls of one choice, interleaved: each call's arguments are one stream.
+    let mut s = String::new();
+    for (k, p) in [
+        (0, "{\"to\":\"SEC"),
+        (1, "{\"to\":\"SEC"),
+        (0, "RET\"}"),
+        (1, "ond\"}"),
+    ] {
+        let ev = json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": k, "function": {"arguments": p}}]}, "finish_reason": null}]});
+        s.push_str(&format!("data: {ev}\n\n"));
+    }
+    s.push_str("data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\ndata: [DONE]\n\n");
+    let (out, rep) = run(s.as_bytes(), &[]);
+    let out = String::from_utf8(out).unwrap();
+    let (mut t0, mut t1) = (String::new(), String::new());
+    let b = out.as_bytes();
+    let mut start = 0;
+    for e in event_ends(b) {
+        let (name, data) = parse_event(&b[start..e]);
+        for (k, _, t) in classify(name, &data).parts {
+            if k.2 == 0 {
+                t0.push_str(&t)
+            } else {
+                t1.push_str(&t)
+            }
+        }
+        start = e;
+    }
+    assert_eq!(
+        (t0.as_str(), t1.as_str()),
+        ("{\"to\":\"[REDACTED]\"}", "{\"to\":\"SECond\"}"),
+        "{out}"
+    );
+    assert_eq!(rep.hits.len(), 1);
+    assert!(out.ends_with("data: [DONE]\n\n"));
 }
 
 #[test]
@@ -330,6 +515,19 @@ fn hostile_streams_do_not_panic() {
     assert_eq!(out.len(), big.len());
     assert!(g.unscanned());
     assert_eq!(g.feed(&Fake, b"xyz", true), b"xyz");
+    // Fail closed: the held text goes out, then an error event and `[DONE]`; nothing after.
+    let mut g: SseGuard<Fake> = SseGuard::fail_closed();
+    let head = chat_stream(&["fine "]);
+    let head = head.trim_end_matches("data: [DONE]\n\n");
+    let mut out = g.feed(&Fake, head.as_bytes(), false);
+    out.extend(g.feed(&Fake, &big, false));
+    out.extend(g.feed(&Fake, b"more", true));
+    let out = String::from_utf8(out).unwrap();
+    assert!(g.unscanned() && g.blocked());
+    assert!(out.starts_with(head), "{out}");
+    assert!(out.ends_with("(too_large)\",\"type\":\"content_filter\",\"param\":null,\"code\":\"response_blocked\"}}\n\ndata: [DONE]\n\n")
+        || out.contains("(too_large)"), "{out}");
+    assert!(out.len() < head.len() + 400 && !out.contains("aaaa") && !out.contains("more"));
 }
 
 #[test]
@@ -339,6 +537,16 @@ fn json_answers_per_shape() {
         json!({"object": "text_completion", "choices": [{"index": 0, "text": "key SECRET here"}]}),
         json!({"type": "message", "content": [{"type": "text", "text": "key SECRET here"}], "stop_reason": "end_turn"}),
         json!({"object": "response", "output": [{"type": "message", "content": [{"type": "output_text", "text": "key SECRET here"}]}]}),
+        // What the model says besides its answer text.
+        json!({"object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": null, "tool_calls": [{"id": "c", "type": "function", "function": {"name": "send", "arguments": "{\"body\":\"key SECRET here\"}"}}]}, "finish_reason": "tool_calls"}]}),
+        json!({"object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": null, "refusal": "key SECRET here"}, "finish_reason": "stop"}]}),
+        json!({"object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": null, "reasoning_content": "key SECRET here"}, "finish_reason": "stop"}]}),
+        json!({"object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": null, "reasoning": "key SECRET here"}, "finish_reason": "stop"}]}),
+        json!({"type": "message", "content": [{"type": "thinking", "thinking": "key SECRET here", "signature": "c2ln"}], "stop_reason": "end_turn"}),
+        json!({"type": "message", "content": [{"type": "tool_use", "id": "t", "name": "send", "input": {"mail": {"body": "key SECRET here"}, "n": 3}}], "stop_reason": "tool_use"}),
+        json!({"object": "response", "output": [{"type": "function_call", "name": "send", "arguments": "{\"body\":\"key SECRET here\"}"}]}),
+        json!({"object": "response", "output": [{"type": "message", "content": [{"type": "refusal", "refusal": "key SECRET here"}]}]}),
+        json!({"object": "response", "output": [{"type": "reasoning", "summary": [{"type": "summary_text", "text": "key SECRET here"}]}]}),
     ];
     for b in &bodies {
         let raw = serde_json::to_vec(b).unwrap();
@@ -361,6 +569,9 @@ fn json_answers_per_shape() {
         assert!(o.blocked && o.body.is_none());
         let r = String::from_utf8(refusal_body(blocking.as_bytes()).unwrap()).unwrap();
         assert!(r.contains(BLOCK_MESSAGE) && !r.contains("BLOCKME"), "{r}");
+        let mut doc: Value = serde_json::from_str(&r).unwrap();
+        let (shape, texts) = texts_mut(&mut doc, false);
+        assert!(shape != Shape::Unknown && !texts.is_empty(), "{r}");
     }
     for junk in [&b"not json"[..], b"{}", b"[1]", b"{\"choices\":5}", b""] {
         let o = guard_json(junk, &Fake);
