@@ -1075,15 +1075,26 @@ async fn classify(state: &State, llm_guard: bool, body: &[u8]) -> Response<MockB
             .collect();
         digits.parse().ok()
     };
-    let delay = marker("sleep").unwrap_or(state.cfg.delay_ms).min(MAX_DELAY_MS);
+    let delay = marker("sleep")
+        .unwrap_or(state.cfg.delay_ms)
+        .min(MAX_DELAY_MS);
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
     if let Some(code) = marker("status").and_then(|c| StatusCode::from_u16(c as u16).ok()) {
-        return error_response(code, "mock-classifier: forced status", "server_error", "forced");
+        return error_response(
+            code,
+            "mock-classifier: forced status",
+            "server_error",
+            "forced",
+        );
     }
     if text.contains("mock-classifier:garbage") {
-        return full(StatusCode::OK, "text/plain", b"definitely not json".to_vec());
+        return full(
+            StatusCode::OK,
+            "text/plain",
+            b"definitely not json".to_vec(),
+        );
     }
     let score = classifier_score(text);
     let out = if llm_guard {
