@@ -241,8 +241,10 @@ fn llm_guard_protocol_failure_mode_closed() {
     assert_eq!(h.upstream_count(), before);
 }
 
-/// Added latency of the call on loopback: p50 of the same borderline benign request with the
-/// classifier off and on (the stand-in answers at once). Prints the figures; run with
+/// Added latency of the call on loopback: p50 of the same borderline benign request through an
+/// Envoy with the classifier off and one with it on (the stand-in answers at once), requests
+/// alternating between the two so that load on the machine hits both alike, each over one
+/// keep-alive connection. Prints the figures; run with
 /// `cargo test --release --test e2e_classifier -- --ignored --nocapture`.
 #[test]
 #[ignore]
@@ -250,39 +252,54 @@ fn added_latency_p50() {
     let n: usize = std::env::var("PROMPTGATE_CLS_REQUESTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(300);
+        .unwrap_or(400);
     let cls_port = free_port();
     let _stand_in = start_mock(cls_port, &[]);
-    let measure = |h: &Harness| {
-        for _ in 0..20 {
-            assert_eq!(chat(h, BENIGN_IN_BAND).status, 200);
-        }
-        let mut ms: Vec<f64> = (0..n)
-            .map(|_| {
-                let t = Instant::now();
-                assert_eq!(chat(h, BENIGN_IN_BAND).status, 200);
-                t.elapsed().as_secs_f64() * 1000.0
-            })
-            .collect();
-        ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        (ms[n / 2], ms[n * 9 / 10], ms[n * 99 / 100])
-    };
     let off = Harness::start_with(Options {
         config: "{}".into(),
         extra_clusters: cluster(cls_port),
         ..Options::default()
     });
-    let (off50, off90, off99) = measure(&off);
-    drop(off);
     let on = envoy(r#"{"cluster": "classifier", "timeout_ms": 1000}"#, cls_port);
-    let (on50, on90, on99) = measure(&on);
-    assert_eq!(
-        on.wait_audit_events(n + 20).last().unwrap()["classifier"]["outcome"],
-        "passed"
-    );
-    println!(
-        "classifier off: p50 {off50:.2} ms, p90 {off90:.2} ms, p99 {off99:.2} ms ({n} requests)"
-    );
-    println!("classifier on:  p50 {on50:.2} ms, p90 {on90:.2} ms, p99 {on99:.2} ms ({n} requests)");
-    println!("added p50: {:.2} ms", on50 - off50);
+    let body = json!({"model": "gpt-4o-mini", "messages": [
+        {"role": "system", "content": "You are a helpful cooking assistant."},
+        {"role": "user", "content": BENIGN_IN_BAND}]})
+    .to_string();
+    let agents = [ureq::agent(), ureq::agent()];
+    let once = |i: usize| {
+        let h = [&off, &on][i];
+        let t = Instant::now();
+        let r = agents[i]
+            .post(&h.url("/v1/chat/completions"))
+            .set("content-type", "application/json")
+            .send_string(&body)
+            .expect("request");
+        assert_eq!(r.status(), 200);
+        let _ = r.into_string();
+        t.elapsed().as_secs_f64() * 1000.0
+    };
+    for _ in 0..20 {
+        once(0);
+        once(1);
+    }
+    let mut times = [Vec::with_capacity(n), Vec::with_capacity(n)];
+    for _ in 0..n {
+        for (i, t) in times.iter_mut().enumerate() {
+            t.push(once(i));
+        }
+    }
+    let stand_in = stand_in_calls(cls_port).len();
+    assert!(stand_in >= 200, "the stand-in saw {stand_in} calls");
+    let mut p50 = [0.0; 2];
+    for (i, (name, t)) in ["off", "on "].iter().zip(times.iter_mut()).enumerate() {
+        t.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        p50[i] = t[n / 2];
+        println!(
+            "classifier {name}: p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms ({n} requests)",
+            t[n / 2],
+            t[n * 9 / 10],
+            t[n * 99 / 100]
+        );
+    }
+    println!("added p50: {:.3} ms", p50[1] - p50[0]);
 }

@@ -27,17 +27,17 @@ pub(super) struct Waiting {
 
 impl<H: Host> Exchange<H> {
     /// Sends the text to the classifier and holds the request when the classifier is on and the
-    /// rules' score is in its band; else gives the verdict back (`Err`) for `conclude`.
+    /// rules' score is in its band; else concludes on the rules' verdict at once.
     pub(super) fn classify(
         &mut self,
         verdict: Verdict,
         body: &[u8],
         content_type: Option<&str>,
         path: Option<&str>,
-    ) -> Result<Step, Verdict> {
+    ) -> Step {
         let plugin = self.plugin.clone();
         let Some(c) = plugin.config.inspection.classifier.as_ref() else {
-            return Err(verdict);
+            return self.conclude(&verdict, body);
         };
         // Blocked, redacted or refused by the rules: already decided, nothing to ask.
         let undecided = matches!(
@@ -45,7 +45,7 @@ impl<H: Host> Exchange<H> {
             inspect::Decision::Allow | inspect::Decision::Monitor
         );
         if !undecided || !c.in_band(verdict.score) {
-            return Err(verdict);
+            return self.conclude(&verdict, body);
         }
         // The text of the classifier's roles: a second reading, only for requests in the band.
         let roles = c.role_filter();
@@ -56,7 +56,7 @@ impl<H: Host> Exchange<H> {
         };
         let ex = extract::extract_with(body, content_type, &opts);
         let Some(out) = c.request(&ex) else {
-            return Err(verdict);
+            return self.conclude(&verdict, body);
         };
         let headers = [
             (":method", "POST"),
@@ -81,12 +81,12 @@ impl<H: Host> Exchange<H> {
                 waiting.token = token;
                 self.classifying = Some(Box::new(waiting));
                 self.phase = Phase::Waiting;
-                Ok(Step::Pause)
+                Step::Pause
             }
             Err(status) => {
                 let m = format!("classifier: call refused by the host: {status}");
                 self.host.log(Level::Warn, &m);
-                Ok(self.classified(waiting, Err(Outcome::Error)))
+                self.classified(waiting, Err(Outcome::Error))
             }
         }
     }
@@ -99,7 +99,7 @@ impl<H: Host> Exchange<H> {
         num_headers: usize,
         body_size: usize,
     ) -> bool {
-        if !self.classifying.as_ref().is_some_and(|w| w.token == token) {
+        if self.classifying.as_ref().is_none_or(|w| w.token != token) {
             return false;
         }
         let Some(waiting) = self.classifying.take() else {

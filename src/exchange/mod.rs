@@ -482,11 +482,7 @@ impl<H: Host> Exchange<H> {
             self.note(Reason::InvalidUtf8);
         }
         // A borderline score asks the external classifier first (`inspection.classifier`).
-        let verdict = match self.classify(verdict, body, ct, path.as_deref()) {
-            Ok(step) => return step,
-            Err(verdict) => verdict,
-        };
-        self.conclude(&verdict, body)
+        self.classify(verdict, body, ct, path.as_deref())
     }
 
     /// Acts on the rules' verdict (and the classifier's, folded into it): refuse, or admit and
