@@ -199,6 +199,9 @@ pub struct AuditEvent {
     /// What the output guard did with the answer (`response_guard`); omitted when it is off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<crate::response::ResponseAudit>,
+    /// The external classifier's answer (`inspection.classifier`), when it was called.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classifier: Option<crate::classifier::ClassifierAudit>,
 }
 
 impl AuditEvent {
@@ -230,6 +233,7 @@ impl AuditEvent {
             not_inspected: Vec::new(),
             prompt: None,
             response: None,
+            classifier: None,
         }
     }
 

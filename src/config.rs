@@ -167,6 +167,9 @@ impl Config {
         if let Some(g) = &self.response_guard {
             g.validate()?;
         }
+        if let Some(c) = &self.inspection.classifier {
+            c.validate()?;
+        }
         Ok(())
     }
 }

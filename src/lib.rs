@@ -6,6 +6,7 @@
 
 mod access;
 pub mod audit;
+pub mod classifier;
 pub mod config;
 mod contracts;
 mod error;

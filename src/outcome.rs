@@ -64,6 +64,12 @@ pub enum Reason {
     DuplicateKey,
     /// JSON nested deeper than 128 levels (issue 17).
     JsonTooDeep,
+    /// The external classifier (`inspection.classifier`) scored the text at or above its
+    /// threshold (`action: block`).
+    ClassifierBlocked,
+    /// The external classifier timed out, failed or answered garbage: a refusal with
+    /// `failure_mode: closed`, a note on the forwarded request with `open`.
+    ClassifierUnavailable,
     // Refusals: limits.
     /// A per-consumer limit (audit reason: the limit's name, e.g. `requests_per_minute`).
     RateLimited,
@@ -109,7 +115,7 @@ pub enum Reason {
 }
 
 impl Reason {
-    pub const ALL: [Reason; 37] = [
+    pub const ALL: [Reason; 39] = [
         Reason::ConflictingIdentity,
         Reason::MissingApiKey,
         Reason::MissingIdentity,
@@ -129,6 +135,8 @@ impl Reason {
         Reason::ParseError,
         Reason::DuplicateKey,
         Reason::JsonTooDeep,
+        Reason::ClassifierBlocked,
+        Reason::ClassifierUnavailable,
         Reason::RateLimited,
         Reason::BudgetExceeded,
         Reason::TooManyConsumers,
@@ -166,6 +174,8 @@ impl Reason {
             Reason::BodyNotJsonObject => "body_not_json_object",
             Reason::DuplicateKey => "duplicate_key",
             Reason::JsonTooDeep => "json_too_deep",
+            Reason::ClassifierBlocked => "classifier_blocked",
+            Reason::ClassifierUnavailable => "classifier_unavailable",
             Reason::Contract => "contract",
             Reason::BodyTooLarge => "body_too_large",
             Reason::BodyUnreadable => "body_unreadable",
@@ -226,6 +236,8 @@ impl Reason {
             Reason::ParseError => (400, "invalid_request_body", Blocked),
             Reason::DuplicateKey => (400, "duplicate_key", Invalid),
             Reason::JsonTooDeep => (400, "json_too_deep", Invalid),
+            Reason::ClassifierBlocked => (403, "prompt_injection_detected", Blocked),
+            Reason::ClassifierUnavailable => (503, "classifier_unavailable", Error),
             Reason::RateLimited => (429, "rate_limit_exceeded", RateLimited),
             Reason::BudgetExceeded => (429, "budget_exceeded", Decision::BudgetExceeded),
             Reason::TooManyConsumers => (429, "too_many_consumers", RateLimited),
@@ -272,7 +284,10 @@ impl Reason {
             Reason::UnsupportedContentType => {
                 "The gateway does not accept request bodies of this type; send JSON, a form, multipart or text/*."
             }
-            Reason::ContentPolicy => "The request was blocked by the gateway's content policy.",
+            Reason::ContentPolicy | Reason::ClassifierBlocked => {
+                "The request was blocked by the gateway's content policy."
+            }
+            Reason::ClassifierUnavailable => "The gateway's content classifier is unavailable.",
             Reason::DuplicateKey => "The request body has a duplicate key.",
             Reason::JsonTooDeep => "The request body nests deeper than 128 levels.",
             Reason::BudgetExceeded => "The gateway's spending budget is exhausted.",

@@ -658,6 +658,11 @@ async fn handle_inner(
 
     record(state, &parts, &body);
 
+    // The stand-in classifier (promptgate's `inspection.classifier`): generic and LLM Guard.
+    if parts.method == Method::POST && (path == "/classify" || path == "/analyze/prompt") {
+        return Ok(classify(state, path == "/analyze/prompt", &body).await);
+    }
+
     let route = match (parts.method.clone(), path) {
         (Method::POST, "/v1/chat/completions") => Route::Chat,
         (Method::POST, "/v1/completions") => Route::Completions,
@@ -1051,6 +1056,89 @@ fn messages(reset: Arc<AtomicBool>, p: &Plan, id: u64) -> Response<MockBody> {
     ));
     frames.push(sse_event("message_stop", &json!({"type": "message_stop"})));
     sse_response(reset, p, frames)
+}
+
+// ---------------------------------------------------------------------------
+// The stand-in classifier.
+
+/// Phrases the stand-in classifier scores as attacks. A keyword toy, not a model: it exists so
+/// the filter's classifier call can be tested end to end without a model server.
+const CLASSIFIER_PHRASES: [&str; 8] = [
+    "napalm",
+    "ignore previous",
+    "ignore all previous",
+    "system prompt",
+    "password",
+    "jailbreak",
+    "without any restrictions",
+    "exfiltrate",
+];
+
+/// The stand-in's score for `text`: 0.93 when it holds one of [`CLASSIFIER_PHRASES`]
+/// (case-insensitive), else 0.02.
+pub fn classifier_score(text: &str) -> f64 {
+    let lower = text.to_lowercase();
+    if CLASSIFIER_PHRASES.iter().any(|p| lower.contains(p)) {
+        0.93
+    } else {
+        0.02
+    }
+}
+
+/// `POST /classify` (`{"text": ...}` -> `{"score", "label", "model"}`) and `POST
+/// /analyze/prompt` (LLM Guard API: `{"prompt": ...}` -> `{"sanitized_prompt", "is_valid",
+/// "scanners"}`). Markers in the text steer it for tests: `mock-classifier:status=NNN` answers
+/// that status, `mock-classifier:garbage` answers 200 with a body that is not JSON,
+/// `mock-classifier:sleep=NNN` waits NNN ms first (as does `--delay-ms`).
+async fn classify(state: &State, llm_guard: bool, body: &[u8]) -> Response<MockBody> {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let key = if llm_guard { "prompt" } else { "text" };
+    let Some(text) = v.get(key).and_then(Value::as_str) else {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            &format!("body must be a JSON object with a string `{key}`"),
+            "invalid_request_error",
+            "invalid_json",
+        );
+    };
+    let marker = |name: &str| -> Option<u64> {
+        let at = text.find(&format!("mock-classifier:{name}="))?;
+        let digits: String = text[at + name.len() + 17..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    };
+    let delay = marker("sleep")
+        .unwrap_or(state.cfg.delay_ms)
+        .min(MAX_DELAY_MS);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    if let Some(code) = marker("status").and_then(|c| StatusCode::from_u16(c as u16).ok()) {
+        return error_response(
+            code,
+            "mock-classifier: forced status",
+            "server_error",
+            "forced",
+        );
+    }
+    if text.contains("mock-classifier:garbage") {
+        return full(
+            StatusCode::OK,
+            "text/plain",
+            b"definitely not json".to_vec(),
+        );
+    }
+    let score = classifier_score(text);
+    let out = if llm_guard {
+        json!({"sanitized_prompt": text, "is_valid": score < 0.5,
+               "scanners": {"PromptInjection": score, "Toxicity": -1.0}})
+    } else {
+        let label = if score >= 0.5 { "INJECTION" } else { "BENIGN" };
+        json!({"score": score, "label": label, "model": "mock-classifier-1"})
+    };
+    json_response(StatusCode::OK, &out)
 }
 
 // ---------------------------------------------------------------------------

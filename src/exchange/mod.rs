@@ -7,6 +7,7 @@
 //! Filter state and what the request decided live in the exchange's own fields; the audit event
 //! is only written to, never read back to decide.
 
+mod classify;
 mod faults;
 mod guarding;
 mod host;
@@ -214,6 +215,8 @@ pub struct Exchange<H: Host> {
     stream_times: guarding::StreamTimes,
     /// A call to the rate-limit service in flight (`limits.store: rls`).
     pending: Option<remote::Pending>,
+    /// A call to the external classifier in flight (`inspection.classifier`).
+    classifying: Option<Box<classify::Waiting>>,
 }
 
 /// What `name` is in a header map read whole (`pairs`) when that settles it (see
@@ -260,6 +263,7 @@ impl<H: Host> Exchange<H> {
             guard: None,
             stream_times: guarding::StreamTimes::default(),
             pending: None,
+            classifying: None,
         }
     }
 
@@ -477,6 +481,14 @@ impl<H: Host> Exchange<H> {
             // Scanned after lossy decoding; forwarded byte for byte. Say so.
             self.note(Reason::InvalidUtf8);
         }
+        // A borderline score asks the external classifier first (`inspection.classifier`).
+        self.classify(verdict, body, ct, path.as_deref())
+    }
+
+    /// Acts on the rules' verdict (and the classifier's, folded into it): refuse, or admit and
+    /// rewrite the forwarded body.
+    fn conclude(&mut self, verdict: &Verdict, body: &[u8]) -> Step {
+        let plugin = self.plugin.clone();
         let facts = RequestFacts {
             model: verdict.meta.model.as_deref(),
             // The text the audit event's `prompt_bytes` and hash describe.

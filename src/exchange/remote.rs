@@ -151,6 +151,10 @@ impl<H: Host> Exchange<H> {
     /// `proxy_on_http_call_response`: no headers means the call failed (reset, timeout,
     /// unreachable).
     pub fn on_http_call_response(&mut self, token: u32, num_headers: usize, body_size: usize) {
+        // The external classifier's call (`inspection.classifier`), if it is that one.
+        if self.classifier_response(token, num_headers, body_size) {
+            return;
+        }
         let Some(pending) = self.take_pending(token, false) else {
             return;
         };
@@ -265,6 +269,8 @@ impl<H: Host> Exchange<H> {
     /// The request ends with a call in flight (client gone): its answer will find no one; keep
     /// the concurrency slot the admission holds so it is released.
     pub(super) fn abandon_call(&mut self) {
+        // A classifier call's answer finds no one either (`inspection.classifier`).
+        self.classifying = None;
         if let Some(Pending {
             what: What::Admission { admission, .. },
             ..

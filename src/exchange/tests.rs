@@ -5,6 +5,8 @@
 use super::*;
 use crate::flavor::Flavor;
 
+#[path = "classifier_tests.rs"]
+mod classifier_calls;
 #[path = "rls_tests.rs"]
 mod rls;
 use crate::limits::{SharedStore, StoreError};

@@ -158,6 +158,9 @@ pub struct InspectionConfig {
     /// tool turn, scored by a character language model of benign text (hit `SFX-001`, category
     /// `jailbreak`, score 50).
     pub suffix_check: bool,
+    /// An external classifier asked about requests the rules score in a borderline band
+    /// (`docs/classifier.md`). Off when absent.
+    pub classifier: Option<crate::classifier::ClassifierConfig>,
 }
 
 impl Default for InspectionConfig {
@@ -176,6 +179,7 @@ impl Default for InspectionConfig {
             category_actions: BTreeMap::new(),
             context_checks: true,
             suffix_check: true,
+            classifier: None,
         }
     }
 }
