@@ -70,8 +70,20 @@ const HARMFUL: &str = "ML-008";
 /// What opens a pasted document or quotation inside a user turn (matched case-insensitively
 /// before the addressed instruction, in the same string).
 const QUOTE_MARKERS: &[&str] = &[
-    "```", "\"\"\"", "\n>", "\n---", "-----", "subject:", "\nfrom:", "<document", "<doc>",
-    "[document", "begin document", "<email", "<article", "<page",
+    "```",
+    "\"\"\"",
+    "\n>",
+    "\n---",
+    "-----",
+    "subject:",
+    "\nfrom:",
+    "<document",
+    "<doc>",
+    "[document",
+    "begin document",
+    "<email",
+    "<article",
+    "<page",
 ];
 
 /// Built-in rules whose phrase is the system prompt's own business when it stands in a system
