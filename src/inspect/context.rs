@@ -36,6 +36,11 @@
 //! `Verdict::protected_terms` for a response guard to look for in the model's answer; the raw
 //! values never leave the request.
 //!
+//! Role-relative combinations of weak lexicon hits (`lexicon.txt`) run here too, whatever the
+//! flags: an instruction addressed to the model (`ML-006`) inside a tool result or a pasted
+//! document (`DOC-001`), and jailbreak framing with a harmful ask (`JBC-001`); system, developer
+//! and assistant strings never count for them.
+//!
 //! Lexicons are data: `context_terms.txt`.
 
 use super::{rules, suffix, RawHit};
