@@ -481,6 +481,18 @@ impl Context {
         out: &mut Findings,
     ) {
         if !raw.is_empty() {
+            // An instruction to the model in a system / developer string is the operator's own.
+            raw.retain(|h| {
+                let own = compiled
+                    .get(h.rule as usize)
+                    .is_some_and(|r| r.id == ADDRESSED)
+                    && ex.segments.iter().zip(&ex.roles).any(|(s, r)| {
+                        s.start <= h.start
+                            && h.start < s.end
+                            && matches!(r, Role::System | Role::Developer)
+                    });
+                !own
+            });
             self.combine(ex, compiled, raw, out);
         }
         if !self.context && !self.suffix {
