@@ -36,10 +36,15 @@
 //! `Verdict::protected_terms` for a response guard to look for in the model's answer; the raw
 //! values never leave the request.
 //!
+//! Role-relative combinations of weak lexicon hits (`lexicon.txt`) run here too, whatever the
+//! flags: an instruction addressed to the model (`ML-006`) inside a tool result or a pasted
+//! document (`DOC-001`), and jailbreak framing with a harmful ask (`JBC-001`); system, developer
+//! and assistant strings never count for them.
+//!
 //! Lexicons are data: `context_terms.txt`.
 
 use super::{rules, suffix, RawHit};
-use crate::extract::{self, ApiShape, Doc, Extracted, RoleFilter};
+use crate::extract::{self, ApiShape, Doc, Extracted, Role, RoleFilter};
 use aho_corasick::automaton::Automaton;
 use aho_corasick::nfa::noncontiguous::NFA;
 use aho_corasick::{Anchored, MatchKind};
@@ -55,6 +60,36 @@ pub(super) const SECRET_TRANSFORMED: (&str, &str, u32) = ("CTX-004", "prompt_lea
 pub(super) const SECRET_VERBATIM: (&str, &str, u32) = ("CTX-005", "prompt_leak", 20);
 pub(super) const TOPIC: (&str, &str, u32) = ("CTX-006", "prompt_leak", 20);
 pub(super) const SUFFIX: (&str, &str, u32) = ("SFX-001", "jailbreak", 50);
+/// An instruction addressed to the model (`ML-006`) inside a tool / function result, or inside a
+/// document the user pasted and asks about (after an `ML-009` request or a quote marker).
+pub(super) const DOC_INJECTION: (&str, &str, u32) = ("DOC-001", "injection", 30);
+/// Jailbreak framing (`ML-007` or any other jailbreak rule) together with a harmful ask
+/// (`ML-008`) in the user / tool turns: neither half acts alone.
+pub(super) const FRAMED_HARM: (&str, &str, u32) = ("JBC-001", "jailbreak", 45);
+
+/// Lexicon rules the combinations read (ids of `rules.rs`).
+const ADDRESSED: &str = "ML-006";
+const DOC_REQUEST: &str = "ML-009";
+const FRAMING: &str = "ML-007";
+const HARMFUL: &str = "ML-008";
+/// What opens a pasted document or quotation inside a user turn (matched case-insensitively
+/// before the addressed instruction, in the same string).
+const QUOTE_MARKERS: &[&str] = &[
+    "```",
+    "\"\"\"",
+    "\n>",
+    "\n---",
+    "-----",
+    "subject:",
+    "\nfrom:",
+    "<document",
+    "<doc>",
+    "[document",
+    "begin document",
+    "<email",
+    "<article",
+    "<page",
+];
 
 /// Built-in rules whose phrase is the system prompt's own business when it stands in a system
 /// string: "answer 'Access granted' only if ..." defines the gate, it does not force it.
@@ -312,8 +347,80 @@ impl Context {
         }
     }
 
+    /// Always: the role-relative combinations (`DOC-001`, `JBC-001`) run whatever the flags;
+    /// the system-prompt checks and the suffix detector only when switched on.
     pub(super) fn enabled(&self) -> bool {
-        self.context || self.suffix
+        true
+    }
+
+    /// Role-relative combinations of weak lexicon hits: an instruction addressed to the model
+    /// in a tool result or a pasted document (`DOC-001`), jailbreak framing with a harmful ask
+    /// (`JBC-001`). System, developer and assistant strings never count.
+    fn combine(
+        &self,
+        ex: &Extracted,
+        compiled: &[super::CompiledRule],
+        raw: &[RawHit],
+        out: &mut Findings,
+    ) {
+        let rule = |h: &RawHit| compiled.get(h.rule as usize);
+        let seg_of = |p: usize| {
+            let i = ex.segments.partition_point(|s| s.end <= p);
+            ex.segments.get(i).filter(|s| s.start <= p).map(|_| i)
+        };
+        let role_of = |i: Option<usize>| {
+            i.and_then(|i| ex.roles.get(i).copied())
+                .unwrap_or(Role::Unattributed)
+        };
+        let counts = |h: &RawHit| {
+            !matches!(
+                role_of(seg_of(h.start)),
+                Role::System | Role::Developer | Role::Assistant
+            )
+        };
+        let mut framed = false;
+        let mut harm: Option<Range<usize>> = None;
+        for h in raw.iter().filter(|h| counts(h)) {
+            let Some(r) = rule(h) else { continue };
+            let id = r.id.as_str();
+            if id == HARMFUL {
+                harm.get_or_insert(h.start..h.end);
+            } else if id == FRAMING || (r.category == "jailbreak" && r.score > 0) {
+                framed = true;
+            }
+            if id != ADDRESSED {
+                continue;
+            }
+            let seg = seg_of(h.start);
+            if role_of(seg) == Role::Tool {
+                out.add(DOC_INJECTION, h.start..h.end);
+                continue;
+            }
+            let Some(seg) = seg.and_then(|i| ex.segments.get(i)) else {
+                continue;
+            };
+            // The request comes first, then the document: a colon or a line break between them
+            // ("Summarise this email:\n..."), not "Summarise this. When summarising, also ...".
+            let asked = raw.iter().any(|o| {
+                o.start >= seg.start
+                    && o.end <= h.start
+                    && rule(o).is_some_and(|r| r.id == DOC_REQUEST)
+                    && ex
+                        .text
+                        .get(o.end..h.start)
+                        .is_some_and(|gap| gap.contains([':', '\n', '：']))
+            });
+            let quoted = ex
+                .text
+                .get(seg.start..h.start)
+                .is_some_and(|before| QUOTE_MARKERS.iter().any(|m| contains_ci(before, m)));
+            if asked || quoted {
+                out.add(DOC_INJECTION, h.start..h.end);
+            }
+        }
+        if let (true, Some(span)) = (framed, harm) {
+            out.add(FRAMED_HARM, span);
+        }
     }
 
     /// Lexicon matches in folded text, at word boundaries.
@@ -373,6 +480,24 @@ impl Context {
         raw: &mut Vec<RawHit>,
         out: &mut Findings,
     ) {
+        if !raw.is_empty() {
+            // An instruction to the model in a system / developer string is the operator's own.
+            raw.retain(|h| {
+                let own = compiled
+                    .get(h.rule as usize)
+                    .is_some_and(|r| r.id == ADDRESSED)
+                    && ex.segments.iter().zip(&ex.roles).any(|(s, r)| {
+                        s.start <= h.start
+                            && h.start < s.end
+                            && matches!(r, Role::System | Role::Developer)
+                    });
+                !own
+            });
+            self.combine(ex, compiled, raw, out);
+        }
+        if !self.context && !self.suffix {
+            return;
+        }
         // Addresses of the strings by role: the walks visit the same `Value` without changing
         // it, so a string's address identifies it across walks.
         let mut sys_addrs: Vec<usize> = Vec::new();
@@ -723,6 +848,12 @@ impl Context {
             !(shielded || own_phrase)
         });
     }
+}
+
+/// `needle` (ASCII, lower case) in `hay`, ASCII case-insensitively.
+fn contains_ci(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    n.len() <= h.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
 }
 
 fn push_value(prot: &mut Protected, v: String) {

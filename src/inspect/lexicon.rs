@@ -317,7 +317,13 @@ mod tests {
     #[test]
     fn lexicon_compiles() {
         let lx = lex();
-        assert_eq!(lx.rules, ["ML-001", "ML-002", "ML-003", "ML-004"]);
+        assert_eq!(
+            lx.rules,
+            [
+                "ML-001", "ML-002", "ML-003", "ML-004", "ML-005", "ML-006", "ML-009", "ML-007",
+                "ML-008"
+            ]
+        );
         assert!(lx.terms.len() > 500, "{}", lx.terms.len());
     }
 
