@@ -38,7 +38,7 @@
 //!
 //! Lexicons are data: `context_terms.txt`.
 
-use super::{rules, suffix, RawHit};
+use super::{rules, RawHit};
 use crate::extract::{self, ApiShape, Doc, Extracted, RoleFilter};
 use aho_corasick::automaton::Automaton;
 use aho_corasick::nfa::noncontiguous::NFA;
@@ -372,6 +372,7 @@ impl Context {
         compiled: &[super::CompiledRule],
         raw: &mut Vec<RawHit>,
         out: &mut Findings,
+        suffix_of: &mut dyn FnMut(usize, &str) -> bool,
     ) {
         // Addresses of the strings by role: the walks visit the same `Value` without changing
         // it, so a string's address identifies it across walks.
@@ -440,7 +441,8 @@ impl Context {
             if self.context && prot.any() {
                 self.probe(text, seg, &prot, &mut buf, &mut squeezed, &mut ms, out);
             }
-            if self.suffix && suffix::flag(text) {
+            // `suffix_of(i, text)` is `suffix::flag(text)`, kept with the string's cached scan.
+            if self.suffix && suffix_of(i, text) {
                 out.add(SUFFIX, seg.clone());
             }
         }
