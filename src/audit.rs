@@ -193,12 +193,20 @@ pub struct AuditEvent {
     /// at most 16, in body order ([`media_type_label`]). Omitted when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_inspected: Vec<String>,
+    /// Scanned strings (messages, content blocks) whose scan result came from the per-message
+    /// cache (`inspection.cache`): the history a chat client resent. Omitted when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cached_messages: u32,
     /// Only with `audit.include_prompt: true`, and then after redaction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
     /// What the output guard did with the answer (`response_guard`); omitted when it is off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<crate::response::ResponseAudit>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl AuditEvent {
@@ -228,6 +236,7 @@ impl AuditEvent {
             streamed: false,
             rewrites: Vec::new(),
             not_inspected: Vec::new(),
+            cached_messages: 0,
             prompt: None,
             response: None,
         }

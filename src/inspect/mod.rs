@@ -1387,6 +1387,10 @@ fn redact(
 mod tests;
 
 #[cfg(test)]
+#[path = "cache_tests.rs"]
+mod cache_tests;
+
+#[cfg(test)]
 pub(crate) fn decode_probe(s: &str) -> usize {
     let mut n = 0;
     decode::find_encoded(s, |_, _| n += 1);
