@@ -193,6 +193,10 @@ pub struct AuditEvent {
     /// at most 16, in body order ([`media_type_label`]). Omitted when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_inspected: Vec<String>,
+    /// Scanned strings (messages, content blocks) whose scan result came from the per-message
+    /// cache (`inspection.cache`): the history a chat client resent. Omitted when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cached_messages: u32,
     /// Only with `audit.include_prompt: true`, and then after redaction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
@@ -202,6 +206,10 @@ pub struct AuditEvent {
     /// The external classifier's answer (`inspection.classifier`), when it was called.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classifier: Option<crate::classifier::ClassifierAudit>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl AuditEvent {
@@ -231,6 +239,7 @@ impl AuditEvent {
             streamed: false,
             rewrites: Vec::new(),
             not_inspected: Vec::new(),
+            cached_messages: 0,
             prompt: None,
             response: None,
             classifier: None,

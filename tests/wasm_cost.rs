@@ -100,6 +100,18 @@ fn ops(vm: &mut Vm, body: &[u8]) -> u64 {
     vm.wasm_ops() - before
 }
 
+/// `config` with the per-message cache off: these bodies repeat one user turn, so the cache would
+/// measure itself instead of the scan (the cache has its own case, `conversation_cost`).
+fn without_cache(config: &str) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(config).expect("config JSON");
+    let o = v.as_object_mut().expect("config object");
+    let insp = o
+        .entry("inspection")
+        .or_insert_with(|| serde_json::json!({}));
+    insp["cache"] = serde_json::json!({"enabled": false});
+    v.to_string()
+}
+
 /// scripts/bench's promptgate configurations (`bench/configs/*.json`), so the rows line up with
 /// its wall-clock table.
 const CONFIGS: [&str; 4] = [
@@ -122,7 +134,7 @@ fn request_cost_is_linear_in_body_size() {
             other => other.trim_start_matches("promptgate-"),
         };
         let path = common::repo_root().join(format!("bench/configs/{file}.json"));
-        let config = std::fs::read_to_string(&path).expect("bench config");
+        let config = without_cache(&std::fs::read_to_string(&path).expect("bench config"));
         let mut vm = Vm::new(
             Profile::Envoy,
             &wasm,
@@ -176,7 +188,7 @@ fn sql_code_cost_per_byte() {
     let mut cfg = base.as_object().unwrap().clone();
     cfg.insert(
         "inspection".into(),
-        serde_json::json!({"action": "monitor"}),
+        serde_json::json!({"action": "monitor", "cache": {"enabled": false}}),
     );
     let config = serde_json::Value::Object(cfg).to_string();
     let mut vm = Vm::new(
@@ -203,6 +215,119 @@ fn sql_code_cost_per_byte() {
     assert!(
         high <= low * 1.15,
         "not linear: {low:.1} then {high:.1} ops/byte"
+    );
+}
+
+/// Benign prose like [`prose`], from its own seed: every turn of a conversation differs.
+fn prose_seeded(len: usize, seed: u64) -> String {
+    const WORDS: &[&str] = &[
+        "garden", "soil", "compost", "tomato", "seedling", "water", "morning", "sunlight", "shade",
+        "fence", "path", "gravel", "lawn", "hedge", "rose", "tulip", "autumn", "spring", "orchard",
+        "apple", "blossom", "honey", "basket", "harvest", "kitchen", "recipe", "soup", "bread",
+        "butter", "onion", "carrot", "friend", "village", "market", "river", "bridge", "meadow",
+        "forest", "please", "could", "you", "help", "me", "plan", "describe", "a", "short",
+        "friendly", "letter", "weekly", "budget", "quiet", "bright", "simple", "lovely",
+    ];
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ seed.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    let mut s = String::with_capacity(len + 16);
+    let mut k = 0;
+    while s.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s.push_str(WORDS[(x % WORDS.len() as u64) as usize]);
+        k += 1;
+        s.push_str(if k % 11 == 0 { ". " } else { " " });
+    }
+    s.truncate(len);
+    s
+}
+
+/// The `conversation` workload (issue 16): each request resends the history and adds one turn
+/// (~2 KiB, user and assistant alternating, every turn distinct) until the body passes 256 KiB.
+/// Wasm operators per request with the per-message cache (default) and without, on the
+/// `promptgate-inspection` bench configuration. The cache must make the history nearly free.
+#[test]
+fn conversation_cost() {
+    const KIB: usize = 1024;
+    let wasm = common::wasm_path();
+    let base =
+        std::fs::read_to_string(common::repo_root().join("bench/configs/inspection.json")).unwrap();
+    let mut results = Vec::new();
+    for cached in [true, false] {
+        let config = if cached {
+            base.clone()
+        } else {
+            without_cache(&base)
+        };
+        let mut vm = Vm::new(
+            Profile::Envoy,
+            &wasm,
+            &config,
+            Arc::new(Mutex::new(SharedData::default())),
+        );
+        // Warm up on an unrelated body (lazily compiled rules, heap), as the other cases do.
+        ops(&mut vm, &chat_body(16 * KIB));
+        let mut msgs = vec![
+            serde_json::json!({"role": "system", "content": "You are a friendly gardening assistant."}),
+        ];
+        let mut rows: Vec<(usize, u64)> = Vec::new();
+        loop {
+            let turn = msgs.len() as u64;
+            let role = if turn % 2 == 1 { "user" } else { "assistant" };
+            msgs.push(serde_json::json!({"role": role, "content": prose_seeded(2048, turn)}));
+            let body =
+                serde_json::to_vec(&serde_json::json!({"model": "gpt-4o-mini", "messages": msgs}))
+                    .unwrap();
+            rows.push((body.len(), ops(&mut vm, &body)));
+            if body.len() > 256 * KIB {
+                break;
+            }
+        }
+        results.push(rows);
+    }
+    let (on, off) = (&results[0], &results[1]);
+    assert_eq!(on.len(), off.len());
+    let total = |r: &[(usize, u64)]| r.iter().map(|x| x.1).sum::<u64>();
+    let bytes: usize = on.iter().map(|x| x.0).sum();
+    // One print (the tests run in parallel), lines not starting with `|` so that scripts/bench's
+    // table of the other cases stays whole.
+    let mut out = format!(
+        "conversation ({} requests, last body {} KiB), wasm ops, cache on / off:\n",
+        on.len(),
+        on.last().unwrap().0 / KIB
+    );
+    for &k in &[0, 7, 31, on.len() - 1] {
+        out += &format!(
+            "conversation: request {} ({} KiB): {} / {}\n",
+            k + 1,
+            on[k].0 / KIB,
+            on[k].1,
+            off[k].1
+        );
+    }
+    out += &format!(
+        "conversation: mean ops per request: {} / {}\nconversation: ops per byte sent: {:.1} / {:.1}",
+        total(on) / on.len() as u64,
+        total(off) / off.len() as u64,
+        total(on) as f64 / bytes as f64,
+        total(off) as f64 / bytes as f64
+    );
+    println!("{out}");
+    // The first request has nothing cached: about the same cost either way.
+    assert!(
+        on[0].1 <= off[0].1 * 13 / 10,
+        "first request: {} vs {}",
+        on[0].1,
+        off[0].1
+    );
+    // The last request (256 KiB, one new turn): the history is served from the cache.
+    let last = on.len() - 1;
+    assert!(
+        on[last].1 * 3 < off[last].1,
+        "cache on {} ops, off {} ops at the last request",
+        on[last].1,
+        off[last].1
     );
 }
 

@@ -626,6 +626,7 @@ impl<H: Host> Exchange<H> {
         // The hashed text, separators included (`meta.prompt_bytes` leaves them out).
         e.prompt_bytes = v.text.len() as u64;
         e.score = f64::from(v.score);
+        e.cached_messages = v.cached_messages;
         if audit && !v.text.is_empty() {
             e.prompt_hash = Some(self.plugin.prompt_hasher.hex(v.text.as_bytes()));
         }

@@ -43,7 +43,7 @@
 //!
 //! Lexicons are data: `context_terms.txt`.
 
-use super::{rules, suffix, RawHit};
+use super::{rules, RawHit};
 use crate::extract::{self, ApiShape, Doc, Extracted, Role, RoleFilter};
 use aho_corasick::automaton::Automaton;
 use aho_corasick::nfa::noncontiguous::NFA;
@@ -479,6 +479,7 @@ impl Context {
         compiled: &[super::CompiledRule],
         raw: &mut Vec<RawHit>,
         out: &mut Findings,
+        suffix_of: &mut dyn FnMut(usize, &str) -> bool,
     ) {
         if !raw.is_empty() {
             // An instruction to the model in a system / developer string is the operator's own.
@@ -565,7 +566,8 @@ impl Context {
             if self.context && prot.any() {
                 self.probe(text, seg, &prot, &mut buf, &mut squeezed, &mut ms, out);
             }
-            if self.suffix && suffix::flag(text) {
+            // `suffix_of(i, text)` is `suffix::flag(text)`, kept with the string's cached scan.
+            if self.suffix && suffix_of(i, text) {
                 out.add(SUFFIX, seg.clone());
             }
         }

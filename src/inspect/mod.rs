@@ -16,6 +16,7 @@
 //! (`block` > `redact` > `monitor`) of the actions of the categories of the hits, where a
 //! category's action is `category_actions[category]`, else `action`.
 
+pub mod cache;
 mod context;
 mod decode;
 pub mod lexicon;
@@ -161,6 +162,10 @@ pub struct InspectionConfig {
     /// An external classifier asked about requests the rules score in a borderline band
     /// (`docs/classifier.md`). Off when absent.
     pub classifier: Option<crate::classifier::ClassifierConfig>,
+    /// Per-message result cache (`{enabled, entries, max_bytes}`, default on): each message is
+    /// scanned on its own and its result kept per worker, so the history a chat client resends
+    /// on every turn is not scanned again. Never changes a decision (docs/inspection.md).
+    pub cache: cache::CacheConfig,
 }
 
 impl Default for InspectionConfig {
@@ -180,6 +185,7 @@ impl Default for InspectionConfig {
             context_checks: true,
             suffix_check: true,
             classifier: None,
+            cache: cache::CacheConfig::default(),
         }
     }
 }
@@ -260,6 +266,9 @@ pub struct Verdict {
     /// Keyed hashes ([`term_hash`]) of what the system prompt protects (declared secrets,
     /// personal data, forbidden topics), sorted, for a response guard; empty when nothing is.
     pub protected_terms: Vec<u64>,
+    /// Scanned strings (messages, content blocks, ...) whose scan result came from the
+    /// per-message cache (`inspection.cache`).
+    pub cached_messages: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -350,6 +359,9 @@ pub struct Inspector {
     allow: Vec<CompiledAllow>,
     category_actions: BTreeMap<String, Action>,
     context: context::Context,
+    /// Per-message results (`inspection.cache`); a `Mutex` so that an `Inspector` stays `Sync`
+    /// (uncontended: a wasm VM has one thread).
+    cache: Option<std::sync::Mutex<cache::MsgCache>>,
 }
 
 /// Size limits for compiled regexes: hostile patterns are rejected at load.
@@ -647,6 +659,7 @@ impl Inspector {
                 .position(|r: &CompiledRule| r.id == id)
                 .map(|i| i as u16)
         };
+        cfg.cache.validate()?;
         let enc_decoded = index_of(rules::ENCODED_ID);
         let enc_tags = index_of(rules::TAGS_ID);
         Ok(Inspector {
@@ -671,6 +684,10 @@ impl Inspector {
             allow,
             category_actions: cfg.category_actions.clone(),
             context: context::Context::new(cfg.context_checks, cfg.suffix_check),
+            cache: cfg
+                .cache
+                .enabled
+                .then(|| std::sync::Mutex::new(cache::MsgCache::new(&cfg.cache))),
         })
     }
 
@@ -718,6 +735,7 @@ impl Inspector {
             redacted_body: None,
             text: String::new(),
             protected_terms: Vec::new(),
+            cached_messages: 0,
         };
         if !self.enabled {
             v.text = ex.text;
@@ -732,13 +750,20 @@ impl Inspector {
             return v;
         }
         let mut raw = Vec::new();
-        self.scan_text(&ex.text, 0, &mut raw);
-        self.apply_allow(&ex.text, &mut raw);
+        let (seg_keys, cached) = self.scan_messages(&ex, &mut raw);
+        v.cached_messages = cached;
         // Whole-request checks (context.rs): they see the roles of the strings.
         let mut found = context::Findings::default();
         if self.context.enabled() {
-            self.context
-                .check(&mut ex, &self.roles, &self.rules, &mut raw, &mut found);
+            let mut suffix_of = |i: usize, t: &str| self.suffix_of(seg_keys.get(i), t);
+            self.context.check(
+                &mut ex,
+                &self.roles,
+                &self.rules,
+                &mut raw,
+                &mut found,
+                &mut suffix_of,
+            );
         }
         // Unstable sort with a total key: the same order a stable sort by (start, end, rule) gives
         // (undecoded hits are pushed first), and one sort instantiation fewer in the module.
@@ -1056,26 +1081,200 @@ impl Inspector {
         }
     }
 
-    fn apply_allow(&self, text: &str, hits: &mut Vec<RawHit>) {
-        if self.allow.is_empty() || hits.is_empty() {
-            return;
-        }
-        let mut n = Normalized::default();
-        normalize_into(text, &mut n);
-        let mut spans: Vec<(usize, usize)> = Vec::new();
-        for a in &self.allow {
-            for m in a.regex.find_iter(&n.plain) {
-                if a.scope == AllowScope::Request {
-                    hits.clear();
-                    return;
-                }
-                if m.end() > m.start() {
-                    spans.push(n.orig_span(text, m.start(), m.end()));
+    /// Scans the extracted strings one by one (each is a unit, its result cached under
+    /// `inspection.cache`), then a window of [`BOUNDARY`] bytes on either side of each boundary
+    /// between consecutive strings for the matches that span it (also cached: a pure function of
+    /// the window). The hits go to `raw` at their offsets in `ex.text`, after allow rules.
+    /// Returns each segment's cache key and how many strings the cache served.
+    fn scan_messages(
+        &self,
+        ex: &extract::Extracted,
+        raw: &mut Vec<RawHit>,
+    ) -> (Vec<Option<cache::Key>>, u32) {
+        let text = ex.text.as_str();
+        let mut seg_keys: Vec<Option<cache::Key>> = vec![None; ex.segments.len()];
+        // (range in `text`, segment index)
+        let mut units: Vec<(Range<usize>, Option<usize>)> = Vec::new();
+        if segments_tile(text, &ex.segments) {
+            for (i, s) in ex.segments.iter().enumerate() {
+                if !s.is_empty() {
+                    units.push((s.clone(), Some(i)));
                 }
             }
+        } else if !text.is_empty() {
+            // Not a tiling of the text by its strings (cannot happen with `extract`): the
+            // whole text is one unit, as before the cache existed.
+            units.push((0..text.len(), None));
         }
-        hits.retain(|h| !spans.iter().any(|&(s, e)| h.start < e && s < h.end));
+        let mut cache = self.cache.as_ref().and_then(|m| m.lock().ok());
+        let mut cached = 0u32;
+        let mut allow_all = false;
+        let mut push = |scan: &cache::UnitScan, base: usize, raw: &mut Vec<RawHit>| {
+            allow_all |= scan.allow_all;
+            raw.extend(scan.hits.iter().map(|&(rule, s, e, decoded)| RawHit {
+                rule,
+                start: base + s as usize,
+                end: base + e as usize,
+                decoded,
+            }));
+        };
+        for (r, seg) in &units {
+            let t = &text[r.clone()];
+            let key = cache
+                .as_ref()
+                .filter(|_| t.len() >= MIN_CACHED)
+                .map(|c| c.key(b'S', [0, 0], t.as_bytes()));
+            if let (Some(i), Some(k)) = (seg, key) {
+                seg_keys[*i] = Some(k);
+            }
+            if let (Some(c), Some(k)) = (cache.as_mut(), key) {
+                if let Some(hit) = c.get(k) {
+                    cached += 1;
+                    push(hit, r.start, raw);
+                    continue;
+                }
+            }
+            let scan = self.unit_scan(t, None);
+            push(&scan, r.start, raw);
+            if let (Some(c), Some(k)) = (cache.as_mut(), key) {
+                c.insert(k, scan);
+            }
+        }
+        for pair in units.windows(2) {
+            let (a, b) = (&pair[0].0, &pair[1].0);
+            let mut lo = a.end.saturating_sub(BOUNDARY).max(a.start);
+            while !text.is_char_boundary(lo) {
+                lo -= 1;
+            }
+            let mut hi = (b.start + BOUNDARY).min(b.end);
+            while !text.is_char_boundary(hi) {
+                hi += 1;
+            }
+            let t = &text[lo..hi];
+            let gap = (a.end - lo, b.start - lo);
+            let geometry = [gap.0 as u32, gap.1 as u32];
+            let key = cache.as_ref().map(|c| c.key(b'B', geometry, t.as_bytes()));
+            if let (Some(c), Some(k)) = (cache.as_mut(), key) {
+                if let Some(hit) = c.get(k) {
+                    push(hit, lo, raw);
+                    continue;
+                }
+            }
+            let scan = self.unit_scan(t, Some(gap));
+            push(&scan, lo, raw);
+            if let (Some(c), Some(k)) = (cache.as_mut(), key) {
+                c.insert(k, scan);
+            }
+        }
+        if allow_all {
+            raw.clear();
+        }
+        (seg_keys, cached)
     }
+
+    /// What one unit holds: rule hits (relative offsets) after its span allow rules, and whether
+    /// a request-scope allow rule matched. With `gap` (a boundary window: the separator's span in
+    /// `t`) only undecoded matches that reach across the separator count; decoding is skipped
+    /// (an encoded segment never spans two strings).
+    fn unit_scan(&self, t: &str, gap: Option<(usize, usize)>) -> cache::UnitScan {
+        let mut hits = Vec::new();
+        let crosses = |s: usize, e: usize, (g0, g1): (usize, usize)| {
+            if g1 > g0 {
+                s < g1 && e > g0
+            } else {
+                s < g0 && e > g0
+            }
+        };
+        match gap {
+            None => self.scan_text(t, 0, &mut hits),
+            Some(g) => {
+                self.scan_text(t, self.max_decode_depth, &mut hits);
+                hits.retain(|h| !h.decoded && crosses(h.start, h.end, g));
+            }
+        }
+        let mut allow_all = false;
+        if !self.allow.is_empty() {
+            let mut n = Normalized::default();
+            normalize_into(t, &mut n);
+            let mut spans: Vec<(usize, usize)> = Vec::new();
+            'rules: for a in &self.allow {
+                if a.scope == AllowScope::Span && hits.is_empty() {
+                    continue;
+                }
+                for m in a.regex.find_iter(&n.plain) {
+                    let (s, e) = n.orig_span(t, m.start(), m.end());
+                    if a.scope == AllowScope::Request {
+                        if gap.is_none_or(|g| crosses(s, e, g)) {
+                            allow_all = true;
+                            hits.clear();
+                            break 'rules;
+                        }
+                    } else if m.end() > m.start() {
+                        spans.push((s, e));
+                    }
+                }
+            }
+            hits.retain(|h| !spans.iter().any(|&(s, e)| h.start < e && s < h.end));
+        }
+        cache::UnitScan {
+            hits: hits
+                .iter()
+                .map(|h| (h.rule, h.start as u32, h.end as u32, h.decoded))
+                .collect(),
+            allow_all,
+            suffix: None,
+        }
+    }
+
+    /// The adversarial-suffix verdict on a user turn, from the cache when its unit is there.
+    fn suffix_of(&self, key: Option<&Option<cache::Key>>, t: &str) -> bool {
+        let key = key.copied().flatten();
+        let mut cache = key.and(self.cache.as_ref()).and_then(|m| m.lock().ok());
+        if let (Some(c), Some(k)) = (cache.as_ref(), key) {
+            if let Some(f) = c.peek(k).and_then(|u| u.suffix) {
+                return f;
+            }
+        }
+        let f = suffix::flag(t);
+        if let (Some(c), Some(k)) = (cache.as_mut(), key) {
+            c.set_suffix(k, f);
+        }
+        f
+    }
+
+    /// Hit, miss and eviction counts of this configuration's message cache on this thread's VM
+    /// (`None` when `inspection.cache.enabled` is false).
+    pub fn cache_stats(&self) -> Option<cache::CacheStats> {
+        self.cache
+            .as_ref()
+            .and_then(|m| m.lock().ok())
+            .map(|c| c.stats)
+    }
+}
+
+/// Bytes read on each side of a boundary between two strings: a rule match that spans two
+/// messages ("... ignore all previous" | "instructions ...") is found if it reaches no further.
+const BOUNDARY: usize = 160;
+/// Strings shorter than this are scanned, not cached (the lookup would cost about as much).
+const MIN_CACHED: usize = 32;
+
+/// The strings tile the text: in order, on character boundaries, and what lies between them
+/// (and before the first, after the last) is only the `'\n'` separators.
+fn segments_tile(text: &str, segs: &[Range<usize>]) -> bool {
+    let mut pos = 0;
+    for s in segs {
+        if s.start < pos
+            || s.end < s.start
+            || s.end > text.len()
+            || !text.is_char_boundary(s.start)
+            || !text.is_char_boundary(s.end)
+            || text.as_bytes()[pos..s.start].iter().any(|&b| b != b'\n')
+        {
+            return false;
+        }
+        pos = s.end;
+    }
+    text.as_bytes()[pos..].iter().all(|&b| b == b'\n')
 }
 
 fn merge_spans(it: impl Iterator<Item = Range<usize>>) -> Vec<Range<usize>> {
@@ -1190,6 +1389,10 @@ fn redact(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+#[path = "cache_tests.rs"]
+mod cache_tests;
 
 #[cfg(test)]
 pub(crate) fn decode_probe(s: &str) -> usize {

@@ -322,4 +322,4 @@ fn gate(w: &[u8]) -> bool {
 
 #[cfg(test)]
 #[path = "suffix_tests.rs"]
-mod tests;
+pub(crate) mod tests;
