@@ -62,11 +62,15 @@ impl WasmHost {
                     .flatten()
                     .and_then(|b| Some(u32::from_le_bytes(b.get(..4)?.try_into().ok()?)));
                 self.facts.set(token.map_or(Facts::Unavailable, Facts::Token));
-                if token.is_none() {
-                    log::info!(
+                match token {
+                    Some(_) => log::info!(
+                        "promptgate: route, cluster, start and duration from one CEL \
+                         expression per request (expr_evaluate)"
+                    ),
+                    None => log::info!(
                         "promptgate: the host evaluates no CEL expressions (expr_create): \
                          route, cluster and times are read with properties and the clock"
-                    );
+                    ),
                 }
                 token
             }
