@@ -61,7 +61,8 @@ impl WasmHost {
                     .ok()
                     .flatten()
                     .and_then(|b| Some(u32::from_le_bytes(b.get(..4)?.try_into().ok()?)));
-                self.facts.set(token.map_or(Facts::Unavailable, Facts::Token));
+                self.facts
+                    .set(token.map_or(Facts::Unavailable, Facts::Token));
                 match token {
                     Some(_) => log::info!(
                         "promptgate: route, cluster, start and duration from one CEL \

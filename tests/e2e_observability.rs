@@ -108,7 +108,10 @@ fn assert_envoy_facts(events: &[serde_json::Value], started: std::time::SystemTi
         assert_eq!(e["route"], "default", "{e}");
         assert_eq!(e["cluster"], "model", "{e}");
         let time = e["time"].as_str().unwrap();
-        assert!(from.as_str() <= time && time <= to.as_str(), "{time} not in {from}..{to}");
+        assert!(
+            from.as_str() <= time && time <= to.as_str(),
+            "{time} not in {from}..{to}"
+        );
         assert!(e["latency_ms"].as_u64().unwrap() <= took, "{e}");
     }
 }
@@ -146,7 +149,11 @@ fn filter_state_sink_and_full_metrics_opt_in() {
     }
     let state = h.filter_state_events();
     assert_eq!(logged.len(), 4);
-    assert!(logged[3]["latency_ms"].as_u64().unwrap() >= 300, "{}", logged[3]);
+    assert!(
+        logged[3]["latency_ms"].as_u64().unwrap() >= 300,
+        "{}",
+        logged[3]
+    );
     // Envoy compiled the expression (once per worker, at the first request; a host without
     // CEL would say so instead): from the second request on no clock is read at arrival, so
     // the 300 ms above are Envoy's `request.duration`.
@@ -164,7 +171,11 @@ fn filter_state_sink_and_full_metrics_opt_in() {
             })
             .collect()
     };
-    assert_eq!(strip(&state), strip(&logged), "filter state and log carry the same events");
+    assert_eq!(
+        strip(&state),
+        strip(&logged),
+        "filter state and log carry the same events"
+    );
     for e in &state {
         assert_valid_event(e);
     }

@@ -729,7 +729,11 @@ fn forwarded_request_gives_one_event_and_its_metrics() {
             let mut p = Proxy::new(flavor, &format!(r#"{{"audit": {audit}}}"#));
             let o = p.post("k1", BENIGN);
             assert!(o.forwarded, "{flavor:?}");
-            assert_eq!(in_state(&p), state && flavor == Flavor::Envoy, "{flavor:?} {audit}");
+            assert_eq!(
+                in_state(&p),
+                state && flavor == Flavor::Envoy,
+                "{flavor:?} {audit}"
+            );
             assert_eq!(o.audits.len(), usize::from(logged), "{flavor:?} {audit}");
             assert_eq!(p.requests("allowed"), 1, "{flavor:?}");
         }
@@ -1141,7 +1145,8 @@ fn a_bodyless_request_reserves_no_completion() {
 /// default (`basic`) no scan timing: arrival and end, and the limiter's check reads its own.
 #[test]
 fn limits_add_no_clock_reading() {
-    let limits = r#""limits": {"default": {"requests_per_minute": 100, "tokens_per_minute": 100000}}"#;
+    let limits =
+        r#""limits": {"default": {"requests_per_minute": 100, "tokens_per_minute": 100000}}"#;
     for (detail, plain_reads, limited_reads) in [("basic", 2, 3), ("full", 4, 4)] {
         let metrics = format!(r#""metrics": {{"detail": "{detail}"}}"#);
         let mut plain = Proxy::new(Flavor::Envoy, &format!("{{{metrics}}}"));
@@ -1168,7 +1173,10 @@ fn envoy_stream_facts_replace_the_clock_and_the_properties() {
     assert_eq!(o.clock_reads, 0);
     assert_eq!(p.host.st.borrow().facts_reads, 1);
     let a = o.audit();
-    assert_eq!((a["route"].as_str(), a["cluster"].as_str()), (Some("llm"), Some("model")));
+    assert_eq!(
+        (a["route"].as_str(), a["cluster"].as_str()),
+        (Some("llm"), Some("model"))
+    );
     assert_eq!(a["latency_ms"], 7);
     let start = UNIX_EPOCH + Duration::from_millis(p.host.st.borrow().now_ms - 5);
     assert_eq!(a["time"], crate::audit::rfc3339_millis(start));
