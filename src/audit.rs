@@ -64,9 +64,12 @@ pub struct AuditConfig {
     /// the event carries only the prompt's keyed hash and size.
     pub include_prompt: bool,
     /// Also store the event in the host's filter state (Envoy: `wasm.promptgate_audit`, usable
-    /// in access logs as `%FILTER_STATE(wasm.promptgate_audit:PLAIN)%`). Turn off on hosts
-    /// without `proxy_set_property`.
+    /// in access logs as `%FILTER_STATE(wasm.promptgate_audit:PLAIN)%`). Default false since
+    /// 2026-12 (issue 16: one host call per request less); only Envoy has filter state.
     pub filter_state: bool,
+    /// Write the event to the host log (Envoy: the `wasm` log component, info level). Default
+    /// true; with `filter_state: true` and `log: false` the event goes to filter state only.
+    pub log: bool,
 }
 
 impl Default for AuditConfig {
@@ -74,7 +77,8 @@ impl Default for AuditConfig {
         AuditConfig {
             enabled: true,
             include_prompt: false,
-            filter_state: true,
+            filter_state: false,
+            log: true,
         }
     }
 }

@@ -97,6 +97,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// The per-request audit event.
     pub audit: AuditConfig,
+    /// Which metrics are kept (`detail: basic|full`).
+    pub metrics: crate::metrics::MetricsConfig,
     /// Authentication against configured consumers and per-consumer authorisation.
     pub access: AccessConfig,
     /// The request contract (max tokens, messages, prompt size, parameters) for every consumer
@@ -130,6 +132,7 @@ impl Default for Config {
             identity: IdentityConfig::default(),
             limits: LimitsConfig::default(),
             audit: AuditConfig::default(),
+            metrics: crate::metrics::MetricsConfig::default(),
             access: AccessConfig::default(),
             contract: ContractConfig::default(),
             upstream_key: None,

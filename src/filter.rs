@@ -5,27 +5,79 @@
 //! panic on failure; request data reaches the filter only through the byte-returning calls in
 //! `host.rs`, so no request can trap the VM. The lifecycle itself is in `exchange`.
 
-use crate::exchange::{Buffer, Exchange, Host, Level, Map, Step, Stream, Telemetry};
+use crate::exchange::{
+    Buffer, Exchange, Host, Level, Map, Step, Stream, StreamFacts, Telemetry, FACTS_EXPRESSION,
+};
 use crate::host::{self, Flavor};
 use crate::limits::{SharedStore, StoreError};
 use crate::metrics::Kind;
 use crate::plugin::Plugin;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
-        Box::new(Root { plugin: None, telemetry: Rc::new(RefCell::new(Telemetry::new())) })
+        Box::new(Root {
+            plugin: None,
+            telemetry: Rc::new(RefCell::new(Telemetry::new())),
+            facts: Rc::new(Cell::new(Facts::Untried)),
+        })
     });
 }}
 
 /// The proxy-wasm host this VM runs in. Shared data is kept in the plugin's `vm_id` namespace;
 /// on a host without it every call is `Unavailable`, so `limits.failure_mode` decides.
-struct WasmHost;
+struct WasmHost {
+    /// The root context's [`StreamFacts`] expression (Envoy keeps expressions per root context).
+    facts: Rc<Cell<Facts>>,
+}
+
+/// The state of a root context's [`FACTS_EXPRESSION`].
+#[derive(Debug, Clone, Copy)]
+enum Facts {
+    /// Not created yet: on Envoy, on the first request (a root context without requests never
+    /// needs it; on the other hosts it is never asked for).
+    Untried,
+    /// Envoy's token for it.
+    Token(u32),
+    /// The host has no CEL expressions (`expr_create` refused): properties and the clock.
+    Unavailable,
+}
+
+impl WasmHost {
+    fn facts_token(&self) -> Option<u32> {
+        match self.facts.get() {
+            Facts::Token(t) => Some(t),
+            Facts::Unavailable => None,
+            Facts::Untried => {
+                if host::capabilities().flavor != Some(Flavor::Envoy) {
+                    return None;
+                }
+                let token = host::call_foreign("expr_create", FACTS_EXPRESSION.as_bytes())
+                    .ok()
+                    .flatten()
+                    .and_then(|b| Some(u32::from_le_bytes(b.get(..4)?.try_into().ok()?)));
+                self.facts
+                    .set(token.map_or(Facts::Unavailable, Facts::Token));
+                match token {
+                    Some(_) => log::info!(
+                        "promptgate: route, cluster, start and duration from one CEL \
+                         expression per request (expr_evaluate)"
+                    ),
+                    None => log::info!(
+                        "promptgate: the host evaluates no CEL expressions (expr_create): \
+                         route, cluster and times are read with properties and the clock"
+                    ),
+                }
+                token
+            }
+        }
+    }
+}
 
 fn map_type(map: Map) -> u32 {
     match map {
@@ -156,6 +208,16 @@ impl Host for WasmHost {
         SystemTime::now()
     }
 
+    fn stream_facts_ready(&self) -> bool {
+        self.facts_token().is_some()
+    }
+
+    fn stream_facts(&self) -> Option<StreamFacts> {
+        let token = self.facts_token()?;
+        let answer = host::call_foreign("expr_evaluate", &token.to_le_bytes());
+        StreamFacts::decode(&answer.ok().flatten()?)
+    }
+
     fn dispatch_grpc_call(
         &self,
         upstream: &[u8],
@@ -234,13 +296,17 @@ fn report_capabilities(plugin: &Plugin) {
 struct Root {
     plugin: Option<Rc<Plugin>>,
     telemetry: Rc<RefCell<Telemetry>>,
+    facts: Rc<Cell<Facts>>,
 }
 
 impl Context for Root {}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
-        self.telemetry.borrow_mut().define_fixed(&WasmHost);
+        let wasm_host = WasmHost {
+            facts: self.facts.clone(),
+        };
+        self.telemetry.borrow_mut().define_fixed(&wasm_host);
         let raw = host::get_buffer(host::BUFFER_PLUGIN_CONFIGURATION, 0, usize::MAX)
             .ok()
             .flatten()
@@ -248,6 +314,9 @@ impl RootContext for Root {
         match Plugin::from_json(&raw) {
             Ok(plugin) => {
                 report_capabilities(&plugin);
+                self.telemetry
+                    .borrow_mut()
+                    .configure(&wasm_host, plugin.config.metrics.detail);
                 self.plugin = Some(Rc::new(plugin));
                 true
             }
@@ -255,7 +324,7 @@ impl RootContext for Root {
                 // Returning false makes the host refuse the plugin: Envoy rejects the listener
                 // (or the xDS update) instead of running with a half-understood policy.
                 log::error!("{e}");
-                self.telemetry.borrow().config_failed(&WasmHost);
+                self.telemetry.borrow().config_failed(&wasm_host);
                 false
             }
         }
@@ -263,7 +332,10 @@ impl RootContext for Root {
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         let plugin = self.plugin.clone()?;
-        let exchange = Exchange::new(WasmHost, plugin, self.telemetry.clone());
+        let wasm_host = WasmHost {
+            facts: self.facts.clone(),
+        };
+        let exchange = Exchange::new(wasm_host, plugin, self.telemetry.clone());
         Some(Box::new(Request(exchange)))
     }
 

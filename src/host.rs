@@ -111,6 +111,14 @@ extern "C" {
         value_size: usize,
     ) -> u32;
     fn proxy_continue_stream(stream_type: u32) -> u32;
+    fn proxy_call_foreign_function(
+        function_name_data: *const u8,
+        function_name_size: usize,
+        arguments_data: *const u8,
+        arguments_size: usize,
+        results_data: *mut *mut u8,
+        results_size: *mut usize,
+    ) -> u32;
     fn proxy_send_local_response(
         status_code: u32,
         status_code_details_data: *const u8,
@@ -393,4 +401,25 @@ pub fn flavor(num_headers: usize, end_of_stream: bool) -> Flavor {
 pub fn continue_stream(stream: u32) {
     // SAFETY: no pointers.
     let _ = unsafe { proxy_continue_stream(stream) };
+}
+
+/// Calls a host's foreign function (Envoy: `expr_create`, `expr_evaluate`, ...); its answer, or
+/// the host's status (`NOT_FOUND` when the host has no such function).
+pub fn call_foreign(name: &str, arguments: &[u8]) -> Result<Option<Vec<u8>>, u32> {
+    let (mut data, mut size) = (null_mut(), 0usize);
+    // SAFETY: pointers to live slices and out-pointers to locals; the returned buffer is taken
+    // over by `owned`.
+    match unsafe {
+        proxy_call_foreign_function(
+            name.as_ptr(),
+            name.len(),
+            arguments.as_ptr(),
+            arguments.len(),
+            &mut data,
+            &mut size,
+        )
+    } {
+        OK => Ok(unsafe { owned(data, size) }),
+        s => Err(s),
+    }
 }

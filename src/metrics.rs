@@ -39,6 +39,30 @@ pub const GEN_AI_TIME_TO_FIRST_TOKEN: &str = "gen_ai.server.time_to_first_token"
 pub const GEN_AI_TIME_PER_OUTPUT_TOKEN: &str = "gen_ai.server.time_per_output_token";
 pub const GEN_AI_REQUEST_DURATION: &str = "gen_ai.server.request.duration";
 
+/// How many series the filter keeps per request (`metrics.detail`). Each update is a host call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Detail {
+    /// Decisions, rule hits, tokens, cost, body sizes, limit-store errors, output guard and
+    /// stream timings.
+    #[default]
+    Basic,
+    /// Also `promptgate_requests_in_flight` (two updates per request) and
+    /// `promptgate_scan_duration_us` (two clock readings and one update per scanned body).
+    Full,
+}
+
+/// Metrics settings.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// `basic` (default) or `full` (adds the in-flight gauge and the scan-time histogram;
+    /// docs/observability.md, "Host calls").
+    pub detail: Detail,
+}
+
 /// Longest label value kept; longer values are cut.
 const MAX_LABEL_VALUE: usize = 64;
 

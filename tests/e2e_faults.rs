@@ -128,14 +128,11 @@ fn upstream_errors_and_timeouts_are_charged_the_estimate_only() {
         200,
         "slot released"
     );
-    let audit = dir.path().join("audit.log");
+    let log = dir.path().join("envoy.log");
     let mut ev: Vec<serde_json::Value> = Vec::new();
     for _ in 0..100 {
-        let text = std::fs::read_to_string(&audit).unwrap_or_default();
-        ev = text
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect();
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        ev = common::audit_events_in_log(&text);
         if ev.len() >= 4 {
             break;
         }

@@ -73,6 +73,12 @@ fn traffic(h: &Harness) {
 fn everything(h: &Harness) -> (String, String) {
     let events = h.wait_audit_events(10);
     assert_eq!(events.len(), 10);
+    // The access log flushes on a timer: wait for its ten events too.
+    let start = std::time::Instant::now();
+    while h.filter_state_events().len() < 10 && start.elapsed().as_secs() < 10 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(h.filter_state_events().len(), 10);
     let audit = std::fs::read_to_string(h.dir.path().join("audit.log")).unwrap();
     let rest = format!(
         "{}\n{}\n{}",
@@ -83,7 +89,9 @@ fn everything(h: &Harness) -> (String, String) {
     (audit, rest)
 }
 
+/// Both audit sinks on: the log and filter state (the access log's `audit.log`).
 const CONFIG: &str = r#"{"identity": {"salt": "s3cret-salt"},
+    "audit": {"filter_state": true},
     "limits": {"default": {"requests_per_minute": 4}}}"#;
 
 #[test]

@@ -7,7 +7,59 @@
 use crate::flavor::Flavor;
 use crate::limits::SharedStore;
 use crate::metrics::Kind;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// What Envoy knows of a stream that the audit event and the log phase need: the route and
+/// cluster names, when the request began and (at the log phase) how long the stream took.
+/// Read in one host call, a CEL expression ([`FACTS_EXPRESSION`]) the host evaluates, instead
+/// of two property reads and two clock readings (issue 16).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamFacts {
+    /// `xds.route_name` (`None` when absent or empty).
+    pub route: Option<String>,
+    /// `xds.cluster_name` (`None` when absent or empty).
+    pub cluster: Option<String>,
+    /// `request.time`: the request's first byte (Envoy's `%START_TIME%`).
+    pub start: Option<SystemTime>,
+    /// `request.duration`: from the start to the end of the stream (Envoy's `%DURATION%`), set
+    /// once the stream is complete (the log phase); `None` before.
+    pub duration: Option<Duration>,
+}
+
+/// The expression behind [`StreamFacts`] (Envoy's `expr_create` / `expr_evaluate` foreign
+/// functions, CEL). A list: Envoy serialises it as a header map of its elements (names only),
+/// strings as their bytes, the timestamp and the duration as little-endian i64 nanoseconds; an
+/// absent value is an empty string. Checked against the real Envoy by `tests/e2e_observability.rs`.
+pub const FACTS_EXPRESSION: &str = "[has(xds.route_name) ? xds.route_name : '', \
+has(xds.cluster_name) ? xds.cluster_name : '', request.time, \
+has(request.duration) ? request.duration : '']";
+
+impl StreamFacts {
+    /// Decodes Envoy's answer to [`FACTS_EXPRESSION`]; `None` when it is not that shape.
+    pub fn decode(bytes: &[u8]) -> Option<StreamFacts> {
+        let pairs = crate::header_map::parse_header_pairs(bytes)?;
+        let [(route, _), (cluster, _), (time, _), (duration, _)] = pairs.as_slice() else {
+            return None;
+        };
+        let name = |b: &[u8]| (!b.is_empty()).then(|| String::from_utf8_lossy(b).into_owned());
+        let nanos = |b: &[u8]| -> Option<i64> { Some(i64::from_le_bytes(b.try_into().ok()?)) };
+        let start = match time.len() {
+            8 => Some(UNIX_EPOCH + Duration::from_nanos(u64::try_from(nanos(time)?).ok()?)),
+            _ => return None,
+        };
+        let duration = match duration.len() {
+            0 => None,
+            8 => Some(Duration::from_nanos(u64::try_from(nanos(duration)?).ok()?)),
+            _ => return None,
+        };
+        Some(StreamFacts {
+            route: name(route),
+            cluster: name(cluster),
+            start,
+            duration,
+        })
+    }
+}
 
 /// A header map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,10 +153,68 @@ pub trait Host: SharedStore {
     fn resume(&self, stream: Stream);
     fn now(&self) -> SystemTime;
 
+    /// Whether [`stream_facts`](Self::stream_facts) can answer on this host (Envoy; set up on
+    /// first use). When it can, the exchange takes no clock reading at arrival.
+    fn stream_facts_ready(&self) -> bool {
+        false
+    }
+
+    /// [`StreamFacts`] in one host call; `None` when the host cannot tell (then the exchange
+    /// reads properties and the clock).
+    fn stream_facts(&self) -> Option<StreamFacts> {
+        None
+    }
+
     fn now_ms(&self) -> u64 {
         self.now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
             .as_millis() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(items: &[&[u8]]) -> Vec<u8> {
+        let mut out = (items.len() as u32).to_le_bytes().to_vec();
+        for i in items {
+            out.extend_from_slice(&(i.len() as u32).to_le_bytes());
+            out.extend_from_slice(&0u32.to_le_bytes());
+        }
+        for i in items {
+            out.extend_from_slice(i);
+            out.extend_from_slice(&[0, 0]);
+        }
+        out
+    }
+
+    #[test]
+    fn stream_facts_decode_envoys_answer() {
+        let start = 1_795_423_800_123_456_789i64.to_le_bytes();
+        let took = 42_000_000i64.to_le_bytes();
+        let f = StreamFacts::decode(&pairs(&[b"llm", b"model", &start, &took])).unwrap();
+        assert_eq!(f.route.as_deref(), Some("llm"));
+        assert_eq!(f.cluster.as_deref(), Some("model"));
+        assert_eq!(
+            f.start,
+            Some(UNIX_EPOCH + Duration::from_nanos(1_795_423_800_123_456_789))
+        );
+        assert_eq!(f.duration, Some(Duration::from_millis(42)));
+        // Before the log phase there is no duration; a route without a name is none.
+        let f = StreamFacts::decode(&pairs(&[b"", b"model", &start, b""])).unwrap();
+        assert_eq!((f.route, f.duration), (None, None));
+        // Anything else is not an answer: never a panic.
+        for bad in [
+            pairs(&[b"llm", b"model", &start]),
+            pairs(&[b"llm", b"model", b"1234", b""]),
+            pairs(&[b"llm", b"model", &start, b"xx"]),
+            pairs(&[b"llm", b"model", &(-1i64).to_le_bytes(), b""]),
+            b"\xff\xff\xff\xff".to_vec(),
+            Vec::new(),
+        ] {
+            assert_eq!(StreamFacts::decode(&bad), None, "{bad:?}");
+        }
     }
 }

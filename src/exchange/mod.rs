@@ -16,7 +16,7 @@ mod remote;
 #[cfg(test)]
 mod tests;
 
-pub use host::{Buffer, Host, Level, Map, Stream};
+pub use host::{Buffer, Host, Level, Map, Stream, StreamFacts, FACTS_EXPRESSION};
 
 use crate::access::Grant;
 use crate::audit::{AuditEvent, Decision, RuleRef, Tokens};
@@ -27,7 +27,7 @@ use crate::header_map;
 use crate::identity::{Consumer, Lookup};
 use crate::inspect::{self, Verdict};
 use crate::limits::{RequestFacts, Reservation};
-use crate::metrics::{self, Kind, ModelLabels, Registry};
+use crate::metrics::{self, Detail, Kind, ModelLabels, Registry};
 use crate::outcome::{Reason, Refusal};
 use crate::plugin::Plugin;
 use crate::usage::{self, SseUsageReader, Usage, UsageChunkStripper};
@@ -101,9 +101,7 @@ impl Telemetry {
                 &metrics::name(metrics::REQUESTS_TOTAL, &[("decision", d.as_str())]),
             );
         }
-        self.in_flight = host.define_metric(Kind::Gauge, metrics::IN_FLIGHT);
         self.body_bytes = host.define_metric(Kind::Histogram, metrics::BODY_BYTES);
-        self.scan_us = host.define_metric(Kind::Histogram, metrics::SCAN_DURATION_US);
         self.config_failures = host.define_metric(Kind::Counter, metrics::CONFIG_FAILURES_TOTAL);
         let store_errors = |store: &str| {
             let name = metrics::name(metrics::LIMIT_STORE_ERRORS_TOTAL, &[("store", store)]);
@@ -111,6 +109,20 @@ impl Telemetry {
         };
         self.limit_store_errors = store_errors("local");
         self.limit_store_errors_rls = store_errors("rls");
+    }
+
+    /// The series of `metrics.detail: full` (the in-flight gauge, the scan-time histogram),
+    /// defined when a configuration asks for them (and kept by a later one that does not: a
+    /// series cannot be removed, it stops moving).
+    pub fn configure<H: Host + ?Sized>(&mut self, host: &H, detail: Detail) {
+        if detail == Detail::Full {
+            if self.in_flight.is_none() {
+                self.in_flight = host.define_metric(Kind::Gauge, metrics::IN_FLIGHT);
+            }
+            if self.scan_us.is_none() {
+                self.scan_us = host.define_metric(Kind::Histogram, metrics::SCAN_DURATION_US);
+            }
+        }
     }
 
     /// A configuration was refused.
@@ -175,7 +187,13 @@ pub struct Exchange<H: Host> {
     plugin: Rc<Plugin>,
     telemetry: Rc<RefCell<Telemetry>>,
     phase: Phase,
+    /// When the request began: a clock reading at creation, or on Envoy the stream's own start
+    /// time, learnt with the route at the end (`start_known` says which; see [`StreamFacts`]).
     started: SystemTime,
+    start_known: bool,
+    /// The response went through whole (its end of stream was seen): the host's response code
+    /// details cannot tell of a fault then, unless the status is 5xx (see `on_log`).
+    response_complete: bool,
     /// Written as the request goes; published, never read back to decide.
     event: AuditEvent,
     /// A note on the forwarded request (`compressed_unscanned`, `invalid_utf8`, ...), if any.
@@ -236,13 +254,21 @@ fn header_in<H: Host>(
 
 impl<H: Host> Exchange<H> {
     pub fn new(host: H, plugin: Rc<Plugin>, telemetry: Rc<RefCell<Telemetry>>) -> Self {
-        let started = host.now();
+        // Envoy tells the start itself, at the end, in the call that reads the route (one host
+        // call for both instead of two clock readings): no reading here there.
+        let start_known = !host.stream_facts_ready();
+        let started = match start_known {
+            true => host.now(),
+            false => std::time::UNIX_EPOCH,
+        };
         Exchange {
             host,
             plugin,
             telemetry,
             phase: Phase::Buffering,
             started,
+            start_known,
+            response_complete: false,
             event: AuditEvent::new(started),
             noted: None,
             counted_in_flight: false,
@@ -402,8 +428,10 @@ impl<H: Host> Exchange<H> {
             allow_duplicate_keys: plugin.config.duplicate_keys == DuplicateKeys::Allow,
         };
         let ct = content_type.as_deref();
-        // The scan time covers the parse (as it did when inspection parsed on its own).
-        let scan_start = self.host.now();
+        // The scan time covers the parse (as it did when inspection parsed on its own). Two
+        // clock readings: only with `metrics.detail: full`.
+        let timed = self.telemetry.borrow().scan_us.is_some();
+        let scan_start = timed.then(|| self.host.now());
         let mut ex = extract::extract_with(body, ct, &opts);
         // Access policy first: API, model, contract. Clamps and defaults rewrite the body here,
         // before inspection and before the limiter reads `max_tokens`.
@@ -469,13 +497,15 @@ impl<H: Host> Exchange<H> {
             .and_then(|g| plugin.access.strictness(g));
         let strictness = strictness.unwrap_or_else(|| plugin.inspector.strictness());
         let verdict = plugin.inspector.inspect_extracted(ex, strictness);
-        let scan_end = self.host.now();
-        self.now = Some(scan_end);
-        let scan_us = scan_end
-            .duration_since(scan_start)
-            .unwrap_or_default()
-            .as_micros() as u64;
-        observe(&self.host, self.telemetry.borrow().scan_us, scan_us);
+        if let Some(scan_start) = scan_start {
+            let scan_end = self.host.now();
+            self.now = Some(scan_end);
+            let scan_us = scan_end
+                .duration_since(scan_start)
+                .unwrap_or_default()
+                .as_micros() as u64;
+            observe(&self.host, self.telemetry.borrow().scan_us, scan_us);
+        }
         self.record_verdict(&verdict);
         if self.noted.is_none() && std::str::from_utf8(body).is_err() {
             // Scanned after lossy decoding; forwarded byte for byte. Say so.
@@ -731,8 +761,18 @@ impl<H: Host> Exchange<H> {
         }
         self.finished = true;
         self.abandon_call();
-        // One clock reading for the settlement and the audit event's latency.
-        self.now = Some(self.host.now());
+        // One reading of the end for the settlement and the audit event's latency: on Envoy the
+        // stream's start and duration (with the route and cluster, one host call), else the clock.
+        self.now = None;
+        self.read_facts();
+        if self.now.is_none() {
+            self.now = Some(self.host.now());
+        }
+        if !self.start_known {
+            // The host could not say when the request began: no latency rather than a wrong one.
+            self.started = self.now.unwrap_or(self.started);
+            self.start_known = true;
+        }
         self.settle();
         let output_tokens = self
             .event
@@ -751,6 +791,33 @@ impl<H: Host> Exchange<H> {
         self.publish(true);
     }
 
+    /// The route and cluster names for the audit event, and on Envoy the stream's start and
+    /// (at the end) duration: once per request, also when the host had no value (a route
+    /// without a name). Only hosts with `xds` properties (Envoy) are asked.
+    fn read_facts(&mut self) {
+        if self.route_read || !self.host.flavor().has_filter_state() {
+            return;
+        }
+        self.route_read = true;
+        if let Some(f) = self.host.stream_facts() {
+            self.event.route = f.route;
+            self.event.cluster = f.cluster;
+            if let Some(start) = f.start {
+                self.started = start;
+                self.start_known = true;
+                if let Some(d) = f.duration {
+                    self.now = Some(start + d);
+                }
+            }
+            return;
+        }
+        if !self.plugin.config.audit.enabled {
+            return;
+        }
+        self.event.route = self.property(&["xds", "route_name"]);
+        self.event.cluster = self.property(&["xds", "cluster_name"]);
+    }
+
     /// Stores the audit event in filter state (for access logs) and, when `to_log`, writes it to
     /// the host log.
     fn publish(&mut self, to_log: bool) {
@@ -758,20 +825,29 @@ impl<H: Host> Exchange<H> {
             return;
         }
         let filter_state = self.host.flavor().has_filter_state();
-        if !self.route_read && filter_state {
-            // An answered request publishes twice (at the answer, then at the end): read the
-            // properties once, also when the host had no value (a route without a name).
-            self.route_read = true;
-            self.event.route = self.property(&["xds", "route_name"]);
-            self.event.cluster = self.property(&["xds", "cluster_name"]);
+        let audit = &self.plugin.config.audit;
+        let to_state = audit.filter_state && filter_state;
+        let log = audit.log;
+        // Envoy writes the access log of a local reply before `on_log`: an answered request
+        // publishes to filter state at the answer, and to the log at the end.
+        let to_log = to_log && log;
+        if !to_state && !to_log {
+            return;
         }
+        // An answered request publishes twice: the facts are read once.
+        self.read_facts();
         let end = self.now.take().unwrap_or_else(|| self.host.now());
+        if !self.start_known {
+            self.started = end;
+            self.start_known = true;
+        }
+        self.event.time = crate::audit::rfc3339_millis(self.started);
         self.event.latency_ms = end
             .duration_since(self.started)
             .unwrap_or_default()
             .as_millis() as u64;
         let json = self.event.to_json();
-        if self.plugin.config.audit.filter_state && filter_state {
+        if to_state {
             let _ = self
                 .host
                 .set_property(&["promptgate_audit"], json.as_bytes());
@@ -805,8 +881,11 @@ impl<H: Host> Exchange<H> {
         let header = |name: &str| header_in(host, pairs.as_deref(), Map::RequestHeaders, name);
         self.event.request_id =
             header("x-request-id").map(|v| String::from_utf8_lossy(&v).into_owned());
-        bump(&self.host, self.telemetry.borrow().in_flight, 1);
-        self.counted_in_flight = true;
+        let in_flight = self.telemetry.borrow().in_flight;
+        if in_flight.is_some() && self.plugin.config.metrics.detail == Detail::Full {
+            bump(&self.host, in_flight, 1);
+            self.counted_in_flight = true;
+        }
         let values = |name: &str| match &pairs {
             Some(p) => header_map::header_values(p, name),
             None => host.header(Map::RequestHeaders, name).into_iter().collect(),
@@ -984,6 +1063,7 @@ impl<H: Host> Exchange<H> {
     pub fn on_response_headers(&mut self, end_of_stream: bool) -> Step {
         let mut step = Step::Continue;
         if self.phase == Phase::Forwarded {
+            self.response_complete = end_of_stream;
             // Both headers from one read of the map.
             let map = self.host.header_map(Map::ResponseHeaders);
             let pairs = map.as_deref().and_then(header_map::parse_header_pairs);
@@ -1023,6 +1103,9 @@ impl<H: Host> Exchange<H> {
     }
 
     pub fn on_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Step {
+        if end_of_stream && self.phase == Phase::Forwarded {
+            self.response_complete = true;
+        }
         if let Some(step) = self.guard_json_body(body_size, end_of_stream) {
             return step;
         }
@@ -1099,7 +1182,13 @@ impl<H: Host> Exchange<H> {
         if let Some(stage) = stage {
             // Read even when the response ended: only the details tell the router's own replies
             // and late resets apart (docs/hostile-inputs.md, "Faults"). Kong has none.
-            let details = if self.host.flavor().has_code_details() {
+            // A response that went through whole with a status below 500 ended normally: the
+            // details could only say `via_upstream` (faults end a response early, or are the
+            // router's own 5xx replies). No host call for an ordinary request.
+            let ended_normally = stage == Stage::Forwarded
+                && self.response_complete
+                && self.event.upstream_status.is_some_and(|s| s < 500);
+            let details = if self.host.flavor().has_code_details() && !ended_normally {
                 self.property(&["response", "code_details"])
                     .unwrap_or_default()
             } else {

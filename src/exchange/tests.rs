@@ -32,6 +32,11 @@ struct State {
     now_ms: u64,
     /// Clock readings (each is a host call in the module).
     clock_reads: usize,
+    /// Answer `stream_facts` as Envoy does with CEL expressions (start 5 ms before `now_ms`,
+    /// duration 7 ms); off: the host cannot, as on hosts without them.
+    facts: bool,
+    /// `stream_facts` calls (each one host call in the module).
+    facts_reads: usize,
     /// Every outbound call dispatched (`limits.store: rls`), answered or not.
     calls: Vec<Call>,
     /// The answer of the call being delivered: headers (HTTP) and body.
@@ -251,6 +256,24 @@ impl Host for FakeHost {
         UNIX_EPOCH + Duration::from_millis(st.now_ms)
     }
 
+    fn stream_facts_ready(&self) -> bool {
+        self.flavor == Flavor::Envoy && self.st.borrow().facts
+    }
+
+    fn stream_facts(&self) -> Option<super::StreamFacts> {
+        if !self.stream_facts_ready() {
+            return None;
+        }
+        let mut st = self.st.borrow_mut();
+        st.facts_reads += 1;
+        Some(super::StreamFacts {
+            route: Some("llm".into()),
+            cluster: Some("model".into()),
+            start: Some(UNIX_EPOCH + Duration::from_millis(st.now_ms - 5)),
+            duration: Some(Duration::from_millis(7)),
+        })
+    }
+
     fn dispatch_grpc_call(
         &self,
         upstream: &[u8],
@@ -391,6 +414,9 @@ impl Proxy {
         let plugin = Rc::new(Plugin::from_json(config.as_bytes()).unwrap());
         let telemetry = Rc::new(RefCell::new(Telemetry::new()));
         telemetry.borrow_mut().define_fixed(&host);
+        telemetry
+            .borrow_mut()
+            .configure(&host, plugin.config.metrics.detail);
         Proxy {
             host,
             plugin,
@@ -461,6 +487,10 @@ impl Proxy {
         let id = st.metric_names.iter().position(|n| n == name);
         id.and_then(|i| st.metric_values.get(&(i as u32)).copied())
             .unwrap_or(0)
+    }
+
+    fn defined(&self, name: &str) -> bool {
+        self.host.st.borrow().metric_names.iter().any(|n| n == name)
     }
 
     fn requests(&self, decision: &str) -> i64 {
@@ -684,13 +714,31 @@ fn forwarded_request_gives_one_event_and_its_metrics() {
         assert_eq!(a["route"].as_str().unwrap_or_default(), route, "{flavor:?}");
         assert_eq!(p.requests("allowed"), 1, "{flavor:?}");
         assert_eq!(p.metric(metrics::IN_FLIGHT), 0, "{flavor:?}");
-        let filter_state = p
-            .host
-            .st
-            .borrow()
-            .properties_set
-            .contains_key("promptgate_audit");
-        assert_eq!(filter_state, flavor == Flavor::Envoy, "{flavor:?}");
+        // One sink by default, the log; filter state only when asked for, and only on Envoy.
+        let in_state = |p: &Proxy| {
+            p.host
+                .st
+                .borrow()
+                .properties_set
+                .contains_key("promptgate_audit")
+        };
+        assert!(!in_state(&p), "{flavor:?}");
+        for (audit, state, logged) in [
+            (r#"{"filter_state": true}"#, true, true),
+            (r#"{"filter_state": true, "log": false}"#, true, false),
+            (r#"{"log": false}"#, false, false),
+        ] {
+            let mut p = Proxy::new(flavor, &format!(r#"{{"audit": {audit}}}"#));
+            let o = p.post("k1", BENIGN);
+            assert!(o.forwarded, "{flavor:?}");
+            assert_eq!(
+                in_state(&p),
+                state && flavor == Flavor::Envoy,
+                "{flavor:?} {audit}"
+            );
+            assert_eq!(o.audits.len(), usize::from(logged), "{flavor:?} {audit}");
+            assert_eq!(p.requests("allowed"), 1, "{flavor:?}");
+        }
     }
 }
 
@@ -1094,20 +1142,55 @@ fn a_bodyless_request_reserves_no_completion() {
     assert!(o.audit()["tokens"].is_null(), "{}", o.audit());
 }
 
-/// One clock reading at arrival, two around the scan and one at the end: the limiter's check
-/// reuses the scan's, its settlement and release the end's.
+/// `metrics.detail: full`: one clock reading at arrival, two around the scan and one at the
+/// end; the limiter's check reuses the scan's, its settlement and release the end's. By
+/// default (`basic`) no scan timing: arrival and end, and the limiter's check reads its own.
 #[test]
 fn limits_add_no_clock_reading() {
-    let mut plain = Proxy::new(Flavor::Envoy, "{}");
-    let mut limited = Proxy::new(
-        Flavor::Envoy,
-        r#"{"limits": {"default": {"requests_per_minute": 100, "tokens_per_minute": 100000}}}"#,
+    let limits =
+        r#""limits": {"default": {"requests_per_minute": 100, "tokens_per_minute": 100000}}"#;
+    for (detail, plain_reads, limited_reads) in [("basic", 2, 3), ("full", 4, 4)] {
+        let metrics = format!(r#""metrics": {{"detail": "{detail}"}}"#);
+        let mut plain = Proxy::new(Flavor::Envoy, &format!("{{{metrics}}}"));
+        let mut limited = Proxy::new(Flavor::Envoy, &format!("{{{metrics}, {limits}}}"));
+        let a = plain.post("k1", BENIGN);
+        let b = limited.post("k1", BENIGN);
+        assert!(a.forwarded && b.forwarded);
+        assert_eq!(a.clock_reads, plain_reads, "{detail}");
+        assert_eq!(b.clock_reads, limited_reads, "{detail}");
+        assert_eq!(plain.defined(metrics::SCAN_DURATION_US), detail == "full");
+        assert_eq!(plain.defined(metrics::IN_FLIGHT), detail == "full");
+    }
+}
+
+/// On Envoy the start, duration, route and cluster come in one call (a CEL expression): no
+/// clock reading at all for a request without limits; the audit event's time and latency are
+/// Envoy's (`%START_TIME%`, `%DURATION%`).
+#[test]
+fn envoy_stream_facts_replace_the_clock_and_the_properties() {
+    let mut p = Proxy::new(Flavor::Envoy, "{}");
+    p.host.st.borrow_mut().facts = true;
+    let o = p.post("k1", BENIGN);
+    assert!(o.forwarded);
+    assert_eq!(o.clock_reads, 0);
+    assert_eq!(p.host.st.borrow().facts_reads, 1);
+    let a = o.audit();
+    assert_eq!(
+        (a["route"].as_str(), a["cluster"].as_str()),
+        (Some("llm"), Some("model"))
     );
-    let a = plain.post("k1", BENIGN);
-    let b = limited.post("k1", BENIGN);
-    assert!(a.forwarded && b.forwarded);
-    assert_eq!(a.clock_reads, 4);
-    assert_eq!(b.clock_reads, 4);
+    assert_eq!(a["latency_ms"], 7);
+    let start = UNIX_EPOCH + Duration::from_millis(p.host.st.borrow().now_ms - 5);
+    assert_eq!(a["time"], crate::audit::rfc3339_millis(start));
+    // With limits the check reads the clock once; the settlement uses the end Envoy gave.
+    let mut p = Proxy::new(
+        Flavor::Envoy,
+        r#"{"limits": {"default": {"tokens_per_minute": 100000}}}"#,
+    );
+    p.host.st.borrow_mut().facts = true;
+    let o = p.post("k1", BENIGN);
+    assert_eq!(o.clock_reads, 1);
+    assert_eq!(o.audit()["tokens"]["total"], 15);
 }
 
 /// A request with its own path and content type.

@@ -309,8 +309,15 @@ impl Harness {
         std::fs::read_to_string(self.dir.path().join("envoy.log")).unwrap_or_default()
     }
 
-    /// The audit events written so far (one JSON object per access-log line).
+    /// The audit events written so far to the default sink, Envoy's log (`wasm log ...` lines,
+    /// one event each; see [`audit_events_in_log`]).
     pub fn audit_events(&self) -> Vec<serde_json::Value> {
+        audit_events_in_log(&self.envoy_log())
+    }
+
+    /// The audit events the access log wrote from filter state (`audit.filter_state: true`),
+    /// one JSON object per line; `-` lines are requests without one.
+    pub fn filter_state_events(&self) -> Vec<serde_json::Value> {
         let text = std::fs::read_to_string(self.dir.path().join("audit.log")).unwrap_or_default();
         text.lines()
             .filter(|l| !l.trim().is_empty() && l.trim() != "-")
@@ -566,4 +573,17 @@ pub fn chat_as(h: &Harness, key: &str, max_tokens: u64) -> Response {
         ],
         body.to_string().as_bytes(),
     )
+}
+
+/// The audit events in an Envoy log: each `wasm log` line carrying one ends with the event's
+/// JSON, which starts at `{"schema":"promptgate.audit.`.
+pub fn audit_events_in_log(log: &str) -> Vec<serde_json::Value> {
+    log.lines()
+        .filter(|l| l.contains("wasm log"))
+        .filter_map(|l| l.find(r#"{"schema":"promptgate.audit."#).map(|i| &l[i..]))
+        .map(|j| {
+            serde_json::from_str(j.trim_end())
+                .unwrap_or_else(|e| panic!("audit event not JSON ({e}): {j}"))
+        })
+        .collect()
 }

@@ -111,6 +111,8 @@ pub struct HostState {
     counting: bool,
     /// `proxy_http_call` / `proxy_grpc_call` attempts (each refused with InternalFailure).
     pub outbound_calls: Vec<String>,
+    /// Envoy: the CEL expressions the module created (`expr_create`), by token.
+    pub expressions: Vec<String>,
 }
 
 impl HostState {
@@ -509,6 +511,77 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
             }
         },
     )?;
+    // Envoy's `expr_create` / `expr_evaluate` (source/extensions/common/wasm/foreign.cc) for the
+    // one expression promptgate creates (`FACTS_EXPRESSION` in src/exchange/host.rs): its value serialised as
+    // Envoy serialises a CEL list (a header map of the elements' bytes; the timestamp and the
+    // duration as little-endian i64 nanoseconds). The duration exists once the stream is
+    // complete (the log phase). The real Envoy is checked by tests/e2e_observability.rs.
+    linker.func_wrap(
+        "env",
+        "proxy_call_foreign_function",
+        |mut c: Caller<'_, HostState>,
+         np: i32,
+         nn: i32,
+         ap: i32,
+         an: i32,
+         pout: i32,
+         sout: i32|
+         -> Result<i32> {
+            c.data_mut().note("proxy_call_foreign_function");
+            let name = String::from_utf8_lossy(&read(&mut c, np, nn)?).into_owned();
+            let arg = read(&mut c, ap, an)?;
+            if c.data().profile != Profile::Envoy {
+                // Kong and APISIX have none of Envoy's foreign functions.
+                c.data_mut()
+                    .unexpected_calls
+                    .push(format!("proxy_call_foreign_function({name})"));
+                return Ok(NOT_FOUND);
+            }
+            match name.as_str() {
+                "expr_create" => {
+                    let expr = String::from_utf8_lossy(&arg).into_owned();
+                    // The answer below is the shape of that one expression (no CEL here).
+                    let attributes = [
+                        "xds.route_name",
+                        "xds.cluster_name",
+                        "request.time",
+                        "request.duration",
+                    ];
+                    if !attributes.iter().all(|a| expr.contains(a)) {
+                        return Ok(BAD_ARGUMENT);
+                    }
+                    let token = c.data().expressions.len() as u32;
+                    c.data_mut().expressions.push(expr);
+                    hand_over(&mut c, &token.to_le_bytes(), pout, sout)
+                }
+                "expr_evaluate" => {
+                    let token = match <[u8; 4]>::try_from(arg.as_slice()) {
+                        Ok(t) => u32::from_le_bytes(t) as usize,
+                        Err(_) => return Ok(BAD_ARGUMENT),
+                    };
+                    if token >= c.data().expressions.len() {
+                        return Ok(NOT_FOUND);
+                    }
+                    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos() as i64;
+                    let start = (now - 3_000_000).to_le_bytes();
+                    let took = 3_000_000i64.to_le_bytes();
+                    let duration: &[u8] = if c.data().step == "log" { &took } else { b"" };
+                    let items: [&[u8]; 4] = [b"llm", b"model", &start, duration];
+                    let mut out = (items.len() as u32).to_le_bytes().to_vec();
+                    for i in items {
+                        out.extend_from_slice(&(i.len() as u32).to_le_bytes());
+                        out.extend_from_slice(&0u32.to_le_bytes());
+                    }
+                    for i in items {
+                        out.extend_from_slice(i);
+                        out.extend_from_slice(&[0, 0]);
+                    }
+                    hand_over(&mut c, &out, pout, sout)
+                }
+                _ => Ok(NOT_FOUND),
+            }
+        },
+    )?;
     linker.func_wrap(
         "env",
         "proxy_set_property",
@@ -842,6 +915,7 @@ pub const ENV_IMPLEMENTED: &[&str] = &[
     "proxy_grpc_call",
     "proxy_continue_stream",
     "proxy_close_stream",
+    "proxy_call_foreign_function",
 ];
 
 pub const WASI_IMPLEMENTED: &[&str] = &[
@@ -948,6 +1022,7 @@ impl Vm {
             calls: Vec::new(),
             counting: count,
             outbound_calls: Vec::new(),
+            expressions: Vec::new(),
         };
         let mut store = Store::new(engine, state);
         store.set_fuel(u64::MAX).expect("fuel");
