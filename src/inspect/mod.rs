@@ -773,7 +773,9 @@ impl Inspector {
         let mut act: Option<Action> = None;
         for h in &raw {
             let r = &self.rules[h.rule as usize];
-            if !seen[h.rule as usize] {
+            // A score-0 marker (ML-007..ML-009: framing, a harmful ask, a pasted document) is
+            // recorded but neither picks the action nor is redacted.
+            if !seen[h.rule as usize] && r.score > 0 {
                 seen[h.rule as usize] = true;
                 v.score = v.score.saturating_add(r.score);
                 let a = self
@@ -796,12 +798,14 @@ impl Inspector {
         }
         for (id, category, score, span) in &found.hits {
             v.score = v.score.saturating_add(*score);
-            let a = self
-                .category_actions
-                .get(*category)
-                .copied()
-                .unwrap_or(s.action);
-            act = Some(act.map_or(a, |x| x.max(a)));
+            if *score > 0 {
+                let a = self
+                    .category_actions
+                    .get(*category)
+                    .copied()
+                    .unwrap_or(s.action);
+                act = Some(act.map_or(a, |x| x.max(a)));
+            }
             if v.hits.len() < MAX_HITS {
                 v.hits.push(Hit {
                     rule_id: (*id).to_owned(),
@@ -824,8 +828,9 @@ impl Inspector {
         if v.decision == Decision::Redact {
             let spans = merge_spans(
                 raw.iter()
+                    .filter(|h| self.rules[h.rule as usize].score > 0)
                     .map(|h| h.start..h.end)
-                    .chain(found.hits.iter().map(|h| h.3.clone())),
+                    .chain(found.hits.iter().filter(|h| h.2 > 0).map(|h| h.3.clone())),
             );
             match redact(
                 ex.doc,
