@@ -129,7 +129,7 @@ fn no_key_or_prompt_in_logs_metrics_or_audit() {
 
 #[test]
 fn include_prompt_opt_in_shows_the_prompt_redacted() {
-    let config = r#"{"identity": {"salt": "s3cret-salt"}, "audit": {"include_prompt": true},
+    let config = r#"{"identity": {"salt": "s3cret-salt"}, "audit": {"include_prompt": true, "filter_state": true},
         "limits": {"default": {"requests_per_minute": 4}}}"#;
     let h = Harness::start(config);
     traffic(&h);
