@@ -448,3 +448,33 @@ fn sse_guard_cost() {
         assert!(on > off, "{label}: the guard costs nothing: is it running?");
     }
 }
+
+/// Wasm operators one VM spends before its first request: `_start`, `proxy_on_vm_start` and
+/// `proxy_on_configure` (issue 15: plugin start). Every Envoy worker pays this once per VM, on
+/// top of V8 compiling the module. Most of it is building the anchor automaton (Aho-Corasick DFA
+/// over the rules' anchors and the lexicon's ASCII terms) and the lexicon. 955 M operators at
+/// 50fa119 (three automata, quadratic de-duplication); 320 M with one automaton. The ceiling
+/// keeps a rule pack or lexicon change from silently tripling it again.
+#[test]
+fn configure_cost() {
+    const CEILING: u64 = 400_000_000;
+    let wasm = common::wasm_path();
+    println!("| config | wasm ops to start and configure one VM |");
+    println!("|---|---:|");
+    for file in ["default", "guard"] {
+        let path = common::repo_root().join(format!("bench/configs/{file}.json"));
+        let config = std::fs::read_to_string(&path).expect("bench config");
+        let vm = Vm::new(
+            Profile::Envoy,
+            &wasm,
+            &config,
+            Arc::new(Mutex::new(SharedData::default())),
+        );
+        let used = vm.wasm_ops();
+        println!("| {file} | {used} |");
+        assert!(
+            used <= CEILING,
+            "{file}: starting and configuring a VM took {used} wasm operators (ceiling {CEILING})"
+        );
+    }
+}

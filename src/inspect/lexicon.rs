@@ -19,7 +19,7 @@ pub const SOURCE: &str = include_str!("lexicon.txt");
 const MAX_TERM_HITS: usize = 512;
 
 /// How a language's terms meet words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Script {
     /// Words separated by spaces; terms start at a word boundary.
     Spaced,
@@ -84,6 +84,9 @@ impl Lexicon {
     pub fn compile(src: &str) -> Result<Lexicon, String> {
         let mut lx = Lexicon::default();
         let mut n = Normalized::default();
+        // Term index by (bytes, prefix, script): a term is shared by every slot that names it.
+        let mut term_ix: hashbrown::HashMap<(Vec<u8>, bool, Script), usize> =
+            hashbrown::HashMap::new();
         for (ln, line) in src.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -129,22 +132,23 @@ impl Lexicon {
                         return Err(err(&format!("term `{alt}` too short")));
                     }
                     let use_ = (pat_ix as u16, slot);
-                    match lx
-                        .terms
-                        .iter_mut()
-                        .find(|t| t.bytes == bytes && t.prefix == prefix && t.script == script)
-                    {
-                        Some(t) => {
+                    match term_ix.entry((bytes, prefix, script)) {
+                        hashbrown::hash_map::Entry::Occupied(e) => {
+                            let t = &mut lx.terms[*e.get()];
                             if !t.uses.contains(&use_) {
                                 t.uses.push(use_)
                             }
                         }
-                        None => lx.terms.push(Term {
-                            bytes,
-                            prefix,
-                            script,
-                            uses: vec![use_],
-                        }),
+                        hashbrown::hash_map::Entry::Vacant(e) => {
+                            let bytes = e.key().0.clone();
+                            e.insert(lx.terms.len());
+                            lx.terms.push(Term {
+                                bytes,
+                                prefix,
+                                script,
+                                uses: vec![use_],
+                            });
+                        }
                     }
                 }
                 slot += 1;

@@ -323,9 +323,26 @@ struct CompiledAllow {
 }
 
 /// Literal prefilter for one normalised view: anchors -> rules.
+/// The anchors of every rule in one Aho-Corasick DFA. A pattern's targets are split by the view
+/// their rule reads, so the same automaton serves the leet view, the plain view, or both at once
+/// when the two views are equal (the common case: text without leetspeak). One automaton, not
+/// one per view plus their union: building them is most of what configuring a VM costs
+/// (`tests/wasm_cost.rs` `configure_cost`, issue 15's plugin start).
 struct Prefilter {
     dfa: Option<dfa::DFA>,
-    pat_rules: Vec<Vec<u16>>,
+    /// Per pattern: the targets of rules that read the leet view.
+    leet: Vec<Vec<u16>>,
+    /// Per pattern: the targets that read the plain view (sqli rules, lexicon terms, probes).
+    plain: Vec<Vec<u16>>,
+}
+
+/// Which of a pattern's targets a pass over one view serves.
+#[derive(Clone, Copy, PartialEq)]
+enum Pass {
+    /// The leet view equals the plain view: every target.
+    Both,
+    Leet,
+    Plain,
 }
 
 /// Compiled inspection engine. Build once per configuration; `inspect` takes `&self`.
@@ -338,11 +355,7 @@ pub struct Inspector {
     max_decode_depth: u32,
     placeholder: String,
     rules: Vec<CompiledRule>,
-    leet_pf: Prefilter,
-    plain_pf: Prefilter,
-    /// Both anchor sets in one automaton: one pass when the leet view equals the plain view
-    /// (the common case: text without leetspeak).
-    both_pf: Prefilter,
+    anchors: Prefilter,
     /// Rules without anchors (custom rules): run over the whole plain view.
     always: Vec<u16>,
     /// Indices of the signal rules pushed by code, not by their regex (absent when disabled).
@@ -428,20 +441,24 @@ fn build_regex(pattern: &str, case_insensitive: bool) -> Result<Regex, String> {
         .map_err(|e| e.to_string())
 }
 
-fn build_prefilter(pats: &[(String, u16)]) -> Prefilter {
-    let mut uniq: Vec<String> = Vec::new();
-    let mut pat_rules: Vec<Vec<u16>> = Vec::new();
-    for (p, r) in pats {
-        match uniq.iter().position(|u| u == p) {
-            Some(i) => {
-                if !pat_rules[i].contains(r) {
-                    pat_rules[i].push(*r)
-                }
-            }
-            None => {
-                uniq.push(p.clone());
-                pat_rules.push(vec![*r]);
-            }
+fn build_prefilter(pats: &[(String, u16, View)]) -> Prefilter {
+    let mut index: hashbrown::HashMap<&str, usize> = hashbrown::HashMap::new();
+    let mut uniq: Vec<&str> = Vec::new();
+    let mut leet: Vec<Vec<u16>> = Vec::new();
+    let mut plain: Vec<Vec<u16>> = Vec::new();
+    for (p, r, view) in pats {
+        let i = *index.entry(p.as_str()).or_insert_with(|| {
+            uniq.push(p.as_str());
+            leet.push(Vec::new());
+            plain.push(Vec::new());
+            uniq.len() - 1
+        });
+        let list = match view {
+            View::Leet => &mut leet[i],
+            View::Plain => &mut plain[i],
+        };
+        if !list.contains(r) {
+            list.push(*r);
         }
     }
     // A DFA without prefilter: `anchor_hits` drives it byte by byte, and without a prefilter
@@ -455,7 +472,7 @@ fn build_prefilter(pats: &[(String, u16)]) -> Prefilter {
             .build(&uniq)
             .ok()
     };
-    Prefilter { dfa, pat_rules }
+    Prefilter { dfa, leet, plain }
 }
 
 /// Every anchor occurrence in `hay` (overlapping), as (end offset, pattern): the same matches as
@@ -531,8 +548,7 @@ impl Inspector {
             }
         }
         let mut compiled = Vec::new();
-        let mut leet_pats = Vec::new();
-        let mut plain_pats = Vec::new();
+        let mut pats: Vec<(String, u16, View)> = Vec::new();
         for r in builtin {
             if cfg.disabled_rules.iter().any(|d| d == r.id) {
                 continue;
@@ -545,11 +561,7 @@ impl Inspector {
                 View::Leet
             };
             for a in r.anchors {
-                let entry = (a.to_string(), idx);
-                match view {
-                    View::Leet => leet_pats.push(entry),
-                    View::Plain => plain_pats.push(entry),
-                }
+                pats.push((a.to_string(), idx, view));
             }
             compiled.push(CompiledRule {
                 id: r.id.to_owned(),
@@ -564,7 +576,9 @@ impl Inspector {
         let mut lex_nonascii_terms = Vec::new();
         for (ti, t) in lexicon.terms.iter().enumerate() {
             match std::str::from_utf8(&t.bytes) {
-                Ok(a) if a.is_ascii() => plain_pats.push((a.to_owned(), LEX_TERM | ti as u16)),
+                Ok(a) if a.is_ascii() => {
+                    pats.push((a.to_owned(), LEX_TERM | ti as u16, View::Plain))
+                }
                 _ => {
                     nonascii.push(&t.bytes);
                     lex_nonascii_terms.push(ti as u16);
@@ -591,7 +605,7 @@ impl Inspector {
             })
             .collect();
         for p in views::ROT13_PROBES {
-            plain_pats.push((p.to_string(), PROBE_ROT13));
+            pats.push((p.to_string(), PROBE_ROT13, View::Plain));
         }
         let mut always = Vec::new();
         for (i, c) in cfg.custom_rules.iter().enumerate() {
@@ -677,9 +691,7 @@ impl Inspector {
             max_decode_depth: cfg.max_decode_depth,
             placeholder: cfg.redaction_placeholder.clone(),
             rules: compiled,
-            leet_pf: build_prefilter(&leet_pats),
-            plain_pf: build_prefilter(&plain_pats),
-            both_pf: build_prefilter(&[leet_pats, plain_pats].concat()),
+            anchors: build_prefilter(&pats),
             always,
             allow,
             category_actions: cfg.category_actions.clone(),
@@ -874,10 +886,10 @@ impl Inspector {
         let mut probe = false;
         let mut lex: Vec<lexicon::TermHit> = Vec::new();
         if n.leet_differs() {
-            probe |= self.run_view(n.leet(), &self.leet_pf, text, &n, out, &mut lex);
-            probe |= self.run_view(&n.plain, &self.plain_pf, text, &n, out, &mut lex);
+            probe |= self.run_view(n.leet(), Pass::Leet, text, &n, out, &mut lex);
+            probe |= self.run_view(&n.plain, Pass::Plain, text, &n, out, &mut lex);
         } else {
-            probe |= self.run_view(&n.plain, &self.both_pf, text, &n, out, &mut lex);
+            probe |= self.run_view(&n.plain, Pass::Both, text, &n, out, &mut lex);
         }
         if n.hints() & crate::normalize::hint::NONASCII != 0 {
             if let Some(nfa) = &self.lex_nonascii {
@@ -999,12 +1011,13 @@ impl Inspector {
     fn run_view(
         &self,
         view: &[u8],
-        pf: &Prefilter,
+        pass: Pass,
         text: &str,
         n: &Normalized,
         out: &mut Vec<RawHit>,
         lex: &mut Vec<lexicon::TermHit>,
     ) -> bool {
+        let pf = &self.anchors;
         let Some(d) = &pf.dfa else { return false };
         // per rule: current pending window
         let mut pending: Vec<Option<(usize, usize)>> = vec![None; self.rules.len()];
@@ -1013,7 +1026,13 @@ impl Inspector {
             let start = end - d.pattern_len(pat);
             let ws = start.saturating_sub(WINDOW);
             let we = (end + WINDOW).min(view.len());
-            for &ri in &pf.pat_rules[pat.as_usize()] {
+            let p = pat.as_usize();
+            let (first, second): (&[u16], &[u16]) = match pass {
+                Pass::Both => (&pf.leet[p], &pf.plain[p]),
+                Pass::Leet => (&pf.leet[p], &[]),
+                Pass::Plain => (&pf.plain[p], &[]),
+            };
+            for &ri in first.iter().chain(second) {
                 if ri == PROBE_ROT13 {
                     probe = true;
                     continue;
