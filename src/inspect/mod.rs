@@ -330,10 +330,11 @@ struct CompiledAllow {
 /// (`tests/wasm_cost.rs` `configure_cost`, issue 15's plugin start).
 struct Prefilter {
     dfa: Option<dfa::DFA>,
-    /// Per pattern: the targets of rules that read the leet view.
-    leet: Vec<Vec<u16>>,
-    /// Per pattern: the targets that read the plain view (sqli rules, lexicon terms, probes).
-    plain: Vec<Vec<u16>>,
+    /// Every pattern's targets, flattened: first those of rules that read the leet view, then
+    /// those that read the plain view (sqli rules, lexicon terms, probes).
+    targets: Vec<u16>,
+    /// Per pattern: `[start, mid, end]` in `targets` (leet `start..mid`, plain `mid..end`).
+    spans: Vec<[u32; 3]>,
 }
 
 /// Which of a pattern's targets a pass over one view serves.
@@ -472,7 +473,20 @@ fn build_prefilter(pats: &[(String, u16, View)]) -> Prefilter {
             .build(&uniq)
             .ok()
     };
-    Prefilter { dfa, leet, plain }
+    let mut targets = Vec::new();
+    let mut spans = Vec::with_capacity(uniq.len());
+    for (l, p) in leet.iter().zip(&plain) {
+        let start = targets.len() as u32;
+        targets.extend_from_slice(l);
+        let mid = targets.len() as u32;
+        targets.extend_from_slice(p);
+        spans.push([start, mid, targets.len() as u32]);
+    }
+    Prefilter {
+        dfa,
+        targets,
+        spans,
+    }
 }
 
 /// Every anchor occurrence in `hay` (overlapping), as (end offset, pattern): the same matches as
@@ -1023,16 +1037,19 @@ impl Inspector {
         let mut pending: Vec<Option<(usize, usize)>> = vec![None; self.rules.len()];
         let mut probe = false;
         anchor_hits(d, view, |end, pat| {
+            let [a, m, b] = pf.spans[pat.as_usize()];
+            let (a, b) = match pass {
+                Pass::Both => (a, b),
+                Pass::Leet => (a, m),
+                Pass::Plain => (m, b),
+            };
+            if a == b {
+                return;
+            }
             let start = end - d.pattern_len(pat);
             let ws = start.saturating_sub(WINDOW);
             let we = (end + WINDOW).min(view.len());
-            let p = pat.as_usize();
-            let (first, second): (&[u16], &[u16]) = match pass {
-                Pass::Both => (&pf.leet[p], &pf.plain[p]),
-                Pass::Leet => (&pf.leet[p], &[]),
-                Pass::Plain => (&pf.plain[p], &[]),
-            };
-            for &ri in first.iter().chain(second) {
+            for &ri in &pf.targets[a as usize..b as usize] {
                 if ri == PROBE_ROT13 {
                     probe = true;
                     continue;
