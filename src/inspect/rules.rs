@@ -31,6 +31,10 @@ pub const CATEGORIES: &[&str] = &["injection", "jailbreak", "prompt_leak", "sqli
 pub const ENCODED_ID: &str = "ENC-001";
 /// Rule added when the text hides ASCII in Unicode tag characters.
 pub const TAGS_ID: &str = "ENC-002";
+/// Marker recorded in place of an injection hit in a mention frame (`mention.rs`).
+pub const MENTION_ID: &str = "MEN-001";
+/// Marker recorded in place of an SQL hit in text that discusses SQL (`mention.rs`).
+pub const SQL_MENTION_ID: &str = "MEN-002";
 
 macro_rules! rule {
     ($id:expr, $cat:expr, $score:expr, $desc:expr, [$($a:expr),* $(,)?], $pat:expr) => {
@@ -260,6 +264,16 @@ static BUILTIN: &[BuiltinRule] = &[
         "a harmful ask: a procedure for weapons, explosives, drug synthesis, malware, self-harm, hurting or spying on someone; scores nothing alone (a signal): acts with framing (JBC-001) (lexicon)",
         [],
         r"\x00\x00ML-008-lexicon\x00"),
+    // Issue 15, hard negatives (2026-12-03): markers recorded by `mention.rs` in place of a hit
+    // that stands in a mention frame. Disabling one switches its frame off.
+    rule!("MEN-001", "injection", 0,
+        "an injection / jailbreak / prompt-leak phrase that is quoted and asked about, translated or shown as an example, or that retracts the user's own earlier message or names a third party's instructions: recorded, scores nothing (mention.rs)",
+        [],
+        r"\x00\x00MEN-001-mention\x00"),
+    rule!("MEN-002", "sqli", 0,
+        "an SQL fragment in text that discusses SQL (a question, review, test or lesson) that is part of a well-formed statement or shown as an example: recorded, scores nothing (mention.rs)",
+        [],
+        r"\x00\x00MEN-002-mention\x00"),
     // ---------------------------------------------------------------- SQL injection payloads
     rule!("SQLI-001", "sqli", 60,
         "boolean tautology on literals: ' or 1=1, \" or 'a'='a, ) or 5=5",
