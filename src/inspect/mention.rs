@@ -28,6 +28,9 @@
 
 use super::{CompiledRule, RawHit};
 
+/// Instructions addressed to the model inside content (`ML-006`): never a mention.
+const ADDRESSED: &str = "ML-006";
+
 /// Indices of the two marker rules (absent when disabled: the frame is then off).
 pub(super) struct Markers {
     pub mention: Option<u16>,
@@ -61,6 +64,10 @@ pub(super) fn apply(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: 
                 mk,
                 sql_discussion(t, h.start, h.end) && sql_mentioned(t, h.start, h.end),
             )
+        } else if r.id == ADDRESSED {
+            // an instruction addressed to the model inside content: quoting is how documents
+            // arrive (DOC-001 decides)
+            return true;
         } else {
             let Some(mk) = m.mention else { return true };
             (
@@ -540,8 +547,13 @@ fn quoted_mention(t: &str, s: usize, e: usize) -> bool {
     let Some((open, after)) = enclosing_quotes(t, s, e) else {
         return false;
     };
-    let para = t[..open].rfind("\n\n").map_or(0, |i| i + 2);
-    let before = lower(t, open.saturating_sub(200).max(para), open);
+    // the cue shares the quote's line: "Summarise this review:\n\"...\"" quotes a document,
+    // not a phrase
+    let line = t[..open].rfind('\n').map_or(0, |i| i + 1);
+    if after - open > 200 {
+        return false;
+    }
+    let before = lower(t, open.saturating_sub(200).max(line), open);
     // the rest of the sentence after the closing quote
     let rest_end = t[after..]
         .find(['.', '!', '\n', '。', '！'])

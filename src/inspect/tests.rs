@@ -998,3 +998,6 @@ fn markdown_image_exfiltration_blocks_and_benign_twins_pass() {
 
 #[path = "generalise_tests.rs"]
 mod generalise;
+
+#[path = "hardneg_tests.rs"]
+mod hardneg;
