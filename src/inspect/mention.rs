@@ -513,22 +513,21 @@ fn enclosing_quotes(t: &str, s: usize, e: usize) -> Option<(usize, usize)> {
     if CLOSE_ONLY.contains(&open) {
         return None;
     }
-    match open {
-        // a symmetric quote opens when an even number of its kind precede it on the line
-        '"' | '`' | '＂' => {
-            if t[line_start..open_at].matches(open).count() % 2 == 1 {
-                return None;
-            }
-        }
-        // a single quote opens a word, it does not end one
+    // a symmetric quote opens when an even number of its kind precede it on the line; a single
+    // quote opens a word, it does not end one
+    let opens = match open {
+        '"' | '`' | '＂' => t[line_start..open_at]
+            .matches(open)
+            .count()
+            .is_multiple_of(2),
         '\'' | '＇' => {
-            if alnum_before(t, open_at)
-                || t[open_at + open.len_utf8()..].starts_with(char::is_whitespace)
-            {
-                return None;
-            }
+            !alnum_before(t, open_at)
+                && !t[open_at + open.len_utf8()..].starts_with(char::is_whitespace)
         }
-        _ => {}
+        _ => true,
+    };
+    if !opens {
+        return None;
     }
     let want = closers(open);
     let hi = ceil(t, e + 240);
@@ -966,9 +965,9 @@ fn well_formed(t: &str, s: usize) -> bool {
     let double = stmt.matches('"').count();
     let first = t[s..].chars().next().unwrap_or(' ');
     match first {
-        '\'' => single % 2 == 1 && double % 2 == 0,
-        '"' => double % 2 == 1 && single % 2 == 0,
-        _ => single % 2 == 0 && double % 2 == 0,
+        '\'' => !single.is_multiple_of(2) && double.is_multiple_of(2),
+        '"' => !double.is_multiple_of(2) && single.is_multiple_of(2),
+        _ => single.is_multiple_of(2) && double.is_multiple_of(2),
     }
 }
 
