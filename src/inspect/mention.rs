@@ -31,6 +31,10 @@ use super::{CompiledRule, RawHit};
 /// Instructions addressed to the model inside content (`ML-006`): never a mention.
 const ADDRESSED: &str = "ML-006";
 
+/// Hits looked at per unit: beyond them a hit stays (the work per unit is bounded, so the scan
+/// stays linear in the body; a text with that many attack fragments is not a passing mention).
+const MAX_CHECKED: usize = 48;
+
 /// Indices of the two marker rules (absent when disabled: the frame is then off).
 pub(super) struct Markers {
     pub mention: Option<u16>,
@@ -52,18 +56,39 @@ pub(super) fn apply(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: 
     if !hits.iter().any(scoring) {
         return;
     }
+    // Text that discusses SQL, judged once per unit on its first 4 KiB with the SQL fragments
+    // themselves left out (a payload's "attackerip" is not a discussion).
+    let sql_frame = m.sql.is_some()
+        && hits
+            .iter()
+            .any(|h| scoring(h) && rules[h.rule as usize].category == "sqli")
+        && sql_discussion(
+            t,
+            hits.iter().filter(|h| {
+                !h.decoded
+                    && rules
+                        .get(h.rule as usize)
+                        .is_some_and(|r| r.category == "sqli")
+            }),
+        );
     let mut markers: Vec<RawHit> = Vec::new();
+    // Rules with a hit that stays: their other hits need no look (the rule scores anyway).
+    let mut used: Vec<u16> = Vec::new();
+    let mut budget = MAX_CHECKED;
     hits.retain(|h| {
-        if !scoring(h) || h.end > t.len() || !t.is_char_boundary(h.start) {
+        if !scoring(h) || h.end > t.len() || !t.is_char_boundary(h.start) || used.contains(&h.rule)
+        {
             return true;
         }
+        if budget == 0 {
+            used.push(h.rule);
+            return true;
+        }
+        budget -= 1;
         let r = &rules[h.rule as usize];
         let (marker, dropped) = if r.category == "sqli" {
             let Some(mk) = m.sql else { return true };
-            (
-                mk,
-                sql_discussion(t, h.start, h.end) && sql_mentioned(t, h.start, h.end),
-            )
+            (mk, sql_frame && sql_mentioned(t, h.start, h.end))
         } else if r.id == ADDRESSED {
             // an instruction addressed to the model inside content: quoting is how documents
             // arrive (DOC-001 decides)
@@ -77,6 +102,9 @@ pub(super) fn apply(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: 
                     || third_party_object(t, h.start, h.end),
             )
         };
+        if !dropped {
+            used.push(h.rule);
+        }
         if dropped {
             if !markers
                 .iter()
@@ -501,8 +529,9 @@ fn apostrophe(t: &str, p: usize, c: char) -> bool {
 /// The quotes around `s..e` on the same line: (opening quote offset, offset after the closing
 /// quote). The nearest quote character before `s` must open and a matching one after `e` close.
 fn enclosing_quotes(t: &str, s: usize, e: usize) -> Option<(usize, usize)> {
-    let line_start = t[..s].rfind('\n').map_or(0, |i| i + 1);
-    let lo = floor(t, s.saturating_sub(200)).max(line_start);
+    let lo = floor(t, s.saturating_sub(200));
+    let line_start = t[lo..s].rfind('\n').map_or(lo, |i| lo + i + 1);
+    let lo = line_start;
     let (open_at, open) = t[lo..s]
         .char_indices()
         .rev()
@@ -516,10 +545,12 @@ fn enclosing_quotes(t: &str, s: usize, e: usize) -> Option<(usize, usize)> {
     // a symmetric quote opens when an even number of its kind precede it on the line; a single
     // quote opens a word, it does not end one
     let opens = match open {
-        '"' | '`' | '＂' => t[line_start..open_at]
-            .matches(open)
-            .count()
-            .is_multiple_of(2),
+        '"' | '`' | '＂' => {
+            // counted from the line start, at most 4 KiB back
+            let p0 = floor(t, open_at.saturating_sub(4096));
+            let ls = t[p0..open_at].rfind('\n').map_or(p0, |i| p0 + i + 1);
+            t[ls..open_at].matches(open).count().is_multiple_of(2)
+        }
         '\'' | '＇' => {
             !alnum_before(t, open_at)
                 && !t[open_at + open.len_utf8()..].starts_with(char::is_whitespace)
@@ -531,8 +562,7 @@ fn enclosing_quotes(t: &str, s: usize, e: usize) -> Option<(usize, usize)> {
     }
     let want = closers(open);
     let hi = ceil(t, e + 240);
-    let line_end = t[e..].find('\n').map_or(t.len(), |i| e + i);
-    let hi = hi.min(line_end);
+    let hi = t[e..hi].find('\n').map_or(hi, |i| e + i);
     let close = t[e..hi]
         .char_indices()
         .map(|(i, c)| (e + i, c))
@@ -548,16 +578,17 @@ fn quoted_mention(t: &str, s: usize, e: usize) -> bool {
     };
     // the cue shares the quote's line: "Summarise this review:\n\"...\"" quotes a document,
     // not a phrase
-    let line = t[..open].rfind('\n').map_or(0, |i| i + 1);
+    let w0 = floor(t, open.saturating_sub(200));
+    let line = t[w0..open].rfind('\n').map_or(w0, |i| w0 + i + 1);
     if after - open > 200 {
         return false;
     }
     let before = lower(t, open.saturating_sub(200).max(line), open);
     // the rest of the sentence after the closing quote
-    let rest_end = t[after..]
+    let rest_cap = ceil(t, after + 160);
+    let rest_end = t[after..rest_cap]
         .find(['.', '!', '\n', '。', '！'])
-        .map_or(t.len(), |i| after + i + 1)
-        .min(ceil(t, after + 160));
+        .map_or(rest_cap, |i| after + i + 1);
     let after_s = lower(t, after, rest_end);
     let near_before = lower(t, open.saturating_sub(48), open);
     if any_word(&after_s, FOLLOW_THROUGH)
@@ -922,11 +953,17 @@ const SQL_GLUE: &[&str] = &[
     "distinct", "having", "where", "like", "is", "as",
 ];
 
-/// The prose around the fragment `s..e` (at most 2 KiB on each side, the fragment itself left
-/// out) talks about SQL.
-fn sql_discussion(t: &str, s: usize, e: usize) -> bool {
-    any_word(&lower(t, s.saturating_sub(2048), s), SQL_DISCUSSION)
-        || any_word(&lower(t, e, e + 2048), SQL_DISCUSSION)
+/// The unit's first 4 KiB, with the SQL fragments `frags` blanked out, talk about SQL.
+fn sql_discussion<'a>(t: &str, frags: impl Iterator<Item = &'a RawHit>) -> bool {
+    let head = floor(t, 4096);
+    let mut b = t.as_bytes()[..head].to_vec();
+    for h in frags {
+        if h.start < head {
+            b[h.start..h.end.min(head)].fill(b' ');
+        }
+    }
+    let lowered = String::from_utf8_lossy(&b).to_lowercase();
+    any_word(&lowered, SQL_DISCUSSION)
 }
 
 fn sql_mentioned(t: &str, s: usize, e: usize) -> bool {
