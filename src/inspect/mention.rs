@@ -953,17 +953,55 @@ const SQL_GLUE: &[&str] = &[
     "distinct", "having", "where", "like", "is", "as",
 ];
 
-/// The unit's first 4 KiB, with the SQL fragments `frags` blanked out, talk about SQL.
+/// The unit's first 4 KiB, the SQL fragments `frags` left out, talk about SQL: one pass over
+/// its words, compared without case (a long text pays per word, not per needle and byte).
 fn sql_discussion<'a>(t: &str, frags: impl Iterator<Item = &'a RawHit>) -> bool {
     let head = floor(t, 4096);
-    let mut b = t.as_bytes()[..head].to_vec();
-    for h in frags {
-        if h.start < head {
-            b[h.start..h.end.min(head)].fill(b' ');
+    let spans: Vec<(usize, usize)> = frags
+        .filter(|h| h.start < head)
+        .map(|h| (h.start, h.end))
+        .take(64)
+        .collect();
+    let b = t.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'\'' || c >= 0x80;
+    let eq = |w: &[u8], n: &str| match n.strip_suffix('*') {
+        Some(p) => w.len() >= p.len() && w[..p.len()].eq_ignore_ascii_case(p.as_bytes()),
+        None => w.eq_ignore_ascii_case(n.as_bytes()),
+    };
+    let mut prev: &[u8] = b"";
+    let mut i = 0;
+    while i < head {
+        if !word(b[i]) {
+            i += 1;
+            continue;
         }
+        let start = i;
+        while i < head && word(b[i]) {
+            i += 1;
+        }
+        if spans.iter().any(|&(s, e)| start < e && s < i) {
+            prev = b"";
+            continue;
+        }
+        let mut w = &b[start..i];
+        while let [b'\'', rest @ ..] = w {
+            w = rest;
+        }
+        while let [rest @ .., b'\''] = w {
+            w = rest;
+        }
+        for n in SQL_DISCUSSION {
+            let hit = match n.split_once(' ') {
+                None => eq(w, n),
+                Some((a, c)) => eq(prev, a) && eq(w, c),
+            };
+            if hit {
+                return true;
+            }
+        }
+        prev = w;
     }
-    let lowered = String::from_utf8_lossy(&b).to_lowercase();
-    any_word(&lowered, SQL_DISCUSSION)
+    false
 }
 
 fn sql_mentioned(t: &str, s: usize, e: usize) -> bool {
@@ -974,29 +1012,44 @@ fn sql_mentioned(t: &str, s: usize, e: usize) -> bool {
 /// (text start, a line, a colon, a code quote or a prose word), and its quotes close literals
 /// opened inside that statement rather than break out of one.
 fn well_formed(t: &str, s: usize) -> bool {
-    let lo = floor(t, s.saturating_sub(600));
-    // a few bytes past `s`: a hit may begin with its own keyword ("select sleep(2)")
-    let hi = ceil(t, s + 10);
-    let win = t[lo..hi].to_ascii_lowercase();
-    let mut best: Option<usize> = None;
-    for kw in SQL_START {
-        let mut from = 0;
-        while let Some(i) = win[from..].find(kw) {
-            let p = from + i;
-            from = p + kw.len();
-            if alnum_before(&win, p) || alnum_at(&win, p + kw.len()) {
-                continue;
+    // One backward walk over the words before `s` (and a keyword the hit begins with, as in
+    // "select sleep(2)") to the nearest statement keyword at a statement start; a `;` on the
+    // way ends the statement.
+    let b = t.as_bytes();
+    let lo = s.saturating_sub(600);
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut i = (s + 10).min(b.len());
+    while i < b.len() && word(b[i]) {
+        i += 1;
+    }
+    let mut kw = None;
+    while i > lo {
+        let c = b[i - 1];
+        if !word(c) {
+            if c == b';' && i - 1 < s {
+                return false;
             }
-            if lo + p <= s && statement_start(&win, p) && best.is_none_or(|b| p > b) {
-                best = Some(p);
-            }
+            i -= 1;
+            continue;
+        }
+        let end = i;
+        while i > lo && word(b[i - 1]) {
+            i -= 1;
+        }
+        let w = &b[i..end];
+        if i <= s
+            && (i == 0 || !word(b[i - 1]))
+            && SQL_START
+                .iter()
+                .any(|k| k.as_bytes().eq_ignore_ascii_case(w))
+            && statement_start(t, i)
+        {
+            kw = Some(i);
+            break;
         }
     }
-    let Some(p) = best else { return false };
-    let stmt = &t[lo + p..s];
-    if stmt.contains(';') {
-        return false;
-    }
+    let Some(p) = kw else { return false };
+    let stmt = &t[p..s];
     // quote parity: an odd count means the fragment's first quote closes a literal
     let single = stmt.matches('\'').count() - 2 * stmt.matches("''").count();
     let double = stmt.matches('"').count();
@@ -1008,10 +1061,10 @@ fn well_formed(t: &str, s: usize) -> bool {
     }
 }
 
-/// The keyword at `p` of lower-cased `w` starts a statement: text or line start, after `:`,
-/// a code quote, a sentence end, or a prose word that is not SQL glue.
-fn statement_start(w: &str, p: usize) -> bool {
-    let before = w[..p].trim_end_matches([' ', '\t']);
+/// The keyword at `p` of `t` starts a statement: text or line start, after `:`, a code quote,
+/// a sentence end, or a prose word that is not SQL glue.
+fn statement_start(t: &str, p: usize) -> bool {
+    let before = t[..p].trim_end_matches([' ', '\t']);
     let Some(c) = before.chars().next_back() else {
         return true;
     };
@@ -1029,7 +1082,7 @@ fn statement_start(w: &str, p: usize) -> bool {
             .rsplit(|c: char| !c.is_alphanumeric() && c != '_')
             .next()
             .unwrap_or("");
-        return !SQL_GLUE.contains(&word);
+        return !SQL_GLUE.iter().any(|g| g.eq_ignore_ascii_case(word));
     }
     false
 }
