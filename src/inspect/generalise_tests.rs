@@ -79,13 +79,14 @@ fn check(source: &[&str], negative: &[&str], known_fp: &[&str]) {
 fn paraphrased_overrides_block_in_many_languages_and_hard_negatives_pass() {
     // These benign rows are blocked by regex rules that predate this work (PI-007, PI-008,
     // PI-013, PL-003, SQL rules; the same with 1453669); the ML-005 patterns do not hit them.
+    // "Where should I put the build instructions in the README?" left the list on 2026-12-03:
+    // mention.rs reads the README's instructions as a third party's (MEN-001).
     check(
         &["override"],
         &["override-negative"],
         &[
             "recipe instructions exactly",
             "drop all constraints",
-            "build instructions in the README",
             "tournament rules no longer apply",
             "don't apply to Windows users",
             "replaced by GDPR",

@@ -20,6 +20,7 @@ pub mod cache;
 mod context;
 mod decode;
 pub mod lexicon;
+mod mention;
 pub mod rules;
 pub mod suffix;
 mod views;
@@ -362,6 +363,8 @@ pub struct Inspector {
     /// Indices of the signal rules pushed by code, not by their regex (absent when disabled).
     enc_decoded: Option<u16>,
     enc_tags: Option<u16>,
+    /// Markers of the mention frames (`MEN-001`, `MEN-002`; absent when disabled).
+    mention: mention::Markers,
     /// The multilingual word-sequence patterns; `lex_rules[k]` is the compiled rule of the
     /// lexicon's rule `k` (`None` when disabled).
     lexicon: lexicon::Lexicon,
@@ -690,9 +693,14 @@ impl Inspector {
         cfg.cache.validate()?;
         let enc_decoded = index_of(rules::ENCODED_ID);
         let enc_tags = index_of(rules::TAGS_ID);
+        let mention = mention::Markers {
+            mention: index_of(rules::MENTION_ID),
+            sql: index_of(rules::SQL_MENTION_ID),
+        };
         Ok(Inspector {
             enc_decoded,
             enc_tags,
+            mention,
             lexicon,
             lex_rules,
             lex_nonascii,
@@ -1227,7 +1235,10 @@ impl Inspector {
             }
         };
         match gap {
-            None => self.scan_text(t, 0, &mut hits),
+            None => {
+                self.scan_text(t, 0, &mut hits);
+                mention::apply(t, &mut hits, &self.rules, &self.mention);
+            }
             Some(g) => {
                 self.scan_text(t, self.max_decode_depth, &mut hits);
                 hits.retain(|h| !h.decoded && crosses(h.start, h.end, g));

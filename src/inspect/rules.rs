@@ -31,6 +31,10 @@ pub const CATEGORIES: &[&str] = &["injection", "jailbreak", "prompt_leak", "sqli
 pub const ENCODED_ID: &str = "ENC-001";
 /// Rule added when the text hides ASCII in Unicode tag characters.
 pub const TAGS_ID: &str = "ENC-002";
+/// Marker recorded in place of an injection hit in a mention frame (`mention.rs`).
+pub const MENTION_ID: &str = "MEN-001";
+/// Marker recorded in place of an SQL hit in text that discusses SQL (`mention.rs`).
+pub const SQL_MENTION_ID: &str = "MEN-002";
 
 macro_rules! rule {
     ($id:expr, $cat:expr, $score:expr, $desc:expr, [$($a:expr),* $(,)?], $pat:expr) => {
@@ -116,9 +120,13 @@ static BUILTIN: &[BuiltinRule] = &[
         r"\b(?:(?:i|we|the admin|the developer|your developer|openai) (?:have |has )?(?:changed|updated|modified|replaced|rewritten|overridden|reset) (?:the|your|all) (?:\w+ )?(?:rules|instructions|prompt|guidelines|programming|directives|policies)|keep your previous (?:instructions|rules)(?: but| however)?)\b"),
     // ---------------------------------------------------------------- exfiltration (issue 15)
     rule!("EX-001", "injection", 60,
-        "markdown image / link whose URL holds a data placeholder ({conversation}, [DATA], <secret>, $TOKEN): exfiltration when rendered",
-        ["!["],
-        r"!\[[^\]\n]{0,80}\]\(\x20?(?:https?:)?//[^)\s]{1,200}?(?:\{|\[|<|%7b|\$)\x20?(?:\w{0,20}[_\x20-])?(?:data|conversation|convo|chat|history|secret|password|passwd|key|token|summary|context|messages?|memory|info|information|email|credentials?|user|prompt|input|query|answer|response|pii)"),
+        "markdown image / link, HTML img or markdown reference whose URL holds a data placeholder ({conversation}, {{history}}, [DATA], <secret>, $TOKEN, INSERT_CHAT_SUMMARY_HERE): exfiltration when rendered",
+        ["![", "](", "<img", "src=", "src =", "]:"],
+        r"(?:!?\[[^\]\n]{0,80}\]\(\x20?|<img\b[^>]{0,80}?\bsrc ?= ?[\x22']?|(?:^|\s)\[[^\]\n]{1,40}\]: ?)(?:https?:)?//[^)\s\x22'>]{1,200}?(?:(?:\{|\[|<|%7b|\$)+\x20?(?:\w{0,20}[_\x20-])?(?:data|conversation|convo|chat|history|secret|password|passwd|key|token|summary|context|messages?|memory|info|information|email|credentials?|user|prompt|input|query|answer|response|pii)|[?&=/](?:[a-z0-9]+_){0,4}(?:insert|here|your|user|users|paste|replace|current|full|all|the|victim|put|my)_(?:[a-z0-9]+_){0,3}(?:conversation|chat_?history|history|summary|secrets?|password|passwd|token|api_?key|credentials?|session|e?mail|messages?|memory|prompt|pii|ssn|card)|[?&=/](?:[a-z0-9]+_){0,3}(?:conversation|chat_?history|history|summary|secrets?|password|passwd|token|api_?key|credentials?|session|e?mail|messages?|memory|prompt|pii|ssn|card)_(?:[a-z0-9]+_){0,2}here\b)"),
+    rule!("EX-004", "injection", 60,
+        "a URL whose query value is left empty, with an instruction to fill it with a secret, the user's data or the conversation ('?d= followed by the user's password')",
+        ["followed by", "followedby", "plus", "right after", "rightafter", "after the equal", "aftertheequal", "append", "put the", "puttheuser", "fill"],
+        r"(?:https?:)?//[^\s)\x22'>]{1,200}?[?&][\w-]{1,20}=(?:\)|\x22|'|\x20|$)[^.!?]{0,100}?\b(?:followed by|plus|append|appended|add|put|insert|fill|attach|right after|after the equals?)\b[^.!?]{0,80}?\b(?:password|passwd|secret|api key|access token|token|conversation|chat history|chat|history|messages|email|address|credentials|phone number|everything (?:the user|i|you|we)|all (?:previous|prior) messages|the user'?s? \w+)"),
     rule!("EX-002", "injection", 35,
         "instruction to put the conversation / secrets / user data into a URL, link or query string (weak: needs a second signal, e.g. EX-003)",
         ["url", "link", "query string", "querystring", "parameter", "param", "src"],
@@ -260,6 +268,16 @@ static BUILTIN: &[BuiltinRule] = &[
         "a harmful ask: a procedure for weapons, explosives, drug synthesis, malware, self-harm, hurting or spying on someone; scores nothing alone (a signal): acts with framing (JBC-001) (lexicon)",
         [],
         r"\x00\x00ML-008-lexicon\x00"),
+    // Issue 15, hard negatives (2026-12-03): markers recorded by `mention.rs` in place of a hit
+    // that stands in a mention frame. Disabling one switches its frame off.
+    rule!("MEN-001", "injection", 0,
+        "an injection / jailbreak / prompt-leak phrase that is quoted and asked about, translated or shown as an example, or that retracts the user's own earlier message or names a third party's instructions: recorded, scores nothing (mention.rs)",
+        [],
+        r"\x00\x00MEN-001-mention\x00"),
+    rule!("MEN-002", "sqli", 0,
+        "an SQL fragment in text that discusses SQL (a question, review, test or lesson) that is part of a well-formed statement or shown as an example: recorded, scores nothing (mention.rs)",
+        [],
+        r"\x00\x00MEN-002-mention\x00"),
     // ---------------------------------------------------------------- SQL injection payloads
     rule!("SQLI-001", "sqli", 60,
         "boolean tautology on literals: ' or 1=1, \" or 'a'='a, ) or 5=5",

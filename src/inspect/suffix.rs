@@ -228,6 +228,7 @@ const CODE_MARKERS: &[&str] = &[
     "console.",
     "```",
     "SELECT ",
+    "EXEC ",
     "function ",
     "import ",
     "{\n",

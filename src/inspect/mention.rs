@@ -1,0 +1,1110 @@
+//! Mention frames (issue 15, hard negatives): an attack phrase that is talked about rather than
+//! used.
+//!
+//! Security training, translation requests, filter tests and SQL code reviews quote the very
+//! phrases the rules look for: "what does 'ignore previous instructions' do?", "translate
+//! 'ignore the noise' into French", "the test passes the password \"' OR 1=1 --\"", "my query
+//! `SELECT ... WHERE status = 'open' OR status = 'pending';` returns closed rows". This module
+//! looks at the few hundred bytes around each scoring hit of a unit (only when there is one, so
+//! ordinary traffic pays nothing) and drops the hit, recording a score-0 marker instead, when
+//!
+//! - **MEN-001** (injection, jailbreak and prompt-leak rules): the phrase stands inside quotes
+//!   on one line and a mention cue is next to the quotes (translate, what does ... mean, the
+//!   phrase / string / example, attackers, a known jailbreak, should be flagged, in 12
+//!   languages), and no cue to carry it out follows ("... and then do it"); or the phrase
+//!   retracts the user's own earlier message ("disregard my previous email") or names
+//!   instructions of a third-party artefact ("ignore the old instructions on the intranet
+//!   page", "the previous policy posted in 2022"), without "your", "all" or "system";
+//! - **MEN-002** (SQL rules): the unit discusses SQL (explain, why, review, fixture, test,
+//!   attacker, WAF, ...) and the fragment is either part of a well-formed statement (it follows
+//!   a statement keyword that starts a statement, and its quotes close literals opened there
+//!   rather than break out of one) or is shown as an example (quoted, or after "like", "such
+//!   as", "containing", "explain what").
+//!
+//! The same phrase as an imperative (unquoted, or quoted with "... and do it"), and payload
+//! fragments in text that discusses nothing (bare payloads, "look up customer 5' OR 'a'='a"),
+//! keep their scores. Everything here is a pure function of the unit's text, so the
+//! per-message cache keeps its guarantee.
+
+use super::{CompiledRule, RawHit};
+
+/// Instructions addressed to the model inside content (`ML-006`): never a mention.
+const ADDRESSED: &str = "ML-006";
+
+/// Hits looked at per unit: beyond them a hit stays (the work per unit is bounded, so the scan
+/// stays linear in the body; a text with that many attack fragments is not a passing mention).
+const MAX_CHECKED: usize = 48;
+
+/// Indices of the two marker rules (absent when disabled: the frame is then off).
+pub(super) struct Markers {
+    pub mention: Option<u16>,
+    pub sql: Option<u16>,
+}
+
+/// Drops the hits of `hits` (from unit text `t`) that stand in a mention frame, recording a
+/// marker hit for each.
+pub(super) fn apply(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: &Markers) {
+    if m.mention.is_none() && m.sql.is_none() {
+        return;
+    }
+    let scoring = |h: &RawHit| {
+        !h.decoded
+            && rules
+                .get(h.rule as usize)
+                .is_some_and(|r| r.score > 0 && r.category != "encoding")
+    };
+    if !hits.iter().any(scoring) {
+        return;
+    }
+    // Text that discusses SQL, judged once per unit on its first 4 KiB with the SQL fragments
+    // themselves left out (a payload's "attackerip" is not a discussion).
+    let sql_frame = m.sql.is_some()
+        && hits
+            .iter()
+            .any(|h| scoring(h) && rules[h.rule as usize].category == "sqli")
+        && sql_discussion(
+            t,
+            hits.iter().filter(|h| {
+                !h.decoded
+                    && rules
+                        .get(h.rule as usize)
+                        .is_some_and(|r| r.category == "sqli")
+            }),
+        );
+    let mut markers: Vec<RawHit> = Vec::new();
+    // Rules with a hit that stays: their other hits need no look (the rule scores anyway).
+    let mut used: Vec<u16> = Vec::new();
+    let mut budget = MAX_CHECKED;
+    hits.retain(|h| {
+        if !scoring(h) || h.end > t.len() || !t.is_char_boundary(h.start) || used.contains(&h.rule)
+        {
+            return true;
+        }
+        if budget == 0 {
+            used.push(h.rule);
+            return true;
+        }
+        budget -= 1;
+        let r = &rules[h.rule as usize];
+        let (marker, dropped) = if r.category == "sqli" {
+            let Some(mk) = m.sql else { return true };
+            (mk, sql_frame && sql_mentioned(t, h.start, h.end))
+        } else if r.id == ADDRESSED {
+            // an instruction addressed to the model inside content: quoting is how documents
+            // arrive (DOC-001 decides)
+            return true;
+        } else {
+            let Some(mk) = m.mention else { return true };
+            (
+                mk,
+                quoted_mention(t, h.start, h.end)
+                    || retraction(t, h.start, h.end)
+                    || third_party_object(t, h.start, h.end),
+            )
+        };
+        if !dropped {
+            used.push(h.rule);
+        }
+        if dropped {
+            if !markers
+                .iter()
+                .any(|x| x.rule == marker && x.start == h.start)
+            {
+                markers.push(RawHit {
+                    rule: marker,
+                    start: h.start,
+                    end: h.end,
+                    decoded: false,
+                });
+            }
+            return false;
+        }
+        true
+    });
+    hits.extend(markers);
+}
+
+// ------------------------------------------------------------------------------------ helpers
+
+fn floor(t: &str, mut p: usize) -> usize {
+    p = p.min(t.len());
+    while !t.is_char_boundary(p) {
+        p -= 1;
+    }
+    p
+}
+
+fn ceil(t: &str, mut p: usize) -> usize {
+    p = p.min(t.len());
+    while !t.is_char_boundary(p) {
+        p += 1;
+    }
+    p
+}
+
+fn alnum_at(t: &str, p: usize) -> bool {
+    t[p..].chars().next().is_some_and(char::is_alphanumeric)
+}
+
+fn alnum_before(t: &str, p: usize) -> bool {
+    t[..p]
+        .chars()
+        .next_back()
+        .is_some_and(char::is_alphanumeric)
+}
+
+/// `needle` occurs in `hay` (both lower-case) as a word: not inside a longer word. A needle
+/// ending in `*` matches a word prefix; needles in scripts without word spaces match anywhere.
+fn has_word(hay: &str, needle: &str) -> bool {
+    let (n, prefix) = match needle.strip_suffix('*') {
+        Some(n) => (n, true),
+        None => (needle, false),
+    };
+    let unspaced = n.chars().next().is_some_and(|c| c as u32 >= 0x0E00);
+    let mut from = 0;
+    while let Some(i) = hay[from..].find(n) {
+        let s = from + i;
+        let e = s + n.len();
+        let left = !n.starts_with(|c: char| c.is_alphanumeric()) || !alnum_before(hay, s);
+        let right = prefix || !n.ends_with(|c: char| c.is_alphanumeric()) || !alnum_at(hay, e);
+        if unspaced || (left && right) {
+            return true;
+        }
+        from = s + hay[s..].chars().next().map_or(1, char::len_utf8);
+    }
+    false
+}
+
+fn any_word(hay: &str, needles: &[&str]) -> bool {
+    needles.iter().any(|n| has_word(hay, n))
+}
+
+/// Lower-cased `t[a..b]` (byte offsets, widened to character boundaries).
+fn lower(t: &str, a: usize, b: usize) -> String {
+    t[floor(t, a)..ceil(t, b)].to_lowercase()
+}
+
+// ----------------------------------------------------------------- MEN-001: quoted mentions
+
+/// Next to the quotes: the phrase is asked about, translated, tested or shown as an example.
+const CUES_BEFORE: &[&str] = &[
+    // asking about it
+    "what does",
+    "what do",
+    "what is",
+    "what's",
+    "what are",
+    "what happens",
+    "meaning of",
+    "explain",
+    "explains",
+    "why",
+    "is it safe",
+    "how do you say",
+    "how would i say",
+    "how do i say",
+    "how to say",
+    "how would you say",
+    "how do we say",
+    // translation
+    "translat*",
+    "traduc*",
+    "tradu*",
+    "übersetz*",
+    "ubersetz*",
+    "uebersetz*",
+    "vertaal*",
+    "przetłumacz*",
+    "tercüme",
+    "çevir*",
+    "terjemah*",
+    "перевед*",
+    "переклад*",
+    // the phrase as an object of study
+    "phrase",
+    "phrases",
+    "the sentence",
+    "sentences",
+    "the string",
+    "strings",
+    "the word",
+    "wording",
+    "inputs",
+    "prompts like",
+    "such as",
+    "e.g",
+    "for example",
+    "for instance",
+    "example",
+    "examples",
+    "something like",
+    "things like",
+    "phrases like",
+    "strings like",
+    "inputs like",
+    "messages like",
+    "attacks like",
+    "sentences like",
+    "text like",
+    "containing",
+    "contains",
+    "contain",
+    "quote",
+    "quoted",
+    "quoting",
+    "known as",
+    "called",
+    "labelled",
+    "labeled",
+    "attack",
+    "attacks",
+    "attacker",
+    "attackers",
+    "injection",
+    "injections",
+    "jailbreak",
+    "jailbreaks",
+    "exploit",
+    "payload",
+    "payloads",
+    "red-team",
+    "red team",
+    "red-teaming",
+    "pentest",
+    "phishing",
+    "classifier",
+    "filter",
+    "detector",
+    "detect",
+    "detection",
+    "flag",
+    "flagged",
+    "regex",
+    "match",
+    "unit test",
+    "test case",
+    "quiz",
+    "which of these",
+    "slide",
+    "course",
+    "training",
+    "awareness",
+    "tell-tale",
+    "spot",
+    "hide",
+    "hides",
+    // other languages
+    "significa",
+    "significado",
+    "quiere decir",
+    "qué es",
+    "que es",
+    "bedeutet",
+    "bedeutung",
+    "was heißt",
+    "was heisst",
+    "signifie",
+    "veut dire",
+    "que veut",
+    "vuol dire",
+    "cosa significa",
+    "o que significa",
+    "quer dizer",
+    "beispiel",
+    "ejemplo",
+    "exemple",
+    "esempio",
+    "exemplo",
+    "voorbeeld",
+    "przykład",
+    "örnek",
+    "contoh",
+    "frase",
+    "satz",
+    "la phrase",
+    "angriff",
+    "angriffe",
+    "ataque",
+    "ataques",
+    "attaque",
+    "attacco",
+    "inyección",
+    "inyeccion",
+    "inyecciones",
+    "injektion",
+    "iniezione",
+    "injeção",
+    "injecao",
+    "formación",
+    "formacion",
+    "formation",
+    "schulung",
+    "что значит",
+    "что означает",
+    "означает",
+    "пример",
+    "фраза",
+    "атака",
+    "атаки",
+    "翻译",
+    "翻譯",
+    "翻訳",
+    "什么意思",
+    "什麼意思",
+    "意思",
+    "意味",
+    "例如",
+    "例子",
+    "比如",
+    "攻击",
+    "攻擊",
+    "攻撃",
+    "这句话",
+    "這句話",
+    "という文",
+    "という言葉",
+    "インジェクション",
+    "注入",
+    "번역",
+    "의미",
+    "예를",
+    "예시",
+    "공격",
+    "ترجم",
+    "يعني",
+    "معنى",
+    "مثال",
+    "هجوم",
+    "अनुवाद",
+    "मतलब",
+    "उदाहरण",
+    "हमला",
+];
+
+/// Right after the closing quote.
+const CUES_AFTER: &[&str] = &[
+    "mean",
+    "means",
+    "meant",
+    "do?",
+    "does",
+    "do in",
+    "do when",
+    "do to",
+    "stand for",
+    "into",
+    "in english",
+    "in french",
+    "in german",
+    "in spanish",
+    "in italian",
+    "in portuguese",
+    "in dutch",
+    "in polish",
+    "in russian",
+    "in chinese",
+    "in japanese",
+    "in korean",
+    "in arabic",
+    "in hindi",
+    "in turkish",
+    "is a known",
+    "a known",
+    "known",
+    "jailbreak",
+    "attack",
+    "attacks",
+    "injection",
+    "phrase",
+    "string",
+    "example",
+    "trick",
+    "technique",
+    "should be flagged",
+    "should be blocked",
+    "be flagged",
+    "flagged",
+    "blocked",
+    "detected",
+    "got through",
+    "gets through",
+    "get through",
+    "slipped",
+    "is dangerous",
+    "dangerous",
+    "work?",
+    "works?",
+    "hijack",
+    "bypass",
+    "in white text",
+    "a typical",
+    "typical",
+    "classic",
+    "en inglés",
+    "al inglés",
+    "en français",
+    "ins englische",
+    "auf englisch",
+    "auf deutsch",
+    "bedeutet",
+    "significa",
+    "signifie",
+    "est une",
+    "ist ein",
+    "es un",
+    "é um",
+    "означает",
+    "значит",
+    "是什么意思",
+    "什么意思",
+    "是指",
+    "危险",
+    "危險",
+    "危険",
+    "なぜ",
+    "という",
+    "とは",
+    "의미",
+    "이란",
+    "يعني",
+];
+
+/// After the quote, a cue to carry the quoted text out: not a mention.
+const FOLLOW_THROUGH: &[&str] = &[
+    "do it",
+    "do that",
+    "do this",
+    "do so",
+    "do as",
+    "follow it",
+    "follow that",
+    "follow them",
+    "follow this",
+    "follow these",
+    "obey",
+    "execute",
+    "carry it out",
+    "carry out",
+    "act on it",
+    "act on that",
+    "apply it",
+    "comply",
+    "then do",
+    "now do",
+    "and then",
+    "then answer",
+    "then reply",
+    "then respond",
+    "and respond",
+    "and reply",
+    "and answer",
+];
+
+const OPENERS: &[char] = &[
+    '\'', '"', '`', '«', '“', '„', '‘', '‚', '「', '『', '‹', '＂', '＇',
+];
+const CLOSE_ONLY: &[char] = &['»', '”', '’', '」', '』', '›'];
+
+fn closers(open: char) -> &'static [char] {
+    match open {
+        '\'' | '‘' | '＇' => &['\'', '’', '＇'],
+        '"' | '＂' => &['"', '＂', '”'],
+        '`' => &['`'],
+        '«' => &['»'],
+        '“' => &['”', '“'],
+        '„' => &['“', '”'],
+        '‚' => &['‘', '’'],
+        '「' => &['」'],
+        '『' => &['』'],
+        '‹' => &['›'],
+        _ => &[],
+    }
+}
+
+/// An apostrophe between two letters (`don't`, `user's`), not a quote.
+fn apostrophe(t: &str, p: usize, c: char) -> bool {
+    matches!(c, '\'' | '’') && alnum_before(t, p) && alnum_at(t, p + c.len_utf8())
+}
+
+/// The quotes around `s..e` on the same line: (opening quote offset, offset after the closing
+/// quote). The nearest quote character before `s` must open and a matching one after `e` close.
+fn enclosing_quotes(t: &str, s: usize, e: usize) -> Option<(usize, usize)> {
+    let lo = floor(t, s.saturating_sub(200));
+    let line_start = t[lo..s].rfind('\n').map_or(lo, |i| lo + i + 1);
+    let lo = line_start;
+    let (open_at, open) = t[lo..s]
+        .char_indices()
+        .rev()
+        .map(|(i, c)| (lo + i, c))
+        .find(|&(i, c)| {
+            (OPENERS.contains(&c) || CLOSE_ONLY.contains(&c)) && !apostrophe(t, i, c)
+        })?;
+    if CLOSE_ONLY.contains(&open) {
+        return None;
+    }
+    // a symmetric quote opens when an even number of its kind precede it on the line; a single
+    // quote opens a word, it does not end one
+    let opens = match open {
+        '"' | '`' | '＂' => {
+            // counted from the line start, at most 4 KiB back
+            let p0 = floor(t, open_at.saturating_sub(4096));
+            let ls = t[p0..open_at].rfind('\n').map_or(p0, |i| p0 + i + 1);
+            t[ls..open_at].matches(open).count().is_multiple_of(2)
+        }
+        '\'' | '＇' => {
+            !alnum_before(t, open_at)
+                && !t[open_at + open.len_utf8()..].starts_with(char::is_whitespace)
+        }
+        _ => true,
+    };
+    if !opens {
+        return None;
+    }
+    let want = closers(open);
+    let hi = ceil(t, e + 240);
+    let hi = t[e..hi].find('\n').map_or(hi, |i| e + i);
+    let close = t[e..hi]
+        .char_indices()
+        .map(|(i, c)| (e + i, c))
+        .find(|&(i, c)| want.contains(&c) && !apostrophe(t, i, c))?;
+    Some((open_at, close.0 + close.1.len_utf8()))
+}
+
+/// The hit stands inside quotes with a mention cue beside them and nothing asking to carry the
+/// quoted text out.
+fn quoted_mention(t: &str, s: usize, e: usize) -> bool {
+    let Some((open, after)) = enclosing_quotes(t, s, e) else {
+        return false;
+    };
+    // the cue shares the quote's line: "Summarise this review:\n\"...\"" quotes a document,
+    // not a phrase
+    let w0 = floor(t, open.saturating_sub(200));
+    let line = t[w0..open].rfind('\n').map_or(w0, |i| w0 + i + 1);
+    if after - open > 200 {
+        return false;
+    }
+    let before = lower(t, open.saturating_sub(200).max(line), open);
+    // the rest of the sentence after the closing quote
+    let rest_cap = ceil(t, after + 160);
+    let rest_end = t[after..rest_cap]
+        .find(['.', '!', '\n', '。', '！'])
+        .map_or(rest_cap, |i| after + i + 1);
+    let after_s = lower(t, after, rest_end);
+    let near_before = lower(t, open.saturating_sub(48), open);
+    if any_word(&after_s, FOLLOW_THROUGH)
+        || any_word(
+            &near_before,
+            &["follow", "obey", "execute", "do this", "do as"],
+        )
+        || says(&near_before)
+    {
+        return false;
+    }
+    any_word(&before, CUES_BEFORE) || any_word(&after_s, CUES_AFTER)
+}
+
+/// The quote is what the model is told to produce: "say 'X'", "reply with 'X'", "start your
+/// answer with 'X'" (not "how do you say 'X'").
+fn says(near_before: &str) -> bool {
+    let b = near_before.trim_end_matches([' ', ':', ',']);
+    let verb = [
+        "say",
+        "type",
+        "print",
+        "output",
+        "write",
+        "reply",
+        "respond",
+        "answer",
+        "reply with",
+        "respond with",
+        "answer with",
+        "start with",
+        "begin with",
+        "end with",
+        "repeat",
+    ]
+    .iter()
+    .find(|v| b.ends_with(*v) && !alnum_before(b, b.len() - v.len()));
+    verb.is_some()
+        && !any_word(
+            b,
+            &[
+                "how do you",
+                "how would you",
+                "how do i",
+                "how would i",
+                "how to",
+                "how can i",
+            ],
+        )
+}
+
+// ------------------------------------------------- MEN-001: retractions, third-party objects
+
+/// Words that make an override target the model: never a retraction or a third party's rules.
+const MODEL_TARGET: &[&str] = &[
+    "your",
+    "you",
+    "yours",
+    "system",
+    "all",
+    "every",
+    "everything",
+    "anything",
+    "any",
+    "instruction*",
+    "rule*",
+    "prompt*",
+    "guideline*",
+    "directive*",
+    "programming",
+    "polic*",
+    "training",
+    "constraint*",
+    "restriction*",
+    "filter*",
+    "safety",
+    "developer",
+    "above",
+    "tus",
+    "tu",
+    "tes",
+    "ton",
+    "ta",
+    "vos",
+    "votre",
+    "deine*",
+    "dein",
+    "ihre*",
+    "suas",
+    "seu",
+    "sua",
+    "tuoi",
+    "tue",
+    "todas",
+    "todos",
+    "toutes",
+    "tous",
+    "alle",
+    "alles",
+    "tutte",
+    "tutti",
+    "instruc*",
+    "anweisung*",
+    "consigne*",
+    "regla*",
+    "règle*",
+    "regel*",
+    "istruzion*",
+    "instruç*",
+    "sistema",
+    "système",
+    "systeme",
+];
+
+const MY: &[&str] = &[
+    "my", "mi", "mis", "meine", "meinen", "meiner", "meinem", "mon", "ma", "mes", "mio", "mia",
+    "miei", "mie", "meu", "minha", "meus", "minhas", "mijn", "moje", "moja", "moją", "moich",
+];
+
+/// "Disregard my previous message", "ignore my earlier request": the user takes back their own
+/// words; an override names the model's instructions, "all", "your", "everything".
+fn retraction(t: &str, s: usize, e: usize) -> bool {
+    if e - s > 120 {
+        return false;
+    }
+    let h = lower(t, s, e);
+    any_word(&h, MY) && !any_word(&h, MODEL_TARGET)
+}
+
+/// What a third-party artefact's instructions are attached to.
+const ARTEFACT_PREP: &[&str] = &[
+    "on the",
+    "on our",
+    "on that",
+    "on this",
+    "on their",
+    "posted",
+    "printed",
+    "written on",
+    "pinned",
+    "listed on",
+    "shown on",
+    "in the manual",
+    "in the handbook",
+    "in the guide",
+    "in the email",
+    "in the letter",
+    "in the memo",
+    "in the readme",
+    "in the wiki",
+    "in the document",
+    "in the leaflet",
+    "in the brochure",
+    "in the contract",
+    "in the form",
+    "from hr",
+    "from the hr",
+    "from the landlord",
+    "from the school",
+    "from the teacher",
+    "from the manager",
+    "from my",
+    "from our",
+    "issued",
+    "sent in",
+    "sent on",
+    "dated",
+    "from 19*",
+    "from 20*",
+    "in 19*",
+    "in 20*",
+    "of 19*",
+    "of 20*",
+];
+
+/// Model-side places: never a third party's.
+const MODEL_PLACE: &[&str] = &[
+    "system",
+    "prompt",
+    "above",
+    "conversation",
+    "chat",
+    "context",
+    "model",
+    "ai",
+    "assistant",
+    "bot",
+    "chatbot",
+    "developer",
+    "training",
+    "your",
+    "you",
+];
+
+/// "Ignore the old instructions on the intranet page", "the previous policy posted in 2022":
+/// instructions of a named third-party artefact, with a determiner and no model target.
+fn third_party_object(t: &str, s: usize, e: usize) -> bool {
+    if e - s > 120 {
+        return false;
+    }
+    let h = lower(t, s, e);
+    if !any_word(
+        &h,
+        &[
+            "the", "these", "those", "that", "our", "their", "his", "her",
+        ],
+    ) || any_word(
+        &h,
+        &[
+            "your",
+            "you",
+            "system",
+            "all",
+            "every",
+            "everything",
+            "anything",
+            "any",
+            "above",
+            "developer",
+        ],
+    ) {
+        return false;
+    }
+    let next = lower(t, e, e + 48);
+    let next = next.trim_start_matches([' ', ',']);
+    let Some(prep) = ARTEFACT_PREP.iter().find(|p| {
+        let p = p.trim_end_matches('*');
+        next.starts_with(p)
+    }) else {
+        return false;
+    };
+    // the artefact itself: the next few words
+    let p = prep.trim_end_matches('*');
+    let tail: String = next[p.len()..]
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    !any_word(&tail, MODEL_PLACE)
+}
+
+// --------------------------------------------------------------------- MEN-002: SQL discussed
+
+/// Words of text that talks about SQL: asks, explains, reviews, tests, teaches, defends.
+const SQL_DISCUSSION: &[&str] = &[
+    "explain*",
+    "why",
+    "how do",
+    "how can",
+    "how to",
+    "how should",
+    "what does",
+    "what is",
+    "what's",
+    "is this",
+    "is it",
+    "is that",
+    "review*",
+    "pr",
+    "pull request",
+    "code review",
+    "comment",
+    "fixture*",
+    "test",
+    "tests",
+    "unit test",
+    "asserts",
+    "migration",
+    "slide",
+    "course",
+    "training",
+    "lesson",
+    "quiz",
+    "mitigat*",
+    "prevent*",
+    "protect*",
+    "parameteri*",
+    "prepared statement*",
+    "bound parameter*",
+    "bind",
+    "placeholder*",
+    "sanitiz*",
+    "sanitis*",
+    "escap*",
+    "vulnerab*",
+    "attack",
+    "attacks",
+    "attacker",
+    "attackers",
+    "injection",
+    "waf",
+    "siem",
+    "pentest*",
+    "soc",
+    "alert*",
+    "detect*",
+    "my query",
+    "this query",
+    "the query",
+    "query is",
+    "slow",
+    "index",
+    "returns",
+    "error",
+    "syntax",
+    "stored procedure",
+    "safe",
+    "difference",
+    "rewrite",
+    "optimi*",
+    "intentional",
+    "indicates",
+    "means",
+    "warum",
+    "pourquoi",
+    "por qué",
+    "porque",
+    "perché",
+    "kann man",
+    "comment",
+    "requête",
+    "abfrage",
+    "consulta",
+];
+
+/// Just before the fragment: it is shown as an example.
+const SQL_EXAMPLE: &[&str] = &[
+    "like",
+    "such as",
+    "e.g",
+    "for example",
+    "for instance",
+    "example",
+    "containing",
+    "contains",
+    "explain what",
+    "what does",
+    "what is",
+    "the password",
+    "the string",
+    "the input",
+    "payload",
+    "fires on",
+    "called",
+    "known as",
+    "i.e",
+    "of the form",
+    "pattern",
+    "blocked",
+];
+
+/// Statement keywords that open a statement.
+const SQL_START: &[&str] = &[
+    "select", "with", "update", "delete", "insert", "merge", "alter", "create", "drop", "exec",
+    "execute", "call", "declare", "truncate", "grant", "waitfor", "set", "replace", "upsert",
+];
+
+/// Operator words that precede a keyword inside an injected fragment, not a statement start.
+const SQL_GLUE: &[&str] = &[
+    "union", "or", "and", "all", "not", "xor", "then", "else", "when", "by", "in", "exists",
+    "distinct", "having", "where", "like", "is", "as",
+];
+
+/// The unit's first 4 KiB, the SQL fragments `frags` left out, talk about SQL: one pass over
+/// its words, compared without case (a long text pays per word, not per needle and byte).
+fn sql_discussion<'a>(t: &str, frags: impl Iterator<Item = &'a RawHit>) -> bool {
+    let head = floor(t, 4096);
+    let spans: Vec<(usize, usize)> = frags
+        .filter(|h| h.start < head)
+        .map(|h| (h.start, h.end))
+        .take(64)
+        .collect();
+    let b = t.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'\'' || c >= 0x80;
+    let eq = |w: &[u8], n: &str| match n.strip_suffix('*') {
+        Some(p) => w.len() >= p.len() && w[..p.len()].eq_ignore_ascii_case(p.as_bytes()),
+        None => w.eq_ignore_ascii_case(n.as_bytes()),
+    };
+    let mut prev: &[u8] = b"";
+    let mut i = 0;
+    while i < head {
+        if !word(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < head && word(b[i]) {
+            i += 1;
+        }
+        if spans.iter().any(|&(s, e)| start < e && s < i) {
+            prev = b"";
+            continue;
+        }
+        let mut w = &b[start..i];
+        while let [b'\'', rest @ ..] = w {
+            w = rest;
+        }
+        while let [rest @ .., b'\''] = w {
+            w = rest;
+        }
+        for n in SQL_DISCUSSION {
+            let hit = match n.split_once(' ') {
+                None => eq(w, n),
+                Some((a, c)) => eq(prev, a) && eq(w, c),
+            };
+            if hit {
+                return true;
+            }
+        }
+        prev = w;
+    }
+    false
+}
+
+fn sql_mentioned(t: &str, s: usize, e: usize) -> bool {
+    well_formed(t, s) || sql_example(t, s, e)
+}
+
+/// The fragment at `s` is part of a statement that starts with a keyword at a statement start
+/// (text start, a line, a colon, a code quote or a prose word), and its quotes close literals
+/// opened inside that statement rather than break out of one.
+fn well_formed(t: &str, s: usize) -> bool {
+    // One backward walk over the words before `s` (and a keyword the hit begins with, as in
+    // "select sleep(2)") to the nearest statement keyword at a statement start; a `;` on the
+    // way ends the statement.
+    let b = t.as_bytes();
+    let lo = s.saturating_sub(600);
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut i = (s + 10).min(b.len());
+    while i < b.len() && word(b[i]) {
+        i += 1;
+    }
+    let mut kw = None;
+    while i > lo {
+        let c = b[i - 1];
+        if !word(c) {
+            if c == b';' && i - 1 < s {
+                return false;
+            }
+            i -= 1;
+            continue;
+        }
+        let end = i;
+        while i > lo && word(b[i - 1]) {
+            i -= 1;
+        }
+        let w = &b[i..end];
+        if i <= s
+            && (i == 0 || !word(b[i - 1]))
+            && SQL_START
+                .iter()
+                .any(|k| k.as_bytes().eq_ignore_ascii_case(w))
+            && statement_start(t, i)
+        {
+            kw = Some(i);
+            break;
+        }
+    }
+    let Some(p) = kw else { return false };
+    let stmt = &t[p..s];
+    // quote parity: an odd count means the fragment's first quote closes a literal
+    let single = stmt.matches('\'').count() - 2 * stmt.matches("''").count();
+    let double = stmt.matches('"').count();
+    let first = t[s..].chars().next().unwrap_or(' ');
+    match first {
+        '\'' => !single.is_multiple_of(2) && double.is_multiple_of(2),
+        '"' => !double.is_multiple_of(2) && single.is_multiple_of(2),
+        _ => single.is_multiple_of(2) && double.is_multiple_of(2),
+    }
+}
+
+/// The keyword at `p` of `t` starts a statement: text or line start, after `:`, a code quote,
+/// a sentence end, or a prose word that is not SQL glue.
+fn statement_start(t: &str, p: usize) -> bool {
+    let before = t[..p].trim_end_matches([' ', '\t']);
+    let Some(c) = before.chars().next_back() else {
+        return true;
+    };
+    if matches!(c, '\n' | ':' | '`' | '.' | '?' | '!' | '(' | '"') {
+        // `(` and `"` only at the start of a code span: "(select" inside a payload has a quote
+        // or an operator before it
+        if c == '(' || c == '"' {
+            let b2 = before[..before.len() - 1].trim_end();
+            return b2.is_empty() || b2.ends_with(|c: char| c.is_alphabetic() || c == ':');
+        }
+        return true;
+    }
+    if c.is_alphabetic() {
+        let word = before
+            .rsplit(|c: char| !c.is_alphanumeric() && c != '_')
+            .next()
+            .unwrap_or("");
+        return !SQL_GLUE.iter().any(|g| g.eq_ignore_ascii_case(word));
+    }
+    false
+}
+
+/// The fragment is shown as an example: right after an example cue, or wrapped in a quote of
+/// another kind than its own (`"' OR 1=1 --"`, a code span), or a single-quoted name
+/// (`'pg_sleep('`).
+fn sql_example(t: &str, s: usize, e: usize) -> bool {
+    let near = lower(t, s.saturating_sub(40), s);
+    if any_word(&near, SQL_EXAMPLE) {
+        return true;
+    }
+    let before = t[..s].trim_end_matches(' ');
+    let after = t[e..].trim_start_matches(' ');
+    let after = &after[..floor(after, 24)];
+    let frag = &t[s..e];
+    if let Some(w) = before.chars().next_back() {
+        for (o, c) in [('`', '`'), ('"', '"'), ('“', '”'), ('«', '»')] {
+            if w == o && after.contains(c) {
+                return true;
+            }
+        }
+    }
+    frag.starts_with('\'') && !frag[1..].contains('\'') && after.starts_with('\'')
+}
