@@ -585,6 +585,7 @@ fn rebuild_event(orig: &[u8], doc: &Value) -> Vec<u8> {
 }
 
 /// What an event means for the guard.
+#[derive(Debug, PartialEq)]
 struct EventInfo {
     parts: Vec<(Key, Loc, String)>,
     /// Streams this event ends (after its own text).
@@ -729,6 +730,222 @@ fn ix(n: Option<u64>) -> u32 {
 }
 
 fn classify(name: Option<&[u8]>, data: &[u8]) -> EventInfo {
+    if let Some(info) = quick::chat_chunk(data) {
+        // The fast reading must say what the full parse says (checked in every test build).
+        #[cfg(test)]
+        assert_eq!(
+            info,
+            classify_parsed(name, data),
+            "quick reading of an event differs"
+        );
+        return info;
+    }
+    classify_parsed(name, data)
+}
+
+/// An ordinary chat chunk (`{"id":..,"choices":[{"index":0,"delta":{"content":".."},
+/// "finish_reason":null}],..}`) read without a JSON parser: every event of a chat stream
+/// otherwise costs a typed `serde_json` parse, most of the guard's cost per event.
+/// Anything this reader does not know exactly (an escape in a string, a nested value other than
+/// `choices` / `delta`, a field that decides something other than the content, a duplicate key,
+/// a number with a fraction) gives `None`, and the event gets the full parse.
+mod quick {
+    use super::{EventInfo, Loc, Shape, K_CHAT};
+
+    struct P<'a> {
+        b: &'a [u8],
+        i: usize,
+    }
+
+    impl<'a> P<'a> {
+        fn ws(&mut self) {
+            while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
+                self.i += 1;
+            }
+        }
+        fn eat(&mut self, c: u8) -> Option<()> {
+            self.ws();
+            (self.b.get(self.i) == Some(&c)).then(|| self.i += 1)
+        }
+        fn peek(&mut self) -> Option<u8> {
+            self.ws();
+            self.b.get(self.i).copied()
+        }
+        /// A string without escapes or control characters (the input is valid UTF-8).
+        fn string(&mut self) -> Option<&'a [u8]> {
+            self.eat(b'"')?;
+            let rest = &self.b[self.i..];
+            let end = memchr::memchr2(b'"', b'\\', rest)?;
+            if rest[end] != b'"' || rest[..end].iter().any(|&c| c < 0x20) {
+                return None;
+            }
+            self.i += end + 1;
+            Some(&rest[..end])
+        }
+        /// A non-negative integer without fraction or exponent.
+        fn uint(&mut self) -> Option<u64> {
+            self.ws();
+            let rest = &self.b[self.i..];
+            let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+            if n == 0 || n > 18 || (n > 1 && rest[0] == b'0') {
+                return None;
+            }
+            if matches!(rest.get(n), Some(b'.' | b'e' | b'E')) {
+                return None;
+            }
+            self.i += n;
+            std::str::from_utf8(&rest[..n]).ok()?.parse().ok()
+        }
+        /// A value that is a string, an integer, `null`, `true` or `false`. `Some(true)` for null.
+        fn scalar(&mut self) -> Option<bool> {
+            match self.peek()? {
+                b'"' => self.string().map(|_| false),
+                b'-' => {
+                    self.i += 1;
+                    if !self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
+                        return None;
+                    }
+                    self.uint().map(|_| false)
+                }
+                b'0'..=b'9' => self.uint().map(|_| false),
+                _ => {
+                    for (lit, null) in [(&b"null"[..], true), (b"true", false), (b"false", false)] {
+                        if self.b[self.i..].starts_with(lit) {
+                            self.i += lit.len();
+                            return Some(null);
+                        }
+                    }
+                    None
+                }
+            }
+        }
+        /// The members of an object (`{` already read): `f(key, self)` reads each value.
+        fn members(&mut self, mut f: impl FnMut(&'a [u8], &mut Self) -> Option<()>) -> Option<()> {
+            if self.peek()? == b'}' {
+                self.i += 1;
+                return Some(());
+            }
+            loop {
+                let k = self.string()?;
+                self.eat(b':')?;
+                f(k, self)?;
+                match self.peek()? {
+                    b',' => self.i += 1,
+                    b'}' => {
+                        self.i += 1;
+                        return Some(());
+                    }
+                    _ => return None,
+                }
+            }
+        }
+    }
+
+    /// Sets bit `bit` of `seen`; `None` when it was set (a duplicate key).
+    fn once(seen: &mut u8, bit: u8) -> Option<()> {
+        (*seen & bit == 0).then(|| *seen |= bit)
+    }
+
+    pub(super) fn chat_chunk(data: &[u8]) -> Option<EventInfo> {
+        if !data.starts_with(b"{") || std::str::from_utf8(data).is_err() {
+            return None;
+        }
+        let mut info = EventInfo {
+            parts: Vec::new(),
+            ends: Vec::new(),
+            ends_choices: Vec::new(),
+            ends_all: false,
+            summary: false,
+            shape: Shape::Unknown,
+        };
+        let mut p = P { b: data, i: 1 };
+        let mut top = 0u8;
+        p.members(|k, p| match k {
+            b"choices" => {
+                once(&mut top, 1)?;
+                p.eat(b'[')?;
+                if p.peek()? == b']' {
+                    p.i += 1;
+                    return Some(());
+                }
+                let mut j = 0usize;
+                loop {
+                    choice(p, j, &mut info)?;
+                    j += 1;
+                    match p.peek()? {
+                        b',' => p.i += 1,
+                        b']' => {
+                            p.i += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            // Fields the full parse reads (as other shapes' fields): left to it.
+            b"type" | b"delta" | b"index" | b"output_index" | b"content_index"
+            | b"summary_index" => None,
+            _ => p.scalar().map(|_| ()),
+        })?;
+        p.ws();
+        // Only a chat chunk with `choices` is read here; and nothing may follow the object.
+        (top == 1 && p.i == data.len()).then_some(info)
+    }
+
+    fn choice(p: &mut P, j: usize, info: &mut EventInfo) -> Option<()> {
+        p.eat(b'{')?;
+        let (mut seen, mut index, mut finish) = (0u8, None, false);
+        let mut content: Option<&str> = None;
+        p.members(|k, p| match k {
+            b"index" => {
+                once(&mut seen, 1)?;
+                index = Some(p.uint()?);
+                Some(())
+            }
+            b"finish_reason" => {
+                once(&mut seen, 2)?;
+                finish = !p.scalar()?;
+                Some(())
+            }
+            b"delta" => {
+                once(&mut seen, 4)?;
+                p.eat(b'{')?;
+                let mut dseen = 0u8;
+                p.members(|k, p| match k {
+                    b"content" => {
+                        once(&mut dseen, 1)?;
+                        if p.peek()? == b'"' {
+                            content = Some(std::str::from_utf8(p.string()?).ok()?);
+                        } else if !p.scalar()? {
+                            return None;
+                        }
+                        Some(())
+                    }
+                    b"refusal" | b"reasoning_content" | b"reasoning" | b"tool_calls" => None,
+                    _ => p.scalar().map(|_| ()),
+                })
+            }
+            b"text" => None,
+            _ => p.scalar().map(|_| ()),
+        })?;
+        // A choice without a delta (completions) is left to the full parse.
+        if seen & 4 == 0 {
+            return None;
+        }
+        let i = super::ix(index);
+        info.shape = Shape::Chat;
+        if let Some(t) = content.filter(|t| !t.is_empty()) {
+            info.parts
+                .push(((K_CHAT, i, 0), Loc::ChatChoice(j), t.to_string()));
+        }
+        if finish {
+            info.ends_choices.push(i);
+        }
+        Some(())
+    }
+}
+
+fn classify_parsed(name: Option<&[u8]>, data: &[u8]) -> EventInfo {
     let mut info = EventInfo {
         parts: Vec::new(),
         ends: Vec::new(),
