@@ -424,7 +424,9 @@ struct Part {
 
 #[derive(Debug)]
 struct Queued {
-    bytes: Rc<[u8]>,
+    /// The event's bytes; `None` while it is the event being read (they are the caller's), copied
+    /// only when it stays queued after that.
+    bytes: Option<Rc<[u8]>>,
     parts: Vec<Part>,
     /// A whole-text summary (Responses API) to rewrite with a fresh scan.
     summary: bool,
@@ -443,8 +445,10 @@ struct StreamState<T> {
     pending: String,
     /// Released text differed from what came in: events are rewritten from now on.
     rewritten: bool,
-    /// The stream's last text event (to model an event on when text is left with none).
-    template: Option<(Loc, Rc<[u8]>)>,
+    /// The stream's last text event (to model an event on when text is left with none): its
+    /// text's location and bytes (one buffer per stream, reused).
+    template: Option<Loc>,
+    template_bytes: Vec<u8>,
     finished: bool,
 }
 
@@ -492,12 +496,15 @@ fn event_ends(buf: &[u8]) -> Vec<usize> {
     let mut ends = Vec::new();
     let mut i = 0;
     let mut line_empty = true;
-    while let Some(&b) = buf.get(i) {
-        i += 1;
-        if b != b'\r' && b != b'\n' {
+    while i < buf.len() {
+        let Some(at) = memchr::memchr2(b'\n', b'\r', &buf[i..]) else {
+            break;
+        };
+        if at > 0 {
             line_empty = false;
-            continue;
         }
+        let b = buf[i + at];
+        i += at + 1;
         if b == b'\r' {
             match buf.get(i) {
                 Some(b'\n') => i += 1,
@@ -519,8 +526,8 @@ fn parse_event(ev: &[u8]) -> (Option<&[u8]>, Cow<'_, [u8]>) {
     let mut name = None;
     let mut data: Cow<[u8]> = Cow::Borrowed(b"");
     let mut first = true;
-    for line in ev.split(|&b| b == b'\n' || b == b'\r') {
-        let (field, value) = match line.iter().position(|&b| b == b':') {
+    for line in lines(ev) {
+        let (field, value) = match memchr::memchr(b':', line) {
             Some(i) => (&line[..i], &line[i + 1..]),
             None => (line, &b""[..]),
         };
@@ -543,10 +550,28 @@ fn parse_event(ev: &[u8]) -> (Option<&[u8]>, Cow<'_, [u8]>) {
     (name, data)
 }
 
+/// The pieces of `ev` between line-break bytes (`\r\n` gives an empty piece between).
+fn lines(ev: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(ev);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match memchr::memchr2(b'\n', b'\r', r) {
+            Some(i) => {
+                rest = Some(&r[i + 1..]);
+                Some(&r[..i])
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
 /// The event with its `data` replaced by `doc` (other lines kept, `\n` line ends).
 fn rebuild_event(orig: &[u8], doc: &Value) -> Vec<u8> {
     let mut out = Vec::with_capacity(orig.len() + 32);
-    for line in orig.split(|&b| b == b'\n' || b == b'\r') {
+    for line in lines(orig) {
         if line.is_empty() || line.starts_with(b"data") {
             continue;
         }
@@ -560,6 +585,7 @@ fn rebuild_event(orig: &[u8], doc: &Value) -> Vec<u8> {
 }
 
 /// What an event means for the guard.
+#[derive(Debug, PartialEq)]
 struct EventInfo {
     parts: Vec<(Key, Loc, String)>,
     /// Streams this event ends (after its own text).
@@ -704,6 +730,222 @@ fn ix(n: Option<u64>) -> u32 {
 }
 
 fn classify(name: Option<&[u8]>, data: &[u8]) -> EventInfo {
+    if let Some(info) = quick::chat_chunk(data) {
+        // The fast reading must say what the full parse says (checked in every test build).
+        #[cfg(test)]
+        assert_eq!(
+            info,
+            classify_parsed(name, data),
+            "quick reading of an event differs"
+        );
+        return info;
+    }
+    classify_parsed(name, data)
+}
+
+/// An ordinary chat chunk (`{"id":..,"choices":[{"index":0,"delta":{"content":".."},
+/// "finish_reason":null}],..}`) read without a JSON parser: every event of a chat stream
+/// otherwise costs a typed `serde_json` parse, most of the guard's cost per event.
+/// Anything this reader does not know exactly (an escape in a string, a nested value other than
+/// `choices` / `delta`, a field that decides something other than the content, a duplicate key,
+/// a number with a fraction) gives `None`, and the event gets the full parse.
+mod quick {
+    use super::{EventInfo, Loc, Shape, K_CHAT};
+
+    struct P<'a> {
+        b: &'a [u8],
+        i: usize,
+    }
+
+    impl<'a> P<'a> {
+        fn ws(&mut self) {
+            while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
+                self.i += 1;
+            }
+        }
+        fn eat(&mut self, c: u8) -> Option<()> {
+            self.ws();
+            (self.b.get(self.i) == Some(&c)).then(|| self.i += 1)
+        }
+        fn peek(&mut self) -> Option<u8> {
+            self.ws();
+            self.b.get(self.i).copied()
+        }
+        /// A string without escapes or control characters (the input is valid UTF-8).
+        fn string(&mut self) -> Option<&'a [u8]> {
+            self.eat(b'"')?;
+            let rest = &self.b[self.i..];
+            let end = memchr::memchr2(b'"', b'\\', rest)?;
+            if rest[end] != b'"' || rest[..end].iter().any(|&c| c < 0x20) {
+                return None;
+            }
+            self.i += end + 1;
+            Some(&rest[..end])
+        }
+        /// A non-negative integer without fraction or exponent.
+        fn uint(&mut self) -> Option<u64> {
+            self.ws();
+            let rest = &self.b[self.i..];
+            let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+            if n == 0 || n > 18 || (n > 1 && rest[0] == b'0') {
+                return None;
+            }
+            if matches!(rest.get(n), Some(b'.' | b'e' | b'E')) {
+                return None;
+            }
+            self.i += n;
+            std::str::from_utf8(&rest[..n]).ok()?.parse().ok()
+        }
+        /// A value that is a string, an integer, `null`, `true` or `false`. `Some(true)` for null.
+        fn scalar(&mut self) -> Option<bool> {
+            match self.peek()? {
+                b'"' => self.string().map(|_| false),
+                b'-' => {
+                    self.i += 1;
+                    if !self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
+                        return None;
+                    }
+                    self.uint().map(|_| false)
+                }
+                b'0'..=b'9' => self.uint().map(|_| false),
+                _ => {
+                    for (lit, null) in [(&b"null"[..], true), (b"true", false), (b"false", false)] {
+                        if self.b[self.i..].starts_with(lit) {
+                            self.i += lit.len();
+                            return Some(null);
+                        }
+                    }
+                    None
+                }
+            }
+        }
+        /// The members of an object (`{` already read): `f(key, self)` reads each value.
+        fn members(&mut self, mut f: impl FnMut(&'a [u8], &mut Self) -> Option<()>) -> Option<()> {
+            if self.peek()? == b'}' {
+                self.i += 1;
+                return Some(());
+            }
+            loop {
+                let k = self.string()?;
+                self.eat(b':')?;
+                f(k, self)?;
+                match self.peek()? {
+                    b',' => self.i += 1,
+                    b'}' => {
+                        self.i += 1;
+                        return Some(());
+                    }
+                    _ => return None,
+                }
+            }
+        }
+    }
+
+    /// Sets bit `bit` of `seen`; `None` when it was set (a duplicate key).
+    fn once(seen: &mut u8, bit: u8) -> Option<()> {
+        (*seen & bit == 0).then(|| *seen |= bit)
+    }
+
+    pub(super) fn chat_chunk(data: &[u8]) -> Option<EventInfo> {
+        if !data.starts_with(b"{") || std::str::from_utf8(data).is_err() {
+            return None;
+        }
+        let mut info = EventInfo {
+            parts: Vec::new(),
+            ends: Vec::new(),
+            ends_choices: Vec::new(),
+            ends_all: false,
+            summary: false,
+            shape: Shape::Unknown,
+        };
+        let mut p = P { b: data, i: 1 };
+        let mut top = 0u8;
+        p.members(|k, p| match k {
+            b"choices" => {
+                once(&mut top, 1)?;
+                p.eat(b'[')?;
+                if p.peek()? == b']' {
+                    p.i += 1;
+                    return Some(());
+                }
+                let mut j = 0usize;
+                loop {
+                    choice(p, j, &mut info)?;
+                    j += 1;
+                    match p.peek()? {
+                        b',' => p.i += 1,
+                        b']' => {
+                            p.i += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            // Fields the full parse reads (as other shapes' fields): left to it.
+            b"type" | b"delta" | b"index" | b"output_index" | b"content_index"
+            | b"summary_index" => None,
+            _ => p.scalar().map(|_| ()),
+        })?;
+        p.ws();
+        // Only a chat chunk with `choices` is read here; and nothing may follow the object.
+        (top == 1 && p.i == data.len()).then_some(info)
+    }
+
+    fn choice(p: &mut P, j: usize, info: &mut EventInfo) -> Option<()> {
+        p.eat(b'{')?;
+        let (mut seen, mut index, mut finish) = (0u8, None, false);
+        let mut content: Option<&str> = None;
+        p.members(|k, p| match k {
+            b"index" => {
+                once(&mut seen, 1)?;
+                index = Some(p.uint()?);
+                Some(())
+            }
+            b"finish_reason" => {
+                once(&mut seen, 2)?;
+                finish = !p.scalar()?;
+                Some(())
+            }
+            b"delta" => {
+                once(&mut seen, 4)?;
+                p.eat(b'{')?;
+                let mut dseen = 0u8;
+                p.members(|k, p| match k {
+                    b"content" => {
+                        once(&mut dseen, 1)?;
+                        if p.peek()? == b'"' {
+                            content = Some(std::str::from_utf8(p.string()?).ok()?);
+                        } else if !p.scalar()? {
+                            return None;
+                        }
+                        Some(())
+                    }
+                    b"refusal" | b"reasoning_content" | b"reasoning" | b"tool_calls" => None,
+                    _ => p.scalar().map(|_| ()),
+                })
+            }
+            b"text" => None,
+            _ => p.scalar().map(|_| ()),
+        })?;
+        // A choice without a delta (completions) is left to the full parse.
+        if seen & 4 == 0 {
+            return None;
+        }
+        let i = super::ix(index);
+        info.shape = Shape::Chat;
+        if let Some(t) = content.filter(|t| !t.is_empty()) {
+            info.parts
+                .push(((K_CHAT, i, 0), Loc::ChatChoice(j), t.to_string()));
+        }
+        if finish {
+            info.ends_choices.push(i);
+        }
+        Some(())
+    }
+}
+
+fn classify_parsed(name: Option<&[u8]>, data: &[u8]) -> EventInfo {
     let mut info = EventInfo {
         parts: Vec::new(),
         ends: Vec::new(),
@@ -1001,6 +1243,62 @@ fn template_event(loc: Loc, tpl: &[u8], text: &str) -> Option<Vec<u8>> {
     Some(rebuild_event(tpl, &doc))
 }
 
+/// The bytes one chunk turns into: while nothing differs, only how many of the chunk's own bytes
+/// go out as they are (no copy); the first difference copies that prefix and goes on in `new`.
+struct Out<'c> {
+    chunk: &'c [u8],
+    same: usize,
+    new: Option<Vec<u8>>,
+}
+
+impl<'c> Out<'c> {
+    fn new(chunk: &'c [u8]) -> Self {
+        Out {
+            chunk,
+            same: 0,
+            new: None,
+        }
+    }
+
+    fn vec(&mut self) -> &mut Vec<u8> {
+        let (chunk, same) = (self.chunk, self.same);
+        self.new.get_or_insert_with(|| chunk[..same].to_vec())
+    }
+
+    /// Bytes not (known to be) the chunk's own.
+    fn extend(&mut self, b: &[u8]) {
+        if !b.is_empty() {
+            self.vec().extend_from_slice(b);
+        }
+    }
+
+    /// Bytes that are the chunk's own from offset `at` (when known).
+    fn extend_from_chunk(&mut self, at: Option<usize>, b: &[u8]) {
+        if self.new.is_none() && at == Some(self.same) {
+            self.same += b.len();
+        } else {
+            self.extend(b);
+        }
+    }
+
+    /// `None`: the chunk goes out as it came.
+    fn finish(self) -> Option<Vec<u8>> {
+        match self.new {
+            Some(v) => Some(v),
+            None if self.same == self.chunk.len() => None,
+            None => Some(self.chunk[..self.same].to_vec()),
+        }
+    }
+}
+
+/// The event being read: its bytes, and their offset in the caller's chunk (when they are a
+/// slice of it).
+#[derive(Clone, Copy)]
+struct Cur<'e> {
+    ev: &'e [u8],
+    at: Option<usize>,
+}
+
 impl<S: Scanners> SseGuard<S> {
     pub fn new() -> Self {
         Self::default()
@@ -1031,28 +1329,55 @@ impl<S: Scanners> SseGuard<S> {
 
     /// Takes one body chunk (`end`: the last) and returns the bytes to send in its place.
     pub fn feed(&mut self, scanners: &S, chunk: &[u8], end: bool) -> Vec<u8> {
-        let mut out = Vec::new();
+        self.feed_chunk(scanners, chunk, end)
+            .unwrap_or_else(|| chunk.to_vec())
+    }
+
+    /// As [`feed`](Self::feed), `None` when the bytes to send are the chunk itself (nothing
+    /// held back, nothing changed): the caller leaves the chunk as it is.
+    pub fn feed_chunk(&mut self, scanners: &S, chunk: &[u8], end: bool) -> Option<Vec<u8>> {
+        let mut out = Out::new(chunk);
         if self.ended {
-            if self.unscanned && !self.report.blocked {
-                out.extend_from_slice(chunk);
+            if !(self.unscanned && !self.report.blocked) {
+                out.new = Some(Vec::new());
+            } else {
+                out.same = chunk.len();
             }
-            return out;
+            return out.finish();
         }
-        self.frame.extend_from_slice(chunk);
-        let buf = std::mem::take(&mut self.frame);
-        let ends = event_ends(&buf);
+        // Events are read in place from the chunk; only an event split across chunks is joined.
+        let joined;
+        let flen = self.frame.len();
+        let buf: &[u8] = if flen == 0 {
+            chunk
+        } else {
+            let mut j = std::mem::take(&mut self.frame);
+            j.extend_from_slice(chunk);
+            joined = j;
+            &joined
+        };
+        let at = |start: usize| start.checked_sub(flen);
+        let ends = event_ends(buf);
         let mut start = 0;
         for e in ends {
-            self.event(scanners, &buf[start..e], &mut out);
+            let cur = Cur {
+                ev: &buf[start..e],
+                at: at(start),
+            };
+            self.event(scanners, cur, &mut out);
             start = e;
             if self.ended {
-                return out;
+                return out.finish();
             }
         }
         let rest = &buf[start..];
         if end {
             if !rest.is_empty() {
-                self.event(scanners, rest, &mut out);
+                let cur = Cur {
+                    ev: rest,
+                    at: at(start),
+                };
+                self.event(scanners, cur, &mut out);
             }
             if !self.ended {
                 self.finish_all(scanners, &mut out);
@@ -1066,14 +1391,15 @@ impl<S: Scanners> SseGuard<S> {
                 if self.fail_closed {
                     self.block_with(&mut out, "too_large");
                 } else {
-                    out.extend_from_slice(rest);
+                    out.extend_from_chunk(at(start), rest);
                     self.ended = true;
                 }
             }
         } else {
+            self.frame.clear();
             self.frame.extend_from_slice(rest);
         }
-        out
+        out.finish()
     }
 
     fn stream_index(&mut self, scanners: &S, key: Key) -> usize {
@@ -1086,12 +1412,14 @@ impl<S: Scanners> SseGuard<S> {
             pending: String::new(),
             rewritten: false,
             template: None,
+            template_bytes: Vec::new(),
             finished: false,
         });
         self.streams.len() - 1
     }
 
-    fn event(&mut self, scanners: &S, ev: &[u8], out: &mut Vec<u8>) {
+    fn event(&mut self, scanners: &S, cur: Cur, out: &mut Out) {
+        let ev = cur.ev;
         let (name, data) = parse_event(ev);
         let info = classify(name, &data);
         if self.report.shape == Shape::Unknown {
@@ -1127,10 +1455,10 @@ impl<S: Scanners> SseGuard<S> {
         if self.finish_streams(&before, out) {
             return;
         }
-        let bytes: Rc<[u8]> = if info.summary {
-            self.rewrite_summary(scanners, ev, &data).into()
+        let bytes: Option<Rc<[u8]>> = if info.summary {
+            self.rewrite_summary(scanners, ev, &data).map(Rc::from)
         } else {
-            ev.into()
+            None
         };
         let mut q = Queued {
             bytes,
@@ -1142,7 +1470,10 @@ impl<S: Scanners> SseGuard<S> {
             self.report.text_events += 1;
             let si = self.stream_index(scanners, key);
             let st = &mut self.streams[si];
-            st.template = Some((loc, q.bytes.clone()));
+            st.template = Some(loc);
+            st.template_bytes.clear();
+            st.template_bytes
+                .extend_from_slice(q.bytes.as_deref().unwrap_or(ev));
             st.pending.push_str(&text);
             pushes.push((si, q.parts.len()));
             q.parts.push(Part {
@@ -1167,11 +1498,15 @@ impl<S: Scanners> SseGuard<S> {
         if self.finish_streams(&after, out) {
             return;
         }
-        self.drain(out);
+        self.drain(out, Some(cur));
+        // Still queued: its bytes are copied now (the caller's go away).
+        if let Some(q) = self.queue.iter_mut().rev().find(|q| q.bytes.is_none()) {
+            q.bytes = Some(ev.into());
+        }
     }
 
     /// Finishes the streams `keys` (those not finished yet). True when that blocked the answer.
-    fn finish_streams(&mut self, keys: &[Key], out: &mut Vec<u8>) -> bool {
+    fn finish_streams(&mut self, keys: &[Key], out: &mut Out) -> bool {
         for key in keys {
             if let Some(si) = self.streams.iter().position(|s| s.key == *key) {
                 if self.streams[si].finished {
@@ -1187,10 +1522,11 @@ impl<S: Scanners> SseGuard<S> {
         false
     }
 
-    /// A Responses API event that repeats the whole text: scanned again as a whole.
-    fn rewrite_summary(&mut self, scanners: &S, ev: &[u8], data: &[u8]) -> Vec<u8> {
+    /// A Responses API event that repeats the whole text: scanned again as a whole. `None` when
+    /// unchanged.
+    fn rewrite_summary(&mut self, scanners: &S, ev: &[u8], data: &[u8]) -> Option<Vec<u8>> {
         let Ok(mut doc) = serde_json::from_slice::<Value>(data) else {
-            return ev.to_vec();
+            return None;
         };
         let mut changed = false;
         for t in summary_texts_mut(&mut doc) {
@@ -1201,16 +1537,12 @@ impl<S: Scanners> SseGuard<S> {
                 changed = true;
             }
         }
-        if changed {
-            rebuild_event(ev, &doc)
-        } else {
-            ev.to_vec()
-        }
+        changed.then(|| rebuild_event(ev, &doc))
     }
 
     /// Applies what stream `si` released. Returns true when the answer was blocked (the stream
     /// is over; `out` ends with the error event and `[DONE]`).
-    fn take(&mut self, si: usize, r: Scanned, out: &mut Vec<u8>) -> bool {
+    fn take(&mut self, si: usize, r: Scanned, out: &mut Out) -> bool {
         self.report.hits.extend(r.hits);
         if r.blocked {
             self.block(out);
@@ -1255,30 +1587,38 @@ impl<S: Scanners> SseGuard<S> {
         }
         if let Some(t) = text.filter(|t| !t.is_empty()) {
             // Released text with no event left: one modelled on the stream's last event.
-            if let Some((loc, tpl)) = self.streams[si].template.clone() {
-                if let Some(bytes) = template_event(loc, &tpl, &t) {
-                    self.queue.push_back(Queued {
-                        bytes: bytes.into(),
-                        parts: Vec::new(),
-                        summary: false,
-                    });
-                }
+            let st = &self.streams[si];
+            let event = st
+                .template
+                .and_then(|loc| template_event(loc, &st.template_bytes, &t));
+            if let Some(bytes) = event {
+                self.queue.push_back(Queued {
+                    bytes: Some(bytes.into()),
+                    parts: Vec::new(),
+                    summary: false,
+                });
             }
         }
         false
     }
 
-    /// Sends the events at the front of the queue whose text has all been released.
-    fn drain(&mut self, out: &mut Vec<u8>) {
+    /// Sends the events at the front of the queue whose text has all been released. `cur`: the
+    /// event being read (the one queued without bytes).
+    fn drain(&mut self, out: &mut Out, cur: Option<Cur>) {
         while self.queue.front().is_some_and(Queued::ready) {
             let Some(q) = self.queue.pop_front() else {
                 break;
             };
+            let (bytes, at) = match (&q.bytes, cur) {
+                (Some(b), _) => (&b[..], None),
+                (None, Some(c)) => (c.ev, c.at),
+                (None, None) => continue,
+            };
             if q.parts.iter().all(|p| p.new_text.is_none()) {
-                out.extend_from_slice(&q.bytes);
+                out.extend_from_chunk(at, bytes);
                 continue;
             }
-            let (_, data) = parse_event(&q.bytes);
+            let (_, data) = parse_event(bytes);
             let Ok(mut doc) = serde_json::from_slice::<Value>(&data) else {
                 continue;
             };
@@ -1293,11 +1633,11 @@ impl<S: Scanners> SseGuard<S> {
             if !any_text && !q.summary && !carries_more_than_text(&doc) {
                 continue;
             }
-            out.extend_from_slice(&rebuild_event(&q.bytes, &doc));
+            out.extend(&rebuild_event(bytes, &doc));
         }
     }
 
-    fn finish_all(&mut self, scanners: &S, out: &mut Vec<u8>) {
+    fn finish_all(&mut self, scanners: &S, out: &mut Out) {
         let _ = scanners;
         for si in 0..self.streams.len() {
             if self.streams[si].finished {
@@ -1315,16 +1655,17 @@ impl<S: Scanners> SseGuard<S> {
                 p.released = true;
             }
         }
-        self.drain(out);
+        self.drain(out, None);
     }
 
-    fn block(&mut self, out: &mut Vec<u8>) {
+    fn block(&mut self, out: &mut Out) {
         let detectors = self.blocking_detectors();
         self.block_with(out, &detectors);
     }
 
     /// Ends the stream: an error event naming `why`, then `[DONE]`.
-    fn block_with(&mut self, out: &mut Vec<u8>, why: &str) {
+    fn block_with(&mut self, out: &mut Out, why: &str) {
+        let out = out.vec();
         self.ended = true;
         self.report.blocked = true;
         self.queue.clear();

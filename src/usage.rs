@@ -438,12 +438,13 @@ impl Iterator for EventEnds<'_> {
     type Item = usize;
     fn next(&mut self) -> Option<usize> {
         let mut line_empty = true;
-        while let Some(&b) = self.buf.get(self.i) {
-            if b != b'\r' && b != b'\n' {
+        while self.i < self.buf.len() {
+            let at = memchr::memchr2(b'\n', b'\r', &self.buf[self.i..])?;
+            if at > 0 {
                 line_empty = false;
-                self.i += 1;
-                continue;
             }
+            self.i += at;
+            let b = self.buf[self.i];
             self.i += 1;
             if b == b'\r' && self.buf.get(self.i) == Some(&b'\n') {
                 self.i += 1;
@@ -517,7 +518,7 @@ const TAIL_BYTES: usize = 8 * 1024;
 fn usage_in_tail(t: &[u8]) -> Option<Value> {
     const KEY: &[u8] = b"\"usage\"";
     let mut end = t.len();
-    while let Some(i) = t[..end].windows(KEY.len()).rposition(|w| w == KEY) {
+    while let Some(i) = memchr::memmem::rfind(&t[..end], KEY) {
         end = i;
         if i > 0 && t[i - 1] == b'\\' {
             continue;
@@ -609,7 +610,7 @@ impl SseUsageReader {
                     continue;
                 }
             }
-            match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+            match memchr::memchr2(b'\n', b'\r', rest) {
                 Some(i) => {
                     self.push(&rest[..i]);
                     self.after_cr = rest[i] == b'\r';
@@ -758,7 +759,7 @@ impl SseUsageReader {
 fn mentions_usage_object(data: &[u8]) -> bool {
     const KEY: &[u8] = b"\"usage\"";
     let mut from = 0;
-    while let Some(i) = data[from..].windows(KEY.len()).position(|w| w == KEY) {
+    while let Some(i) = memchr::memmem::find(&data[from..], KEY) {
         let mut rest = data[from + i + KEY.len()..]
             .iter()
             .skip_while(|b| b.is_ascii_whitespace());
@@ -771,7 +772,7 @@ fn mentions_usage_object(data: &[u8]) -> bool {
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(hay, needle).is_some()
 }
 
 #[cfg(test)]

@@ -276,7 +276,7 @@ impl GuardState {
             return changed.then(|| bytes.to_vec());
         };
         let before = sse.report().hits.len();
-        let out = sse.feed(&self.bound, bytes, end_of_stream);
+        let out = sse.feed_chunk(&self.bound, bytes, end_of_stream);
         self.hits.extend_from_slice(&sse.report().hits[before..]);
         self.blocked = !self.monitor_only && sse.blocked();
         self.rewritten = !self.monitor_only && sse.report().rewritten;
@@ -287,7 +287,10 @@ impl GuardState {
         if self.monitor_only {
             return changed.then(|| bytes.to_vec());
         }
-        (changed || out != bytes).then_some(out)
+        match out {
+            Some(out) => Some(out),
+            None => changed.then(|| bytes.to_vec()),
+        }
     }
 }
 

@@ -581,3 +581,45 @@ fn json_answers_per_shape() {
     let e: Value = serde_json::from_slice(&block_error_body("secret")).unwrap();
     assert_eq!(e["error"]["code"], BLOCK_CODE);
 }
+
+/// The quick chat-chunk reader reads what the full parse reads, or leaves the event to it.
+#[test]
+fn quick_chat_chunk_agrees_with_the_full_parse() {
+    let cases: &[&str] = &[
+        r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi "},"logprobs":null,"finish_reason":null}],"usage":null}"#,
+        r#"{"choices":[{"index":1,"delta":{"content":"x"},"finish_reason":"stop"},{"index":0,"delta":{},"finish_reason":null}]}"#,
+        r#" {"choices":[]} "#,
+        r#"{"choices":[{"delta":{"content":null},"finish_reason":"length"}]}"#,
+        r#"{ "choices" : [ { "index" : 2 , "delta" : { "content" : "déjà vu" } } ] }"#,
+        // Left to the full parse (or read the same way):
+        r#"{"choices":[{"index":0,"delta":{"content":"a\"b"}}]}"#,
+        r#"{"choices":[{"index":0,"delta":{"content":"a","content":"b"}}]}"#,
+        r#"{"choices":[{"index":0,"delta":{"content":"a"}}],"choices":[]}"#,
+        r#"{"choices":[{"index":-1,"delta":{"content":"a"}}]}"#,
+        r#"{"choices":[{"index":1.5,"delta":{"content":"a"}}]}"#,
+        r#"{"choices":[{"index":0,"delta":{"content":5}}]}"#,
+        r#"{"choices":[{"index":0,"delta":null}]}"#,
+        r#"{"choices":[{"index":0,"text":"a"}]}"#,
+        r#"{"choices":[{"index":0,"delta":{"content":"a","tool_calls":[]}}]}"#,
+        r#"{"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":{"x":1}}]}"#,
+        r#"{"choices":[{"index":0,"delta":{"content":"a"}}],"usage":{"total_tokens":3}}"#,
+        r#"{"type":"x","choices":[{"index":0,"delta":{"content":"a"}}]}"#,
+        r#"{"choices":[{"index":0,"delta":{"content":"a"}}]} x"#,
+        r#"{"choices":[{"index":0,"delta":{"content":"a"}},]}"#,
+        r#"{"choices":[{"index":0,"delta":{"content":"a"}}],}"#,
+        r#"{"choices":[{"index":01,"delta":{"content":"a"}}]}"#,
+        r#"{"choices":[{"index":0,"delta":{"content":"a	b"}}]}"#,
+        r#"{"choices":null}"#,
+        r#"{"choices":[{"index":0,"delta":{"content":"a"}}],"n":nul}"#,
+        r#"{"choices":[{"index":0,"delta":{"content":"a"}}],"n":-}"#,
+    ];
+    for c in cases {
+        let quick = super::quick::chat_chunk(c.as_bytes());
+        if let Some(q) = quick {
+            assert_eq!(q, super::classify_parsed(None, c.as_bytes()), "{c}");
+        }
+    }
+    // The ordinary chunk is read quickly.
+    assert!(super::quick::chat_chunk(cases[0].as_bytes()).is_some());
+    assert!(super::quick::chat_chunk(cases[5].as_bytes()).is_none());
+}
