@@ -111,13 +111,17 @@ fn scan(text: &str, floor: u32, first: bool) -> Option<u32> {
     if b.len() < WINDOW + 3 {
         return None;
     }
-    let mut best: Option<u32> = None;
-    let mut last_checked_end = 0usize;
     // The gate needs three soup marks (markup punctuation, camel-case joins) in a window: only
     // regions around such clusters are scored, so ordinary text costs one cheap pass.
     let mut regions: Vec<(usize, usize)> = Vec::new();
     hot_regions(b, &mut regions);
-    for (off, region_end) in regions {
+    scan_regions(b, &regions, floor, first)
+}
+
+fn scan_regions(b: &[u8], regions: &[(usize, usize)], floor: u32, first: bool) -> Option<u32> {
+    let mut best: Option<u32> = None;
+    let mut last_checked_end = 0usize;
+    for &(off, region_end) in regions {
         let mut ring_cost = [0u32; WINDOW];
         let mut ring_pos = [0usize; WINDOW];
         let mut k = 0usize;
@@ -215,7 +219,23 @@ fn hot_regions(b: &[u8], out: &mut Vec<(usize, usize)>) {
 
 /// True when the text holds a window that reads as machine-generated token soup.
 pub fn flag(text: &str) -> bool {
-    scan(text, THRESHOLD + 1, true).is_some() && !looks_like_code(text)
+    let b = text.as_bytes();
+    if b.len() < WINDOW + 3 {
+        return false;
+    }
+    let mut regions: Vec<(usize, usize)> = Vec::new();
+    hot_regions(b, &mut regions);
+    if regions.is_empty() {
+        return false;
+    }
+    // Code and SQL are dense with soup marks: when the regions to score cover a quarter of the
+    // text or more, the code-marker test (a few substring searches) is the cheaper question, and
+    // its answer makes the scoring moot. Either order gives the same answer.
+    let covered: usize = regions.iter().map(|(s, e)| e - s).sum();
+    if covered >= b.len() / 4 {
+        return !looks_like_code(text) && scan_regions(b, &regions, THRESHOLD + 1, true).is_some();
+    }
+    scan_regions(b, &regions, THRESHOLD + 1, true).is_some() && !looks_like_code(text)
 }
 
 /// Markers of code, SQL, markup and shell sessions (case-sensitive). A text that holds one is not
