@@ -1338,10 +1338,10 @@ impl<S: Scanners> SseGuard<S> {
     pub fn feed_chunk(&mut self, scanners: &S, chunk: &[u8], end: bool) -> Option<Vec<u8>> {
         let mut out = Out::new(chunk);
         if self.ended {
-            if !(self.unscanned && !self.report.blocked) {
-                out.new = Some(Vec::new());
-            } else {
+            if self.unscanned && !self.report.blocked {
                 out.same = chunk.len();
+            } else {
+                out.new = Some(Vec::new());
             }
             return out.finish();
         }
