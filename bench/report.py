@@ -79,6 +79,18 @@ def size_workload(ctx, tok):
     return ctx.get("size_workloads", {}).get(tok, ctx.get("workload", "identical"))
 
 
+def plot_workload(ctx):
+    """The workload the plot draws (one per picture): --workload's when some size ran with it,
+    otherwise the one most sizes ran with (ties: alphabetical). None: no body sizes."""
+    wls = [size_workload(ctx, tok) for tok, _, stream in ctx["sizes"] if not stream]
+    if not wls:
+        return None
+    default = ctx.get("workload", "identical")
+    if default in wls:
+        return default
+    return sorted(set(wls), key=lambda w: (-wls.count(w), w))[0]
+
+
 def target_checks(ctx):
     rows = []
     measured = {tok: n for tok, n, stream in ctx["sizes"] if not stream}
@@ -285,7 +297,9 @@ def render_report(ctx):
             cells.append("FAILED" if (c, tok) in ctx["failures"] else ("-" if r is None else f"{r:.2f}"))
         L.append(f"| `{c}` | " + " | ".join(cells) + " |")
     L.append("")
-    L.append("![throughput ratio against body size](bench/throughput-ratio.png)\n")
+    if plot_workload(ctx) is not None:
+        L.append(f"![throughput ratio against body size, `{plot_workload(ctx)}` workload]"
+                 "(bench/throughput-ratio.png)\n")
     L.append("### CPU-cost ratio to Envoy alone\n")
     L.append("Envoy alone's CPU time per request divided by the configuration's (Envoy process, all "
              "threads): the throughput ratio to expect where Envoy, not the client, is the "
@@ -475,7 +489,7 @@ def plot(ctx):
             for tok, n, stream in ctx["sizes"]:
                 r = fn(ctx, c, tok)
                 if (not stream and r is not None and (c, tok) not in ctx["failures"]
-                        and size_workload(ctx, tok) == ctx.get("workload", "identical")):
+                        and size_workload(ctx, tok) == plot_workload(ctx)):
                     pts.append((ctx["bodies"][tok][3] / KIB, r))
             out[c] = sorted(pts)
     if not any(series.values()):
@@ -492,9 +506,13 @@ def plot(ctx):
             return
     title = (f"{'SMOKE RUN (noisy) - ' if ctx['runs'] < 3 or ctx['duration'] < 10 else ''}"
              f"{ctx['runs']} x {ctx['duration']:g} s, {ctx['connections']} connections, "
+             f"workload {plot_workload(ctx)}, "
              f"{datetime.date.today()}")
     data = {"series": series, "cpu_series": cpu_series, "title": title,
-            "targets": [(s / KIB, m) for _, s, _, m in TARGETS]}
+            # The targets of the plotted workload (all of them when none is on it, e.g. identical).
+            "targets": [(s / KIB, m) for _, s, wl, m in TARGETS
+                        if wl == plot_workload(ctx)]
+            or [(s / KIB, m) for _, s, _, m in TARGETS]}
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(data, f)
     try:
