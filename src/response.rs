@@ -475,6 +475,8 @@ pub struct SseGuard<S: Scanners> {
     /// An event too large to scan ends the stream with an error (instead of passing).
     fail_closed: bool,
     report: SseReport,
+    /// The last chat chunk read, to read the next ones by (see [`ChatTemplate`]).
+    chat_tpl: Option<ChatTemplate>,
 }
 
 impl<S: Scanners> Default for SseGuard<S> {
@@ -487,6 +489,7 @@ impl<S: Scanners> Default for SseGuard<S> {
             unscanned: false,
             fail_closed: false,
             report: SseReport::default(),
+            chat_tpl: None,
         }
     }
 }
@@ -585,7 +588,7 @@ fn rebuild_event(orig: &[u8], doc: &Value) -> Vec<u8> {
 }
 
 /// What an event means for the guard.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 struct EventInfo {
     parts: Vec<(Key, Loc, String)>,
     /// Streams this event ends (after its own text).
@@ -729,8 +732,24 @@ fn ix(n: Option<u64>) -> u32 {
     n.unwrap_or(0).min(u32::MAX as u64) as u32
 }
 
+#[cfg(test)]
 fn classify(name: Option<&[u8]>, data: &[u8]) -> EventInfo {
-    if let Some(info) = quick::chat_chunk(data) {
+    classify_with(name, data, &mut None)
+}
+
+/// What `data` means, reading it as the last chat chunk with another text when it is one
+/// (`tpl`, kept up to date here), else quickly, else with the full parse.
+fn classify_with(name: Option<&[u8]>, data: &[u8], tpl: &mut Option<ChatTemplate>) -> EventInfo {
+    if let Some(info) = tpl.as_ref().and_then(|t| t.read(data)) {
+        #[cfg(test)]
+        assert_eq!(
+            info,
+            classify_parsed(name, data),
+            "templated reading of an event differs"
+        );
+        return info;
+    }
+    if let Some((info, span)) = quick::chat_chunk_span(data) {
         // The fast reading must say what the full parse says (checked in every test build).
         #[cfg(test)]
         assert_eq!(
@@ -738,9 +757,64 @@ fn classify(name: Option<&[u8]>, data: &[u8]) -> EventInfo {
             classify_parsed(name, data),
             "quick reading of an event differs"
         );
+        if let Some((start, end)) = span {
+            let t = tpl.get_or_insert_with(ChatTemplate::default);
+            t.data.clear();
+            t.data.extend_from_slice(data);
+            t.start = start;
+            t.end = end;
+            t.info = info.clone();
+            t.info.parts[0].2 = String::new();
+        }
         return info;
     }
     classify_parsed(name, data)
+}
+
+/// The last chat chunk read whose only text is one `choices[j].delta.content` string: its
+/// data, where that string's value sits, and its reading without the text. Providers send the
+/// same chunk over and over with only the text changed (the same id, model, index, nulls): data
+/// with the same bytes before and after a plain string value (no quote, backslash or control
+/// byte; valid UTF-8; not empty) reads as this one with that text, since a JSON reading of it
+/// takes the same steps, so it is not read again.
+#[derive(Default)]
+struct ChatTemplate {
+    data: Vec<u8>,
+    start: usize,
+    end: usize,
+    info: EventInfo,
+}
+
+impl ChatTemplate {
+    fn read(&self, data: &[u8]) -> Option<EventInfo> {
+        let (pre, suf) = (&self.data[..self.start], &self.data[self.end..]);
+        if data.len() <= pre.len() + suf.len() {
+            return None;
+        }
+        let mid = data.len() - suf.len();
+        if !same_bytes(&data[..pre.len()], pre) || !same_bytes(&data[mid..], suf) {
+            return None;
+        }
+        let text = &data[pre.len()..mid];
+        if memchr::memchr2(b'"', b'\\', text).is_some() || text.iter().any(|&c| c < 0x20) {
+            return None;
+        }
+        let text = std::str::from_utf8(text).ok()?;
+        let mut info = self.info.clone();
+        info.parts[0].2 = text.to_string();
+        Some(info)
+    }
+}
+
+/// `a == b`, eight bytes at a time.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    let word = |c: &[u8]| u64::from_le_bytes(c.try_into().unwrap_or_default());
+    ca.zip(cb).all(|(x, y)| word(x) == word(y)) && ra == rb
 }
 
 /// An ordinary chat chunk (`{"id":..,"choices":[{"index":0,"delta":{"content":".."},
@@ -846,7 +920,14 @@ mod quick {
         (*seen & bit == 0).then(|| *seen |= bit)
     }
 
+    #[cfg(test)]
     pub(super) fn chat_chunk(data: &[u8]) -> Option<EventInfo> {
+        chat_chunk_span(data).map(|(info, _)| info)
+    }
+
+    /// As `chat_chunk`, with where the text's string value sits in `data` when the chunk has
+    /// exactly one text.
+    pub(super) fn chat_chunk_span(data: &[u8]) -> Option<(EventInfo, Option<(usize, usize)>)> {
         if !data.starts_with(b"{") || std::str::from_utf8(data).is_err() {
             return None;
         }
@@ -860,6 +941,7 @@ mod quick {
         };
         let mut p = P { b: data, i: 1 };
         let mut top = 0u8;
+        let mut span = None;
         p.members(|k, p| match k {
             b"choices" => {
                 once(&mut top, 1)?;
@@ -870,7 +952,7 @@ mod quick {
                 }
                 let mut j = 0usize;
                 loop {
-                    choice(p, j, &mut info)?;
+                    choice(p, j, &mut info, &mut span)?;
                     j += 1;
                     match p.peek()? {
                         b',' => p.i += 1,
@@ -889,10 +971,20 @@ mod quick {
         })?;
         p.ws();
         // Only a chat chunk with `choices` is read here; and nothing may follow the object.
-        (top == 1 && p.i == data.len()).then_some(info)
+        if top != 1 || p.i != data.len() {
+            return None;
+        }
+        let span = span.filter(|_| info.parts.len() == 1);
+        Some((info, span))
     }
 
-    fn choice(p: &mut P, j: usize, info: &mut EventInfo) -> Option<()> {
+    /// `span`: set to the offsets of the text's value in `p.b` for the choice that has one.
+    fn choice(
+        p: &mut P,
+        j: usize,
+        info: &mut EventInfo,
+        span: &mut Option<(usize, usize)>,
+    ) -> Option<()> {
         p.eat(b'{')?;
         let (mut seen, mut index, mut finish) = (0u8, None, false);
         let mut content: Option<&str> = None;
@@ -935,6 +1027,8 @@ mod quick {
         let i = super::ix(index);
         info.shape = Shape::Chat;
         if let Some(t) = content.filter(|t| !t.is_empty()) {
+            let start = t.as_ptr() as usize - p.b.as_ptr() as usize;
+            *span = Some((start, start + t.len()));
             info.parts
                 .push(((K_CHAT, i, 0), Loc::ChatChoice(j), t.to_string()));
         }
@@ -1421,7 +1515,7 @@ impl<S: Scanners> SseGuard<S> {
     fn event(&mut self, scanners: &S, cur: Cur, out: &mut Out) {
         let ev = cur.ev;
         let (name, data) = parse_event(ev);
-        let info = classify(name, &data);
+        let info = classify_with(name, &data, &mut self.chat_tpl);
         if self.report.shape == Shape::Unknown {
             self.report.shape = info.shape;
         }
