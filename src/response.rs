@@ -51,6 +51,11 @@ pub struct Scanned {
 pub trait StreamScan {
     fn push(&mut self, delta: &str) -> Scanned;
     fn finish(&mut self) -> Scanned;
+    /// As `push`, writing the released text into `buf` (emptied first; its allocation is reused).
+    fn push_into(&mut self, delta: &str, buf: String) -> Scanned {
+        let _ = buf;
+        self.push(delta)
+    }
 }
 
 /// The detectors, as the wire code needs them: a whole text, or a new stream scanner.
@@ -413,6 +418,8 @@ fn choice_kind(k: u8) -> bool {
 #[derive(Debug)]
 struct Part {
     key: Key,
+    /// Index of the key's stream.
+    si: usize,
     loc: Loc,
     orig: String,
     /// Bytes of `orig` released unchanged so far.
@@ -477,6 +484,47 @@ pub struct SseGuard<S: Scanners> {
     report: SseReport,
     /// The last chat chunk read, to read the next ones by (see [`ChatTemplate`]).
     chat_tpl: Option<ChatTemplate>,
+    /// Buffers of events gone out, used again (an event's text, its parts, the released text):
+    /// no allocation per event.
+    spare: Spare,
+}
+
+/// Emptied buffers kept for the next events (at most [`SPARE`] of each).
+#[derive(Default)]
+struct Spare {
+    texts: Vec<String>,
+    parts: Vec<Vec<Part>>,
+    infos: Vec<Vec<(Key, Loc, String)>>,
+}
+
+const SPARE: usize = 8;
+
+impl Spare {
+    fn text(&mut self, t: &str) -> String {
+        let mut s = self.texts.pop().unwrap_or_default();
+        s.push_str(t);
+        s
+    }
+    fn keep_text(&mut self, mut s: String) {
+        if self.texts.len() < SPARE && s.capacity() <= 4096 {
+            s.clear();
+            self.texts.push(s);
+        }
+    }
+    fn keep_parts(&mut self, mut parts: Vec<Part>) {
+        for p in parts.drain(..) {
+            self.keep_text(p.orig);
+        }
+        if self.parts.len() < SPARE && parts.capacity() <= 64 {
+            self.parts.push(parts);
+        }
+    }
+    fn keep_info(&mut self, mut v: Vec<(Key, Loc, String)>) {
+        if self.infos.len() < SPARE && v.capacity() <= 64 {
+            v.clear();
+            self.infos.push(v);
+        }
+    }
 }
 
 impl<S: Scanners> Default for SseGuard<S> {
@@ -490,6 +538,7 @@ impl<S: Scanners> Default for SseGuard<S> {
             fail_closed: false,
             report: SseReport::default(),
             chat_tpl: None,
+            spare: Spare::default(),
         }
     }
 }
@@ -734,13 +783,18 @@ fn ix(n: Option<u64>) -> u32 {
 
 #[cfg(test)]
 fn classify(name: Option<&[u8]>, data: &[u8]) -> EventInfo {
-    classify_with(name, data, &mut None)
+    classify_with(name, data, &mut None, &mut Spare::default())
 }
 
 /// What `data` means, reading it as the last chat chunk with another text when it is one
 /// (`tpl`, kept up to date here), else quickly, else with the full parse.
-fn classify_with(name: Option<&[u8]>, data: &[u8], tpl: &mut Option<ChatTemplate>) -> EventInfo {
-    if let Some(info) = tpl.as_ref().and_then(|t| t.read(data)) {
+fn classify_with(
+    name: Option<&[u8]>,
+    data: &[u8],
+    tpl: &mut Option<ChatTemplate>,
+    spare: &mut Spare,
+) -> EventInfo {
+    if let Some(info) = tpl.as_ref().and_then(|t| t.read(data, spare)) {
         #[cfg(test)]
         assert_eq!(
             info,
@@ -786,7 +840,7 @@ struct ChatTemplate {
 }
 
 impl ChatTemplate {
-    fn read(&self, data: &[u8]) -> Option<EventInfo> {
+    fn read(&self, data: &[u8], spare: &mut Spare) -> Option<EventInfo> {
         let (pre, suf) = (&self.data[..self.start], &self.data[self.end..]);
         if data.len() <= pre.len() + suf.len() {
             return None;
@@ -796,25 +850,40 @@ impl ChatTemplate {
             return None;
         }
         let text = &data[pre.len()..mid];
-        if memchr::memchr2(b'"', b'\\', text).is_some() || text.iter().any(|&c| c < 0x20) {
+        if text.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20) {
             return None;
         }
         let text = std::str::from_utf8(text).ok()?;
-        let mut info = self.info.clone();
-        info.parts[0].2 = text.to_string();
-        Some(info)
+        let (key, loc, _) = self.info.parts[0];
+        let mut parts = spare.infos.pop().unwrap_or_default();
+        parts.push((key, loc, spare.text(text)));
+        Some(EventInfo {
+            parts,
+            ends: self.info.ends.clone(),
+            ends_choices: self.info.ends_choices.clone(),
+            ends_all: self.info.ends_all,
+            summary: self.info.summary,
+            shape: self.info.shape,
+        })
     }
 }
 
-/// `a == b`, eight bytes at a time.
+/// `a == b`, sixteen bytes at a time (a slice comparison is a byte loop in the module).
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    let word = |c: &[u8]| u64::from_le_bytes(c.try_into().unwrap_or_default());
-    ca.zip(cb).all(|(x, y)| word(x) == word(y)) && ra == rb
+    let n = a.len() / 16 * 16;
+    let mut i = 0;
+    while i < n {
+        let x = u128::from_le_bytes(a[i..i + 16].try_into().unwrap_or([0; 16]));
+        let y = u128::from_le_bytes(b[i..i + 16].try_into().unwrap_or([0; 16]));
+        if x != y {
+            return false;
+        }
+        i += 16;
+    }
+    a[n..].iter().zip(&b[n..]).all(|(x, y)| x == y)
 }
 
 /// An ordinary chat chunk (`{"id":..,"choices":[{"index":0,"delta":{"content":".."},
@@ -1515,7 +1584,7 @@ impl<S: Scanners> SseGuard<S> {
     fn event(&mut self, scanners: &S, cur: Cur, out: &mut Out) {
         let ev = cur.ev;
         let (name, data) = parse_event(ev);
-        let info = classify_with(name, &data, &mut self.chat_tpl);
+        let mut info = classify_with(name, &data, &mut self.chat_tpl, &mut self.spare);
         if self.report.shape == Shape::Unknown {
             self.report.shape = info.shape;
         }
@@ -1556,11 +1625,10 @@ impl<S: Scanners> SseGuard<S> {
         };
         let mut q = Queued {
             bytes,
-            parts: Vec::new(),
+            parts: self.spare.parts.pop().unwrap_or_default(),
             summary: info.summary,
         };
-        let mut pushes = Vec::new();
-        for (key, loc, text) in info.parts {
+        for (key, loc, text) in info.parts.drain(..) {
             self.report.text_events += 1;
             let si = self.stream_index(scanners, key);
             let st = &mut self.streams[si];
@@ -1569,9 +1637,9 @@ impl<S: Scanners> SseGuard<S> {
             st.template_bytes
                 .extend_from_slice(q.bytes.as_deref().unwrap_or(ev));
             st.pending.push_str(&text);
-            pushes.push((si, q.parts.len()));
             q.parts.push(Part {
                 key,
+                si,
                 loc,
                 orig: text,
                 done: 0,
@@ -1579,11 +1647,17 @@ impl<S: Scanners> SseGuard<S> {
                 released: false,
             });
         }
+        self.spare.keep_info(std::mem::take(&mut info.parts));
+        let n = q.parts.len();
         self.queue.push_back(q);
-        for (si, pi) in pushes {
-            let r = {
-                let Some(q) = self.queue.back() else { break };
-                self.streams[si].scanner.push(&q.parts[pi].orig)
+        let qi = self.queue.len() - 1;
+        for pi in 0..n {
+            let (si, r) = {
+                let Some(p) = self.queue.get(qi).and_then(|q| q.parts.get(pi)) else {
+                    break;
+                };
+                let buf = self.spare.texts.pop().unwrap_or_default();
+                (p.si, self.streams[p.si].scanner.push_into(&p.orig, buf))
             };
             if self.take(si, r, out) {
                 return;
@@ -1661,6 +1735,7 @@ impl<S: Scanners> SseGuard<S> {
                     }
                 }
             }
+            self.spare.keep_text(r.text);
             // Empty parts are released as soon as they are reached.
             return false;
         }
@@ -1710,6 +1785,7 @@ impl<S: Scanners> SseGuard<S> {
             };
             if q.parts.iter().all(|p| p.new_text.is_none()) {
                 out.extend_from_chunk(at, bytes);
+                self.spare.keep_parts(q.parts);
                 continue;
             }
             let (_, data) = parse_event(bytes);
@@ -1856,6 +1932,9 @@ pub struct Bound {
 impl StreamScan for StreamScanner {
     fn push(&mut self, delta: &str) -> Scanned {
         chunk_scanned(StreamScanner::push(self, delta))
+    }
+    fn push_into(&mut self, delta: &str, buf: String) -> Scanned {
+        chunk_scanned(StreamScanner::push_into(self, delta, buf))
     }
     fn finish(&mut self) -> Scanned {
         chunk_scanned(StreamScanner::finish(self))
