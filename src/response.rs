@@ -51,6 +51,11 @@ pub struct Scanned {
 pub trait StreamScan {
     fn push(&mut self, delta: &str) -> Scanned;
     fn finish(&mut self) -> Scanned;
+    /// As `push`, writing the released text into `buf` (emptied first; its allocation is reused).
+    fn push_into(&mut self, delta: &str, buf: String) -> Scanned {
+        let _ = buf;
+        self.push(delta)
+    }
 }
 
 /// The detectors, as the wire code needs them: a whole text, or a new stream scanner.
@@ -413,6 +418,8 @@ fn choice_kind(k: u8) -> bool {
 #[derive(Debug)]
 struct Part {
     key: Key,
+    /// Index of the key's stream.
+    si: usize,
     loc: Loc,
     orig: String,
     /// Bytes of `orig` released unchanged so far.
@@ -475,6 +482,49 @@ pub struct SseGuard<S: Scanners> {
     /// An event too large to scan ends the stream with an error (instead of passing).
     fail_closed: bool,
     report: SseReport,
+    /// The last chat chunk read, to read the next ones by (see [`ChatTemplate`]).
+    chat_tpl: Option<ChatTemplate>,
+    /// Buffers of events gone out, used again (an event's text, its parts, the released text):
+    /// no allocation per event.
+    spare: Spare,
+}
+
+/// Emptied buffers kept for the next events (at most [`SPARE`] of each).
+#[derive(Default)]
+struct Spare {
+    texts: Vec<String>,
+    parts: Vec<Vec<Part>>,
+    infos: Vec<Vec<(Key, Loc, String)>>,
+}
+
+const SPARE: usize = 8;
+
+impl Spare {
+    fn text(&mut self, t: &str) -> String {
+        let mut s = self.texts.pop().unwrap_or_default();
+        s.push_str(t);
+        s
+    }
+    fn keep_text(&mut self, mut s: String) {
+        if self.texts.len() < SPARE && s.capacity() <= 4096 {
+            s.clear();
+            self.texts.push(s);
+        }
+    }
+    fn keep_parts(&mut self, mut parts: Vec<Part>) {
+        for p in parts.drain(..) {
+            self.keep_text(p.orig);
+        }
+        if self.parts.len() < SPARE && parts.capacity() <= 64 {
+            self.parts.push(parts);
+        }
+    }
+    fn keep_info(&mut self, mut v: Vec<(Key, Loc, String)>) {
+        if self.infos.len() < SPARE && v.capacity() <= 64 {
+            v.clear();
+            self.infos.push(v);
+        }
+    }
 }
 
 impl<S: Scanners> Default for SseGuard<S> {
@@ -487,6 +537,8 @@ impl<S: Scanners> Default for SseGuard<S> {
             unscanned: false,
             fail_closed: false,
             report: SseReport::default(),
+            chat_tpl: None,
+            spare: Spare::default(),
         }
     }
 }
@@ -585,7 +637,7 @@ fn rebuild_event(orig: &[u8], doc: &Value) -> Vec<u8> {
 }
 
 /// What an event means for the guard.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 struct EventInfo {
     parts: Vec<(Key, Loc, String)>,
     /// Streams this event ends (after its own text).
@@ -729,8 +781,29 @@ fn ix(n: Option<u64>) -> u32 {
     n.unwrap_or(0).min(u32::MAX as u64) as u32
 }
 
+#[cfg(test)]
 fn classify(name: Option<&[u8]>, data: &[u8]) -> EventInfo {
-    if let Some(info) = quick::chat_chunk(data) {
+    classify_with(name, data, &mut None, &mut Spare::default())
+}
+
+/// What `data` means, reading it as the last chat chunk with another text when it is one
+/// (`tpl`, kept up to date here), else quickly, else with the full parse.
+fn classify_with(
+    name: Option<&[u8]>,
+    data: &[u8],
+    tpl: &mut Option<ChatTemplate>,
+    spare: &mut Spare,
+) -> EventInfo {
+    if let Some(info) = tpl.as_ref().and_then(|t| t.read(data, spare)) {
+        #[cfg(test)]
+        assert_eq!(
+            info,
+            classify_parsed(name, data),
+            "templated reading of an event differs"
+        );
+        return info;
+    }
+    if let Some((info, span)) = quick::chat_chunk_span(data) {
         // The fast reading must say what the full parse says (checked in every test build).
         #[cfg(test)]
         assert_eq!(
@@ -738,9 +811,79 @@ fn classify(name: Option<&[u8]>, data: &[u8]) -> EventInfo {
             classify_parsed(name, data),
             "quick reading of an event differs"
         );
+        if let Some((start, end)) = span {
+            let t = tpl.get_or_insert_with(ChatTemplate::default);
+            t.data.clear();
+            t.data.extend_from_slice(data);
+            t.start = start;
+            t.end = end;
+            t.info = info.clone();
+            t.info.parts[0].2 = String::new();
+        }
         return info;
     }
     classify_parsed(name, data)
+}
+
+/// The last chat chunk read whose only text is one `choices[j].delta.content` string: its
+/// data, where that string's value sits, and its reading without the text. Providers send the
+/// same chunk over and over with only the text changed (the same id, model, index, nulls): data
+/// with the same bytes before and after a plain string value (no quote, backslash or control
+/// byte; valid UTF-8; not empty) reads as this one with that text, since a JSON reading of it
+/// takes the same steps, so it is not read again.
+#[derive(Default)]
+struct ChatTemplate {
+    data: Vec<u8>,
+    start: usize,
+    end: usize,
+    info: EventInfo,
+}
+
+impl ChatTemplate {
+    fn read(&self, data: &[u8], spare: &mut Spare) -> Option<EventInfo> {
+        let (pre, suf) = (&self.data[..self.start], &self.data[self.end..]);
+        if data.len() <= pre.len() + suf.len() {
+            return None;
+        }
+        let mid = data.len() - suf.len();
+        if !same_bytes(&data[..pre.len()], pre) || !same_bytes(&data[mid..], suf) {
+            return None;
+        }
+        let text = &data[pre.len()..mid];
+        if text.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20) {
+            return None;
+        }
+        let text = std::str::from_utf8(text).ok()?;
+        let (key, loc, _) = self.info.parts[0];
+        let mut parts = spare.infos.pop().unwrap_or_default();
+        parts.push((key, loc, spare.text(text)));
+        Some(EventInfo {
+            parts,
+            ends: self.info.ends.clone(),
+            ends_choices: self.info.ends_choices.clone(),
+            ends_all: self.info.ends_all,
+            summary: self.info.summary,
+            shape: self.info.shape,
+        })
+    }
+}
+
+/// `a == b`, sixteen bytes at a time (a slice comparison is a byte loop in the module).
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let n = a.len() / 16 * 16;
+    let mut i = 0;
+    while i < n {
+        let x = u128::from_le_bytes(a[i..i + 16].try_into().unwrap_or([0; 16]));
+        let y = u128::from_le_bytes(b[i..i + 16].try_into().unwrap_or([0; 16]));
+        if x != y {
+            return false;
+        }
+        i += 16;
+    }
+    a[n..].iter().zip(&b[n..]).all(|(x, y)| x == y)
 }
 
 /// An ordinary chat chunk (`{"id":..,"choices":[{"index":0,"delta":{"content":".."},
@@ -846,7 +989,14 @@ mod quick {
         (*seen & bit == 0).then(|| *seen |= bit)
     }
 
+    #[cfg(test)]
     pub(super) fn chat_chunk(data: &[u8]) -> Option<EventInfo> {
+        chat_chunk_span(data).map(|(info, _)| info)
+    }
+
+    /// As `chat_chunk`, with where the text's string value sits in `data` when the chunk has
+    /// exactly one text.
+    pub(super) fn chat_chunk_span(data: &[u8]) -> Option<(EventInfo, Option<(usize, usize)>)> {
         if !data.starts_with(b"{") || std::str::from_utf8(data).is_err() {
             return None;
         }
@@ -860,6 +1010,7 @@ mod quick {
         };
         let mut p = P { b: data, i: 1 };
         let mut top = 0u8;
+        let mut span = None;
         p.members(|k, p| match k {
             b"choices" => {
                 once(&mut top, 1)?;
@@ -870,7 +1021,7 @@ mod quick {
                 }
                 let mut j = 0usize;
                 loop {
-                    choice(p, j, &mut info)?;
+                    choice(p, j, &mut info, &mut span)?;
                     j += 1;
                     match p.peek()? {
                         b',' => p.i += 1,
@@ -889,10 +1040,20 @@ mod quick {
         })?;
         p.ws();
         // Only a chat chunk with `choices` is read here; and nothing may follow the object.
-        (top == 1 && p.i == data.len()).then_some(info)
+        if top != 1 || p.i != data.len() {
+            return None;
+        }
+        let span = span.filter(|_| info.parts.len() == 1);
+        Some((info, span))
     }
 
-    fn choice(p: &mut P, j: usize, info: &mut EventInfo) -> Option<()> {
+    /// `span`: set to the offsets of the text's value in `p.b` for the choice that has one.
+    fn choice(
+        p: &mut P,
+        j: usize,
+        info: &mut EventInfo,
+        span: &mut Option<(usize, usize)>,
+    ) -> Option<()> {
         p.eat(b'{')?;
         let (mut seen, mut index, mut finish) = (0u8, None, false);
         let mut content: Option<&str> = None;
@@ -935,6 +1096,8 @@ mod quick {
         let i = super::ix(index);
         info.shape = Shape::Chat;
         if let Some(t) = content.filter(|t| !t.is_empty()) {
+            let start = t.as_ptr() as usize - p.b.as_ptr() as usize;
+            *span = Some((start, start + t.len()));
             info.parts
                 .push(((K_CHAT, i, 0), Loc::ChatChoice(j), t.to_string()));
         }
@@ -1421,7 +1584,7 @@ impl<S: Scanners> SseGuard<S> {
     fn event(&mut self, scanners: &S, cur: Cur, out: &mut Out) {
         let ev = cur.ev;
         let (name, data) = parse_event(ev);
-        let info = classify(name, &data);
+        let mut info = classify_with(name, &data, &mut self.chat_tpl, &mut self.spare);
         if self.report.shape == Shape::Unknown {
             self.report.shape = info.shape;
         }
@@ -1462,11 +1625,10 @@ impl<S: Scanners> SseGuard<S> {
         };
         let mut q = Queued {
             bytes,
-            parts: Vec::new(),
+            parts: self.spare.parts.pop().unwrap_or_default(),
             summary: info.summary,
         };
-        let mut pushes = Vec::new();
-        for (key, loc, text) in info.parts {
+        for (key, loc, text) in info.parts.drain(..) {
             self.report.text_events += 1;
             let si = self.stream_index(scanners, key);
             let st = &mut self.streams[si];
@@ -1475,9 +1637,9 @@ impl<S: Scanners> SseGuard<S> {
             st.template_bytes
                 .extend_from_slice(q.bytes.as_deref().unwrap_or(ev));
             st.pending.push_str(&text);
-            pushes.push((si, q.parts.len()));
             q.parts.push(Part {
                 key,
+                si,
                 loc,
                 orig: text,
                 done: 0,
@@ -1485,11 +1647,17 @@ impl<S: Scanners> SseGuard<S> {
                 released: false,
             });
         }
+        self.spare.keep_info(std::mem::take(&mut info.parts));
+        let n = q.parts.len();
         self.queue.push_back(q);
-        for (si, pi) in pushes {
-            let r = {
-                let Some(q) = self.queue.back() else { break };
-                self.streams[si].scanner.push(&q.parts[pi].orig)
+        let qi = self.queue.len() - 1;
+        for pi in 0..n {
+            let (si, r) = {
+                let Some(p) = self.queue.get(qi).and_then(|q| q.parts.get(pi)) else {
+                    break;
+                };
+                let buf = self.spare.texts.pop().unwrap_or_default();
+                (p.si, self.streams[p.si].scanner.push_into(&p.orig, buf))
             };
             if self.take(si, r, out) {
                 return;
@@ -1567,6 +1735,7 @@ impl<S: Scanners> SseGuard<S> {
                     }
                 }
             }
+            self.spare.keep_text(r.text);
             // Empty parts are released as soon as they are reached.
             return false;
         }
@@ -1616,6 +1785,7 @@ impl<S: Scanners> SseGuard<S> {
             };
             if q.parts.iter().all(|p| p.new_text.is_none()) {
                 out.extend_from_chunk(at, bytes);
+                self.spare.keep_parts(q.parts);
                 continue;
             }
             let (_, data) = parse_event(bytes);
@@ -1762,6 +1932,9 @@ pub struct Bound {
 impl StreamScan for StreamScanner {
     fn push(&mut self, delta: &str) -> Scanned {
         chunk_scanned(StreamScanner::push(self, delta))
+    }
+    fn push_into(&mut self, delta: &str, buf: String) -> Scanned {
+        chunk_scanned(StreamScanner::push_into(self, delta, buf))
     }
     fn finish(&mut self) -> Scanned {
         chunk_scanned(StreamScanner::finish(self))

@@ -309,8 +309,12 @@ impl StreamScanner {
         }
     }
 
-    fn step(&mut self, delta: &str, eof: bool) -> Chunk {
-        let mut chunk = Chunk::default();
+    fn step(&mut self, delta: &str, eof: bool, mut release: String) -> Chunk {
+        release.clear();
+        let mut chunk = Chunk {
+            release,
+            ..Chunk::default()
+        };
         if self.core.blocked() {
             chunk.blocked = true;
             return chunk;
@@ -337,12 +341,18 @@ impl StreamScanner {
 
     /// Scans a delta; returns what may be released now.
     pub fn push(&mut self, delta: &str) -> Chunk {
-        self.step(delta, false)
+        self.step(delta, false, String::new())
+    }
+
+    /// As [`push`](Self::push), the released text written into `buf` (emptied first): a
+    /// caller that keeps its buffers allocates nothing per delta.
+    pub fn push_into(&mut self, delta: &str, buf: String) -> Chunk {
+        self.step(delta, false, buf)
     }
 
     /// End of the stream: releases what is still held.
     pub fn finish(&mut self) -> Chunk {
-        self.step("", true)
+        self.step("", true, String::new())
     }
 
     /// Bytes currently held back.

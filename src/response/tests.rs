@@ -623,3 +623,45 @@ fn quick_chat_chunk_agrees_with_the_full_parse() {
     assert!(super::quick::chat_chunk(cases[0].as_bytes()).is_some());
     assert!(super::quick::chat_chunk(cases[5].as_bytes()).is_none());
 }
+
+/// A native profile of the real guard on a 1024-token chat stream, as `tests/wasm_cost.rs`'s
+/// `sse_guard_cost` feeds it (`bench/configs/guard.json`, one chunk). Ignored: run it under
+/// `valgrind --tool=callgrind` (`cargo test --release --lib -- --ignored sse_guard_profile`).
+#[test]
+#[ignore]
+fn sse_guard_profile() {
+    let cfg: crate::config::Config = serde_json::from_str(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/bench/configs/guard.json"
+    )))
+    .expect("guard.json");
+    let guard = Guard::new(cfg.response_guard.as_ref().expect("response_guard")).unwrap();
+    let body = br#"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"system","content":"You are a friendly assistant."},{"role":"user","content":"Say hello"}]}"#;
+    let (_, bound) = bind_request(&guard, body, &[]);
+    let words = [
+        "garden ",
+        "soil ",
+        "compost ",
+        "tomato ",
+        "seedling ",
+        "water ",
+        "the ",
+        "a ",
+    ];
+    let pieces: Vec<String> = (0..1024).map(|i| words[i * 7 % 8].to_string()).collect();
+    let mut sse = Vec::new();
+    for (i, p) in pieces.iter().enumerate() {
+        let finish = if i + 1 == pieces.len() {
+            "\"stop\""
+        } else {
+            "null"
+        };
+        sse.extend_from_slice(format!("data: {{\"choices\":[{{\"delta\":{{\"content\":\"{p}\"}},\"finish_reason\":{finish},\"index\":0,\"logprobs\":null}}],\"created\":1764633600,\"id\":\"chatcmpl-mock-1\",\"model\":\"gpt-4o-mini\",\"object\":\"chat.completion.chunk\",\"system_fingerprint\":\"fp_mock\",\"usage\":null}}\n\n").as_bytes());
+    }
+    sse.extend_from_slice(b"data: [DONE]\n\n");
+    for _ in 0..20 {
+        let mut g: SseGuard<Bound> = SseGuard::new();
+        let out = g.feed_chunk(&bound, &sse, true);
+        assert!(out.is_none());
+    }
+}
