@@ -173,10 +173,13 @@ fn scan_regions(b: &[u8], regions: &[(usize, usize)], floor: u32, first: bool) -
     best
 }
 
+/// Markup and escape punctuation that token soup glues into text.
+const SOUP_PUNCT: &[u8] = b"\\*[]()+^~@%&/`{";
+
 /// Byte classes for [`hot_regions`]: 1 soup punctuation, 2 upper case, 4 lower case.
 const CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
-    let punct = b"\\*[]()+^~@%&/`{";
+    let punct = SOUP_PUNCT;
     let mut i = 0;
     while i < punct.len() {
         t[punct[i] as usize] = 1;
@@ -194,16 +197,16 @@ const CLASS: [u8; 256] = {
 /// Byte ranges (merged, in order) around every three soup marks (markup punctuation, a
 /// lower-to-upper case join) that fall within one window.
 fn hot_regions(b: &[u8], out: &mut Vec<(usize, usize)>) {
+    regions_of(b, out, true)
+}
+
+/// [`hot_regions`]; `blocks` off reads byte by byte (the tests' reference). With `blocks`, the
+/// marks of 16 bytes at a time come from [`soup_classes`] as bit masks, so the ordinary text
+/// between marks costs a few operations per block instead of a table lookup per byte.
+fn regions_of(b: &[u8], out: &mut Vec<(usize, usize)>, blocks: bool) {
     const REACH: usize = WINDOW + 8;
     let (mut older, mut newer) = (usize::MAX, usize::MAX);
-    let mut prev = 0u8;
-    for (i, &c) in b.iter().enumerate() {
-        let cl = CLASS[c as usize];
-        let mark = cl == 1 || (cl == 2 && prev == 4);
-        prev = cl;
-        if !mark {
-            continue;
-        }
+    let mut mark = |i: usize| {
         if older != usize::MAX && i - older <= WINDOW {
             let s = older.saturating_sub(REACH);
             let e = (i + REACH).min(b.len());
@@ -214,7 +217,64 @@ fn hot_regions(b: &[u8], out: &mut Vec<(usize, usize)>) {
         }
         older = newer;
         newer = i;
+    };
+    // the byte before the current one is lower case
+    let mut after_lower = false;
+    let mut p = 0;
+    while let Some(block) = b.get(p..p + 16).filter(|_| blocks) {
+        let block: &[u8; 16] = block.try_into().unwrap_or(&[0; 16]);
+        let (punct, upper, lower) = soup_classes(block);
+        let mut m = punct | (upper & ((lower << 1) | u16::from(after_lower)));
+        after_lower = lower & 0x8000 != 0;
+        while m != 0 {
+            mark(p + m.trailing_zeros() as usize);
+            m &= m - 1;
+        }
+        p += 16;
     }
+    for (i, &c) in b.iter().enumerate().skip(p) {
+        let cl = CLASS[c as usize];
+        if cl == 1 || (cl == 2 && after_lower) {
+            mark(i);
+        }
+        after_lower = cl == 4;
+    }
+}
+
+/// Masks of soup punctuation, upper-case and lower-case ASCII letters in 16 bytes (bit `k` for
+/// byte `k`; the classes of [`CLASS`]).
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn soup_classes(c: &[u8; 16]) -> (u16, u16, u16) {
+    let (mut punct, mut upper, mut lower) = (0u16, 0u16, 0u16);
+    for (k, &b) in c.iter().enumerate() {
+        let cl = CLASS[b as usize];
+        punct |= u16::from(cl == 1) << k;
+        upper |= u16::from(cl == 2) << k;
+        lower |= u16::from(cl == 4) << k;
+    }
+    (punct, upper, lower)
+}
+
+/// [`soup_classes`] with wasm SIMD.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn soup_classes(c: &[u8; 16]) -> (u16, u16, u16) {
+    use core::arch::wasm32::*;
+    let v = u8x16(
+        c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13],
+        c[14], c[15],
+    );
+    let eq = |x: u8| u8x16_eq(v, u8x16_splat(x));
+    let mut punct = eq(SOUP_PUNCT[0]);
+    for &x in &SOUP_PUNCT[1..] {
+        punct = v128_or(punct, eq(x));
+    }
+    let upper = u8x16_lt(u8x16_sub(v, u8x16_splat(b'A')), u8x16_splat(26));
+    let lower = u8x16_lt(u8x16_sub(v, u8x16_splat(b'a')), u8x16_splat(26));
+    (
+        u8x16_bitmask(punct),
+        u8x16_bitmask(upper),
+        u8x16_bitmask(lower),
+    )
 }
 
 /// True when the text holds a window that reads as machine-generated token soup.

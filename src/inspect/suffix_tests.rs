@@ -221,3 +221,34 @@ fn gates() {
         let _ = score(t);
     }
 }
+
+/// The block-wise marks give exactly the regions that reading byte by byte gives.
+#[test]
+fn block_marks_match_the_byte_by_byte_reading() {
+    let alpha: &[u8] = b"aaaaeeeennttssss    AZBq.,!?\\*[]()+^~@%&/`{\n\xc3\xa9";
+    let mut r = Rng(0x5eed_1234_abcd_0001);
+    let mut nonempty = 0;
+    for round in 0..20_000 {
+        let len = round % 400;
+        let mut s = Vec::with_capacity(len);
+        for _ in 0..len {
+            let x = r.next();
+            // long quiet stretches, then bursts of soup
+            let a = if (x >> 40) % 5 == 0 {
+                alpha
+            } else {
+                &alpha[..20]
+            };
+            s.push(a[(x % a.len() as u64) as usize]);
+        }
+        let (mut by_block, mut by_byte) = (Vec::new(), Vec::new());
+        regions_of(&s, &mut by_block, true);
+        regions_of(&s, &mut by_byte, false);
+        assert_eq!(by_block, by_byte, "{:?}", String::from_utf8_lossy(&s));
+        nonempty += usize::from(!by_byte.is_empty());
+    }
+    assert!(
+        nonempty > 2_000,
+        "the generator should make hot regions: {nonempty}"
+    );
+}
