@@ -73,9 +73,9 @@ pub enum UnknownContentType {
 }
 
 /// The whole plugin configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct Config {
     /// Largest request body the filter buffers and scans, in bytes.
     pub max_body_bytes: usize,
@@ -119,6 +119,24 @@ pub struct Config {
     /// docs/observability.md). Default false.
     pub gen_ai_metric_names: bool,
 }
+crate::compact_struct!(Config {
+    max_body_bytes,
+    on_oversize,
+    on_compressed,
+    duplicate_keys,
+    unknown_content_type,
+    inspection,
+    identity,
+    limits,
+    audit,
+    metrics,
+    access,
+    contract,
+    upstream_key,
+    include_stream_usage,
+    response_guard,
+    gen_ai_metric_names
+});
 
 impl Default for Config {
     fn default() -> Self {

@@ -40,18 +40,19 @@ pub enum ChatTokensField {
 }
 
 /// An inclusive numeric range; either end may be open.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct Range {
     pub min: Option<f64>,
     pub max: Option<f64>,
 }
+crate::compact_struct!(Range { min, max });
 
 /// The `contract` section (and a consumer's `contract` override). `{}` checks nothing.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct ContractConfig {
     /// Largest `max_tokens` / `max_completion_tokens` / `max_output_tokens` a request may ask for.
     pub max_tokens: Option<u64>,
@@ -75,6 +76,18 @@ pub struct ContractConfig {
     /// Whether `stream: true` is allowed. Default `true`.
     pub allow_stream: bool,
 }
+crate::compact_struct!(ContractConfig {
+    max_tokens,
+    on_max_tokens,
+    default_max_tokens,
+    chat_max_tokens_field,
+    max_messages,
+    max_prompt_chars,
+    require_model,
+    temperature,
+    n,
+    allow_stream
+});
 
 impl Default for ContractConfig {
     fn default() -> Self {

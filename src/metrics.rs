@@ -54,14 +54,15 @@ pub enum Detail {
 }
 
 /// Metrics settings.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct MetricsConfig {
     /// `basic` (default) or `full` (adds the in-flight gauge and the scan-time histogram;
     /// docs/observability.md, "Host calls").
     pub detail: Detail,
 }
+crate::compact_struct!(MetricsConfig { detail });
 
 /// Longest label value kept; longer values are cut.
 const MAX_LABEL_VALUE: usize = 64;

@@ -119,9 +119,9 @@ pub struct AllowRule {
 }
 
 /// The `inspection` section of the plugin configuration. `{}` gives working defaults.
-#[derive(Deserialize, Debug, Clone)]
+#[derive(Debug, Clone)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct InspectionConfig {
     /// Scan request bodies at all. Default `true`.
     pub enabled: bool,
@@ -168,6 +168,23 @@ pub struct InspectionConfig {
     /// on every turn is not scanned again. Never changes a decision (docs/inspection.md).
     pub cache: cache::CacheConfig,
 }
+crate::compact_struct!(InspectionConfig {
+    enabled,
+    action,
+    threshold,
+    roles,
+    on_parse_error,
+    max_decode_depth,
+    redaction_placeholder,
+    disabled_rules,
+    custom_rules,
+    allow_rules,
+    category_actions,
+    context_checks,
+    suffix_check,
+    classifier,
+    cache
+});
 
 impl Default for InspectionConfig {
     fn default() -> Self {

@@ -134,9 +134,9 @@ pub enum TokenCount {
 
 /// A set of per-consumer limits. Every field is optional; absent means "inherit" in an override
 /// and "no limit" in `default`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct LimitSet {
     /// Requests per second.
     pub requests_per_second: Option<LimitValue>,
@@ -159,6 +159,18 @@ pub struct LimitSet {
     /// Requests in flight at once (a plain number; no window).
     pub concurrent_requests: Option<LimitValue>,
 }
+crate::compact_struct!(LimitSet {
+    requests_per_second,
+    requests_per_minute,
+    requests_per_hour,
+    requests_per_day,
+    tokens_per_minute,
+    tokens_per_day,
+    token_count,
+    cost_per_day,
+    cost_per_month,
+    concurrent_requests
+});
 
 impl LimitSet {
     /// `over`'s fields where present, `self`'s otherwise.
@@ -178,9 +190,9 @@ impl LimitSet {
 }
 
 /// Which consumers an override applies to: exactly one field.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct ConsumerMatch {
     /// Exact hashed consumer id (32 hex digits, or the full 64-digit SHA-256). Works for every
     /// source, secret or not.
@@ -192,18 +204,25 @@ pub struct ConsumerMatch {
     /// Name glob: `*` any run of characters, `?` one character.
     pub name_glob: Option<String>,
 }
+crate::compact_struct!(ConsumerMatch {
+    id,
+    name,
+    name_prefix,
+    name_glob
+});
 
 /// Limits for the consumers an override matches.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct Override {
     /// The consumers this applies to.
-    #[serde(rename = "match")]
+    #[cfg_attr(not(target_arch = "wasm32"), serde(rename = "match"))]
     pub matches: ConsumerMatch,
     /// Limits merged over `default` (field by field; `"off"` removes one).
     pub limits: LimitSet,
 }
+crate::compact_struct!(Override { matches = "match", limits });
 
 /// Price of one model, in `pricing.currency` per million tokens.
 #[derive(Debug, Clone, Deserialize)]
@@ -220,9 +239,9 @@ pub struct ModelPrice {
 }
 
 /// Price table for cost limits and the global budget.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct Pricing {
     /// Currency label (informational; amounts are kept in integer micro-units of it). Default `USD`.
     pub currency: String,
@@ -232,6 +251,11 @@ pub struct Pricing {
     /// Price for models not in `models`. Default: none (unknown models cost 0).
     pub default: Option<ModelPrice>,
 }
+crate::compact_struct!(Pricing {
+    currency,
+    models,
+    default
+});
 
 impl Default for Pricing {
     fn default() -> Self {
@@ -244,25 +268,30 @@ impl Default for Pricing {
 }
 
 /// The global circuit breaker.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct GlobalBudget {
     /// Spend per UTC day across all consumers, in `pricing.currency`. Once reached, every request
     /// is rejected (`budget_exceeded`) until 00:00 UTC. Default: none.
     pub cost_per_day: Option<f64>,
 }
+crate::compact_struct!(GlobalBudget { cost_per_day });
 
 /// How reservations are estimated before the response is known.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct Estimate {
     /// Prompt tokens are estimated as `prompt_bytes / bytes_per_token` (rounded up). Default 4.
     pub bytes_per_token: u64,
     /// Completion tokens reserved when the request has no `max_tokens`. Default 1024.
     pub default_completion_tokens: u64,
 }
+crate::compact_struct!(Estimate {
+    bytes_per_token,
+    default_completion_tokens
+});
 
 impl Default for Estimate {
     fn default() -> Self {
@@ -478,9 +507,9 @@ impl schemars::JsonSchema for StoreConfig {
 }
 
 /// The `limits` section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct LimitsConfig {
     /// Limits for every consumer without a matching override. Default: none.
     pub default: LimitSet,
@@ -515,6 +544,22 @@ pub struct LimitsConfig {
     /// rate-limit service shared by every replica (`rls`). See `docs/distributed-limits.md`.
     pub store: StoreConfig,
 }
+crate::compact_struct!(LimitsConfig {
+    default,
+    anonymous,
+    overflow,
+    overrides,
+    global_budget,
+    pricing,
+    estimate,
+    max_consumers,
+    when_full,
+    failure_mode,
+    cas_retries,
+    key_prefix,
+    concurrency_lease_secs,
+    store
+});
 
 impl Default for LimitsConfig {
     fn default() -> Self {
