@@ -25,13 +25,12 @@ use crate::identity::{Consumer, Identity};
 use crate::inspect::{self, InspectionConfig, Strictness};
 use crate::outcome::{Reason, Refusal};
 use hashbrown::HashMap;
-use serde::Deserialize;
 use serde_json::Value;
 
 /// How requests are authenticated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum AuthMode {
     /// No authentication (policies still apply to listed consumers).
     #[default]
@@ -41,11 +40,12 @@ pub enum AuthMode {
     /// Trust the identity the host established (non-secret identity sources).
     Host,
 }
+crate::compact_enum!(AuthMode { Off = "off", ApiKey = "api_key", Host = "host" });
 
 /// What to do with a host-authenticated consumer that is not listed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum UnknownConsumers {
     /// Apply `access.default`.
     #[default]
@@ -53,6 +53,7 @@ pub enum UnknownConsumers {
     /// 403 `consumer_not_allowed`.
     Reject,
 }
+crate::compact_enum!(UnknownConsumers { Default = "default", Reject = "reject" });
 
 /// Per-consumer inspection strictness.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -90,7 +90,7 @@ impl Default for AuditConfig {
 }
 
 /// What the filter did with a request. Also the `decision` label of `promptgate_requests_total`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     Allowed,
@@ -108,6 +108,7 @@ pub enum Decision {
     /// 400: the request breaks the request contract (or cannot be checked against it).
     Invalid,
 }
+crate::compact_enum!(Decision { Allowed = "allowed", Blocked = "blocked", Redacted = "redacted", Monitored = "monitored", RateLimited = "rate_limited", BudgetExceeded = "budget_exceeded", Oversize = "oversize", Error = "error", Unauthenticated = "unauthenticated", Forbidden = "forbidden", Invalid = "invalid" });
 
 impl Decision {
     pub const ALL: [Decision; 11] = [

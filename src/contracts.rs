@@ -12,13 +12,12 @@
 
 use crate::error::ConfigError;
 use crate::extract::ApiShape;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// What to do with an output-token limit above `max_tokens`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum OverLimit {
     /// Answer 400 naming the field and the limit.
     #[default]
@@ -26,11 +25,12 @@ pub enum OverLimit {
     /// Lower the field to the limit and forward (audit `rewrites`: `clamped:<field>`).
     Clamp,
 }
+crate::compact_enum!(OverLimit { Reject = "reject", Clamp = "clamp" });
 
 /// The field `default_max_tokens` is injected as in OpenAI chat requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum ChatTokensField {
     /// `max_tokens`: understood by every OpenAI-compatible server.
     #[default]
@@ -38,6 +38,7 @@ pub enum ChatTokensField {
     /// `max_completion_tokens`: what OpenAI's reasoning models require.
     MaxCompletionTokens,
 }
+crate::compact_enum!(ChatTokensField { MaxTokens = "max_tokens", MaxCompletionTokens = "max_completion_tokens" });
 
 /// An inclusive numeric range; either end may be open.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

@@ -20,7 +20,6 @@
 //! Requests without any identity are the [`Consumer::anonymous`] consumer.
 
 use crate::error::{hex_id, ConfigError};
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 /// Id of the consumer used for requests where no source yields a value.
@@ -57,9 +56,9 @@ crate::compact_struct!(IdentityConfig {
 });
 
 /// What to do when identity sources disagree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum ConflictAction {
     /// Refuse the request (400, reason `conflicting_identity`).
     #[default]
@@ -67,6 +66,7 @@ pub enum ConflictAction {
     /// Use the first source that yields a value (and the first value of a repeated header).
     First,
 }
+crate::compact_enum!(ConflictAction { Reject = "reject", First = "first" });
 
 /// Identity sources disagree and `on_conflict` is `reject`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,13 +121,14 @@ crate::compact_struct!(IdentitySource {
 });
 
 /// An authorization scheme prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum Scheme {
     /// `Authorization: Bearer <token>`.
     Bearer,
 }
+crate::compact_enum!(Scheme { Bearer = "bearer" });
 
 /// Maps a hashed consumer id to a human-readable name.
 #[derive(Debug, Clone, Default)]
@@ -478,7 +479,7 @@ mod tests {
     use super::*;
 
     fn parse(json: &str) -> Result<Identity, ConfigError> {
-        #[derive(Deserialize)]
+        #[derive(serde::Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Top {
             #[serde(default)]

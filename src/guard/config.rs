@@ -2,12 +2,11 @@
 //! what each does on a hit, how much of a stream may be held back, and request PII masking.
 
 use crate::error::ConfigError;
-use serde::Deserialize;
 
 /// What a detector does with a hit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum Action {
     /// Stop the answer: non-streaming, the answer is replaced by an error; streaming, nothing
     /// from the hit on is released and the stream ends with an error event.
@@ -17,22 +16,24 @@ pub enum Action {
     /// Record the hit (metrics, audit); the text passes unchanged.
     Monitor,
 }
+crate::compact_enum!(Action { Block = "block", Redact = "redact", Monitor = "monitor" });
 
 /// What to do with an answer too large to scan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum UnscannedAction {
     /// Withhold it (an error answer, or an error event that ends the stream).
     Block,
     /// Let it pass unscanned (audited).
     Allow,
 }
+crate::compact_enum!(UnscannedAction { Block = "block", Allow = "allow" });
 
 /// A PII type, as configured and as reported (`kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum PiiType {
     Email,
     Phone,
@@ -41,6 +42,7 @@ pub enum PiiType {
     UsSsn,
     IpAddress,
 }
+crate::compact_enum!(PiiType { Email = "email", Phone = "phone", PaymentCard = "payment_card", Iban = "iban", UsSsn = "us_ssn", IpAddress = "ip_address" });
 
 impl PiiType {
     pub const ALL: [PiiType; 6] = [

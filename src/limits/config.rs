@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// How a limit's window moves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum WindowKind {
     /// Weighted two-window approximation: `current + previous × (unelapsed fraction of current)`.
     #[default]
@@ -22,6 +22,7 @@ pub enum WindowKind {
     /// Counter reset at each window boundary (UTC-aligned: second, minute, hour, day, month).
     Fixed,
 }
+crate::compact_enum!(WindowKind { Sliding = "sliding", Fixed = "fixed" });
 
 /// One limit in the configuration: a number, `"off"`, or `{"limit": number, "window": ...}`.
 ///
@@ -119,9 +120,9 @@ impl<'de> Deserialize<'de> for LimitValue {
 }
 
 /// Which tokens a token limit counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum TokenCount {
     /// Prompt (input) tokens, cached ones included.
     Prompt,
@@ -131,6 +132,7 @@ pub enum TokenCount {
     #[default]
     Total,
 }
+crate::compact_enum!(TokenCount { Prompt = "prompt", Completion = "completion", Total = "total" });
 
 /// A set of per-consumer limits. Every field is optional; absent means "inherit" in an override
 /// and "no limit" in `default`.
@@ -303,9 +305,9 @@ impl Default for Estimate {
 }
 
 /// What to do with a new consumer when `max_consumers` are already tracked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum WhenFull {
     /// Charge it to the shared `overflow` bucket (limits from `overflow`, else `default`).
     #[default]
@@ -313,11 +315,12 @@ pub enum WhenFull {
     /// Reject it with 429 `too_many_consumers`.
     Deny,
 }
+crate::compact_enum!(WhenFull { Overflow = "overflow", Deny = "deny" });
 
 /// What to do when shared data fails or compare-and-swap keeps losing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum FailureMode {
     /// Let the request through (marked `degraded`).
     #[default]
@@ -325,11 +328,12 @@ pub enum FailureMode {
     /// Reject it with 503 `limiter_unavailable`.
     Deny,
 }
+crate::compact_enum!(FailureMode { Allow = "allow", Deny = "deny" });
 
 /// Where the windowed limits are counted (`limits.store.type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum StoreType {
     /// Proxy-wasm shared data: per proxy process (one Envoy, one Kong node).
     #[default]
@@ -337,11 +341,12 @@ pub enum StoreType {
     /// Envoy's rate-limit service API (`envoy.service.ratelimit.v3`), shared by every replica.
     Rls,
 }
+crate::compact_enum!(StoreType { Local = "local", Rls = "rls" });
 
 /// How the rate-limit service is called (`limits.store.protocol`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum RlsProtocol {
     /// `RateLimitService/ShouldRateLimit` over gRPC (`dispatch_grpc_call`; Envoy only).
     #[default]
@@ -349,6 +354,7 @@ pub enum RlsProtocol {
     /// `POST <path>` with the request in proto3 JSON (`dispatch_http_call`; every host).
     Http,
 }
+crate::compact_enum!(RlsProtocol { Grpc = "grpc", Http = "http" });
 
 /// `limits.store`: where the counters live. `"local"` (the default) or an object with `type`.
 #[derive(Debug, Clone, PartialEq)]
