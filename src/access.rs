@@ -25,13 +25,12 @@ use crate::identity::{Consumer, Identity};
 use crate::inspect::{self, InspectionConfig, Strictness};
 use crate::outcome::{Reason, Refusal};
 use hashbrown::HashMap;
-use serde::Deserialize;
 use serde_json::Value;
 
 /// How requests are authenticated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum AuthMode {
     /// No authentication (policies still apply to listed consumers).
     #[default]
@@ -41,11 +40,12 @@ pub enum AuthMode {
     /// Trust the identity the host established (non-secret identity sources).
     Host,
 }
+crate::compact_enum!(AuthMode { Off = "off", ApiKey = "api_key", Host = "host" });
 
 /// What to do with a host-authenticated consumer that is not listed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum UnknownConsumers {
     /// Apply `access.default`.
     #[default]
@@ -53,22 +53,24 @@ pub enum UnknownConsumers {
     /// 403 `consumer_not_allowed`.
     Reject,
 }
+crate::compact_enum!(UnknownConsumers { Default = "default", Reject = "reject" });
 
 /// Per-consumer inspection strictness.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct InspectionOverride {
     /// Replaces `inspection.threshold`.
     pub threshold: Option<u32>,
     /// Replaces `inspection.action` (per-category `category_actions` still apply).
     pub action: Option<inspect::Action>,
 }
+crate::compact_struct!(InspectionOverride { threshold, action });
 
 /// What a consumer may do. Absent fields of a consumer inherit `access.default`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct PolicyConfig {
     /// Allowed `model` values, exact or glob (`*`, `?`). Absent: any.
     pub models: Option<Vec<String>>,
@@ -82,11 +84,18 @@ pub struct PolicyConfig {
     /// Request contract for this consumer (replaces the top-level `contract`).
     pub contract: Option<ContractConfig>,
 }
+crate::compact_struct!(PolicyConfig {
+    models,
+    apis,
+    paths,
+    inspection,
+    contract
+});
 
 /// One configured consumer.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct ConsumerConfig {
     /// The consumer's name: the limiter's consumer name, the audit event's `consumer`.
     pub id: String,
@@ -98,6 +107,15 @@ pub struct ConsumerConfig {
     pub inspection: Option<InspectionOverride>,
     pub contract: Option<ContractConfig>,
 }
+crate::compact_struct!(ConsumerConfig {
+    id,
+    keys_sha256,
+    models,
+    apis,
+    paths,
+    inspection,
+    contract
+});
 
 impl ConsumerConfig {
     /// The consumer's policy fields (the same as `PolicyConfig`'s: serde cannot combine
@@ -114,9 +132,9 @@ impl ConsumerConfig {
 }
 
 /// The `access` section. `{}` changes nothing.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct AccessConfig {
     /// `off` (default), `api_key` or `host`.
     pub authentication: AuthMode,
@@ -129,6 +147,13 @@ pub struct AccessConfig {
     /// Policy for everyone not listed (and for `anonymous` when authentication is off).
     pub default: PolicyConfig,
 }
+crate::compact_struct!(AccessConfig {
+    authentication,
+    realm,
+    unknown_consumers,
+    consumers,
+    default
+});
 
 impl Default for AccessConfig {
     fn default() -> Self {

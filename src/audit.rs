@@ -54,9 +54,9 @@ fn hex32(bytes: &[u8; 32]) -> String {
 }
 
 /// Audit settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct AuditConfig {
     /// Write one audit event per request to the host log (Envoy: the `wasm` log component).
     pub enabled: bool,
@@ -71,6 +71,12 @@ pub struct AuditConfig {
     /// true; with `filter_state: true` and `log: false` the event goes to filter state only.
     pub log: bool,
 }
+crate::compact_struct!(AuditConfig {
+    enabled,
+    include_prompt,
+    filter_state,
+    log
+});
 
 impl Default for AuditConfig {
     fn default() -> Self {
@@ -84,7 +90,7 @@ impl Default for AuditConfig {
 }
 
 /// What the filter did with a request. Also the `decision` label of `promptgate_requests_total`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     Allowed,
@@ -102,6 +108,7 @@ pub enum Decision {
     /// 400: the request breaks the request contract (or cannot be checked against it).
     Invalid,
 }
+crate::compact_enum!(Decision { Allowed = "allowed", Blocked = "blocked", Redacted = "redacted", Monitored = "monitored", RateLimited = "rate_limited", BudgetExceeded = "budget_exceeded", Oversize = "oversize", Error = "error", Unauthenticated = "unauthenticated", Forbidden = "forbidden", Invalid = "invalid" });
 
 impl Decision {
     pub const ALL: [Decision; 11] = [

@@ -9,9 +9,9 @@ use crate::extract::{Extracted, Role, RoleFilter};
 use serde::{Deserialize, Serialize};
 
 /// The wire format of the classifier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum Protocol {
     /// `POST {"text": "...", "role"?: "user"}`, answer `{"score": 0..1, "label"?, "model"?}`.
     #[default]
@@ -20,12 +20,13 @@ pub enum Protocol {
     /// `{"is_valid": bool, "scanners": {"PromptInjection": 0.97, ...}}`.
     LlmGuard,
 }
+crate::compact_enum!(Protocol { Generic = "generic", LlmGuard = "llm_guard" });
 
 /// What happens when the classifier cannot answer (timeout, error status, unreachable,
 /// malformed answer).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum FailureMode {
     /// Forward the request as the rules decided (audit reason `classifier_unavailable`).
     #[default]
@@ -33,11 +34,12 @@ pub enum FailureMode {
     /// Answer 503 `classifier_unavailable`; nothing reaches the model.
     Closed,
 }
+crate::compact_enum!(FailureMode { Open = "open", Closed = "closed" });
 
 /// What a score at or above `threshold` does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum ClassifierAction {
     /// Answer 403 (audit reason `classifier_blocked`, rule `CLS-001`).
     #[default]
@@ -45,6 +47,7 @@ pub enum ClassifierAction {
     /// Forward, recorded as `monitored` with rule `CLS-001` (a shadow rollout).
     Monitor,
 }
+crate::compact_enum!(ClassifierAction { Block = "block", Monitor = "monitor" });
 
 /// `inspection.classifier`. Off when absent.
 #[derive(Debug, Clone, Deserialize)]
@@ -315,7 +318,7 @@ pub struct Malformed;
 
 /// How a call ended: the audit event's `classifier.outcome` and the `decision` label of
 /// `promptgate_classifier_calls_total`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Answered below the threshold.
@@ -329,6 +332,7 @@ pub enum Outcome {
     /// Status 200 with an answer that does not read (see [`Malformed`]).
     Malformed,
 }
+crate::compact_enum!(Outcome { Passed = "passed", Flagged = "flagged", Timeout = "timeout", Error = "error", Malformed = "malformed" });
 
 impl Outcome {
     pub fn as_str(self) -> &'static str {

@@ -12,15 +12,14 @@ use crate::identity::IdentityConfig;
 use crate::inspect::InspectionConfig;
 use crate::limits::LimitsConfig;
 use crate::vault::UpstreamKeyConfig;
-use serde::Deserialize;
 
 /// Kept here so callers that name `config::ConfigError` keep building; it lives in `error`.
 pub use crate::error::ConfigError;
 
 /// What to do with a request body larger than `max_body_bytes`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum OversizeAction {
     /// Answer 413 with a JSON error; nothing reaches the upstream.
     #[default]
@@ -28,11 +27,12 @@ pub enum OversizeAction {
     /// Pass the request upstream without scanning it (recorded as `oversize`).
     Allow,
 }
+crate::compact_enum!(OversizeAction { Reject = "reject", Allow = "allow" });
 
 /// What to do with a request body sent with a `content-encoding` other than `identity`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum CompressedAction {
     /// Answer 415 with a JSON error; nothing reaches the upstream. Compressed bytes cannot be
     /// scanned, and passing them on as if they had been would be a bypass.
@@ -41,11 +41,12 @@ pub enum CompressedAction {
     /// Forward it without scanning (audit reason `compressed_unscanned`). Limits still apply.
     AllowUnscanned,
 }
+crate::compact_enum!(CompressedAction { Reject = "reject", AllowUnscanned = "allow_unscanned" });
 
 /// What to do with a JSON body that has the same key twice in one object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum DuplicateKeys {
     /// Answer 400 `duplicate_key` naming the JSON path: parsers disagree on which value wins.
     #[default]
@@ -54,13 +55,14 @@ pub enum DuplicateKeys {
     /// contract read the last one (serde_json's and Python's choice).
     Allow,
 }
+crate::compact_enum!(DuplicateKeys { Reject = "reject", Allow = "allow" });
 
 /// What to do with a request body of no type the filter reads as structure: not JSON, not a
 /// form (`application/x-www-form-urlencoded`), not multipart, and not sent as `text/*`
 /// (a body without a content type included).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum UnknownContentType {
     /// Inspect the whole body as text, JSON string escapes decoded.
     #[default]
@@ -71,11 +73,12 @@ pub enum UnknownContentType {
     /// and limits still apply.
     Allow,
 }
+crate::compact_enum!(UnknownContentType { InspectAsText = "inspect_as_text", Reject = "reject", Allow = "allow" });
 
 /// The whole plugin configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct Config {
     /// Largest request body the filter buffers and scans, in bytes.
     pub max_body_bytes: usize,
@@ -119,6 +122,24 @@ pub struct Config {
     /// docs/observability.md). Default false.
     pub gen_ai_metric_names: bool,
 }
+crate::compact_struct!(Config {
+    max_body_bytes,
+    on_oversize,
+    on_compressed,
+    duplicate_keys,
+    unknown_content_type,
+    inspection,
+    identity,
+    limits,
+    audit,
+    metrics,
+    access,
+    contract,
+    upstream_key,
+    include_stream_usage,
+    response_guard,
+    gen_ai_metric_names
+});
 
 impl Default for Config {
     fn default() -> Self {

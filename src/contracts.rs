@@ -12,13 +12,12 @@
 
 use crate::error::ConfigError;
 use crate::extract::ApiShape;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// What to do with an output-token limit above `max_tokens`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum OverLimit {
     /// Answer 400 naming the field and the limit.
     #[default]
@@ -26,11 +25,12 @@ pub enum OverLimit {
     /// Lower the field to the limit and forward (audit `rewrites`: `clamped:<field>`).
     Clamp,
 }
+crate::compact_enum!(OverLimit { Reject = "reject", Clamp = "clamp" });
 
 /// The field `default_max_tokens` is injected as in OpenAI chat requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum ChatTokensField {
     /// `max_tokens`: understood by every OpenAI-compatible server.
     #[default]
@@ -38,20 +38,22 @@ pub enum ChatTokensField {
     /// `max_completion_tokens`: what OpenAI's reasoning models require.
     MaxCompletionTokens,
 }
+crate::compact_enum!(ChatTokensField { MaxTokens = "max_tokens", MaxCompletionTokens = "max_completion_tokens" });
 
 /// An inclusive numeric range; either end may be open.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct Range {
     pub min: Option<f64>,
     pub max: Option<f64>,
 }
+crate::compact_struct!(Range { min, max });
 
 /// The `contract` section (and a consumer's `contract` override). `{}` checks nothing.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct ContractConfig {
     /// Largest `max_tokens` / `max_completion_tokens` / `max_output_tokens` a request may ask for.
     pub max_tokens: Option<u64>,
@@ -75,6 +77,18 @@ pub struct ContractConfig {
     /// Whether `stream: true` is allowed. Default `true`.
     pub allow_stream: bool,
 }
+crate::compact_struct!(ContractConfig {
+    max_tokens,
+    on_max_tokens,
+    default_max_tokens,
+    chat_max_tokens_field,
+    max_messages,
+    max_prompt_chars,
+    require_model,
+    temperature,
+    n,
+    allow_stream
+});
 
 impl Default for ContractConfig {
     fn default() -> Self {

@@ -20,7 +20,6 @@
 //! Requests without any identity are the [`Consumer::anonymous`] consumer.
 
 use crate::error::{hex_id, ConfigError};
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 /// Id of the consumer used for requests where no source yields a value.
@@ -30,9 +29,9 @@ pub const ANONYMOUS_ID: &str = "anonymous";
 pub const MAX_NAME_BYTES: usize = 128;
 
 /// Where consumer identity comes from and how it is labelled.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct IdentityConfig {
     /// Sources tried in order; the first that yields a non-empty value identifies the consumer.
     /// Default: `authorization` header with the `bearer` scheme, then the `x-api-key` header.
@@ -49,11 +48,17 @@ pub struct IdentityConfig {
     /// one key while the upstream authenticates another; `first` takes the first source.
     pub on_conflict: ConflictAction,
 }
+crate::compact_struct!(IdentityConfig {
+    sources,
+    salt,
+    consumers,
+    on_conflict
+});
 
 /// What to do when identity sources disagree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum ConflictAction {
     /// Refuse the request (400, reason `conflicting_identity`).
     #[default]
@@ -61,6 +66,7 @@ pub enum ConflictAction {
     /// Use the first source that yields a value (and the first value of a repeated header).
     First,
 }
+crate::compact_enum!(ConflictAction { Reject = "reject", First = "first" });
 
 /// Identity sources disagree and `on_conflict` is `reject`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,9 +97,9 @@ impl Default for IdentityConfig {
 }
 
 /// One identity source: exactly one of `header` or `property`.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct IdentitySource {
     /// Request header name (case-insensitive; the glue lower-cases it for the host).
     pub header: Option<String>,
@@ -107,26 +113,34 @@ pub struct IdentitySource {
     /// become the consumer's name. Default: `true` for headers, `false` for properties.
     pub secret: Option<bool>,
 }
+crate::compact_struct!(IdentitySource {
+    header,
+    property,
+    scheme,
+    secret
+});
 
 /// An authorization scheme prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum Scheme {
     /// `Authorization: Bearer <token>`.
     Bearer,
 }
+crate::compact_enum!(Scheme { Bearer = "bearer" });
 
 /// Maps a hashed consumer id to a human-readable name.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct ConsumerLabel {
     /// Hex SHA-256 of `salt ‖ key`: the full 64 digits or the first 32.
     pub id_sha256: String,
     /// Name used for override matching and logs.
     pub name: String,
 }
+crate::compact_struct!(ConsumerLabel { id_sha256, name });
 
 /// What the glue is asked to look up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -465,7 +479,7 @@ mod tests {
     use super::*;
 
     fn parse(json: &str) -> Result<Identity, ConfigError> {
-        #[derive(Deserialize)]
+        #[derive(serde::Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Top {
             #[serde(default)]

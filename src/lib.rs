@@ -7,6 +7,7 @@
 mod access;
 pub mod audit;
 pub mod classifier;
+pub mod compact_de;
 pub mod config;
 mod contracts;
 mod error;

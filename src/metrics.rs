@@ -40,9 +40,9 @@ pub const GEN_AI_TIME_PER_OUTPUT_TOKEN: &str = "gen_ai.server.time_per_output_to
 pub const GEN_AI_REQUEST_DURATION: &str = "gen_ai.server.request.duration";
 
 /// How many series the filter keeps per request (`metrics.detail`). Each update is a host call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum Detail {
     /// Decisions, rule hits, tokens, cost, body sizes, limit-store errors, output guard and
     /// stream timings.
@@ -52,16 +52,18 @@ pub enum Detail {
     /// `promptgate_scan_duration_us` (two clock readings and one update per scanned body).
     Full,
 }
+crate::compact_enum!(Detail { Basic = "basic", Full = "full" });
 
 /// Metrics settings.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct MetricsConfig {
     /// `basic` (default) or `full` (adds the in-flight gauge and the scan-time histogram;
     /// docs/observability.md, "Host calls").
     pub detail: Detail,
 }
+crate::compact_struct!(MetricsConfig { detail });
 
 /// Longest label value kept; longer values are cut.
 const MAX_LABEL_VALUE: usize = 64;

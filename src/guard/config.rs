@@ -2,12 +2,11 @@
 //! what each does on a hit, how much of a stream may be held back, and request PII masking.
 
 use crate::error::ConfigError;
-use serde::Deserialize;
 
 /// What a detector does with a hit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum Action {
     /// Stop the answer: non-streaming, the answer is replaced by an error; streaming, nothing
     /// from the hit on is released and the stream ends with an error event.
@@ -17,22 +16,24 @@ pub enum Action {
     /// Record the hit (metrics, audit); the text passes unchanged.
     Monitor,
 }
+crate::compact_enum!(Action { Block = "block", Redact = "redact", Monitor = "monitor" });
 
 /// What to do with an answer too large to scan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum UnscannedAction {
     /// Withhold it (an error answer, or an error event that ends the stream).
     Block,
     /// Let it pass unscanned (audited).
     Allow,
 }
+crate::compact_enum!(UnscannedAction { Block = "block", Allow = "allow" });
 
 /// A PII type, as configured and as reported (`kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum PiiType {
     Email,
     Phone,
@@ -41,6 +42,7 @@ pub enum PiiType {
     UsSsn,
     IpAddress,
 }
+crate::compact_enum!(PiiType { Email = "email", Phone = "phone", PaymentCard = "payment_card", Iban = "iban", UsSsn = "us_ssn", IpAddress = "ip_address" });
 
 impl PiiType {
     pub const ALL: [PiiType; 6] = [
@@ -98,9 +100,9 @@ fn default_pii_types() -> Vec<PiiType> {
 }
 
 /// Leakage of what the request's system prompt holds.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct LeakageConfig {
     pub enabled: bool,
     pub action: Action,
@@ -114,6 +116,13 @@ pub struct LeakageConfig {
     /// (ASCII case ignored). 8 to 128 bytes, no whitespace at either end.
     pub canary: Option<String>,
 }
+crate::compact_struct!(LeakageConfig {
+    enabled,
+    action,
+    shingle_words,
+    protected_terms,
+    canary
+});
 
 impl Default for LeakageConfig {
     fn default() -> Self {
@@ -128,13 +137,14 @@ impl Default for LeakageConfig {
 }
 
 /// Credentials: provider API keys, cloud keys, tokens, private-key blocks, JWTs.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct SecretsConfig {
     pub enabled: bool,
     pub action: Action,
 }
+crate::compact_struct!(SecretsConfig { enabled, action });
 
 impl Default for SecretsConfig {
     fn default() -> Self {
@@ -146,15 +156,20 @@ impl Default for SecretsConfig {
 }
 
 /// Personal data in answers.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct PiiConfig {
     pub enabled: bool,
     pub action: Action,
     /// Which types; default all but `ip_address`.
     pub types: Vec<PiiType>,
 }
+crate::compact_struct!(PiiConfig {
+    enabled,
+    action,
+    types
+});
 
 impl Default for PiiConfig {
     fn default() -> Self {
@@ -167,9 +182,9 @@ impl Default for PiiConfig {
 }
 
 /// Markdown images and links to hosts outside the allowlist (the exfiltration channel).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct LinksConfig {
     pub enabled: bool,
     pub action: Action,
@@ -180,6 +195,12 @@ pub struct LinksConfig {
     /// markdown images outside it are always flagged, links only with data in them).
     pub flag_all_links: bool,
 }
+crate::compact_struct!(LinksConfig {
+    enabled,
+    action,
+    allowed_hosts,
+    flag_all_links
+});
 
 impl Default for LinksConfig {
     fn default() -> Self {
@@ -193,9 +214,9 @@ impl Default for LinksConfig {
 }
 
 /// PII in requests replaced by typed placeholders (`[EMAIL_1]`) before the model sees it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct RequestPiiMaskingConfig {
     pub enabled: bool,
     /// Put the original values back where the answer repeats a placeholder. Default true.
@@ -203,6 +224,11 @@ pub struct RequestPiiMaskingConfig {
     /// Which types; default all but `ip_address`.
     pub types: Vec<PiiType>,
 }
+crate::compact_struct!(RequestPiiMaskingConfig {
+    enabled,
+    restore,
+    types
+});
 
 impl Default for RequestPiiMaskingConfig {
     fn default() -> Self {
@@ -215,9 +241,9 @@ impl Default for RequestPiiMaskingConfig {
 }
 
 /// The `response_guard` section. Absent: answers are not scanned.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct GuardConfig {
     /// Most bytes of a stream held back while a possible match is undecided. 512 to 65536;
     /// default 1024.
@@ -239,6 +265,17 @@ pub struct GuardConfig {
     pub links: LinksConfig,
     pub request_pii_masking: RequestPiiMaskingConfig,
 }
+crate::compact_struct!(GuardConfig {
+    hold_back_bytes,
+    block_status,
+    max_json_bytes,
+    unscanned,
+    leakage,
+    secrets,
+    pii,
+    links,
+    request_pii_masking
+});
 
 impl Default for GuardConfig {
     fn default() -> Self {

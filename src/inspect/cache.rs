@@ -25,13 +25,12 @@
 //! - **Per worker**: the cache is VM-local memory (no shared data): each Envoy worker warms its
 //!   own.
 
-use serde::Deserialize;
 use std::hash::{BuildHasher, Hasher};
 
 /// `inspection.cache`.
-#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct CacheConfig {
     /// Keep per-message scan results and reuse them when the same message comes again (chat
     /// clients resend the history on every turn). Never changes a decision. Default `true`.
@@ -43,6 +42,11 @@ pub struct CacheConfig {
     /// 1048576 (1 MiB).
     pub max_bytes: u64,
 }
+crate::compact_struct!(CacheConfig {
+    enabled,
+    entries,
+    max_bytes
+});
 
 impl Default for CacheConfig {
     fn default() -> Self {

@@ -39,9 +39,9 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 /// What to do with a request whose score reaches the threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum Action {
     /// Let it through, but report the hits (log / metrics).
     Monitor,
@@ -51,11 +51,12 @@ pub enum Action {
     #[default]
     Block,
 }
+crate::compact_enum!(Action { Monitor = "monitor", Redact = "redact", Block = "block" });
 
 /// What to do with a body that looks like JSON but does not parse.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum ParseErrorAction {
     /// Reject it (the filter answers 400).
     Block,
@@ -63,11 +64,12 @@ pub enum ParseErrorAction {
     #[default]
     ScanRaw,
 }
+crate::compact_enum!(ParseErrorAction { Block = "block", ScanRaw = "scan_raw" });
 
 /// Extent of an allow rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum AllowScope {
     /// Suppress only hits that overlap the allow rule's match.
     #[default]
@@ -75,6 +77,7 @@ pub enum AllowScope {
     /// Suppress every hit of the request when the allow rule matches anywhere.
     Request,
 }
+crate::compact_enum!(AllowScope { Span = "span", Request = "request" });
 
 /// An operator-defined deny rule.
 #[derive(Debug, Clone, Deserialize)]
@@ -119,9 +122,9 @@ pub struct AllowRule {
 }
 
 /// The `inspection` section of the plugin configuration. `{}` gives working defaults.
-#[derive(Deserialize, Debug, Clone)]
+#[derive(Debug, Clone)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct InspectionConfig {
     /// Scan request bodies at all. Default `true`.
     pub enabled: bool,
@@ -168,6 +171,23 @@ pub struct InspectionConfig {
     /// on every turn is not scanned again. Never changes a decision (docs/inspection.md).
     pub cache: cache::CacheConfig,
 }
+crate::compact_struct!(InspectionConfig {
+    enabled,
+    action,
+    threshold,
+    roles,
+    on_parse_error,
+    max_decode_depth,
+    redaction_placeholder,
+    disabled_rules,
+    custom_rules,
+    allow_rules,
+    category_actions,
+    context_checks,
+    suffix_check,
+    classifier,
+    cache
+});
 
 impl Default for InspectionConfig {
     fn default() -> Self {

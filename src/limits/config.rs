@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// How a limit's window moves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum WindowKind {
     /// Weighted two-window approximation: `current + previous × (unelapsed fraction of current)`.
     #[default]
@@ -22,6 +22,7 @@ pub enum WindowKind {
     /// Counter reset at each window boundary (UTC-aligned: second, minute, hour, day, month).
     Fixed,
 }
+crate::compact_enum!(WindowKind { Sliding = "sliding", Fixed = "fixed" });
 
 /// One limit in the configuration: a number, `"off"`, or `{"limit": number, "window": ...}`.
 ///
@@ -119,9 +120,9 @@ impl<'de> Deserialize<'de> for LimitValue {
 }
 
 /// Which tokens a token limit counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum TokenCount {
     /// Prompt (input) tokens, cached ones included.
     Prompt,
@@ -131,12 +132,13 @@ pub enum TokenCount {
     #[default]
     Total,
 }
+crate::compact_enum!(TokenCount { Prompt = "prompt", Completion = "completion", Total = "total" });
 
 /// A set of per-consumer limits. Every field is optional; absent means "inherit" in an override
 /// and "no limit" in `default`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct LimitSet {
     /// Requests per second.
     pub requests_per_second: Option<LimitValue>,
@@ -159,6 +161,18 @@ pub struct LimitSet {
     /// Requests in flight at once (a plain number; no window).
     pub concurrent_requests: Option<LimitValue>,
 }
+crate::compact_struct!(LimitSet {
+    requests_per_second,
+    requests_per_minute,
+    requests_per_hour,
+    requests_per_day,
+    tokens_per_minute,
+    tokens_per_day,
+    token_count,
+    cost_per_day,
+    cost_per_month,
+    concurrent_requests
+});
 
 impl LimitSet {
     /// `over`'s fields where present, `self`'s otherwise.
@@ -178,9 +192,9 @@ impl LimitSet {
 }
 
 /// Which consumers an override applies to: exactly one field.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct ConsumerMatch {
     /// Exact hashed consumer id (32 hex digits, or the full 64-digit SHA-256). Works for every
     /// source, secret or not.
@@ -192,18 +206,25 @@ pub struct ConsumerMatch {
     /// Name glob: `*` any run of characters, `?` one character.
     pub name_glob: Option<String>,
 }
+crate::compact_struct!(ConsumerMatch {
+    id,
+    name,
+    name_prefix,
+    name_glob
+});
 
 /// Limits for the consumers an override matches.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct Override {
     /// The consumers this applies to.
-    #[serde(rename = "match")]
+    #[cfg_attr(not(target_arch = "wasm32"), serde(rename = "match"))]
     pub matches: ConsumerMatch,
     /// Limits merged over `default` (field by field; `"off"` removes one).
     pub limits: LimitSet,
 }
+crate::compact_struct!(Override { matches = "match", limits });
 
 /// Price of one model, in `pricing.currency` per million tokens.
 #[derive(Debug, Clone, Deserialize)]
@@ -220,9 +241,9 @@ pub struct ModelPrice {
 }
 
 /// Price table for cost limits and the global budget.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct Pricing {
     /// Currency label (informational; amounts are kept in integer micro-units of it). Default `USD`.
     pub currency: String,
@@ -232,6 +253,11 @@ pub struct Pricing {
     /// Price for models not in `models`. Default: none (unknown models cost 0).
     pub default: Option<ModelPrice>,
 }
+crate::compact_struct!(Pricing {
+    currency,
+    models,
+    default
+});
 
 impl Default for Pricing {
     fn default() -> Self {
@@ -244,25 +270,30 @@ impl Default for Pricing {
 }
 
 /// The global circuit breaker.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct GlobalBudget {
     /// Spend per UTC day across all consumers, in `pricing.currency`. Once reached, every request
     /// is rejected (`budget_exceeded`) until 00:00 UTC. Default: none.
     pub cost_per_day: Option<f64>,
 }
+crate::compact_struct!(GlobalBudget { cost_per_day });
 
 /// How reservations are estimated before the response is known.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct Estimate {
     /// Prompt tokens are estimated as `prompt_bytes / bytes_per_token` (rounded up). Default 4.
     pub bytes_per_token: u64,
     /// Completion tokens reserved when the request has no `max_tokens`. Default 1024.
     pub default_completion_tokens: u64,
 }
+crate::compact_struct!(Estimate {
+    bytes_per_token,
+    default_completion_tokens
+});
 
 impl Default for Estimate {
     fn default() -> Self {
@@ -274,9 +305,9 @@ impl Default for Estimate {
 }
 
 /// What to do with a new consumer when `max_consumers` are already tracked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum WhenFull {
     /// Charge it to the shared `overflow` bucket (limits from `overflow`, else `default`).
     #[default]
@@ -284,11 +315,12 @@ pub enum WhenFull {
     /// Reject it with 429 `too_many_consumers`.
     Deny,
 }
+crate::compact_enum!(WhenFull { Overflow = "overflow", Deny = "deny" });
 
 /// What to do when shared data fails or compare-and-swap keeps losing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum FailureMode {
     /// Let the request through (marked `degraded`).
     #[default]
@@ -296,11 +328,12 @@ pub enum FailureMode {
     /// Reject it with 503 `limiter_unavailable`.
     Deny,
 }
+crate::compact_enum!(FailureMode { Allow = "allow", Deny = "deny" });
 
 /// Where the windowed limits are counted (`limits.store.type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum StoreType {
     /// Proxy-wasm shared data: per proxy process (one Envoy, one Kong node).
     #[default]
@@ -308,11 +341,12 @@ pub enum StoreType {
     /// Envoy's rate-limit service API (`envoy.service.ratelimit.v3`), shared by every replica.
     Rls,
 }
+crate::compact_enum!(StoreType { Local = "local", Rls = "rls" });
 
 /// How the rate-limit service is called (`limits.store.protocol`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "snake_case"))]
 pub enum RlsProtocol {
     /// `RateLimitService/ShouldRateLimit` over gRPC (`dispatch_grpc_call`; Envoy only).
     #[default]
@@ -320,6 +354,7 @@ pub enum RlsProtocol {
     /// `POST <path>` with the request in proto3 JSON (`dispatch_http_call`; every host).
     Http,
 }
+crate::compact_enum!(RlsProtocol { Grpc = "grpc", Http = "http" });
 
 /// `limits.store`: where the counters live. `"local"` (the default) or an object with `type`.
 #[derive(Debug, Clone, PartialEq)]
@@ -478,9 +513,9 @@ impl schemars::JsonSchema for StoreConfig {
 }
 
 /// The `limits` section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields, default)]
+#[cfg_attr(not(target_arch = "wasm32"), serde(deny_unknown_fields, default))]
 pub struct LimitsConfig {
     /// Limits for every consumer without a matching override. Default: none.
     pub default: LimitSet,
@@ -515,6 +550,22 @@ pub struct LimitsConfig {
     /// rate-limit service shared by every replica (`rls`). See `docs/distributed-limits.md`.
     pub store: StoreConfig,
 }
+crate::compact_struct!(LimitsConfig {
+    default,
+    anonymous,
+    overflow,
+    overrides,
+    global_budget,
+    pricing,
+    estimate,
+    max_consumers,
+    when_full,
+    failure_mode,
+    cas_retries,
+    key_prefix,
+    concurrency_lease_secs,
+    store
+});
 
 impl Default for LimitsConfig {
     fn default() -> Self {

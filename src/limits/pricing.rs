@@ -76,7 +76,16 @@ impl PriceTable {
                 }
             }
         }
-        t.prefixes.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+        // Longest prefix first, ties in configuration order: a stable sort, written out as an
+        // insertion sort (a few entries, once at load) instead of linking a copy of the
+        // standard library's stable sort for this one type (issue 15: module size).
+        for i in 1..t.prefixes.len() {
+            let mut j = i;
+            while j > 0 && t.prefixes[j - 1].0.len() < t.prefixes[j].0.len() {
+                t.prefixes.swap(j - 1, j);
+                j -= 1;
+            }
+        }
         if let Some(d) = &p.default {
             t.default = Some(Price::compile(d, "limits.pricing.default")?);
         }
@@ -144,6 +153,22 @@ mod tests {
         );
         assert_eq!(t.price(None, None).unwrap().input, 1_000_000);
         assert!(table("{}").unwrap().price(Some("x"), None).is_none());
+    }
+
+    #[test]
+    fn prefixes_longest_first_ties_in_order() {
+        let names = ["a*", "bb*", "c*", "ddd*", "ee*", "f*", "gggg*", "hh*", "*"];
+        let models: Vec<String> = names
+            .iter()
+            .map(|n| format!(r#""{n}": {{"input": 1, "output": 1}}"#))
+            .collect();
+        let t = table(&format!(r#"{{"models": {{{}}}}}"#, models.join(", "))).unwrap();
+        let got: Vec<&str> = t.prefixes.iter().map(|(p, _)| p.as_str()).collect();
+        // What the standard library's stable sort gives (the models map iterates sorted).
+        let mut want: Vec<&str> = names.iter().map(|n| n.trim_end_matches('*')).collect();
+        want.sort();
+        want.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        assert_eq!(got, want);
     }
 
     #[test]
