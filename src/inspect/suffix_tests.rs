@@ -234,7 +234,7 @@ fn block_marks_match_the_byte_by_byte_reading() {
         for _ in 0..len {
             let x = r.next();
             // long quiet stretches, then bursts of soup
-            let a = if (x >> 40) % 5 == 0 {
+            let a = if (x >> 40).is_multiple_of(5) {
                 alpha
             } else {
                 &alpha[..20]
