@@ -994,6 +994,14 @@ impl Inspector {
                 self.scan_decoded(&r, 0..text.len(), depth, true, out);
             }
         }
+        // Without decoding only the tag-character signal is read from the views: the other views
+        // (bidi, escapes, rejoined lines) would be built and dropped. Boundary windows scan at the
+        // deepest level, and their separator is a line break, so this spares them a rejoined view.
+        let hints = if decode {
+            hints
+        } else {
+            hints & crate::normalize::hint::TAG
+        };
         if hints != 0 {
             views::find_views(text, hints, |kind, span, view| {
                 if kind == (views::ViewKind::Tags { smuggled: true }) {
