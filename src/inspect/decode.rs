@@ -102,10 +102,7 @@ fn classes(c: &[u8; 16]) -> Classes {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn classes(c: &[u8; 16]) -> Classes {
     use core::arch::wasm32::*;
-    let v = u8x16(
-        c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13],
-        c[14], c[15],
-    );
+    let v = super::load16(c);
     let eq = |x: u8| u8x16_eq(v, u8x16_splat(x));
     // ASCII letters fold to lower case with 0x20; no other byte folds into a-z.
     let l = v128_or(v, u8x16_splat(0x20));
@@ -139,24 +136,35 @@ fn run_of_16(x: u32) -> bool {
 
 /// A position at or after `from` before which [`find_encoded`]'s scan, started at `from`, finds
 /// nothing: no `%` and no run of 16 base64 or hex-segment bytes starts before it (every segment
-/// the scan decodes begins with `%` or lies in such a run). Works 16 bytes at a time; the
-/// returned position is conservative (the start of the block pair that holds the run), and the
-/// last 31 bytes are always left to the scan.
+/// the scan decodes begins with `%` or lies in such a run). Works 16 bytes at a time, the last
+/// partial block padded with NUL bytes (in no class: they neither start nor extend a run); the
+/// returned position is conservative (the start of the block pair that holds the run), and
+/// `b.len()` when nothing is found. A short string (a chat message) is thus not read byte by
+/// byte over its last 16 to 31 bytes.
 fn next_work(b: &[u8], from: usize) -> usize {
+    let pair = |a: u16, b: u16| u32::from(a) | (u32::from(b) << 16);
+    let work = |prev: &Classes, m: &Classes| {
+        m.pct != 0 || run_of_16(pair(prev.b64, m.b64)) || run_of_16(pair(prev.hexish, m.hexish))
+    };
     let mut prev = Classes::default();
     let mut p = from;
     while let Some(block) = b.get(p..p + 16) {
         let block: &[u8; 16] = block.try_into().unwrap_or(&[b'%'; 16]);
         let m = classes(block);
-        let pair = |a: u16, b: u16| u32::from(a) | (u32::from(b) << 16);
-        if m.pct != 0 || run_of_16(pair(prev.b64, m.b64)) || run_of_16(pair(prev.hexish, m.hexish))
-        {
+        if work(&prev, &m) {
             return p.saturating_sub(16).max(from);
         }
         prev = m;
         p += 16;
     }
-    p.saturating_sub(16).max(from)
+    if let Some(rest) = b.get(p..).filter(|r| !r.is_empty()) {
+        let mut block = [0u8; 16];
+        block[..rest.len()].copy_from_slice(rest);
+        if work(&prev, &classes(&block)) {
+            return p.saturating_sub(16).max(from);
+        }
+    }
+    b.len()
 }
 
 /// Calls `f(span, decoded)` for every decodable segment in `text`.

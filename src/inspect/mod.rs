@@ -533,6 +533,16 @@ fn anchor_hits<A: Automaton>(d: &A, hay: &[u8], mut f: impl FnMut(usize, Pattern
     }
 }
 
+/// One 16-byte block as a wasm SIMD vector, for the byte classifiers (`decode::classes`,
+/// `suffix::soup_classes`): one `v128.load` instead of sixteen byte loads and lane inserts.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn load16(c: &[u8; 16]) -> core::arch::wasm32::v128 {
+    // SAFETY: `c` is 16 readable bytes, and `v128_load` needs no alignment (it loads with
+    // alignment 1).
+    unsafe { core::arch::wasm32::v128_load(c.as_ptr().cast()) }
+}
+
 struct RawHit {
     rule: u16,
     start: usize,
@@ -542,6 +552,39 @@ struct RawHit {
 
 thread_local! {
     static SCRATCH: RefCell<Vec<Normalized>> = const { RefCell::new(Vec::new()) };
+    /// [`Inspector::run_view`]'s and [`Inspector::scan_text`]'s working vectors, kept across
+    /// calls: a body of many short strings scans each string (and each boundary between two)
+    /// on its own, and allocating, clearing and walking a per-rule table on every one of those
+    /// scans was a fixed cost per string.
+    static VIEW_SCRATCH: RefCell<ViewScratch> = const { RefCell::new(ViewScratch::new()) };
+}
+
+/// Reusable state of one view pass (see `VIEW_SCRATCH`).
+struct ViewScratch {
+    /// Per rule: its pending window. `None` everywhere between passes.
+    pending: Vec<Option<(usize, usize)>>,
+    /// The rules whose `pending` entry is set.
+    touched: Vec<u16>,
+    /// Lexicon term hits of one scan.
+    lex: Vec<lexicon::TermHit>,
+}
+
+impl ViewScratch {
+    const fn new() -> ViewScratch {
+        ViewScratch {
+            pending: Vec::new(),
+            touched: Vec::new(),
+            lex: Vec::new(),
+        }
+    }
+
+    fn take() -> ViewScratch {
+        VIEW_SCRATCH.with(|s| std::mem::replace(&mut *s.borrow_mut(), ViewScratch::new()))
+    }
+
+    fn put(self) {
+        VIEW_SCRATCH.with(|s| *s.borrow_mut() = self);
+    }
 }
 
 impl Inspector {
@@ -926,13 +969,15 @@ impl Inspector {
         });
         normalize_into(text, &mut n);
         let mut probe = false;
-        let mut lex: Vec<lexicon::TermHit> = Vec::new();
+        let mut sc = ViewScratch::take();
+        sc.lex.clear();
         if n.leet_differs() {
-            probe |= self.run_view(n.leet(), Pass::Leet, text, &n, out, &mut lex);
-            probe |= self.run_view(&n.plain, Pass::Plain, text, &n, out, &mut lex);
+            probe |= self.run_view(n.leet(), Pass::Leet, text, &n, out, &mut sc);
+            probe |= self.run_view(&n.plain, Pass::Plain, text, &n, out, &mut sc);
         } else {
-            probe |= self.run_view(&n.plain, Pass::Both, text, &n, out, &mut lex);
+            probe |= self.run_view(&n.plain, Pass::Both, text, &n, out, &mut sc);
         }
+        let lex = &mut sc.lex;
         if n.hints() & crate::normalize::hint::NONASCII != 0 {
             if let Some(nfa) = &self.lex_nonascii {
                 anchor_hits(nfa, &n.plain, |end, pat| {
@@ -948,7 +993,7 @@ impl Inspector {
             }
         }
         if lex.len() >= 2 {
-            self.lexicon.matches(&n.plain, &mut lex, |rule, s, e| {
+            self.lexicon.matches(&n.plain, lex, |rule, s, e| {
                 if let Some(Some(ri)) = self.lex_rules.get(rule) {
                     let (os, oe) = n.orig_span(text, s, e);
                     out.push(RawHit {
@@ -960,6 +1005,7 @@ impl Inspector {
                 }
             });
         }
+        sc.put();
         for &ri in &self.always {
             let r = &self.rules[ri as usize];
             let Some(regex) = r.regex.get() else { continue };
@@ -1065,12 +1111,21 @@ impl Inspector {
         text: &str,
         n: &Normalized,
         out: &mut Vec<RawHit>,
-        lex: &mut Vec<lexicon::TermHit>,
+        sc: &mut ViewScratch,
     ) -> bool {
         let pf = &self.anchors;
         let Some(d) = &pf.dfa else { return false };
-        // per rule: current pending window
-        let mut pending: Vec<Option<(usize, usize)>> = vec![None; self.rules.len()];
+        // per rule: current pending window (all `None` on entry; `touched` lists the set ones)
+        let nrules = self.rules.len();
+        if sc.pending.len() < nrules {
+            sc.pending.resize(nrules, None);
+        }
+        let ViewScratch {
+            pending,
+            touched,
+            lex,
+        } = sc;
+        touched.clear();
         let mut probe = false;
         anchor_hits(d, view, |end, pat| {
             let [a, m, b] = pf.spans[pat.as_usize()];
@@ -1098,9 +1153,10 @@ impl Inspector {
                     });
                     continue;
                 }
-                let Some(slot) = pending.get_mut(ri as usize) else {
+                if ri as usize >= nrules {
                     continue;
-                };
+                }
+                let slot = &mut pending[ri as usize];
                 match slot {
                     Some((s, e)) if ws <= *e => {
                         *s = (*s).min(ws);
@@ -1111,15 +1167,21 @@ impl Inspector {
                         *slot = Some((ws, we));
                         self.run_rule(ri, view, s, e, text, n, out);
                     }
-                    None => *slot = Some((ws, we)),
+                    None => {
+                        *slot = Some((ws, we));
+                        touched.push(ri);
+                    }
                 }
             }
         });
-        for (ri, slot) in pending.iter().enumerate() {
-            if let Some((s, e)) = *slot {
-                self.run_rule(ri as u16, view, s, e, text, n, out);
+        // in rule order, as a walk over every rule's slot would
+        touched.sort_unstable();
+        for &ri in touched.iter() {
+            if let Some((s, e)) = pending[ri as usize].take() {
+                self.run_rule(ri, view, s, e, text, n, out);
             }
         }
+        touched.clear();
         probe
     }
 

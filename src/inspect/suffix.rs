@@ -259,10 +259,7 @@ fn soup_classes(c: &[u8; 16]) -> (u16, u16, u16) {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn soup_classes(c: &[u8; 16]) -> (u16, u16, u16) {
     use core::arch::wasm32::*;
-    let v = u8x16(
-        c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13],
-        c[14], c[15],
-    );
+    let v = super::load16(c);
     let eq = |x: u8| u8x16_eq(v, u8x16_splat(x));
     let mut punct = eq(SOUP_PUNCT[0]);
     for &x in &SOUP_PUNCT[1..] {
