@@ -199,6 +199,15 @@ fn lower(t: &str, a: usize, b: usize) -> String {
 
 /// Next to the quotes: the phrase is asked about, translated, tested or shown as an example.
 const CUES_BEFORE: &[&str] = &[
+    // edited as text (2026-12-03)
+    "rewrite this",
+    "rephrase this",
+    "reword this",
+    "paraphrase this",
+    "proofread this",
+    "make this sentence",
+    "this sentence",
+    "this notice",
     // asking about it
     "what does",
     "what do",
@@ -637,7 +646,35 @@ fn says(near_before: &str) -> bool {
     ]
     .iter()
     .find(|v| b.ends_with(*v) && !alnum_before(b, b.len() - v.len()));
-    verb.is_some()
+    // After a third-party subject it reports what others write, not an order: "attackers
+    // write 'X'", "emails that say 'X'".
+    let imperative = verb.is_some_and(|v| {
+        let head = b[..b.len() - v.len()].trim_end();
+        let last = head
+            .rsplit(|c: char| !(c.is_alphanumeric() || c == '\''))
+            .next()
+            .unwrap_or("");
+        ![
+            "attackers",
+            "attacker",
+            "hackers",
+            "they",
+            "people",
+            "users",
+            "someone",
+            "emails",
+            "messages",
+            "pages",
+            "prompts",
+            "that",
+            "which",
+            "who",
+            "scammers",
+            "spammers",
+        ]
+        .contains(&last)
+    });
+    imperative
         && !any_word(
             b,
             &[
