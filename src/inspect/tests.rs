@@ -1005,3 +1005,6 @@ mod generalise;
 
 #[path = "hardneg_tests.rs"]
 mod hardneg;
+
+#[path = "indirect_tests.rs"]
+mod indirect;
