@@ -323,11 +323,7 @@ fn gap_ok(between: &[u8], gap: u8, script: Script) -> bool {
         let b = between[k];
         match b {
             // a sentence ends at . ! ? ; before a space (not inside "example.com/p?q=1")
-            b'.' | b'!' | b'?' | b';' if between.get(k + 1).is_none_or(|&c| c == b' ') => {
-                if k + 1 < between.len() {
-                    return false;
-                }
-            }
+            b'.' | b'!' | b'?' | b';' if between.get(k + 1) == Some(&b' ') => return false,
             // 。 (U+3002)
             0xE3 if between.get(k + 1) == Some(&0x80) && between.get(k + 2) == Some(&0x82) => {
                 return false
