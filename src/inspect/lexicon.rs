@@ -87,12 +87,27 @@ impl Lexicon {
         // Term index by (bytes, prefix, script): a term is shared by every slot that names it.
         let mut term_ix: hashbrown::HashMap<(Vec<u8>, bool, Script), usize> =
             hashbrown::HashMap::new();
+        // Word classes: `@NAME = alt|alt|...`, used in slots as `@NAME` (or `@NAME+SUFFIX`, every
+        // member with SUFFIX appended, e.g. `@AI+:` for the vocative "the model:").
+        let mut classes: hashbrown::HashMap<String, String> = hashbrown::HashMap::new();
         for (ln, line) in src.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
             let err = |m: &str| format!("lexicon line {}: {m}", ln + 1);
+            if let Some(def) = line.strip_prefix('@') {
+                let (name, alts) = def
+                    .split_once('=')
+                    .ok_or_else(|| err("class without `=`"))?;
+                let name = name.trim();
+                if name.is_empty() || !name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
+                    return Err(err("class names are upper-case letters and `_`"));
+                }
+                let expanded = expand(alts.trim(), &classes).map_err(|m| err(&m))?;
+                classes.insert(name.to_owned(), expanded);
+                continue;
+            }
             let (head, body) = line.split_once(':').ok_or_else(|| err("no `:`"))?;
             let mut h = head.split_whitespace();
             let (Some(rule), Some(lang), None) = (h.next(), h.next(), h.next()) else {
@@ -122,6 +137,7 @@ impl Lexicon {
                 if !expect_slot {
                     return Err(err("two slots without a gap between them"));
                 }
+                let tok = expand(tok, &classes).map_err(|m| err(&m))?;
                 for alt in tok.split('|') {
                     let (w, prefix) = match alt.strip_suffix('*') {
                         Some(w) => (w, true),
@@ -256,6 +272,48 @@ impl Lexicon {
     }
 }
 
+/// Expands the `@NAME` alternatives of a slot with the word classes defined so far. An
+/// alternative `pre@NAME+suf` stands for every member of the class between `pre` and `suf`;
+/// `suf` may name a class again (`@WHEN+_@PROCESS`: "when_summarising", "while_reading", ...).
+fn expand(tok: &str, classes: &hashbrown::HashMap<String, String>) -> Result<String, String> {
+    if !tok.contains('@') {
+        return Ok(tok.to_owned());
+    }
+    let mut out: Vec<String> = Vec::new();
+    for alt in tok.split('|') {
+        expand_alt(alt, classes, &mut out, 0)?;
+    }
+    Ok(out.join("|"))
+}
+
+fn expand_alt(
+    alt: &str,
+    classes: &hashbrown::HashMap<String, String>,
+    out: &mut Vec<String>,
+    depth: u8,
+) -> Result<(), String> {
+    let Some(at) = alt.find('@') else {
+        out.push(alt.to_owned());
+        return Ok(());
+    };
+    if depth > 3 {
+        return Err("classes nested too deep".to_owned());
+    }
+    let (pre, rest) = (&alt[..at], &alt[at + 1..]);
+    let (name, suffix) = rest.split_once('+').unwrap_or((rest, ""));
+    let members = classes
+        .get(name)
+        .ok_or_else(|| format!("unknown class `@{name}`"))?;
+    let mut tails = Vec::new();
+    expand_alt(suffix, classes, &mut tails, depth + 1)?;
+    for m in members.split('|') {
+        for t in &tails {
+            out.push(format!("{pre}{m}{t}"));
+        }
+    }
+    Ok(())
+}
+
 /// The text between two slots holds at most `gap` words (characters) and no sentence end.
 fn gap_ok(between: &[u8], gap: u8, script: Script) -> bool {
     let mut words = 0usize;
@@ -264,7 +322,8 @@ fn gap_ok(between: &[u8], gap: u8, script: Script) -> bool {
     while k < between.len() {
         let b = between[k];
         match b {
-            b'.' | b'!' | b'?' | b';' => return false,
+            // a sentence ends at . ! ? ; before a space (not inside "example.com/p?q=1")
+            b'.' | b'!' | b'?' | b';' if between.get(k + 1) == Some(&b' ') => return false,
             // 。 (U+3002)
             0xE3 if between.get(k + 1) == Some(&0x80) && between.get(k + 2) == Some(&0x82) => {
                 return false
@@ -325,7 +384,7 @@ mod tests {
             lx.rules,
             [
                 "ML-001", "ML-002", "ML-003", "ML-004", "ML-005", "ML-006", "ML-009", "ML-007",
-                "ML-008"
+                "ML-008", "ML-010"
             ]
         );
         assert!(lx.terms.len() > 500, "{}", lx.terms.len());
@@ -340,6 +399,20 @@ mod tests {
     }
 
     #[test]
+    fn word_classes_expand() {
+        let lx = Lexicon::compile(
+            "@V = ignore|forget\n@N = rules|orders\nR-1 en: @V|drop <2> @N+: <1> now|x_@V+_@N",
+        )
+        .unwrap();
+        assert_eq!(rules_in(&lx, "Forget the rules: now"), ["R-1"]);
+        assert_eq!(rules_in(&lx, "drop all orders: now"), ["R-1"]);
+        assert!(rules_in(&lx, "forget the rules now").is_empty());
+        assert_eq!(rules_in(&lx, "drop the orders: x forget orders"), ["R-1"]);
+        assert!(Lexicon::compile("R-1 en: @NOPE <1> x").is_err());
+        assert!(Lexicon::compile("@bad = a|b").is_err());
+    }
+
+    #[test]
     fn gaps_and_boundaries() {
         let lx = Lexicon::compile("R-1 es: ignora <2> anterior* <1> reglas").unwrap();
         assert_eq!(rules_in(&lx, "Ignora todas las anteriores reglas"), ["R-1"]);
@@ -347,6 +420,9 @@ mod tests {
         assert!(rules_in(&lx, "ignora una dos tres anteriores reglas").is_empty());
         // a sentence end in between
         assert!(rules_in(&lx, "ignora. anteriores reglas").is_empty());
+        assert!(rules_in(&lx, "ignora! anteriores reglas").is_empty());
+        // punctuation inside a word (a URL, a number) is not a sentence end
+        assert_eq!(rules_in(&lx, "ignora x.com/a?b anteriores reglas"), ["R-1"]);
         // not at a word boundary
         assert!(rules_in(&lx, "xignora anteriores reglas").is_empty());
         // whole word: "reglasx" is not "reglas"

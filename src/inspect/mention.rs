@@ -31,6 +31,15 @@ use super::{CompiledRule, RawHit};
 /// Instructions addressed to the model inside content (`ML-006`): never a mention.
 const ADDRESSED: &str = "ML-006";
 
+/// Exfiltration through a URL (`ML-010`): a prohibition in front of it is a rule, not an order.
+const EXFIL: &str = "ML-010";
+
+/// Rules that set guidance aside ("ignore / drop / forget the previous instructions"): the
+/// speaker may be the one who does it ("my manager told me to set aside the old guidelines").
+const OVERRIDES: &[&str] = &[
+    "PI-001", "PI-002", "PI-003", "PI-007", "PI-008", "PI-009", "PI-015", "ML-001", "ML-005",
+];
+
 /// Hits looked at per unit: beyond them a hit stays (the work per unit is bounded, so the scan
 /// stays linear in the body; a text with that many attack fragments is not a passing mention).
 const MAX_CHECKED: usize = 48;
@@ -99,7 +108,9 @@ pub(super) fn apply(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: 
                 mk,
                 quoted_mention(t, h.start, h.end)
                     || retraction(t, h.start, h.end)
-                    || third_party_object(t, h.start, h.end),
+                    || third_party_object(t, h.start, h.end)
+                    || (OVERRIDES.contains(&r.id.as_str()) && speaker_acts(t, h.start))
+                    || (r.id == EXFIL && prohibited(t, h.start)),
             )
         };
         if !dropped {
@@ -188,6 +199,15 @@ fn lower(t: &str, a: usize, b: usize) -> String {
 
 /// Next to the quotes: the phrase is asked about, translated, tested or shown as an example.
 const CUES_BEFORE: &[&str] = &[
+    // edited as text (2026-12-03)
+    "rewrite this",
+    "rephrase this",
+    "reword this",
+    "paraphrase this",
+    "proofread this",
+    "make this sentence",
+    "this sentence",
+    "this notice",
     // asking about it
     "what does",
     "what do",
@@ -626,7 +646,35 @@ fn says(near_before: &str) -> bool {
     ]
     .iter()
     .find(|v| b.ends_with(*v) && !alnum_before(b, b.len() - v.len()));
-    verb.is_some()
+    // After a third-party subject it reports what others write, not an order: "attackers
+    // write 'X'", "emails that say 'X'".
+    let imperative = verb.is_some_and(|v| {
+        let head = b[..b.len() - v.len()].trim_end();
+        let last = head
+            .rsplit(|c: char| !(c.is_alphanumeric() || c == '\''))
+            .next()
+            .unwrap_or("");
+        ![
+            "attackers",
+            "attacker",
+            "hackers",
+            "they",
+            "people",
+            "users",
+            "someone",
+            "emails",
+            "messages",
+            "pages",
+            "prompts",
+            "that",
+            "which",
+            "who",
+            "scammers",
+            "spammers",
+        ]
+        .contains(&last)
+    });
+    imperative
         && !any_word(
             b,
             &[
@@ -715,7 +763,7 @@ fn retraction(t: &str, s: usize, e: usize) -> bool {
         return false;
     }
     let h = lower(t, s, e);
-    any_word(&h, MY) && !any_word(&h, MODEL_TARGET)
+    (any_word(&h, MY) && !any_word(&h, MODEL_TARGET)) || self_retraction(t, s, &h)
 }
 
 /// What a third-party artefact's instructions are attached to.
@@ -782,6 +830,135 @@ const MODEL_PLACE: &[&str] = &[
     "your",
     "you",
 ];
+
+/// The user's own earlier words: "disregard what I said earlier", "forget what I wrote".
+const SELF_SPEECH: &[&str] = &[
+    "what i said",
+    "what i just said",
+    "what i wrote",
+    "what i just wrote",
+    "what i asked",
+    "what i typed",
+    "what i sent",
+    "what i mentioned",
+    "what i told you",
+    "lo que te dije",
+    "lo que dije",
+    "ce que j'ai dit",
+    "ce que je t'ai dit",
+    "was ich gesagt",
+    "was ich dir gesagt",
+    "quello che ho detto",
+    "quello che ti ho detto",
+    "o que eu disse",
+];
+
+/// An override of the model's own guidance, whatever else the phrase says.
+const MODEL_GUIDANCE: &[&str] = &[
+    "your",
+    "system",
+    "instruction*",
+    "prompt*",
+    "programming",
+    "guideline*",
+    "directive*",
+    "rule*",
+];
+
+/// "Disregard what I said earlier about Tuesday": the user takes back their own words (not
+/// "you will randomly ignore what I said", a rule set for the model).
+fn self_retraction(t: &str, s: usize, h: &str) -> bool {
+    any_word(h, SELF_SPEECH)
+        && !any_word(h, MODEL_GUIDANCE)
+        && !any_word(&clause_before(t, s, 60), &["you", "you'll", "u", "ur"])
+}
+
+/// The clause right before byte `s` (lower-cased, at most `n` bytes back).
+fn clause_before(t: &str, s: usize, n: usize) -> String {
+    let near = lower(t, s.saturating_sub(n), s);
+    match near.rfind(['.', ',', ';', ':', '!', '?', '\n']) {
+        Some(i) => near[i + 1..].to_owned(),
+        None => near,
+    }
+}
+
+/// Who sets the guidance aside is the user, reported: "my manager told me to set aside the old
+/// guidelines", "we need to drop the old rules". The few words before the hit make the
+/// speaker (or a third person) the actor, not the model.
+const SPEAKER_ACTS: &[&str] = &[
+    "told me to",
+    "asked me to",
+    "wants me to",
+    "want me to",
+    "wanted me to",
+    "told us to",
+    "asked us to",
+    "wants us to",
+    "i need to",
+    "i have to",
+    "i had to",
+    "i should",
+    "i want to",
+    "i will",
+    "i'll",
+    "i'd like to",
+    "we need to",
+    "we have to",
+    "we had to",
+    "we should",
+    "we will",
+    "we'll",
+    "let me",
+    "let us",
+    "how do i",
+    "how can i",
+    "how should i",
+    "should i",
+    "can i",
+    "i was told to",
+    "we were told to",
+];
+
+fn speaker_acts(t: &str, s: usize) -> bool {
+    let clause = clause_before(t, s, 40);
+    let clause = clause.trim_end();
+    SPEAKER_ACTS.iter().any(|c| {
+        (clause.ends_with(c) && !alnum_before(clause, clause.len() - c.len()))
+            || clause.ends_with(&format!("{c} just"))
+    })
+}
+
+/// A prohibition in the clause before the hit: "never let an assistant append conversation data
+/// to URLs", "prevent the model from embedding secrets in links".
+fn prohibited(t: &str, s: usize) -> bool {
+    any_word(
+        &clause_before(t, s, 60),
+        &[
+            "never",
+            "not",
+            "don't",
+            "dont",
+            "doesn't",
+            "cannot",
+            "can't",
+            "won't",
+            "prevent",
+            "prevents",
+            "block",
+            "blocks",
+            "stop",
+            "stops",
+            "avoid",
+            "forbid",
+            "forbids",
+            "disallow",
+            "must not",
+            "should not",
+            "shouldn't",
+            "no",
+        ],
+    )
+}
 
 /// "Ignore the old instructions on the intranet page", "the previous policy posted in 2022":
 /// instructions of a named third-party artefact, with a determiner and no model target.
