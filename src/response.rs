@@ -1014,6 +1014,37 @@ mod quick {
                 }
             }
         }
+        /// Any value the full parse ignores (an unknown field): a scalar as [`scalar`](Self::scalar)
+        /// reads it, or an object or array of such values nested at most `depth` deep. What it
+        /// does not know (an escape, a fraction, deeper nesting) gives `None`.
+        fn value(&mut self, depth: u8) -> Option<()> {
+            match self.peek()? {
+                b'{' | b'[' if depth == 0 => None,
+                b'{' => {
+                    self.i += 1;
+                    self.members(|_, p| p.value(depth - 1))
+                }
+                b'[' => {
+                    self.i += 1;
+                    if self.peek()? == b']' {
+                        self.i += 1;
+                        return Some(());
+                    }
+                    loop {
+                        self.value(depth - 1)?;
+                        match self.peek()? {
+                            b',' => self.i += 1,
+                            b']' => {
+                                self.i += 1;
+                                return Some(());
+                            }
+                            _ => return None,
+                        }
+                    }
+                }
+                _ => self.scalar().map(|_| ()),
+            }
+        }
         /// The members of an object (`{` already read): `f(key, self)` reads each value.
         fn members(&mut self, mut f: impl FnMut(&'a [u8], &mut Self) -> Option<()>) -> Option<()> {
             if self.peek()? == b'}' {
@@ -1035,6 +1066,10 @@ mod quick {
             }
         }
     }
+
+    /// How deep an ignored value may nest (`usage.prompt_tokens_details`, `logprobs.content[i]
+    /// .top_logprobs[j]`); deeper ones get the full parse.
+    const NEST: u8 = 6;
 
     /// Sets bit `bit` of `seen`; `None` when it was set (a duplicate key).
     fn once(seen: &mut u8, bit: u8) -> Option<()> {
@@ -1088,7 +1123,8 @@ mod quick {
             // Fields the full parse reads (as other shapes' fields): left to it.
             b"type" | b"delta" | b"index" | b"output_index" | b"content_index"
             | b"summary_index" => None,
-            _ => p.scalar().map(|_| ()),
+            // Ignored by the full parse too (`usage`, `system_fingerprint`, ...).
+            _ => p.value(NEST),
         })?;
         p.ws();
         // Only a chat chunk with `choices` is read here; and nothing may follow the object.
@@ -1135,11 +1171,12 @@ mod quick {
                         Some(())
                     }
                     b"refusal" | b"reasoning_content" | b"reasoning" | b"tool_calls" => None,
-                    _ => p.scalar().map(|_| ()),
+                    _ => p.value(NEST),
                 })
             }
             b"text" => None,
-            _ => p.scalar().map(|_| ()),
+            // `logprobs` and other fields the full parse ignores.
+            _ => p.value(NEST),
         })?;
         // A choice without a delta (completions) is left to the full parse.
         if seen & 4 == 0 {

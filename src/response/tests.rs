@@ -705,6 +705,16 @@ fn quick_chat_chunk_agrees_with_the_full_parse() {
         r#"{"choices":null}"#,
         r#"{"choices":[{"index":0,"delta":{"content":"a"}}],"n":nul}"#,
         r#"{"choices":[{"index":0,"delta":{"content":"a"}}],"n":-}"#,
+        // Values the full parse ignores, nested (the usage chunk, logprobs): read quickly.
+        r#"{"id":"c","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}}"#,
+        r#"{"choices":[{"index":0,"delta":{"content":"Hi","role":"assistant","extra":{"a":[1,{"b":null}]}},"logprobs":{"content":[{"token":"Hi","bytes":[72,105],"top_logprobs":[]}]},"finish_reason":null}]}"#,
+        // Left to the full parse: too deep, malformed, an escape or a fraction inside.
+        r#"{"choices":[],"x":[[[[[[[1]]]]]]]}"#,
+        r#"{"choices":[],"usage":{"a":}}"#,
+        r#"{"choices":[],"usage":{"a":1,}}"#,
+        r#"{"choices":[],"usage":[1 2]}"#,
+        r#"{"choices":[],"usage":{"a":"x\ny"}}"#,
+        r#"{"choices":[],"usage":{"cost":0.5}}"#,
     ];
     for c in cases {
         let quick = super::quick::chat_chunk(c.as_bytes());
@@ -715,6 +725,13 @@ fn quick_chat_chunk_agrees_with_the_full_parse() {
     // The ordinary chunk is read quickly.
     assert!(super::quick::chat_chunk(cases[0].as_bytes()).is_some());
     assert!(super::quick::chat_chunk(cases[5].as_bytes()).is_none());
+    let n = cases.len();
+    for c in &cases[n - 8..n - 6] {
+        assert!(super::quick::chat_chunk(c.as_bytes()).is_some(), "{c}");
+    }
+    for c in &cases[n - 6..] {
+        assert!(super::quick::chat_chunk(c.as_bytes()).is_none(), "{c}");
+    }
 }
 
 /// As `runs_read_as_single_events_do`, with the real detectors (`bench/configs/guard.json`:
