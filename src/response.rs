@@ -1495,6 +1495,25 @@ fn template_event(loc: Loc, tpl: &[u8], text: &str) -> Option<Vec<u8>> {
     Some(rebuild_event(tpl, &doc))
 }
 
+/// Marks `n` bytes of stream `key`'s waiting parts as released, oldest first (a part whose
+/// text is all released is released). Returns what is left of `n`.
+fn mark_released(queue: &mut VecDeque<Queued>, key: Key, mut n: usize) -> usize {
+    for q in queue.iter_mut() {
+        for p in q.parts.iter_mut().filter(|p| p.key == key && !p.released) {
+            if n == 0 {
+                break;
+            }
+            let take = (p.orig.len() - p.done).min(n);
+            p.done += take;
+            n -= take;
+            if p.done == p.orig.len() {
+                p.released = true;
+            }
+        }
+    }
+    n
+}
+
 /// The bytes one chunk turns into: while nothing differs, only how many of the chunk's own bytes
 /// go out as they are (no copy); the first difference copies that prefix and goes on in `new`.
 struct Out<'c> {
@@ -1767,20 +1786,8 @@ impl<S: Scanners> SseGuard<S> {
             st.template_bytes.extend_from_slice(&buf[s..e]);
         }
         self.spare.keep_text(r.text);
-        // Released text ends the waiting events' texts first (as `take` marks them).
-        for q in self.queue.iter_mut() {
-            for p in q.parts.iter_mut().filter(|p| !p.released) {
-                if n == 0 {
-                    break;
-                }
-                let take = (p.orig.len() - p.done).min(n);
-                p.done += take;
-                n -= take;
-                if p.done == p.orig.len() {
-                    p.released = true;
-                }
-            }
-        }
+        // Released text ends the waiting events' texts first (all of this stream's).
+        n = mark_released(&mut self.queue, key, n);
         self.drain(out, None);
         for &[s, e, ts, te] in &run {
             let len = te - ts;
@@ -1975,21 +1982,9 @@ impl<S: Scanners> SseGuard<S> {
         let st = &mut self.streams[si];
         if !st.rewritten && st.pending.starts_with(r.text.as_str()) {
             // Released unchanged: mark that many bytes of the stream's queued parts.
-            let mut n = r.text.len();
+            let n = r.text.len();
             st.pending.drain(..n);
-            for q in self.queue.iter_mut() {
-                for p in q.parts.iter_mut().filter(|p| p.key == key && !p.released) {
-                    if n == 0 {
-                        break;
-                    }
-                    let take = (p.orig.len() - p.done).min(n);
-                    p.done += take;
-                    n -= take;
-                    if p.done == p.orig.len() {
-                        p.released = true;
-                    }
-                }
-            }
+            mark_released(&mut self.queue, key, n);
             self.spare.keep_text(r.text);
             // Empty parts are released as soon as they are reached.
             return false;
