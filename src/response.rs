@@ -873,6 +873,15 @@ impl ChatTemplate {
             return None;
         }
         let data = ev.strip_prefix(b"data: ")?.strip_suffix(b"\n\n")?;
+        // UTF-8 is checked by the caller, once for the run.
+        let (start, end) = self.text_span(data)?;
+        Some((6 + start, 6 + end))
+    }
+
+    /// Where the text sits in `data` when `data` is this chunk's data with another text: the
+    /// same bytes before and after it, and no quote, backslash or control byte (a line break
+    /// included) in it. UTF-8 is not checked.
+    fn text_span(&self, data: &[u8]) -> Option<(usize, usize)> {
         let (pre, suf) = (&self.data[..self.start], &self.data[self.end..]);
         if data.len() <= pre.len() + suf.len() {
             return None;
@@ -881,31 +890,18 @@ impl ChatTemplate {
         if !same_bytes(&data[..pre.len()], pre) || !same_bytes(&data[mid..], suf) {
             return None;
         }
-        // No quote, backslash or control byte (a line break included); UTF-8 is checked by the
-        // caller, once for the run.
         if data[pre.len()..mid]
             .iter()
             .any(|&c| c == b'"' || c == b'\\' || c < 0x20)
         {
             return None;
         }
-        Some((6 + pre.len(), 6 + mid))
+        Some((pre.len(), mid))
     }
 
     fn read(&self, data: &[u8], spare: &mut Spare) -> Option<EventInfo> {
-        let (pre, suf) = (&self.data[..self.start], &self.data[self.end..]);
-        if data.len() <= pre.len() + suf.len() {
-            return None;
-        }
-        let mid = data.len() - suf.len();
-        if !same_bytes(&data[..pre.len()], pre) || !same_bytes(&data[mid..], suf) {
-            return None;
-        }
-        let text = &data[pre.len()..mid];
-        if text.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20) {
-            return None;
-        }
-        let text = std::str::from_utf8(text).ok()?;
+        let (start, end) = self.text_span(data)?;
+        let text = std::str::from_utf8(&data[start..end]).ok()?;
         let (key, loc, _) = self.info.parts[0];
         let mut parts = spare.infos.pop().unwrap_or_default();
         parts.push((key, loc, spare.text(text)));
