@@ -295,6 +295,31 @@ fn run_chunks<S: Scanners>(
     (out, g.report().clone())
 }
 
+/// Reads `stream` cut at `cuts` one event at a time and in runs; asserts that both give the
+/// same bytes chunk for chunk and the same report. Returns the report.
+fn same_readings<S: Scanners>(
+    scanners: &S,
+    stream: &[u8],
+    cuts: &[usize],
+    what: &str,
+) -> SseReport {
+    let (one, rep1) = run_chunks(scanners, stream, cuts, false);
+    let (many, rep2) = run_chunks(scanners, stream, cuts, true);
+    let text = |chunks: &[Vec<u8>]| -> Vec<String> {
+        chunks
+            .iter()
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect()
+    };
+    assert_eq!(text(&one), text(&many), "{what}");
+    assert_eq!(
+        (&rep1.hits, rep1.blocked, rep1.rewritten, rep1.text_events),
+        (&rep2.hits, rep2.blocked, rep2.rewritten, rep2.text_events),
+        "{what}"
+    );
+    rep2
+}
+
 /// Reading plain chat chunks in runs (one scanner push for a run, events out as the chunk's
 /// bytes) gives, chunk for chunk, the bytes and the report that reading them one by one gives:
 /// benign, redacted (the run is put back) and blocked streams, every shape, cut at many points
@@ -342,22 +367,7 @@ fn runs_read_as_single_events_do() {
             cut_sets.push(ends.iter().copied().step_by(3).collect());
             cut_sets.push((1..b.len()).step_by(97).collect());
             for cuts in &cut_sets {
-                let (one, rep1) = run_chunks(&Fake, b, cuts, false);
-                let (many, rep2) = run_chunks(&Fake, b, cuts, true);
-                assert_eq!(
-                    one.iter()
-                        .map(|c| String::from_utf8_lossy(c))
-                        .collect::<Vec<_>>(),
-                    many.iter()
-                        .map(|c| String::from_utf8_lossy(c))
-                        .collect::<Vec<_>>(),
-                    "{name} {pieces:?} cuts {cuts:?}"
-                );
-                assert_eq!(
-                    (rep1.hits, rep1.blocked, rep1.rewritten, rep1.text_events),
-                    (rep2.hits, rep2.blocked, rep2.rewritten, rep2.text_events),
-                    "{name} {pieces:?} cuts {cuts:?}"
-                );
+                same_readings(&Fake, b, cuts, &format!("{name} {pieces:?} cuts {cuts:?}"));
             }
             if name == "chat" {
                 // The runs are really read: a whole benign chat stream in one chunk is taken
@@ -778,28 +788,14 @@ fn runs_read_as_single_events_do_with_the_real_detectors() {
             cut_sets.push(ends.clone());
             cut_sets.push(ends.iter().copied().step_by(4).collect());
             for cuts in &cut_sets {
-                let (one, rep1) = run_chunks(&bound, b, cuts, false);
-                let (many, rep2) = run_chunks(&bound, b, cuts, true);
-                assert_eq!(
-                    one.iter()
-                        .map(|c| String::from_utf8_lossy(c))
-                        .collect::<Vec<_>>(),
-                    many.iter()
-                        .map(|c| String::from_utf8_lossy(c))
-                        .collect::<Vec<_>>(),
-                    "{answer:?} by {size} cuts {cuts:?}"
-                );
+                let what = format!("{answer:?} by {size} cuts {cuts:?}");
+                let rep = same_readings(&bound, b, cuts, &what);
                 // Each answer but the first trips a detector.
                 assert_eq!(
-                    rep2.hits.is_empty(),
+                    rep.hits.is_empty(),
                     answer == answers[0],
-                    "{answer:?} by {size} cuts {cuts:?}: {:?}",
-                    rep2.hits
-                );
-                assert_eq!(
-                    (rep1.hits, rep1.blocked, rep1.rewritten, rep1.text_events),
-                    (rep2.hits, rep2.blocked, rep2.rewritten, rep2.text_events),
-                    "{answer:?} by {size} cuts {cuts:?}"
+                    "{what}: {:?}",
+                    rep.hits
                 );
             }
         }
