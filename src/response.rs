@@ -1632,7 +1632,7 @@ impl<S: Scanners> SseGuard<S> {
         let mut runs = self.runs;
         while k < ends.len() {
             if runs {
-                let n = self.plain_run(scanners, buf, &ends[k..], start, flen, &mut out, &mut runs);
+                let n = self.plain_run(buf, &ends[k..], start, flen, &mut out, &mut runs);
                 if n > 0 {
                     k += n;
                     start = ends[k - 1];
@@ -1694,10 +1694,8 @@ impl<S: Scanners> SseGuard<S> {
     /// gives while the push changes nothing; when it changed or blocked something, the scanner is
     /// put back, `ahead` is cleared and the caller reads the events one by one. Returns how many
     /// events were taken (0: none).
-    #[allow(clippy::too_many_arguments)]
     fn plain_run(
         &mut self,
-        scanners: &S,
         buf: &[u8],
         ends: &[usize],
         mut start: usize,
@@ -1705,7 +1703,6 @@ impl<S: Scanners> SseGuard<S> {
         out: &mut Out,
         ahead: &mut bool,
     ) -> usize {
-        let _ = scanners;
         let Some(tpl) = self.chat_tpl.as_ref() else {
             return 0;
         };
