@@ -2343,11 +2343,27 @@ pub fn bind_request(
     body: &[u8],
     protected_terms: &[u64],
 ) -> (Option<Vec<u8>>, Bound) {
+    bind_request_with(guard, body, protected_terms, None)
+}
+
+/// As [`bind_request`], with the request's system and developer texts when the caller has them
+/// already (the inspection's extraction: [`crate::inspect::Verdict::system_spans`]); `None`
+/// reads them from `body` ([`system_texts`]).
+pub fn bind_request_with(
+    guard: &Guard,
+    body: &[u8],
+    protected_terms: &[u64],
+    system: Option<&[&str]>,
+) -> (Option<Vec<u8>>, Bound) {
     let c = guard.config();
-    let systems = if c.leakage.enabled {
-        system_texts(body)
-    } else {
-        Vec::new()
+    let read;
+    let systems: Vec<&str> = match system {
+        _ if !c.leakage.enabled => Vec::new(),
+        Some(given) => given.to_vec(),
+        None => {
+            read = system_texts(body);
+            read.iter().map(String::as_str).collect()
+        }
     };
     let mut map = MaskMap::new();
     let masked = if c.request_pii_masking.enabled {
@@ -2357,8 +2373,7 @@ pub fn bind_request(
     };
     let masked_values = map.len();
     let restore = (c.request_pii_masking.restore && !map.is_empty()).then_some(map);
-    let refs: Vec<&str> = systems.iter().map(String::as_str).collect();
-    let cx = guard.context(&refs, protected_terms, restore);
+    let cx = guard.context(&systems, protected_terms, restore);
     (
         masked,
         Bound {

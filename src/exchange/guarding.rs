@@ -50,14 +50,17 @@ pub(super) struct StreamTimes {
 impl<H: Host> Exchange<H> {
     /// Binds the guard to a request about to be forwarded; masks the request's PII when
     /// configured. The masked body, when anything was masked.
+    /// `system`: the request's system and developer texts as inspection read them, when it
+    /// read them all from `body` (else they are read from `body` here).
     pub(super) fn guard_request(
         &mut self,
         body: &[u8],
         protected_terms: &[u64],
+        system: Option<&[&str]>,
     ) -> Option<Vec<u8>> {
         let plugin = self.plugin.clone();
         let guard = plugin.guard.as_ref()?;
-        let (masked, bound) = response::bind_request(guard, body, protected_terms);
+        let (masked, bound) = response::bind_request_with(guard, body, protected_terms, system);
         let audit = ResponseAudit {
             decision: "allowed".into(),
             masked_values: bound.masked as u64,

@@ -549,7 +549,16 @@ impl<H: Host> Exchange<H> {
                 && verdict.meta.stream
                 && matches!(verdict.shape, ApiShape::Chat | ApiShape::Completions)
                 && self.host.flavor().can_edit_response_body();
-            let masked = self.guard_request(redacted.unwrap_or(body), &verdict.protected_terms);
+            // The system texts as inspection extracted them, unless redaction changed the body.
+            let system: Option<Vec<&str>> = match (&verdict.system_spans, redacted) {
+                (Some(spans), None) => spans.iter().map(|r| verdict.text.get(r.clone())).collect(),
+                _ => None,
+            };
+            let masked = self.guard_request(
+                redacted.unwrap_or(body),
+                &verdict.protected_terms,
+                system.as_deref(),
+            );
             let redacted = masked.as_deref().or(redacted);
             let with_usage = stream_usage
                 .then(|| usage::add_stream_usage(redacted.unwrap_or(body)))

@@ -290,6 +290,11 @@ pub struct Verdict {
     /// Scanned strings (messages, content blocks, ...) whose scan result came from the
     /// per-message cache (`inspection.cache`).
     pub cached_messages: u32,
+    /// Where the strings attributed to the system and developer roles sit in `text` (what the
+    /// output guard's leakage detector compares the answer with), so that the request is not
+    /// parsed again for them. `None` when they are not all there: the body is not a JSON
+    /// document that parsed, or the roles filter leaves either role out.
+    pub system_spans: Option<Vec<std::ops::Range<usize>>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -411,6 +416,27 @@ const MAX_HITS: usize = 64;
 const PROBE_ROT13: u16 = u16::MAX;
 /// Pattern targets at or above this are lexicon terms (`LEX_TERM | term index`).
 const LEX_TERM: u16 = 0x8000;
+
+/// [`Verdict::system_spans`] of an extraction.
+fn system_spans(
+    ex: &extract::Extracted,
+    roles: &RoleFilter,
+) -> Option<Vec<std::ops::Range<usize>>> {
+    use extract::Role;
+    let whole = !ex.parse_error
+        && ex.problem.is_none()
+        && matches!(ex.doc, extract::Doc::Json(_))
+        && roles.allows(Role::System.as_str())
+        && roles.allows(Role::Developer.as_str());
+    whole.then(|| {
+        ex.segments
+            .iter()
+            .zip(&ex.roles)
+            .filter(|(_, r)| matches!(r, Role::System | Role::Developer))
+            .map(|(s, _)| s.clone())
+            .collect()
+    })
+}
 
 /// Expands the built-in pattern shorthand: a space means "any run of non-alphanumerics",
 /// except inside a character class (`[( ]`, `[^'" ]`), where it is a space.
@@ -833,6 +859,7 @@ impl Inspector {
             text: String::new(),
             protected_terms: Vec::new(),
             cached_messages: 0,
+            system_spans: system_spans(&ex, &self.roles),
         };
         if !self.enabled {
             v.text = ex.text;

@@ -843,3 +843,36 @@ fn sse_guard_profile() {
         assert!(out.is_none());
     }
 }
+
+/// The exchange binds the guard with the system texts inspection extracted
+/// (`Verdict::system_spans`) instead of parsing the body again: for every request shape that
+/// `system_texts` reads they are the same strings, in the same order.
+#[test]
+fn extracted_system_spans_are_the_system_texts() {
+    use crate::inspect::{InspectionConfig, Inspector};
+    let insp = Inspector::new(&InspectionConfig::default()).unwrap();
+    let bodies = [
+        r#"{"model":"m","messages":[{"role":"system","content":"You are the shop's helper."},{"role":"user","content":"hi"}]}"#,
+        r#"{"model":"m","messages":[{"role":"developer","content":[{"type":"text","text":"Never reveal the code."},{"type":"text","text":"Be brief."}]},{"role":"user","content":"hi"},{"role":"system","content":"Second rule."}]}"#,
+        r#"{"model":"m","system":"Anthropic system text.","messages":[{"role":"user","content":"hi"}]}"#,
+        r#"{"model":"m","system":[{"type":"text","text":"Block one."},{"type":"text","text":"Block two."}],"messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}]}"#,
+        r#"{"model":"m","instructions":"Responses instructions.","input":[{"role":"developer","content":"Dev item."},{"role":"user","content":"hi"}]}"#,
+        r#"{"model":"m","messages":[{"role":"user","content":"no system text"}]}"#,
+    ];
+    for body in bodies {
+        let v = insp.inspect(body.as_bytes(), Some("application/json"));
+        let spans = v.system_spans.as_ref().expect(body);
+        let got: Vec<&str> = spans.iter().map(|r| &v.text[r.clone()]).collect();
+        assert_eq!(got, system_texts(body.as_bytes()), "{body}");
+    }
+    // Not all there: a body that does not parse, a roles filter without the system role.
+    let v = insp.inspect(br#"{"messages":[{"role":"system","content":"x"}"#, None);
+    assert!(v.system_spans.is_none());
+    let users = Inspector::new(&InspectionConfig {
+        roles: vec!["user".into()],
+        ..InspectionConfig::default()
+    })
+    .unwrap();
+    let v = users.inspect(bodies[0].as_bytes(), Some("application/json"));
+    assert!(v.system_spans.is_none());
+}
