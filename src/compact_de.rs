@@ -56,13 +56,10 @@ impl<'de, T: CompactStruct> Visitor<'de> for StructVisitor<'_, T> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         // As derived: one `next_element` per field, in order; a missing one keeps the default.
-        for i in 0..T::FIELDS.len() {
-            seq.next_element_seed(Slot {
-                i,
-                out: &mut *self.0,
-            })?;
-        }
-        Ok(())
+        let out = self.0;
+        read_seq(&mut seq, T::FIELDS.len(), &mut |i, seq| {
+            seq.next_element_seed(Slot { i, out: &mut *out }).map(drop)
+        })
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
@@ -85,6 +82,20 @@ impl<'de, T: CompactStruct> DeserializeSeed<'de> for Slot<'_, T> {
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         self.out.read(self.i, d)
     }
+}
+
+/// The element loop of [`StructVisitor::visit_seq`], one copy per sequence type for every
+/// struct (not unrolled into each struct's reader).
+#[inline(never)]
+fn read_seq<'de, A: SeqAccess<'de>>(
+    seq: &mut A,
+    fields: usize,
+    read: &mut dyn FnMut(usize, &mut A) -> Result<(), A::Error>,
+) -> Result<(), A::Error> {
+    for i in 0..fields {
+        read(i, seq)?;
+    }
+    Ok(())
 }
 
 /// The key loop of [`StructVisitor::visit_map`], one copy per map type for every struct: the
