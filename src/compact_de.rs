@@ -84,13 +84,17 @@ impl<'de, T: CompactStruct> DeserializeSeed<'de> for Slot<'_, T> {
     }
 }
 
+/// Reads field `i` of the struct being filled from `A` (the value of a map entry or a sequence
+/// element); `E`: `A`'s error.
+type ReadFn<'a, A, E> = dyn FnMut(usize, &mut A) -> Result<(), E> + 'a;
+
 /// The element loop of [`StructVisitor::visit_seq`], one copy per sequence type for every
 /// struct (not unrolled into each struct's reader).
 #[inline(never)]
 fn read_seq<'de, A: SeqAccess<'de>>(
     seq: &mut A,
     fields: usize,
-    read: &mut dyn FnMut(usize, &mut A) -> Result<(), A::Error>,
+    read: &mut ReadFn<'_, A, A::Error>,
 ) -> Result<(), A::Error> {
     for i in 0..fields {
         read(i, seq)?;
@@ -104,7 +108,7 @@ fn read_seq<'de, A: SeqAccess<'de>>(
 fn read_map<'de, A: MapAccess<'de>>(
     map: &mut A,
     fields: &'static [&'static str],
-    read: &mut dyn FnMut(usize, &mut A) -> Result<(), A::Error>,
+    read: &mut ReadFn<'_, A, A::Error>,
 ) -> Result<(), A::Error> {
     let mut seen = 0u64;
     while let Some(i) = map.next_key_seed(FieldKey(fields))? {
