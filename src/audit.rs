@@ -289,30 +289,18 @@ pub fn sha256_hex(data: &[u8]) -> String {
 /// `text` with each byte span replaced by `placeholder`. Overlapping spans merge; spans that are
 /// out of range or not on character boundaries are widened to the nearest boundaries.
 pub fn redact_spans(text: &str, spans: &[(usize, usize)], placeholder: &str) -> String {
-    let mut spans: Vec<(usize, usize)> = spans
-        .iter()
-        .map(|&(s, e)| {
-            let mut s = s.min(text.len());
-            let mut e = e.min(text.len()).max(s);
-            while !text.is_char_boundary(s) {
-                s -= 1;
-            }
-            while !text.is_char_boundary(e) {
-                e += 1;
-            }
-            (s, e)
-        })
-        .collect();
-    spans.retain(|&(s, e)| s < e);
-    spans.sort_unstable();
-    // Merge overlapping or touching spans, then emit text and placeholders in one pass.
-    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
-    for (s, e) in spans {
-        match merged.last_mut() {
-            Some(last) if s <= last.1 => last.1 = last.1.max(e),
-            _ => merged.push((s, e)),
+    let spans = spans.iter().map(|&(s, e)| {
+        let mut s = s.min(text.len());
+        let mut e = e.min(text.len()).max(s);
+        while !text.is_char_boundary(s) {
+            s -= 1;
         }
-    }
+        while !text.is_char_boundary(e) {
+            e += 1;
+        }
+        (s, e)
+    });
+    let merged = merge_spans(spans);
     let mut out = String::with_capacity(text.len());
     let mut pos = 0;
     for (s, e) in merged {
@@ -323,6 +311,32 @@ pub fn redact_spans(text: &str, spans: &[(usize, usize)], placeholder: &str) -> 
     out.push_str(&text[pos..]);
     out
 }
+
+/// `spans` (start, end) sorted, empty ones dropped, overlapping or touching ones merged.
+pub(crate) fn merge_spans(spans: impl Iterator<Item = (usize, usize)>) -> Vec<(usize, usize)> {
+    // Each span as one integer that sorts like the pair: the module's one `sort_unstable`
+    // instantiation on 32-bit targets is `u64`'s (protected-term hashes, shingles).
+    let mut keys: Vec<SpanKey> = spans
+        .filter(|&(s, e)| s < e)
+        .map(|(s, e)| (s as SpanKey) << usize::BITS | e as SpanKey)
+        .collect();
+    keys.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(keys.len());
+    for k in keys {
+        let (s, e) = ((k >> usize::BITS) as usize, k as usize);
+        match merged.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => merged.push((s, e)),
+        }
+    }
+    merged
+}
+
+/// Two `usize`s side by side.
+#[cfg(target_pointer_width = "32")]
+type SpanKey = u64;
+#[cfg(not(target_pointer_width = "32"))]
+type SpanKey = u128;
 
 /// `2026-11-23T08:30:00.123Z` without a date crate: days-from-civil inverse (H. Hinnant).
 pub fn rfc3339_millis(t: SystemTime) -> String {

@@ -19,7 +19,6 @@ use serde::de::{
     VariantAccess, Visitor,
 };
 use std::fmt;
-use std::marker::PhantomData;
 
 /// A struct deserialised by [`deserialize_struct`]: built by [`compact_struct!`].
 pub trait CompactStruct: Default + Sized {
@@ -29,54 +28,104 @@ pub trait CompactStruct: Default + Sized {
     const EXPECTING: &'static str;
     /// The fields' names in declaration order (what `unknown field` errors list).
     const FIELDS: &'static [&'static str];
-    /// Reads field `i`'s value from `map` into `self`.
-    fn read_field<'de, A: MapAccess<'de>>(&mut self, i: usize, map: &mut A)
-        -> Result<(), A::Error>;
-    /// Reads field `i` from the next element of `seq`, if there is one.
-    fn read_element<'de, A: SeqAccess<'de>>(
-        &mut self,
-        i: usize,
-        seq: &mut A,
-    ) -> Result<(), A::Error>;
+    /// Reads field `i`'s value from `d` into `self` (the value of a map entry or the `i`th
+    /// element of a sequence).
+    fn read<'de, D: Deserializer<'de>>(&mut self, i: usize, d: D) -> Result<(), D::Error>;
 }
 
-/// `T::deserialize` for a [`CompactStruct`].
+/// `T::deserialize` for a [`CompactStruct`]. Never inlined: a struct read as a field, a list
+/// element or an `Option` is one call to one copy per deserializer type.
+#[inline(never)]
 pub fn deserialize_struct<'de, T: CompactStruct, D: Deserializer<'de>>(
     d: D,
 ) -> Result<T, D::Error> {
-    d.deserialize_struct(T::NAME, T::FIELDS, StructVisitor(PhantomData))
+    // Filled in place from its default: one `T::default()` (not one per visitor method).
+    let mut out = T::default();
+    d.deserialize_struct(T::NAME, T::FIELDS, StructVisitor(&mut out))?;
+    Ok(out)
 }
 
-struct StructVisitor<T>(PhantomData<T>);
+struct StructVisitor<'a, T>(&'a mut T);
 
-impl<'de, T: CompactStruct> Visitor<'de> for StructVisitor<T> {
-    type Value = T;
+impl<'de, T: CompactStruct> Visitor<'de> for StructVisitor<'_, T> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str(T::EXPECTING)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         // As derived: one `next_element` per field, in order; a missing one keeps the default.
-        let mut out = T::default();
-        for i in 0..T::FIELDS.len() {
-            out.read_element(i, &mut seq)?;
-        }
-        Ok(out)
+        let out = self.0;
+        read_seq(&mut seq, T::FIELDS.len(), &mut |i, seq| {
+            seq.next_element_seed(Slot { i, out: &mut *out }).map(drop)
+        })
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
-        let mut out = T::default();
-        let mut seen = 0u64;
-        while let Some(i) = map.next_key_seed(FieldKey(T::FIELDS))? {
-            if seen >> i & 1 != 0 {
-                return Err(A::Error::duplicate_field(T::FIELDS[i]));
-            }
-            seen |= 1 << i;
-            out.read_field(i, &mut map)?;
-        }
-        Ok(out)
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let out = self.0;
+        read_map(&mut map, T::FIELDS, &mut |i, map| {
+            map.next_value_seed(Slot { i, out: &mut *out })
+        })
     }
+}
+
+/// Field `i` of `out`, as the seed of a map value or a sequence element.
+struct Slot<'a, T> {
+    i: usize,
+    out: &'a mut T,
+}
+
+impl<'de, T: CompactStruct> DeserializeSeed<'de> for Slot<'_, T> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        self.out.read(self.i, d)
+    }
+}
+
+/// Reads field `i` of the struct being filled from `A` (the value of a map entry or a sequence
+/// element); `E`: `A`'s error.
+type ReadFn<'a, A, E> = dyn FnMut(usize, &mut A) -> Result<(), E> + 'a;
+
+/// The element loop of [`StructVisitor::visit_seq`], one copy per sequence type for every
+/// struct (not unrolled into each struct's reader).
+#[inline(never)]
+fn read_seq<'de, A: SeqAccess<'de>>(
+    seq: &mut A,
+    fields: usize,
+    read: &mut ReadFn<'_, A, A::Error>,
+) -> Result<(), A::Error> {
+    for i in 0..fields {
+        read(i, seq)?;
+    }
+    Ok(())
+}
+
+/// The key loop of [`StructVisitor::visit_map`], one copy per map type for every struct: the
+/// struct's own part is `read` (one field's value into place).
+#[inline(never)]
+fn read_map<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    fields: &'static [&'static str],
+    read: &mut ReadFn<'_, A, A::Error>,
+) -> Result<(), A::Error> {
+    let mut seen = 0u64;
+    while let Some(i) = map.next_key_seed(FieldKey(fields))? {
+        if seen >> i & 1 != 0 {
+            return Err(A::Error::duplicate_field(fields[i]));
+        }
+        seen |= 1 << i;
+        read(i, map)?;
+    }
+    Ok(())
+}
+
+/// A field's value, `T::deserialize` but never inlined into the struct's field reader: fields
+/// of the same type share one copy, and a nested struct is not copied into its parent.
+#[inline(never)]
+pub fn field<'de, T: serde::Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+    T::deserialize(d)
 }
 
 /// `0 <= i < N`, the derive's text for an identifier given as an out-of-range index.
@@ -169,26 +218,47 @@ pub trait CompactEnum: Sized {
     fn from_index(i: usize) -> Self;
 }
 
-/// `T::deserialize` for a [`CompactEnum`].
+/// `T::deserialize` for a [`CompactEnum`]: the variant's index is read by one function for
+/// every enum (per deserializer type).
 pub fn deserialize_unit_enum<'de, T: CompactEnum, D: Deserializer<'de>>(
     d: D,
 ) -> Result<T, D::Error> {
-    d.deserialize_enum(T::NAME, T::VARIANTS, EnumVisitor(PhantomData))
+    unit_enum_index(d, T::NAME, T::EXPECTING, T::VARIANTS).map(T::from_index)
 }
 
-struct EnumVisitor<T>(PhantomData<T>);
+#[inline(never)]
+fn unit_enum_index<'de, D: Deserializer<'de>>(
+    d: D,
+    name: &'static str,
+    expecting: &'static str,
+    variants: &'static [&'static str],
+) -> Result<usize, D::Error> {
+    d.deserialize_enum(
+        name,
+        variants,
+        EnumVisitor {
+            expecting,
+            variants,
+        },
+    )
+}
 
-impl<'de, T: CompactEnum> Visitor<'de> for EnumVisitor<T> {
-    type Value = T;
+struct EnumVisitor {
+    expecting: &'static str,
+    variants: &'static [&'static str],
+}
+
+impl<'de> Visitor<'de> for EnumVisitor {
+    type Value = usize;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(T::EXPECTING)
+        f.write_str(self.expecting)
     }
 
-    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<T, A::Error> {
-        let (i, variant) = data.variant_seed(VariantKey(T::VARIANTS))?;
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<usize, A::Error> {
+        let (i, variant) = data.variant_seed(VariantKey(self.variants))?;
         variant.unit_variant()?;
-        Ok(T::from_index(i))
+        Ok(i)
     }
 }
 
@@ -219,33 +289,16 @@ macro_rules! compact_struct {
             const FIELDS: &'static [&'static str] =
                 &[$($crate::compact_struct!(@name $field $($name)?)),*];
 
-            fn read_field<'de, A: serde::de::MapAccess<'de>>(
+            #[inline(never)]
+            fn read<'de, D: serde::Deserializer<'de>>(
                 &mut self,
                 i: usize,
-                map: &mut A,
-            ) -> Result<(), A::Error> {
+                d: D,
+            ) -> Result<(), D::Error> {
                 let mut _n = 0usize;
                 $(
                     if i == _n {
-                        self.$field = map.next_value()?;
-                        return Ok(());
-                    }
-                    _n += 1;
-                )*
-                Ok(())
-            }
-
-            fn read_element<'de, A: serde::de::SeqAccess<'de>>(
-                &mut self,
-                i: usize,
-                seq: &mut A,
-            ) -> Result<(), A::Error> {
-                let mut _n = 0usize;
-                $(
-                    if i == _n {
-                        if let Some(v) = seq.next_element()? {
-                            self.$field = v;
-                        }
+                        self.$field = $crate::compact_de::field(d)?;
                         return Ok(());
                     }
                     _n += 1;

@@ -500,9 +500,10 @@ impl Context {
             return;
         }
         // Addresses of the strings by role: the walks visit the same `Value` without changing
-        // it, so a string's address identifies it across walks.
-        let mut sys_addrs: Vec<usize> = Vec::new();
-        let mut asst_addrs: Vec<usize> = Vec::new();
+        // it, so a string's address identifies it across walks. As `u64`: the sort the
+        // protected-term hashes use (one sort instantiation fewer in the module).
+        let mut sys_addrs: Vec<u64> = Vec::new();
+        let mut asst_addrs: Vec<u64> = Vec::new();
         let mut prot = Protected::default();
         let mut buf = String::new();
         let mut ms: Vec<M> = Vec::new();
@@ -514,13 +515,13 @@ impl Context {
         );
         if let (Doc::Json(doc), true) = (&mut ex.doc, roled) {
             extract::walk(doc, ex.shape, &self.system, &mut |s: &mut String| {
-                sys_addrs.push(s as *const String as usize);
+                sys_addrs.push(s as *const String as usize as u64);
                 if self.context {
                     self.protect(s, &mut buf, &mut ms, &mut prot);
                 }
             });
             extract::walk(doc, ex.shape, &self.assistant, &mut |s: &mut String| {
-                asst_addrs.push(s as *const String as usize);
+                asst_addrs.push(s as *const String as usize as u64);
             });
         }
         sys_addrs.sort_unstable();
@@ -534,7 +535,7 @@ impl Context {
         match &mut ex.doc {
             Doc::Json(doc) if !sys_addrs.is_empty() || !asst_addrs.is_empty() => {
                 extract::walk(doc, ex.shape, roles, &mut |s: &mut String| {
-                    let a = s as *const String as usize;
+                    let a = s as *const String as usize as u64;
                     seg_role.push(if sys_addrs.binary_search(&a).is_ok() {
                         1
                     } else if asst_addrs.binary_search(&a).is_ok() {

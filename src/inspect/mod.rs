@@ -589,8 +589,8 @@ thread_local! {
 struct ViewScratch {
     /// Per rule: its pending window. `None` everywhere between passes.
     pending: Vec<Option<(usize, usize)>>,
-    /// The rules whose `pending` entry is set.
-    touched: Vec<u16>,
+    /// The rules whose `pending` entry is set (as `u64`: the module's shared sort instantiation).
+    touched: Vec<u64>,
     /// Lexicon term hits of one scan.
     lex: Vec<lexicon::TermHit>,
 }
@@ -1196,7 +1196,7 @@ impl Inspector {
                     }
                     None => {
                         *slot = Some((ws, we));
-                        touched.push(ri);
+                        touched.push(u64::from(ri));
                     }
                 }
             }
@@ -1204,6 +1204,7 @@ impl Inspector {
         // in rule order, as a walk over every rule's slot would
         touched.sort_unstable();
         for &ri in touched.iter() {
+            let ri = ri as u16;
             if let Some((s, e)) = pending[ri as usize].take() {
                 self.run_rule(ri, view, s, e, text, n, out);
             }
@@ -1447,20 +1448,10 @@ fn segments_tile(text: &str, segs: &[Range<usize>]) -> bool {
 }
 
 fn merge_spans(it: impl Iterator<Item = Range<usize>>) -> Vec<Range<usize>> {
-    // (start, end) pairs: the same `sort_unstable` instantiation as `audit::redact_spans`.
-    let mut v: Vec<(usize, usize)> = it
-        .filter(|r| r.end > r.start)
-        .map(|r| (r.start, r.end))
-        .collect();
-    v.sort_unstable();
-    let mut out: Vec<Range<usize>> = Vec::with_capacity(v.len());
-    for (start, end) in v {
-        match out.last_mut() {
-            Some(l) if start <= l.end => l.end = l.end.max(end),
-            _ => out.push(start..end),
-        }
-    }
-    out
+    crate::audit::merge_spans(it.map(|r| (r.start, r.end)))
+        .into_iter()
+        .map(|(s, e)| s..e)
+        .collect()
 }
 
 /// Rewrites one segment: spans are absolute offsets in the extracted text.

@@ -713,42 +713,54 @@ struct JsonDuration(u64);
 
 impl<'de> serde::Deserialize<'de> for JsonCode {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = JsonCode;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an enum name or number")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<JsonCode, E> {
-                Ok(JsonCode(Code::from_name(v)))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<JsonCode, E> {
-                Ok(JsonCode(Code::from_number(v)))
-            }
+        match scalar(d, true)? {
+            Scalar::Code(c) => Ok(JsonCode(c)),
+            Scalar::U64(n) => Ok(JsonCode(Code::from_number(n))),
         }
-        d.deserialize_any(V)
     }
 }
 
 impl<'de> serde::Deserialize<'de> for JsonU64 {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = JsonU64;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a non-negative integer, as a number or a string")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<JsonU64, E> {
-                v.parse()
-                    .map(JsonU64)
-                    .map_err(|_| E::custom("not an integer"))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<JsonU64, E> {
-                Ok(JsonU64(v))
-            }
+        match scalar(d, false)? {
+            Scalar::U64(n) => Ok(JsonU64(n)),
+            Scalar::Code(_) => unreachable!("a code only when asked for"),
         }
-        d.deserialize_any(V)
     }
+}
+
+/// What [`scalar`] read.
+enum Scalar {
+    Code(Code),
+    U64(u64),
+}
+
+/// An enum (`code`: its name or number) or a 64-bit number (a number or a string): one
+/// `deserialize_any` for both, which is most of their code.
+fn scalar<'de, D: serde::Deserializer<'de>>(d: D, code: bool) -> Result<Scalar, D::Error> {
+    struct V(bool);
+    impl serde::de::Visitor<'_> for V {
+        type Value = Scalar;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str(if self.0 {
+                "an enum name or number"
+            } else {
+                "a non-negative integer, as a number or a string"
+            })
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Scalar, E> {
+            if self.0 {
+                return Ok(Scalar::Code(Code::from_name(v)));
+            }
+            v.parse()
+                .map(Scalar::U64)
+                .map_err(|_| E::custom("not an integer"))
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Scalar, E> {
+            Ok(Scalar::U64(v))
+        }
+    }
+    d.deserialize_any(V(code))
 }
 
 impl<'de> serde::Deserialize<'de> for JsonDuration {
