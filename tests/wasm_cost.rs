@@ -218,6 +218,87 @@ fn sql_code_cost_per_byte() {
     );
 }
 
+/// Texts built to make a per-position matcher slow: long runs of the characters that start
+/// `sqli` rule matches (quotes, digits, separators) with the rules' anchors (`--`, `=`, `or`)
+/// close enough that the anchor windows cover the whole body, and a run of one override word.
+/// A matcher that tries an anchored regex at every quote, each try running to the end of the
+/// separator run, is quadratic here (issue 15: branch `relite` took 4.1 s natively on 64 KiB
+/// of `hostile_quotes`, main's lazy DFA 2 ms).
+fn hostile(len: usize, unit: &str) -> String {
+    let mut s = String::with_capacity(len + unit.len());
+    while s.len() < len {
+        s.push_str(unit);
+    }
+    s.truncate(len);
+    s
+}
+
+fn hostile_quotes(len: usize) -> String {
+    hostile(len, "' -- ")
+}
+
+fn hostile_separators(len: usize) -> String {
+    hostile(len, "'  ) ) ) ; ; ; ( ( ( | | | & & & * * * / / / , , , . . . -- = ")
+}
+
+fn hostile_digits(len: usize) -> String {
+    hostile(len, "1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 = 1 or 1 -- ")
+}
+
+fn hostile_words(len: usize) -> String {
+    hostile(len, "ignore ignore ignore ignore ignore all previous and and or or ")
+}
+
+/// Wasm operators per byte on [`hostile`] texts: linear in size (the body size a matcher must
+/// not make quadratic), printed per text.
+#[test]
+fn hostile_text_cost_is_linear() {
+    const KIB: usize = 1024;
+    let wasm = common::wasm_path();
+    let base: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::repo_root().join("bench/configs/inspection.json"))
+            .expect("bench config"),
+    )
+    .unwrap();
+    let mut cfg = base.as_object().unwrap().clone();
+    cfg.insert(
+        "inspection".into(),
+        serde_json::json!({"action": "monitor", "cache": {"enabled": false}}),
+    );
+    let config = serde_json::Value::Object(cfg).to_string();
+    let mut vm = Vm::new(
+        Profile::Envoy,
+        &wasm,
+        &config,
+        Arc::new(Mutex::new(SharedData::default())),
+    );
+    type Text = fn(usize) -> String;
+    let texts: [(&str, Text); 4] = [
+        ("quotes", hostile_quotes),
+        ("separators", hostile_separators),
+        ("digits", hostile_digits),
+        ("words", hostile_words),
+    ];
+    for (name, text) in texts {
+        ops(&mut vm, &chat_body_of(16 * KIB, text));
+        let rows: Vec<f64> = [16 * KIB, 64 * KIB, 256 * KIB]
+            .iter()
+            .map(|&n| ops(&mut vm, &chat_body_of(n, text)) as f64)
+            .collect();
+        let low = (rows[1] - rows[0]) / (48 * KIB) as f64;
+        let high = (rows[2] - rows[1]) / (192 * KIB) as f64;
+        println!(
+            "hostile {name}: {:.1} ops/byte at 256 KiB; marginal 16-64 KiB {low:.1}, 64-256 KiB {high:.1}",
+            rows[2] / (256 * KIB) as f64
+        );
+        assert!(low > 0.0, "{name}: cost does not grow with the body");
+        assert!(
+            high <= low * 1.15,
+            "{name}: not linear: {low:.1} then {high:.1} ops/byte"
+        );
+    }
+}
+
 /// Benign prose like [`prose`], from its own seed: every turn of a conversation differs.
 fn prose_seeded(len: usize, seed: u64) -> String {
     const WORDS: &[&str] = &[

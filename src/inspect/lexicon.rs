@@ -182,6 +182,10 @@ impl Lexicon {
         if lx.terms.len() >= 0x7FFF {
             return Err("lexicon: too many terms".to_owned());
         }
+        // in (pattern, slot) order, as compiled; `extend` looks a use up by binary search
+        for t in &mut lx.terms {
+            t.uses.sort_unstable();
+        }
         Ok(lx)
     }
 
@@ -212,7 +216,7 @@ impl Lexicon {
                 if slot != 0 || done.get(pat.rule as usize).copied().unwrap_or(true) {
                     continue;
                 }
-                if let Some(end) = self.extend(view, hits, i + 1, p, 1, h.end as usize) {
+                if let Some(end) = self.extend(view, hits, i, p, 1) {
                     done[pat.rule as usize] = true;
                     f(pat.rule as usize, h.start as usize, end);
                 }
@@ -220,20 +224,22 @@ impl Lexicon {
         }
     }
 
-    /// Finds hits for slots `slot..` of pattern `p` after `prev_end`; returns the match end.
+    /// Finds hits for slots `slot..` of pattern `p` after hit `at` (the one that filled the
+    /// slot before); returns the match end.
     fn extend(
         &self,
         view: &[u8],
         hits: &[TermHit],
-        from: usize,
+        at: usize,
         p: u16,
         slot: u8,
-        prev_end: usize,
     ) -> Option<usize> {
+        let prev_end = hits[at].end as usize;
         let pat = &self.patterns[p as usize];
         let Some(&gap) = pat.gaps.get(slot as usize - 1) else {
             return Some(prev_end);
         };
+        let from = at + 1;
         // a gap of N words spans at most this many bytes
         let limit = prev_end + 40 * (gap as usize + 1);
         for (k, h) in hits.iter().enumerate().skip(from) {
@@ -245,13 +251,15 @@ impl Lexicon {
                 continue;
             }
             let t = &self.terms[h.term as usize];
-            if !t.uses.contains(&(p, slot)) || !self.bounded(t, view, h) {
+            if t.uses.binary_search(&(p, slot)).is_err() || !self.bounded(t, view, h) {
                 continue;
             }
             if !gap_ok(&view[prev_end..s], gap, pat.script) {
-                continue;
+                // hits are in start order and a gap that fails fails for every later start
+                // (more words, the same sentence end)
+                break;
             }
-            if let Some(e) = self.extend(view, hits, k + 1, p, slot + 1, h.end as usize) {
+            if let Some(e) = self.extend(view, hits, k, p, slot + 1) {
                 return Some(e);
             }
         }

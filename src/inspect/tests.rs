@@ -1008,3 +1008,4 @@ mod hardneg;
 
 #[path = "indirect_tests.rs"]
 mod indirect;
+
