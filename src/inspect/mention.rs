@@ -1167,18 +1167,31 @@ fn sql_discussion<'a>(t: &str, frags: impl Iterator<Item = &'a RawHit>) -> bool 
         while let [rest @ .., b'\''] = w {
             w = rest;
         }
-        for n in SQL_DISCUSSION {
-            let hit = match n.split_once(' ') {
-                None => eq(w, n),
-                Some((a, c)) => eq(prev, a) && eq(w, c),
-            };
-            if hit {
+        for &(a, c) in sql_discussion_words() {
+            if eq(w, c) && a.is_none_or(|a| eq(prev, a)) {
                 return true;
             }
         }
         prev = w;
     }
     false
+}
+
+/// [`SQL_DISCUSSION`] split once at its space: (the word before, if any; the word). Splitting
+/// each entry for each word of the text cost ~100 string searches per word (issue 15, hostile
+/// text in `tests/wasm_cost.rs`).
+fn sql_discussion_words() -> &'static [(Option<&'static str>, &'static str)] {
+    static WORDS: std::sync::OnceLock<Vec<(Option<&'static str>, &'static str)>> =
+        std::sync::OnceLock::new();
+    WORDS.get_or_init(|| {
+        SQL_DISCUSSION
+            .iter()
+            .map(|n| match n.split_once(' ') {
+                None => (None, *n),
+                Some((a, c)) => (Some(a), c),
+            })
+            .collect()
+    })
 }
 
 fn sql_mentioned(t: &str, s: usize, e: usize) -> bool {

@@ -1009,3 +1009,4 @@ mod hardneg;
 #[path = "indirect_tests.rs"]
 mod indirect;
 
+
