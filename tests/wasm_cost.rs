@@ -172,14 +172,10 @@ fn request_cost_is_linear_in_body_size() {
     }
 }
 
-/// Wasm operators per byte on code / SQL text (issue 15: the rule matcher must not cost more
-/// than the regex crate did on text that wakes many `sqli` rules). Printed, and linear in size.
-#[test]
-fn sql_code_cost_per_byte() {
-    const KIB: usize = 1024;
-    let wasm = common::wasm_path();
-    // `promptgate-inspection`, action `monitor`: a code review that scores (SQL false positives
-    // are the issue's known weakness) is still scanned in full and forwarded.
+/// A VM of `promptgate-inspection` with action `monitor` and no message cache: text that scores
+/// (SQL false positives are issue 15's known weakness, hostile text scores on purpose) is still
+/// scanned in full and forwarded, every time.
+fn monitor_vm() -> Vm {
     let base: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(common::repo_root().join("bench/configs/inspection.json"))
             .expect("bench config"),
@@ -191,12 +187,20 @@ fn sql_code_cost_per_byte() {
         serde_json::json!({"action": "monitor", "cache": {"enabled": false}}),
     );
     let config = serde_json::Value::Object(cfg).to_string();
-    let mut vm = Vm::new(
+    Vm::new(
         Profile::Envoy,
-        &wasm,
+        &common::wasm_path(),
         &config,
         Arc::new(Mutex::new(SharedData::default())),
-    );
+    )
+}
+
+/// Wasm operators per byte on code / SQL text (issue 15: the rule matcher must not cost more
+/// than the regex crate did on text that wakes many `sqli` rules). Printed, and linear in size.
+#[test]
+fn sql_code_cost_per_byte() {
+    const KIB: usize = 1024;
+    let mut vm = monitor_vm();
     ops(&mut vm, &chat_body_of(16 * KIB, sql_code));
     let mut rows = Vec::new();
     for n in [16 * KIB, 64 * KIB, 256 * KIB] {
@@ -254,24 +258,7 @@ fn hostile_words(len: usize) -> String {
 #[test]
 fn hostile_text_cost_is_linear() {
     const KIB: usize = 1024;
-    let wasm = common::wasm_path();
-    let base: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(common::repo_root().join("bench/configs/inspection.json"))
-            .expect("bench config"),
-    )
-    .unwrap();
-    let mut cfg = base.as_object().unwrap().clone();
-    cfg.insert(
-        "inspection".into(),
-        serde_json::json!({"action": "monitor", "cache": {"enabled": false}}),
-    );
-    let config = serde_json::Value::Object(cfg).to_string();
-    let mut vm = Vm::new(
-        Profile::Envoy,
-        &wasm,
-        &config,
-        Arc::new(Mutex::new(SharedData::default())),
-    );
+    let mut vm = monitor_vm();
     type Text = fn(usize) -> String;
     let texts: [(&str, Text); 4] = [
         ("quotes", hostile_quotes),
