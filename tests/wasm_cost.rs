@@ -242,15 +242,45 @@ fn hostile_quotes(len: usize) -> String {
 }
 
 fn hostile_separators(len: usize) -> String {
-    hostile(len, "'  ) ) ) ; ; ; ( ( ( | | | & & & * * * / / / , , , . . . -- = ")
+    hostile(
+        len,
+        "'  ) ) ) ; ; ; ( ( ( | | | & & & * * * / / / , , , . . . -- = ",
+    )
 }
 
 fn hostile_digits(len: usize) -> String {
-    hostile(len, "1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 = 1 or 1 -- ")
+    hostile(
+        len,
+        "1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 = 1 or 1 -- ",
+    )
 }
 
 fn hostile_words(len: usize) -> String {
-    hostile(len, "ignore ignore ignore ignore ignore all previous and and or or ")
+    hostile(
+        len,
+        "ignore ignore ignore ignore ignore all previous and and or or ",
+    )
+}
+
+/// [`hostile_words`] with the override's last word after a sentence end: every slot of the
+/// phrase is filled somewhere, so no prefilter spares the search from each "ignore".
+fn hostile_words_filled(len: usize) -> String {
+    let end = ". instructions";
+    let mut s = hostile(
+        len.saturating_sub(end.len()),
+        "ignore ignore ignore all previous and ",
+    );
+    s.push_str(end);
+    s
+}
+
+/// A chat body of about `len` bytes whose user turn is one text (not 2 KiB turns).
+fn one_text_body_of(len: usize, text: fn(usize) -> String) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "user", "content": text(len.saturating_sub(80))}],
+    }))
+    .unwrap()
 }
 
 /// Wasm operators per byte on [`hostile`] texts: linear in size (the body size a matcher must
@@ -260,17 +290,29 @@ fn hostile_text_cost_is_linear() {
     const KIB: usize = 1024;
     let mut vm = monitor_vm();
     type Text = fn(usize) -> String;
-    let texts: [(&str, Text); 4] = [
-        ("quotes", hostile_quotes),
-        ("separators", hostile_separators),
-        ("digits", hostile_digits),
-        ("words", hostile_words),
+    type Body = fn(usize, Text) -> Vec<u8>;
+    let texts: [(&str, Text, Body); 7] = [
+        ("quotes", hostile_quotes, chat_body_of),
+        ("separators", hostile_separators, chat_body_of),
+        ("digits", hostile_digits, chat_body_of),
+        ("words", hostile_words, chat_body_of),
+        (
+            "words, all slots filled",
+            hostile_words_filled,
+            chat_body_of,
+        ),
+        ("words, one text", hostile_words, one_text_body_of),
+        (
+            "words, all slots filled, one text",
+            hostile_words_filled,
+            one_text_body_of,
+        ),
     ];
-    for (name, text) in texts {
-        ops(&mut vm, &chat_body_of(16 * KIB, text));
+    for (name, text, body) in texts {
+        ops(&mut vm, &body(16 * KIB, text));
         let rows: Vec<f64> = [16 * KIB, 64 * KIB, 256 * KIB]
             .iter()
-            .map(|&n| ops(&mut vm, &chat_body_of(n, text)) as f64)
+            .map(|&n| ops(&mut vm, &body(n, text)) as f64)
             .collect();
         let low = (rows[1] - rows[0]) / (48 * KIB) as f64;
         let high = (rows[2] - rows[1]) / (192 * KIB) as f64;

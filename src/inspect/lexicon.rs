@@ -15,9 +15,6 @@ use crate::normalize::{normalize_into, Normalized};
 /// The lexicon source, compiled at configuration load.
 pub const SOURCE: &str = include_str!("lexicon.txt");
 
-/// At most this many term hits per text are matched (the rest are ignored).
-const MAX_TERM_HITS: usize = 512;
-
 /// How a language's terms meet words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Script {
@@ -54,6 +51,40 @@ pub struct Lexicon {
     patterns: Vec<Pattern>,
     /// Rule ids, in order of first appearance.
     pub rules: Vec<String>,
+}
+
+/// Scratch of [`Lexicon::matches`], kept between calls: per pattern, the slots filled in the
+/// current call (low 32 bits) under the call's stamp (high 32 bits), so that no pass clears it.
+pub struct MatchScratch {
+    filled: Vec<u64>,
+    stamp: u64,
+}
+
+impl Default for MatchScratch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MatchScratch {
+    pub const fn new() -> Self {
+        Self {
+            filled: Vec::new(),
+            stamp: 0,
+        }
+    }
+
+    fn next_stamp(&mut self, patterns: usize) -> u64 {
+        if self.filled.len() < patterns {
+            self.filled.resize(patterns, 0);
+        }
+        self.stamp += 1;
+        if self.stamp > u64::from(u32::MAX) {
+            self.filled.fill(0);
+            self.stamp = 1;
+        }
+        self.stamp
+    }
 }
 
 /// One term occurrence in the normalised view.
@@ -173,6 +204,9 @@ impl Lexicon {
             if expect_slot || slot < 2 {
                 return Err(err("a pattern needs at least two slots"));
             }
+            if slot > 31 {
+                return Err(err("a pattern has at most 31 slots"));
+            }
             lx.patterns.push(Pattern {
                 rule: rule_ix as u8,
                 gaps,
@@ -196,13 +230,45 @@ impl Lexicon {
         &self,
         view: &[u8],
         hits: &mut [TermHit],
+        scratch: &mut MatchScratch,
         mut f: impl FnMut(usize, usize, usize),
     ) {
         if hits.len() < 2 {
             return;
         }
         hits.sort_unstable_by_key(|h| (h.start, h.end));
-        let hits = &hits[..hits.len().min(MAX_TERM_HITS)];
+        // every hit of the text: a search walks only the hits inside its gaps (bounded bytes),
+        // so the cost is linear in the text (tests/wasm_cost.rs hostile_text_cost_is_linear)
+        let hits = &*hits;
+        // per pattern, the slots some hit's term fills: a pattern with a slot that no hit fills
+        // cannot match, and its search (every hit of its first slot, each walking the hits
+        // inside the gap) is skipped
+        let stamp = scratch.next_stamp(self.patterns.len());
+        let filled = &mut scratch.filled[..];
+        for h in hits {
+            let Some(t) = self.terms.get(h.term as usize) else {
+                continue;
+            };
+            for &(p, slot) in &t.uses {
+                if let Some(e) = filled.get_mut(p as usize) {
+                    if *e >> 32 != stamp {
+                        *e = stamp << 32;
+                    }
+                    *e |= 1 << slot;
+                }
+            }
+        }
+        self.find(view, hits, filled, stamp << 32, &mut f);
+    }
+
+    fn find(
+        &self,
+        view: &[u8],
+        hits: &[TermHit],
+        filled: &[u64],
+        stamp: u64,
+        f: &mut impl FnMut(usize, usize, usize),
+    ) {
         let mut done = [false; 16];
         for (i, h) in hits.iter().enumerate() {
             let Some(t) = self.terms.get(h.term as usize) else {
@@ -213,7 +279,11 @@ impl Lexicon {
             }
             for &(p, slot) in &t.uses {
                 let pat = &self.patterns[p as usize];
-                if slot != 0 || done.get(pat.rule as usize).copied().unwrap_or(true) {
+                if slot != 0
+                    || done.get(pat.rule as usize).copied().unwrap_or(true)
+                    || filled.get(p as usize).copied()
+                        != Some(stamp | ((1u64 << (pat.gaps.len() + 1)) - 1))
+                {
                     continue;
                 }
                 if let Some(end) = self.extend(view, hits, i, p, 1) {
@@ -226,14 +296,7 @@ impl Lexicon {
 
     /// Finds hits for slots `slot..` of pattern `p` after hit `at` (the one that filled the
     /// slot before); returns the match end.
-    fn extend(
-        &self,
-        view: &[u8],
-        hits: &[TermHit],
-        at: usize,
-        p: u16,
-        slot: u8,
-    ) -> Option<usize> {
+    fn extend(&self, view: &[u8], hits: &[TermHit], at: usize, p: u16, slot: u8) -> Option<usize> {
         let prev_end = hits[at].end as usize;
         let pat = &self.patterns[p as usize];
         let Some(&gap) = pat.gaps.get(slot as usize - 1) else {
@@ -381,7 +444,13 @@ mod tests {
             }
         }
         let mut out = Vec::new();
-        lx.matches(v, &mut hits, |r, _, _| out.push(lx.rules[r].clone()));
+        let mut scratch = MatchScratch::new();
+        // a stale stamp from an earlier call (every slot filled) must not count
+        let stale = scratch.next_stamp(lx.patterns.len());
+        scratch.filled.fill(stale << 32 | u64::from(u32::MAX));
+        lx.matches(v, &mut hits, &mut scratch, |r, _, _| {
+            out.push(lx.rules[r].clone())
+        });
         out
     }
 

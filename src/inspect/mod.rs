@@ -593,6 +593,8 @@ struct ViewScratch {
     touched: Vec<u64>,
     /// Lexicon term hits of one scan.
     lex: Vec<lexicon::TermHit>,
+    /// Scratch of [`lexicon::Lexicon::matches`].
+    lex_match: lexicon::MatchScratch,
 }
 
 impl ViewScratch {
@@ -601,6 +603,7 @@ impl ViewScratch {
             pending: Vec::new(),
             touched: Vec::new(),
             lex: Vec::new(),
+            lex_match: lexicon::MatchScratch::new(),
         }
     }
 
@@ -1020,17 +1023,18 @@ impl Inspector {
             }
         }
         if lex.len() >= 2 {
-            self.lexicon.matches(&n.plain, lex, |rule, s, e| {
-                if let Some(Some(ri)) = self.lex_rules.get(rule) {
-                    let (os, oe) = n.orig_span(text, s, e);
-                    out.push(RawHit {
-                        rule: *ri,
-                        start: os,
-                        end: oe,
-                        decoded: false,
-                    });
-                }
-            });
+            self.lexicon
+                .matches(&n.plain, lex, &mut sc.lex_match, |rule, s, e| {
+                    if let Some(Some(ri)) = self.lex_rules.get(rule) {
+                        let (os, oe) = n.orig_span(text, s, e);
+                        out.push(RawHit {
+                            rule: *ri,
+                            start: os,
+                            end: oe,
+                            decoded: false,
+                        });
+                    }
+                });
         }
         sc.put();
         for &ri in &self.always {
@@ -1151,6 +1155,7 @@ impl Inspector {
             pending,
             touched,
             lex,
+            lex_match: _,
         } = sc;
         touched.clear();
         let mut probe = false;
