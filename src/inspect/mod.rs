@@ -686,7 +686,14 @@ impl Inspector {
         for (ti, t) in lexicon.terms.iter().enumerate() {
             match std::str::from_utf8(&t.bytes) {
                 Ok(a) if a.is_ascii() => {
-                    pats.push((a.to_owned(), LEX_TERM | ti as u16, View::Plain))
+                    // read in leetspeak too ("1gn0r3" is "ignore"), unless the term holds a
+                    // character the leet view changes ("3d-print")
+                    let view = if a.bytes().any(|b| crate::normalize::leet_of(b) != b) {
+                        View::Plain
+                    } else {
+                        View::Leet
+                    };
+                    pats.push((a.to_owned(), LEX_TERM | ti as u16, view))
                 }
                 _ => {
                     nonascii.push(&t.bytes);
@@ -1075,7 +1082,12 @@ impl Inspector {
         // (bidi, escapes, rejoined lines) would be built and dropped. Boundary windows scan at the
         // deepest level, and their separator is a line break, so this spares them a rejoined view.
         let hints = if decode {
-            hints
+            // words joined into tokens are split in the text as sent, not in decoded views
+            if depth > 0 {
+                hints & !(crate::normalize::hint::JOINED | crate::normalize::hint::CAMEL)
+            } else {
+                hints
+            }
         } else {
             hints & crate::normalize::hint::TAG
         };
