@@ -429,35 +429,8 @@ fn split_view(text: &str, camel: bool) -> Option<(Range<usize>, String)> {
     let ws = |c: u8| c.is_ascii_whitespace();
     let mut out = String::new();
     let (mut first, mut last_end) = (usize::MAX, 0);
-    // candidate tokens: with `camel`, every token of at least MIN_CAMEL_TOKEN bytes (found
-    // from whitespace to whitespace by a vectorised byte search; a sentence joined by case is
-    // long), else the tokens around each `_`
-    let mut tokens: Vec<(usize, usize)> = Vec::new();
-    if camel {
-        let mut from = 0;
-        for w in memchr::memchr3_iter(b' ', b'\n', b'\t', b).chain([b.len()]) {
-            if w - from >= MIN_CAMEL_TOKEN {
-                tokens.push((from, w));
-            }
-            from = w + 1;
-        }
-    } else {
-        let mut i = 0;
-        while let Some(k) = memchr::memchr(b'_', &b[i..]) {
-            let p = i + k;
-            let mut s = p;
-            while s > i && !ws(b[s - 1]) {
-                s -= 1;
-            }
-            let mut e = p;
-            while e < b.len() && !ws(b[e]) {
-                e += 1;
-            }
-            tokens.push((s, e));
-            i = e;
-        }
-    }
-    for (s, e) in tokens {
+    // a candidate token `s..e`: in the view when it joins enough words
+    let mut take = |s: usize, e: usize| {
         let tok = &text[s..e];
         let tb = tok.as_bytes();
         let split = |k: usize| {
@@ -465,7 +438,7 @@ fn split_view(text: &str, camel: bool) -> Option<(Range<usize>, String)> {
                 || (tb[k].is_ascii_uppercase() && tb[k - 1].is_ascii_lowercase())
         };
         if (1..tb.len()).filter(|&k| split(k)).count() + 1 < MIN_SPLIT_PARTS {
-            continue;
+            return;
         }
         if !out.is_empty() {
             // the previous token in the view is this one's neighbour when only whitespace
@@ -484,6 +457,33 @@ fn split_view(text: &str, camel: bool) -> Option<(Range<usize>, String)> {
         out.push_str(&tok[copied..]);
         first = first.min(s);
         last_end = e;
+    };
+    // candidate tokens: with `camel`, every token of at least MIN_CAMEL_TOKEN bytes (found
+    // from whitespace to whitespace by a vectorised byte search; a sentence joined by case is
+    // long), else the tokens around each `_`
+    if camel {
+        let mut from = 0;
+        for w in memchr::memchr3_iter(b' ', b'\n', b'\t', b).chain([b.len()]) {
+            if w - from >= MIN_CAMEL_TOKEN {
+                take(from, w);
+            }
+            from = w + 1;
+        }
+    } else {
+        let mut i = 0;
+        while let Some(k) = memchr::memchr(b'_', &b[i..]) {
+            let p = i + k;
+            let mut s = p;
+            while s > i && !ws(b[s - 1]) {
+                s -= 1;
+            }
+            let mut e = p;
+            while e < b.len() && !ws(b[e]) {
+                e += 1;
+            }
+            take(s, e);
+            i = e;
+        }
     }
     (!out.is_empty()).then_some((first..last_end, out))
 }
