@@ -370,6 +370,8 @@ struct Proxy {
     upstream: (u32, &'static str, &'static [u8]),
     /// The rate-limit service (`limits.store: rls`); `None`: calls are never answered.
     responder: Option<Responder>,
+    /// The answer reaches the exchange in chunks of this many bytes.
+    chunk: usize,
 }
 
 /// What one request came to.
@@ -423,6 +425,7 @@ impl Proxy {
             telemetry,
             upstream: (200, "application/json", USAGE),
             responder: None,
+            chunk: 7,
         }
     }
 
@@ -614,9 +617,10 @@ impl Proxy {
                 !held_headers || flavor == Flavor::Envoy,
                 "only Envoy holds response headers"
             );
-            // In chunks of 7 bytes: each callback's buffer holds only the new chunk, unless the
-            // last callback answered Pause (Envoy buffers: the buffer holds all held so far).
-            let chunks: Vec<&[u8]> = answer.chunks(7).collect();
+            // In chunks of 7 bytes (`chunk`): each callback's buffer holds only the new chunk,
+            // unless the last callback answered Pause (Envoy buffers: the buffer holds all held
+            // so far).
+            let chunks: Vec<&[u8]> = answer.chunks(self.chunk).collect();
             let mut held: Vec<u8> = Vec::new();
             for (i, chunk) in chunks.iter().enumerate() {
                 held.extend_from_slice(chunk);
@@ -1573,4 +1577,44 @@ fn request_pii_is_masked_and_restored_on_envoy() {
     assert_eq!(a["rewrites"], serde_json::json!(["pii_masked"]));
     assert_eq!(a["response"]["decision"], "restored");
     assert_eq!(a["response"]["masked_values"], 1);
+}
+
+/// Not a check: a workload for `valgrind --tool=callgrind` (issue 19), the per-request cost of
+/// the output guard on a short stream. `PG_PROFILE_CONFIG` names a file of `bench/configs`
+/// (`guard` or `default`); 200 streamed requests of 16 tokens, as `scripts/bench`'s SSE row
+/// (`cargo test --release --lib -- --ignored sse_request_profile`).
+#[test]
+#[ignore]
+fn sse_request_profile() {
+    let file = std::env::var("PG_PROFILE_CONFIG").unwrap_or_else(|_| "guard".into());
+    let config = std::fs::read_to_string(format!(
+        "{}/bench/configs/{file}.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("bench config");
+    // The mock model's chunks: role on the first, finish reason on the last, then usage.
+    let mut sse = String::new();
+    for i in 0..16 {
+        let delta = if i == 0 {
+            serde_json::json!({"role": "assistant", "content": format!("tok{i} ")})
+        } else {
+            serde_json::json!({"content": format!("tok{i} ")})
+        };
+        let finish = if i == 15 { "stop".into() } else { serde_json::Value::Null };
+        let c = serde_json::json!({"id": "chatcmpl-mock-1", "object": "chat.completion.chunk",
+            "created": 1764633600, "model": "gpt-4o-mini", "system_fingerprint": "fp_mock",
+            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
+            "usage": null});
+        sse.push_str(&format!("data: {c}\n\n"));
+    }
+    sse.push_str("data: {\"id\":\"chatcmpl-mock-1\",\"object\":\"chat.completion.chunk\",\"created\":1764633600,\"model\":\"gpt-4o-mini\",\"choices\":[],\"usage\":{\"prompt_tokens\":40,\"completion_tokens\":16,\"total_tokens\":56}}\n\ndata: [DONE]\n\n");
+    let body = br#"{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"system","content":"You are a friendly assistant."},{"role":"user","content":"Plan a small garden, please: where the tomatoes go, how much water they need."}]}"#;
+    let mut p = Proxy::new(Flavor::Envoy, &config);
+    p.upstream = (200, "text/event-stream", leak(sse));
+    // In one callback, as the 4 KiB answer of `scripts/bench`'s mock model mostly arrives.
+    p.chunk = usize::MAX;
+    for _ in 0..200 {
+        let o = p.post("k1", body);
+        assert_eq!(o.status, 200);
+    }
 }

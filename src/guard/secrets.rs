@@ -86,6 +86,19 @@ const SPECS: &[Spec] = &[
     spec(b"SharedAccessKey=", "azure_key", Cls::Base64, 40, false),
 ];
 
+/// Per first byte: the [`SPECS`] whose prefix starts with it (bit `k` for `SPECS[k]`), so a
+/// position tries only those, in `SPECS` order.
+const SPECS_BY_FIRST: [u32; 256] = {
+    assert!(SPECS.len() <= 32);
+    let mut t = [0u32; 256];
+    let mut k = 0;
+    while k < SPECS.len() {
+        t[SPECS[k].prefix[0] as usize] |= 1 << k;
+        k += 1;
+    }
+    t
+};
+
 const AWS_IDS: [&[u8]; 4] = [b"AKIA", b"ASIA", b"ABIA", b"ACCA"];
 const AWS_FIELDS: [&[u8]; 3] = [b"aws_secret", b"secret_access_key", b"secretaccesskey"];
 /// How far after an access key id or field name a secret access key counts.
@@ -186,8 +199,11 @@ pub(crate) fn at(src: &Src, i: usize, off: usize, aws_until: &mut usize) -> R<Op
     if let Some(h) = azure_client_secret(src, i)? {
         return Ok(Some(h));
     }
-    for s in SPECS {
-        if s.prefix[0] != c || !starts(src, i, s.prefix, false)? {
+    let mut specs = SPECS_BY_FIRST[c as usize];
+    while specs != 0 {
+        let s = &SPECS[specs.trailing_zeros() as usize];
+        specs &= specs - 1;
+        if !starts(src, i, s.prefix, false)? {
             continue;
         }
         let start = i + s.prefix.len();

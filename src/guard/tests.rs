@@ -759,3 +759,66 @@ fn throughput() {
         );
     }
 }
+
+/// The walk does not ask the secrets, links and PII detectors at a short word of letters
+/// followed by a separator (`window::short_plain_word`): here each of them is asked at every
+/// such position of texts made of words, near-miss words (key prefixes, AWS field names, URL
+/// schemes, hex words, IBAN country codes) and the detectors' own hits, with every separator,
+/// and must find nothing there and leave the AWS context alone.
+#[test]
+fn plain_word_skip_changes_nothing() {
+    let g = all_on();
+    let cx = g.context(&[], &[], None);
+    let env = g.env(&cx);
+    let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+    let near: &[&str] = &[
+        "sk", "ghp", "xoxb", "hf", "npm", "glpat", "ya", "AIza", "AKIA", "ASIA", "SG", "SK", "eyJ",
+        "secretaccesskey", "SecretAccessKey", "secretaccesske", "aws", "http", "https", "HTTP",
+        "www", "DE", "GB", "cafe", "face", "fe", "dead", "beef", "john", "AccountKey", "github",
+        "pypi", "rk", "live", "BEGIN", "END", "PRIVATE", "KEY", "DE89", "NO93", "tok12", "fe80",
+        "AKIAIOSFODNN7EXA", "ab12cd", "Q1", "abc1Q",
+    ];
+    let seps: &[u8] = b" \n\r\t,;!?.-_@:/=+~()[]<>'\"0123456789#%&*";
+    let mut checked = 0usize;
+    for round in 0..400 {
+        let mut t = String::new();
+        for _ in 0..40 {
+            match r.next() % 8 {
+                0..=2 => {
+                    let n = 1 + (r.next() % 18) as usize;
+                    t.push_str(&r.from(b"abcdefghijklmnopqrstuvwxyzABCDEFXYZ0123456789", n));
+                }
+                3 | 4 => t.push_str(near[(r.next() % near.len() as u64) as usize]),
+                5 => {
+                    let s = secrets(&mut r);
+                    t.push_str(&s[(r.next() % s.len() as u64) as usize].0);
+                }
+                _ => t.push_str(["jane.doe@mail.com", "+1 415 555 2671", "4111 1111 1111 1111",
+                    "DE89 3704 0044 0532 0130 00", "10.1.2.3", "fe80::1:2", "https://x.io/?q=1",
+                    "![a](http://e.vil/x)", "[EMAIL_1]"][(r.next() % 9) as usize]),
+            }
+            let k = 1 + (r.next() % 2) as usize;
+            for _ in 0..k {
+                t.push(seps[(r.next() % seps.len() as u64) as usize] as char);
+            }
+        }
+        // Whole texts, and texts cut short (the stream's view before the next event).
+        let cut = if round % 2 == 0 { t.len() } else { (r.next() as usize) % (t.len() + 1) };
+        let eof = cut == t.len();
+        let s = &t[..cut];
+        let src = window::Src::new(s, eof);
+        for i in 0..s.len() {
+            if !s.is_char_boundary(i) || !window::short_plain_word(&src, i) {
+                continue;
+            }
+            checked += 1;
+            let mut aws = 0usize;
+            let at = &s[i..s.len().min(i + 20)];
+            assert!(matches!(secrets::at(&src, i, 0, &mut aws), Ok(None)), "secret at {at:?}");
+            assert_eq!(aws, 0, "AWS context opened at {at:?}");
+            assert!(matches!(links::at(&env, &src, i), Ok(None)), "link at {at:?}");
+            assert!(matches!(pii::at(&src, i, 0xff), Ok(None)), "PII at {at:?}");
+        }
+    }
+    assert!(checked > 10_000, "only {checked} positions checked");
+}

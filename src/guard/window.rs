@@ -253,6 +253,9 @@ pub(crate) struct Core {
     /// Private-key tail: header lines (`Proc-Type: 4,ENCRYPTED`, `DEK-Info: ...`, PGP
     /// `Version: ...`) — [`PEM_LINE`] bits.
     pem_hdr: u8,
+    /// The absolute offset where the last walk stopped for more bytes, and the detectors
+    /// (`T_*` bits) that had found nothing there.
+    tried: (usize, u8),
 }
 
 /// `pem_hdr`: the current line has bytes.
@@ -276,6 +279,7 @@ impl Default for Core {
             ring: Vec::new(),
             pem: (0, 0, 0),
             pem_hdr: 0,
+            tried: (usize::MAX, 0),
         }
     }
 }
@@ -421,7 +425,11 @@ impl Core {
         self.off += consumed;
     }
 
-    /// The detectors at `i`, in order.
+    /// The detectors at `i`, in order. A detector that needs bytes not yet here stops the walk
+    /// at `i`; when the next push resumes there, the detectors that already found nothing at
+    /// that offset (a function of the bytes from it on, which do not change) are not asked
+    /// again. A leakage check that reads several words ahead would otherwise have every
+    /// detector re-run at one position for each event of a stream that brings one word.
     fn try_at(
         &mut self,
         env: &Env,
@@ -431,35 +439,36 @@ impl Core {
     ) -> R<Option<Hit>> {
         let c = src.b[i];
         let m = env.p.table[c as usize];
-        if m & T_RESTORE != 0 {
-            if let Some(h) = mask::restore_at(env, src, i)? {
-                return Ok(Some(h));
-            }
+        let abs = self.off + i;
+        let mut done = if self.tried.0 == abs { self.tried.1 } else { 0 };
+        macro_rules! stage {
+            ($bit:expr, $call:expr) => {
+                if m & $bit != 0 && done & $bit == 0 {
+                    match $call {
+                        Err(More) => {
+                            self.tried = (abs, done);
+                            return Err(More);
+                        }
+                        Ok(Some(h)) => return Ok(Some(h)),
+                        Ok(None) => done |= $bit,
+                    }
+                }
+            };
         }
-        if m & T_CANARY != 0 && canary_first.is_some() {
-            if let Some(h) = leakage::canary_at(env, src, i)? {
-                return Ok(Some(h));
-            }
+        if m & (T_SECRET | T_LINK | T_PII) != 0 && short_plain_word(src, i) {
+            // Nothing but a word check or a canary can start here.
+            done |= T_SECRET | T_LINK | T_PII;
         }
-        if m & T_SECRET != 0 {
-            if let Some(h) = secrets::at(src, i, self.off, &mut self.aws_until)? {
-                return Ok(Some(h));
-            }
+        stage!(T_RESTORE, mask::restore_at(env, src, i));
+        if canary_first.is_some() {
+            stage!(T_CANARY, leakage::canary_at(env, src, i));
         }
-        if m & T_LINK != 0 {
-            if let Some(h) = links::at(env, src, i)? {
-                return Ok(Some(h));
-            }
-        }
-        if m & T_PII != 0 {
-            if let Some(h) = pii::at(src, i, env.p.pii_types)? {
-                return Ok(Some(h));
-            }
-        }
-        if m & T_WORD != 0 {
-            if let Some(h) = leakage::words_at(env, src, i, &mut self.ring)? {
-                return Ok(Some(h));
-            }
+        stage!(T_SECRET, secrets::at(src, i, self.off, &mut self.aws_until));
+        stage!(T_LINK, links::at(env, src, i));
+        stage!(T_PII, pii::at(src, i, env.p.pii_types));
+        if m & T_WORD != 0 && done & T_WORD == 0 {
+            return leakage::words_at(env, src, i, &mut self.ring)
+                .inspect_err(|_| self.tried = (abs, done));
         }
         Ok(None)
     }
@@ -548,6 +557,35 @@ impl Core {
             },
         }
     }
+}
+
+/// Is the text at `i` a short word, followed (within the bytes held) by a space, a line break,
+/// a tab, `,`, `;`, `!` or `?`: 1 to 14 ASCII letters and digits that start with a letter, and
+/// with a lower-case letter if there is a digit? No secret, PII value, link or placeholder
+/// starts with one: each needs a symbol (`@`, `-`, `_`, `.`, `:`, `=`, `/`, `~`), a leading
+/// digit, an upper-case country code before digits (IBAN), or a longer run (`secretaccesskey`,
+/// the longest run of letters that means something to the secrets detector, has 15; key bodies
+/// without a symbol are longer still). Most words of prose are such words, so the walk skips
+/// those detectors there (`plain_word_skip_changes_nothing` checks it against each of them).
+#[inline]
+pub(super) fn short_plain_word(src: &Src, i: usize) -> bool {
+    let b = &src.b[i..];
+    if !b[0].is_ascii_alphabetic() {
+        return false;
+    }
+    let mut digits = false;
+    let mut n = 1;
+    while n < b.len() && n < 15 {
+        let c = b[n];
+        if c.is_ascii_alphanumeric() {
+            digits |= c.is_ascii_digit();
+            n += 1;
+            continue;
+        }
+        return (!digits || b[0].is_ascii_lowercase())
+            && matches!(c, b' ' | b'\n' | b'\r' | b'\t' | b',' | b';' | b'!' | b'?');
+    }
+    false
 }
 
 /// Most bytes any detector reads ahead of the position it decides on.
