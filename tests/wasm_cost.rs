@@ -274,6 +274,12 @@ fn hostile_words_filled(len: usize) -> String {
     s
 }
 
+/// [`hostile_words_filled`] written backwards (with a probe word, so the text is also scanned
+/// backwards: the words text again).
+fn hostile_words_backwards(len: usize) -> String {
+    hostile_words_filled(len.saturating_sub(7)).chars().rev().collect::<String>() + " erongi"
+}
+
 /// A chat body of about `len` bytes whose user turn is one text (not 2 KiB turns).
 fn one_text_body_of(len: usize, text: fn(usize) -> String) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
@@ -291,7 +297,7 @@ fn hostile_text_cost_is_linear() {
     let mut vm = monitor_vm();
     type Text = fn(usize) -> String;
     type Body = fn(usize, Text) -> Vec<u8>;
-    let texts: [(&str, Text, Body); 7] = [
+    let texts: [(&str, Text, Body); 8] = [
         ("quotes", hostile_quotes, chat_body_of),
         ("separators", hostile_separators, chat_body_of),
         ("digits", hostile_digits, chat_body_of),
@@ -302,6 +308,11 @@ fn hostile_text_cost_is_linear() {
             chat_body_of,
         ),
         ("words, one text", hostile_words, one_text_body_of),
+        (
+            "words, all slots filled, backwards",
+            hostile_words_backwards,
+            chat_body_of,
+        ),
         (
             "words, all slots filled, one text",
             hostile_words_filled,

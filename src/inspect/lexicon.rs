@@ -213,7 +213,9 @@ impl Lexicon {
                 script,
             });
         }
-        if lx.terms.len() >= 0x7FFF {
+        // term indexes go into prefilter targets as `0x8000 | index`, below the two probe
+        // targets 0xFFFE and 0xFFFF (`inspect::PROBE_REVERSED`, `PROBE_ROT13`)
+        if lx.terms.len() >= 0x7FFE {
             return Err("lexicon: too many terms".to_owned());
         }
         // in (pattern, slot) order, as compiled; `extend` looks a use up by binary search

@@ -414,6 +414,11 @@ const WINDOW: usize = 320;
 const MAX_HITS: usize = 64;
 /// Pattern target of the ROT13 probe words in the prefilters (not a rule index).
 const PROBE_ROT13: u16 = u16::MAX;
+/// Pattern target of the backwards probe words in the prefilters (not a rule index).
+const PROBE_REVERSED: u16 = u16::MAX - 1;
+/// `run_view`'s probe bits: a ROT13 probe word, a backwards one.
+const SAW_ROT13: u8 = 1;
+const SAW_REVERSED: u8 = 2;
 /// Pattern targets at or above this are lexicon terms (`LEX_TERM | term index`).
 const LEX_TERM: u16 = 0x8000;
 
@@ -583,6 +588,8 @@ thread_local! {
     /// on its own, and allocating, clearing and walking a per-rule table on every one of those
     /// scans was a fixed cost per string.
     static VIEW_SCRATCH: RefCell<ViewScratch> = const { RefCell::new(ViewScratch::new()) };
+    /// Set while a backwards view is scanned: its own backwards view would be the text again.
+    static IN_BACKWARDS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Reusable state of one view pass (see `VIEW_SCRATCH`).
@@ -722,6 +729,9 @@ impl Inspector {
             .collect();
         for p in views::ROT13_PROBES {
             pats.push((p.to_string(), PROBE_ROT13, View::Plain));
+        }
+        for p in views::REVERSED_PROBES {
+            pats.push((p.to_string(), PROBE_REVERSED, View::Plain));
         }
         let mut always = Vec::new();
         for (i, c) in cfg.custom_rules.iter().enumerate() {
@@ -1005,7 +1015,7 @@ impl Inspector {
             std::mem::take(&mut s[d])
         });
         normalize_into(text, &mut n);
-        let mut probe = false;
+        let mut probe = 0u8;
         let mut sc = ViewScratch::take();
         sc.lex.clear();
         if n.leet_differs() {
@@ -1072,10 +1082,15 @@ impl Inspector {
             decode::find_encoded(text, |span: Range<usize>, decoded: &str| {
                 self.scan_decoded(decoded, span, depth, false, out);
             });
-            if probe {
-                let mut r = String::new();
+            let mut r = String::new();
+            if probe & SAW_ROT13 != 0 {
                 views::rot13(text, &mut r);
                 self.scan_decoded(&r, 0..text.len(), depth, true, out);
+            }
+            if probe & SAW_REVERSED != 0 && !IN_BACKWARDS.with(|b| b.replace(true)) {
+                views::backwards(text, &mut r);
+                self.scan_decoded(&r, 0..text.len(), depth, true, out);
+                IN_BACKWARDS.with(|b| b.set(false));
             }
         }
         // Without decoding only the tag-character signal is read from the views: the other views
@@ -1155,9 +1170,9 @@ impl Inspector {
         n: &Normalized,
         out: &mut Vec<RawHit>,
         sc: &mut ViewScratch,
-    ) -> bool {
+    ) -> u8 {
         let pf = &self.anchors;
-        let Some(d) = &pf.dfa else { return false };
+        let Some(d) = &pf.dfa else { return 0 };
         // per rule: current pending window (all `None` on entry; `touched` lists the set ones)
         let nrules = self.rules.len();
         if sc.pending.len() < nrules {
@@ -1170,7 +1185,7 @@ impl Inspector {
             lex_match: _,
         } = sc;
         touched.clear();
-        let mut probe = false;
+        let mut probe = 0u8;
         anchor_hits(d, view, |end, pat| {
             let [a, m, b] = pf.spans[pat.as_usize()];
             let (a, b) = match pass {
@@ -1186,7 +1201,11 @@ impl Inspector {
             let we = (end + WINDOW).min(view.len());
             for &ri in &pf.targets[a as usize..b as usize] {
                 if ri == PROBE_ROT13 {
-                    probe = true;
+                    probe |= SAW_ROT13;
+                    continue;
+                }
+                if ri == PROBE_REVERSED {
+                    probe |= SAW_REVERSED;
                     continue;
                 }
                 if ri >= LEX_TERM {
