@@ -248,6 +248,12 @@ fn hostile_separators(len: usize) -> String {
     )
 }
 
+/// Letters split by a separator with the sentence's punctuation and word gaps between them, in
+/// runs too short to join (what the normaliser's letter join reads, and gives up on).
+fn hostile_split_letters(len: usize) -> String {
+    hostile(len, "a.,.;.:.!.?.'.\". .b.c. . . . . . . .d.-.e x ' , y ; : z ")
+}
+
 fn hostile_digits(len: usize) -> String {
     hostile(
         len,
@@ -297,10 +303,11 @@ fn hostile_text_cost_is_linear() {
     let mut vm = monitor_vm();
     type Text = fn(usize) -> String;
     type Body = fn(usize, Text) -> Vec<u8>;
-    let texts: [(&str, Text, Body); 8] = [
+    let texts: [(&str, Text, Body); 9] = [
         ("quotes", hostile_quotes, chat_body_of),
         ("separators", hostile_separators, chat_body_of),
         ("digits", hostile_digits, chat_body_of),
+        ("split letters", hostile_split_letters, chat_body_of),
         ("words", hostile_words, chat_body_of),
         (
             "words, all slots filled",
