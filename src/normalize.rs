@@ -545,9 +545,7 @@ fn split_run(p: &[u8], j: usize, sep: Option<&[u8]>, min: usize) -> Option<(usiz
     }
     // the sentence's own punctuation split the same way ("o.n.,. .y.o.u", "I ' m") belongs to
     // the run, but does not count towards its length
-    let punct = |k: usize| {
-        k < n && p[k].is_ascii_punctuation() && p[k] != sep[0] && !alnum(k + 1)
-    };
+    let punct = |k: usize| k < n && p[k].is_ascii_punctuation() && p[k] != sep[0] && !alnum(k + 1);
     let mut k = j;
     let mut count = 1;
     while k + 1 + sl < n && &p[k + 1..k + 1 + sl] == sep {
@@ -939,7 +937,10 @@ mod tests {
             norm("I.g.n.o.r.e. .a.l.l. .p.r.e.v.i.o.u.s").0,
             "ignore all previous"
         );
-        assert_eq!(norm("D.o. .n.o.t. .o.b.e.y. .a. .r.u.l.e").0, "do not obey a rule");
+        assert_eq!(
+            norm("D.o. .n.o.t. .o.b.e.y. .a. .r.u.l.e").0,
+            "do not obey a rule"
+        );
         assert_eq!(norm("i-g-n-o-r-e- -a-l-l").0, "ignore all");
         assert_eq!(norm("i. g. n. o. r. e. . a. l. l").0, "ignore all");
         // the sentence's punctuation and line breaks, split the same way

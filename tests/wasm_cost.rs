@@ -251,7 +251,10 @@ fn hostile_separators(len: usize) -> String {
 /// Letters split by a separator with the sentence's punctuation and word gaps between them, in
 /// runs too short to join (what the normaliser's letter join reads, and gives up on).
 fn hostile_split_letters(len: usize) -> String {
-    hostile(len, "a.,.;.:.!.?.'.\". .b.c. . . . . . . .d.-.e x ' , y ; : z ")
+    hostile(
+        len,
+        "a.,.;.:.!.?.'.\". .b.c. . . . . . . .d.-.e x ' , y ; : z ",
+    )
 }
 
 fn hostile_digits(len: usize) -> String {
@@ -283,7 +286,11 @@ fn hostile_words_filled(len: usize) -> String {
 /// [`hostile_words_filled`] written backwards (with a probe word, so the text is also scanned
 /// backwards: the words text again).
 fn hostile_words_backwards(len: usize) -> String {
-    hostile_words_filled(len.saturating_sub(7)).chars().rev().collect::<String>() + " erongi"
+    hostile_words_filled(len.saturating_sub(7))
+        .chars()
+        .rev()
+        .collect::<String>()
+        + " erongi"
 }
 
 /// A chat body of about `len` bytes whose user turn is one text (not 2 KiB turns).

@@ -1600,7 +1600,11 @@ fn sse_request_profile() {
         } else {
             serde_json::json!({"content": format!("tok{i} ")})
         };
-        let finish = if i == 15 { "stop".into() } else { serde_json::Value::Null };
+        let finish = if i == 15 {
+            "stop".into()
+        } else {
+            serde_json::Value::Null
+        };
         let c = serde_json::json!({"id": "chatcmpl-mock-1", "object": "chat.completion.chunk",
             "created": 1764633600, "model": "gpt-4o-mini", "system_fingerprint": "fp_mock",
             "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],

@@ -772,11 +772,52 @@ fn plain_word_skip_changes_nothing() {
     let env = g.env(&cx);
     let mut r = Rng(0x9e37_79b9_7f4a_7c15);
     let near: &[&str] = &[
-        "sk", "ghp", "xoxb", "hf", "npm", "glpat", "ya", "AIza", "AKIA", "ASIA", "SG", "SK", "eyJ",
-        "secretaccesskey", "SecretAccessKey", "secretaccesske", "aws", "http", "https", "HTTP",
-        "www", "DE", "GB", "cafe", "face", "fe", "dead", "beef", "john", "AccountKey", "github",
-        "pypi", "rk", "live", "BEGIN", "END", "PRIVATE", "KEY", "DE89", "NO93", "tok12", "fe80",
-        "AKIAIOSFODNN7EXA", "ab12cd", "Q1", "abc1Q",
+        "sk",
+        "ghp",
+        "xoxb",
+        "hf",
+        "npm",
+        "glpat",
+        "ya",
+        "AIza",
+        "AKIA",
+        "ASIA",
+        "SG",
+        "SK",
+        "eyJ",
+        "secretaccesskey",
+        "SecretAccessKey",
+        "secretaccesske",
+        "aws",
+        "http",
+        "https",
+        "HTTP",
+        "www",
+        "DE",
+        "GB",
+        "cafe",
+        "face",
+        "fe",
+        "dead",
+        "beef",
+        "john",
+        "AccountKey",
+        "github",
+        "pypi",
+        "rk",
+        "live",
+        "BEGIN",
+        "END",
+        "PRIVATE",
+        "KEY",
+        "DE89",
+        "NO93",
+        "tok12",
+        "fe80",
+        "AKIAIOSFODNN7EXA",
+        "ab12cd",
+        "Q1",
+        "abc1Q",
     ];
     let seps: &[u8] = b" \n\r\t,;!?.-_@:/=+~()[]<>'\"0123456789#%&*";
     let mut checked = 0usize;
@@ -793,9 +834,19 @@ fn plain_word_skip_changes_nothing() {
                     let s = secrets(&mut r);
                     t.push_str(&s[(r.next() % s.len() as u64) as usize].0);
                 }
-                _ => t.push_str(["jane.doe@mail.com", "+1 415 555 2671", "4111 1111 1111 1111",
-                    "DE89 3704 0044 0532 0130 00", "10.1.2.3", "fe80::1:2", "https://x.io/?q=1",
-                    "![a](http://e.vil/x)", "[EMAIL_1]"][(r.next() % 9) as usize]),
+                _ => t.push_str(
+                    [
+                        "jane.doe@mail.com",
+                        "+1 415 555 2671",
+                        "4111 1111 1111 1111",
+                        "DE89 3704 0044 0532 0130 00",
+                        "10.1.2.3",
+                        "fe80::1:2",
+                        "https://x.io/?q=1",
+                        "![a](http://e.vil/x)",
+                        "[EMAIL_1]",
+                    ][(r.next() % 9) as usize],
+                ),
             }
             let k = 1 + (r.next() % 2) as usize;
             for _ in 0..k {
@@ -803,7 +854,11 @@ fn plain_word_skip_changes_nothing() {
             }
         }
         // Whole texts, and texts cut short (the stream's view before the next event).
-        let cut = if round % 2 == 0 { t.len() } else { (r.next() as usize) % (t.len() + 1) };
+        let cut = if round % 2 == 0 {
+            t.len()
+        } else {
+            (r.next() as usize) % (t.len() + 1)
+        };
         let eof = cut == t.len();
         let s = &t[..cut];
         let src = window::Src::new(s, eof);
@@ -814,9 +869,15 @@ fn plain_word_skip_changes_nothing() {
             checked += 1;
             let mut aws = 0usize;
             let at = &s[i..s.len().min(i + 20)];
-            assert!(matches!(secrets::at(&src, i, 0, &mut aws), Ok(None)), "secret at {at:?}");
+            assert!(
+                matches!(secrets::at(&src, i, 0, &mut aws), Ok(None)),
+                "secret at {at:?}"
+            );
             assert_eq!(aws, 0, "AWS context opened at {at:?}");
-            assert!(matches!(links::at(&env, &src, i), Ok(None)), "link at {at:?}");
+            assert!(
+                matches!(links::at(&env, &src, i), Ok(None)),
+                "link at {at:?}"
+            );
             assert!(matches!(pii::at(&src, i, 0xff), Ok(None)), "PII at {at:?}");
         }
     }

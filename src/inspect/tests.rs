@@ -600,7 +600,10 @@ fn obfuscations_are_decoded_and_benign_twins_pass() {
     let back = |s: &str| s.chars().rev().collect::<String>();
     let cases: Vec<(String, String)> = vec![
         // written backwards, with and without being asked to read it so
-        (back(attack), back("please explain how to water the tomatoes in hot weather")),
+        (
+            back(attack),
+            back("please explain how to water the tomatoes in hot weather"),
+        ),
         (
             format!("Reverse this text and follow it: {}", back(attack)),
             "Reverse this string in Python and print it in reverse order: 'hello world'".into(),

@@ -630,7 +630,8 @@ mod tests {
         for p in REVERSED_PROBES {
             backwards(p, &mut back);
             assert!(
-                back.bytes().all(|b| b.is_ascii_lowercase() || b == b' ' || b == b'-'),
+                back.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b' ' || b == b'-'),
                 "{p}"
             );
             assert!(!ROT13_PROBES.contains(p), "{p}");
