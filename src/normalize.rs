@@ -603,8 +603,9 @@ fn has_spaced_run(p: &[u8]) -> bool {
     false
 }
 
-/// Joins runs of >= 4 single characters split by one repeated separator ("i g n o r e",
-/// "i.g.n.o.r.e", "i-g-n-o-r-e", "i. g. n. o. r. e", one letter per line) into words, in place
+/// Joins runs of single characters split by one repeated separator ("i g n o r e",
+/// "i.g.n.o.r.e", "i-g-n-o-r-e", "i. g. n. o. r. e", one letter per line; four or more, or fewer
+/// that a next word continues: [`run_at`]) into words, in place
 /// on `plain` and `map`. Word gaps survive as one space: a different separator between two runs
 /// ("i-g-n-o-r-e a-l-l") or, for space-split runs, a longer or different whitespace run in the
 /// original `text` ("I g n o r e   a l l" -> "ignore all"), so that separate words are not fused
@@ -683,7 +684,8 @@ fn join_spaced_letters(text: &[u8], p: &mut Vec<u8>, map: &mut Vec<u32>) {
             // "ignore all" is joined by the separator ("i.g.n.o.r.e. .a.l.l")
             if let Some((next, k2)) = gap_word(p, k, sep, 1) {
                 p[w] = b' ';
-                map[w] = map[k + 1 + sl.min(1)];
+                // the space of the gap (`k + 1` is the separator before it)
+                map[w] = map[k + 2];
                 w += 1;
                 q = next;
                 k = k2;
