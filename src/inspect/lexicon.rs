@@ -98,7 +98,7 @@ pub struct TermHit {
 fn script_of(lang: &str) -> Script {
     match lang {
         "zh" | "ja" | "th" => Script::Unspaced,
-        "ar" | "fa" => Script::Attached,
+        "ar" | "fa" | "he" => Script::Attached,
         _ => Script::Spaced,
     }
 }

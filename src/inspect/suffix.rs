@@ -26,6 +26,11 @@ pub const UNSEEN_Q: u32 = 14 * 8;
 /// Mean cost per character (in 1/8 bits) above which a gated window is flagged. Calibrated with
 /// `scripts/train --calibrate` (docs/model.md).
 pub const THRESHOLD: u32 = 64;
+/// The lower bar for a window in a turn that also holds a harmful ask (`ML-008`, see
+/// `context.rs`, `JBC-001`): GCG suffixes made mostly of English words score 56-60 (the issue's
+/// own example: 56), under [`THRESHOLD`]. On the dev set's benign text 0.85 % of rows reach it
+/// (132 of 15,529) and none holds a harmful ask, so together they stay rare (2026-12-03).
+pub const WITH_HARMFUL_ASK: u32 = 52;
 
 static MODEL: &[u8; 1 << TABLE_BITS] = include_bytes!("suffix_lm.bin");
 
@@ -276,6 +281,11 @@ fn soup_classes(c: &[u8; 16]) -> (u16, u16, u16) {
 
 /// True when the text holds a window that reads as machine-generated token soup.
 pub fn flag(text: &str) -> bool {
+    flag_above(text, THRESHOLD)
+}
+
+/// [`flag`] with another bar: some gated window of `text` (not code) costs more than `threshold`.
+pub fn flag_above(text: &str, threshold: u32) -> bool {
     let b = text.as_bytes();
     if b.len() < WINDOW + 3 {
         return false;
@@ -290,9 +300,9 @@ pub fn flag(text: &str) -> bool {
     // its answer makes the scoring moot. Either order gives the same answer.
     let covered: usize = regions.iter().map(|(s, e)| e - s).sum();
     if covered >= b.len() / 4 {
-        return !looks_like_code(text) && scan_regions(b, &regions, THRESHOLD + 1, true).is_some();
+        return !looks_like_code(text) && scan_regions(b, &regions, threshold + 1, true).is_some();
     }
-    scan_regions(b, &regions, THRESHOLD + 1, true).is_some() && !looks_like_code(text)
+    scan_regions(b, &regions, threshold + 1, true).is_some() && !looks_like_code(text)
 }
 
 /// Markers of code, SQL, markup and shell sessions (case-sensitive). A text that holds one is not
