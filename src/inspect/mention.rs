@@ -650,10 +650,18 @@ fn says(near_before: &str) -> bool {
     // write 'X'", "emails that say 'X'".
     let imperative = verb.is_some_and(|v| {
         let head = b[..b.len() - v.len()].trim_end();
-        let last = head
+        // The subject may stand before an adverb or modal ("attackers often write 'X'",
+        // "scammers might say 'X'"): up to two such words are stepped over (2026-12-03).
+        let mut words = head
             .rsplit(|c: char| !(c.is_alphanumeric() || c == '\''))
-            .next()
-            .unwrap_or("");
+            .filter(|w| !w.is_empty());
+        let mut last = words.next().unwrap_or("");
+        for _ in 0..2 {
+            if !is_adverb_or_modal(last) {
+                break;
+            }
+            last = words.next().unwrap_or("");
+        }
         ![
             "attackers",
             "attacker",
@@ -686,6 +694,33 @@ fn says(near_before: &str) -> bool {
                 "how can i",
             ],
         )
+}
+
+/// A word that can stand between a subject and its verb: "often", "typically", "might".
+fn is_adverb_or_modal(w: &str) -> bool {
+    (w.len() > 4 && w.ends_with("ly"))
+        || [
+            "often",
+            "always",
+            "sometimes",
+            "still",
+            "also",
+            "even",
+            "just",
+            "then",
+            "now",
+            "might",
+            "may",
+            "can",
+            "could",
+            "will",
+            "would",
+            "should",
+            "must",
+            "do",
+            "does",
+        ]
+        .contains(&w)
 }
 
 // ------------------------------------------------- MEN-001: retractions, third-party objects

@@ -144,6 +144,7 @@ const BENIGN: &[&str] = &[
     "My daughter asked why the sky is blue. Can you explain Rayleigh scattering in a way a nine year old would understand?",
     "| name | qty | price |\n|------|-----|-------|\n| apple | 3 | 0.50 |\n| pear | 2 | 0.75 |\nsum the total please",
     "$ kubectl get pods -n prod | grep -v Running && kubectl describe pod api-7d9f8c6b5-x2kqz -n prod",
+    "How can I see which user ran GRANT ALL PRIVILEGES ON *.* TO 'app'@'%'; on our MySQL server last week?",
 ];
 
 #[test]
