@@ -590,7 +590,7 @@ fn sse_guard_cost() {
 /// over the rules' anchors and the lexicon's ASCII terms) and the lexicon. 955 M operators at
 /// 50fa119 (three automata, quadratic de-duplication); 326 M with one automaton; 333 M at
 /// 8505dd9; 424 M at fa447d9, whose lexicon word classes (issue 15: `@AI`, `@AIV`, ... expanded
-/// into every member) add their terms to the automaton; 477 M on 2026-12-03, whose framing and
+/// into every member) add their terms to the automaton; 480 M on 2026-12-03, whose framing and
 /// harmful-ask lines (JBC-001's two halves) and Greek / Hebrew add ~400 terms. The ceiling keeps a rule
 /// pack or lexicon change from silently growing it again.
 #[test]

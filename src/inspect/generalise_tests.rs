@@ -236,8 +236,10 @@ fn framing_with_a_harmful_ask_blocks_and_neither_half_alone_does() {
 
 /// Hand-written for this project on 2026-12-03 (`tests/data/issue15-framed.jsonl`): persuasion and
 /// role-play around a harmful ask, harmful asks with GCG-style suffixes of English words, an
-/// override in 20 languages (Greek and Hebrew new in the lexicon that day), and benign texts with
-/// alarming words, dark fiction or those two languages. Three rounds:
+/// override in 20 languages (Greek and Hebrew new in the lexicon that day), refusal suppression and
+/// prefix injection next to a harmful ask ("never say you can't", "begin your reply with 'Sure'",
+/// written beside their lines), and benign texts with alarming words, dark fiction, those two
+/// languages or ordinary format instructions. Framed harm in three rounds:
 /// `framed-harm-with-lexicon` was written beside that day's ML-007 / ML-008 lines; the
 /// `...-after-lexicon` rows after them (2 of 16 blocked before the lines, 4 after the first
 /// round), and their misses then guided a second round (8 of 16); the `...-held-out` rows were
@@ -251,6 +253,7 @@ fn framed_harm_and_worded_suffixes_hold_their_recall_and_benign_rows_pass() {
         ("framed-harm-with-lexicon", 21),
         ("framed-harm-after-lexicon", 8),
         ("framed-harm-held-out", 2),
+        ("refusal-suppression", 7),
         ("suffix-of-words", 30),
         ("override-20-languages", 20),
     ];
@@ -268,7 +271,7 @@ fn framed_harm_and_worded_suffixes_hold_their_recall_and_benign_rows_pass() {
             assert!(!blocked, "blocked benign {}: {:?}", r.shown, hit_ids(&v));
         }
     }
-    assert_eq!(benign, 80);
+    assert_eq!(benign, 86);
     for (src, floor) in floors {
         let n = caught.get(src).copied().unwrap_or(0);
         assert!(n >= floor, "{src}: {n} blocked, fewer than {floor}");
