@@ -87,6 +87,31 @@ impl MatchScratch {
     }
 }
 
+/// Orders `hits` by (start, end). The automaton reports them by end, so they arrive nearly in
+/// order (a longer term that ends later starts earlier): an insertion sort moves each hit back
+/// over the few shorter ones it overlaps, linear in practice; past a budget of 8 moves per hit
+/// (hits of two automata appended, hostile text) it hands over to `sort_unstable` (2026-12-03:
+/// the sort was 4.5 % of inspecting ordinary English, natively).
+fn sort_hits(hits: &mut [TermHit]) {
+    let key = |h: &TermHit| (u64::from(h.start) << 32) | u64::from(h.end);
+    let mut budget = hits.len().saturating_mul(8);
+    for i in 1..hits.len() {
+        let k = key(&hits[i]);
+        let mut j = i;
+        while j > 0 && key(&hits[j - 1]) > k {
+            if budget == 0 {
+                hits.sort_unstable_by_key(key);
+                return;
+            }
+            budget -= 1;
+            j -= 1;
+        }
+        if j < i {
+            hits[j..=i].rotate_right(1);
+        }
+    }
+}
+
 /// One term occurrence in the normalised view.
 #[derive(Debug, Clone, Copy)]
 pub struct TermHit {
@@ -238,7 +263,7 @@ impl Lexicon {
         if hits.len() < 2 {
             return;
         }
-        hits.sort_unstable_by_key(|h| (h.start, h.end));
+        sort_hits(hits);
         // every hit of the text: a search walks only the hits inside its gaps (bounded bytes),
         // so the cost is linear in the text (tests/wasm_cost.rs hostile_text_cost_is_linear)
         let hits = &*hits;
@@ -506,5 +531,45 @@ mod tests {
         assert!(rules_in(&lx, "xignora anteriores reglas").is_empty());
         // whole word: "reglasx" is not "reglas"
         assert!(rules_in(&lx, "ignora anteriores reglasx").is_empty());
+    }
+
+    /// Nearly ordered hits (the insertion path) and shuffled ones (past the budget, the fallback)
+    /// come out in the order `sort_unstable_by_key` gives.
+    #[test]
+    fn hit_sort_orders_like_sort_unstable() {
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for shuffled in [false, true] {
+            for n in [0usize, 1, 2, 7, 64, 1000] {
+                // by end, as the automaton reports them; terms of 1..=12 bytes
+                let mut hits: Vec<TermHit> = (0..n)
+                    .map(|i| {
+                        let end = 4 * i as u32 + 20;
+                        let len = (next() % 12) as u32 + 1;
+                        TermHit {
+                            term: i as u16,
+                            start: end - len,
+                            end,
+                        }
+                    })
+                    .collect();
+                if shuffled {
+                    for i in (1..hits.len()).rev() {
+                        let j = (next() % (i as u64 + 1)) as usize;
+                        hits.swap(i, j);
+                    }
+                }
+                let mut want = hits.clone();
+                want.sort_unstable_by_key(|h| (h.start, h.end));
+                sort_hits(&mut hits);
+                let keys = |v: &[TermHit]| v.iter().map(|h| (h.start, h.end)).collect::<Vec<_>>();
+                assert_eq!(keys(&hits), keys(&want), "n {n}, shuffled {shuffled}");
+            }
+        }
     }
 }
