@@ -816,7 +816,7 @@ fn classify_with(
     tpl: &mut Option<ChatTemplate>,
     spare: &mut Spare,
 ) -> EventInfo {
-    if let Some(info) = tpl.as_ref().and_then(|t| t.read(data, spare)) {
+    if let Some(info) = tpl.as_mut().and_then(|t| t.read(data, spare)) {
         #[cfg(test)]
         assert_eq!(
             info,
@@ -833,12 +833,13 @@ fn classify_with(
             classify_parsed(name, data),
             "quick reading of an event differs"
         );
-        if let Some((start, end)) = span {
+        if let Some(span) = span {
             let t = tpl.get_or_insert_with(ChatTemplate::default);
             t.data.clear();
             t.data.extend_from_slice(data);
-            t.start = start;
-            t.end = end;
+            (t.start, t.end) = span.text;
+            t.role = span.role;
+            t.finish = span.finish;
             t.one_line = memchr::memchr2(b'\n', b'\r', data).is_none();
             t.info = info.clone();
             t.info.parts[0].2 = String::new();
@@ -854,28 +855,68 @@ fn classify_with(
 /// with the same bytes before and after a plain string value (no quote, backslash or control
 /// byte; valid UTF-8; not empty) reads as this one with that text, since a JSON reading of it
 /// takes the same steps, so it is not read again.
+///
+/// Two more readings of a chunk differ from the template only where a stream's first and last
+/// chunks differ from the others (issue 19, 2026-12-03): the template without its delta's
+/// `role` member (the first chunk has one, the next ones do not: `role` is a field no reading
+/// looks at, so a document without it reads the same), and the template with its choice's
+/// `finish_reason` a plain word instead of `null` (the last chunk: it reads the same, and ends
+/// that choice).
 #[derive(Default)]
 struct ChatTemplate {
     data: Vec<u8>,
     start: usize,
     end: usize,
+    /// The `role` member next to the text's `content` in its delta: `"role":"assistant",`
+    /// from its key's quote to the `content` key's quote when it comes first,
+    /// `,"role":"assistant"` from after the text's closing quote to after its value when it
+    /// follows. `None` once dropped.
+    role: Option<(usize, usize)>,
+    /// Where the `null` of the finish reason of the chunk's only choice sits, after the text.
+    finish: Option<usize>,
     /// `data` has no line break (so `data: ` + it is one line of an event).
     one_line: bool,
     info: EventInfo,
 }
 
+/// The longest finish reason the template reads (`content_filter`, `tool_calls`, ...).
+const MAX_FINISH_WORD: usize = 32;
+
 impl ChatTemplate {
     /// Where the text sits in `ev` when `ev` is exactly `data: `, this chunk's data with another
     /// plain text (as [`read`](Self::read) takes it), and `\n\n`: an event that reads as this
-    /// one with that text. `None` for anything else.
-    fn plain(&self, ev: &[u8]) -> Option<(usize, usize)> {
+    /// one with that text. `None` for anything else. An event that is this chunk without its
+    /// `role` member makes that the template's data (see [`ChatTemplate`]).
+    fn plain(&mut self, ev: &[u8]) -> Option<(usize, usize)> {
         if !self.one_line {
             return None;
         }
         let data = ev.strip_prefix(b"data: ")?.strip_suffix(b"\n\n")?;
         // UTF-8 is checked by the caller, once for the run.
-        let (start, end) = self.text_span(data)?;
+        let (start, end) = self.exact_span(data)?;
         Some((6 + start, 6 + end))
+    }
+
+    /// As [`text_span`](Self::text_span); or, when `data` is this chunk without its `role`
+    /// member, the template loses that member first (later chunks are compared with the chunk
+    /// as they send it).
+    fn exact_span(&mut self, data: &[u8]) -> Option<(usize, usize)> {
+        if let Some(span) = self.text_span(data) {
+            return Some(span);
+        }
+        self.span_with(data, true, false)?;
+        self.drop_role();
+        self.text_span(data)
+    }
+
+    fn drop_role(&mut self) {
+        if let Some((rs, re)) = self.role.take() {
+            let shift = |x: usize| if x >= re { x - (re - rs) } else { x };
+            self.data.drain(rs..re);
+            self.start = shift(self.start);
+            self.end = shift(self.end);
+            self.finish = self.finish.map(shift);
+        }
     }
 
     /// Where the text sits in `data` when `data` is this chunk's data with another text: the
@@ -890,30 +931,106 @@ impl ChatTemplate {
         if !same_bytes(&data[..pre.len()], pre) || !same_bytes(&data[mid..], suf) {
             return None;
         }
-        if data[pre.len()..mid]
-            .iter()
-            .any(|&c| c == b'"' || c == b'\\' || c < 0x20)
-        {
-            return None;
-        }
+        plain_text(&data[pre.len()..mid])?;
         Some((pre.len(), mid))
     }
 
-    fn read(&self, data: &[u8], spare: &mut Spare) -> Option<EventInfo> {
-        let (start, end) = self.text_span(data)?;
+    /// As [`text_span`](Self::text_span) for this chunk without its `role` member
+    /// (`roleless`) and with a plain word (ASCII letters, digits, `_`, `-`) as its finish
+    /// reason (`finish`). `None` when the template has no such member or reason.
+    fn span_with(&self, data: &[u8], roleless: bool, finish: bool) -> Option<(usize, usize)> {
+        let (rs, re) = match (roleless, self.role) {
+            (false, _) => (0, 0),
+            (true, Some(r)) => r,
+            (true, None) => return None,
+        };
+        let f = match (finish, self.finish) {
+            (false, _) => None,
+            (true, Some(f)) => Some(f),
+            (true, None) => return None,
+        };
+        // The template without the member (it lies before or after the text, apart from the
+        // finish reason).
+        let shift = |x: usize| if x >= re { x - (re - rs) } else { x };
+        let d: Cow<[u8]> = if re == rs {
+            Cow::Borrowed(&self.data)
+        } else {
+            let mut v = self.data.clone();
+            v.drain(rs..re);
+            Cow::Owned(v)
+        };
+        let (start, end, f) = (shift(self.start), shift(self.end), f.map(shift));
+        let pre = &d[..start];
+        // After the text: the template's suffix, or its two pieces around the reason's `null`.
+        let (c, tail) = match f {
+            None => (&d[end..], &d[..0]),
+            Some(f) => (&d[end..f], &d[f + 4..]),
+        };
+        let head = pre.len();
+        if data.len() < head + tail.len()
+            || !same_bytes(&data[..head], pre)
+            || !same_bytes(&data[data.len() - tail.len()..], tail)
+        {
+            return None;
+        }
+        let mut mid = data.len() - tail.len();
+        if f.is_some() {
+            // `"word"` right before the tail.
+            let body = data[head..mid].strip_suffix(b"\"")?;
+            let open = body.iter().rposition(|&c| c == b'"')?;
+            let word = &body[open + 1..];
+            if word.is_empty()
+                || word.len() > MAX_FINISH_WORD
+                || !word
+                    .iter()
+                    .all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+            {
+                return None;
+            }
+            mid = head + open;
+        }
+        if mid < head + c.len() + 1 || !same_bytes(&data[mid - c.len()..mid], c) {
+            return None;
+        }
+        let end = mid - c.len();
+        plain_text(&data[head..end])?;
+        Some((head, end))
+    }
+
+    fn read(&mut self, data: &[u8], spare: &mut Spare) -> Option<EventInfo> {
+        let (start, end, finished) = match self.exact_span(data) {
+            Some((s, e)) => (s, e, false),
+            None => {
+                let (s, e) = self
+                    .span_with(data, false, true)
+                    .or_else(|| self.span_with(data, true, true))?;
+                (s, e, true)
+            }
+        };
         let text = std::str::from_utf8(&data[start..end]).ok()?;
         let (key, loc, _) = self.info.parts[0];
         let mut parts = spare.infos.pop().unwrap_or_default();
         parts.push((key, loc, spare.text(text)));
+        let mut ends_choices = self.info.ends_choices.clone();
+        if finished {
+            // The chunk's only choice, the text's: ended by its reason.
+            ends_choices.push(key.1);
+        }
         Some(EventInfo {
             parts,
             ends: self.info.ends.clone(),
-            ends_choices: self.info.ends_choices.clone(),
+            ends_choices,
             ends_all: self.info.ends_all,
             summary: self.info.summary,
             shape: self.info.shape,
         })
     }
+}
+
+/// `Some` when a text between the template's bytes is not empty and has no quote, backslash
+/// or control byte (a JSON string's value read as it is).
+fn plain_text(t: &[u8]) -> Option<()> {
+    (!t.is_empty() && !t.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20)).then_some(())
 }
 
 /// `a == b`, sixteen bytes at a time (a slice comparison is a byte loop in the module).
@@ -1077,9 +1194,17 @@ mod quick {
         chat_chunk_span(data).map(|(info, _)| info)
     }
 
+    /// Where a chunk's only text sits, and what else a [`super::ChatTemplate`] made of it may
+    /// leave out or read differently (see there).
+    pub(super) struct Span {
+        pub text: (usize, usize),
+        pub role: Option<(usize, usize)>,
+        pub finish: Option<usize>,
+    }
+
     /// As `chat_chunk`, with where the text's string value sits in `data` when the chunk has
     /// exactly one text.
-    pub(super) fn chat_chunk_span(data: &[u8]) -> Option<(EventInfo, Option<(usize, usize)>)> {
+    pub(super) fn chat_chunk_span(data: &[u8]) -> Option<(EventInfo, Option<Span>)> {
         if !data.starts_with(b"{") || std::str::from_utf8(data).is_err() {
             return None;
         }
@@ -1094,6 +1219,7 @@ mod quick {
         let mut p = P { b: data, i: 1 };
         let mut top = 0u8;
         let mut span = None;
+        let mut choices = 0usize;
         p.members(|k, p| match k {
             b"choices" => {
                 once(&mut top, 1)?;
@@ -1106,6 +1232,7 @@ mod quick {
                 loop {
                     choice(p, j, &mut info, &mut span)?;
                     j += 1;
+                    choices = j;
                     match p.peek()? {
                         b',' => p.i += 1,
                         b']' => {
@@ -1127,20 +1254,26 @@ mod quick {
         if top != 1 || p.i != data.len() {
             return None;
         }
-        let span = span.filter(|_| info.parts.len() == 1);
+        let span = span.filter(|_| info.parts.len() == 1).map(|mut s: Span| {
+            // A finish reason read as a word ends one choice: only where it is the only one
+            // and nothing else ends.
+            if choices != 1 || !info.ends_choices.is_empty() {
+                s.finish = None;
+            }
+            s
+        });
         Some((info, span))
     }
 
-    /// `span`: set to the offsets of the text's value in `p.b` for the choice that has one.
-    fn choice(
-        p: &mut P,
-        j: usize,
-        info: &mut EventInfo,
-        span: &mut Option<(usize, usize)>,
-    ) -> Option<()> {
+    /// `span`: set to the offsets of the text's value in `p.b` for the choice that has one
+    /// (with its delta's `role` member right before `content`, and its finish reason's `null`
+    /// after the text).
+    fn choice(p: &mut P, j: usize, info: &mut EventInfo, span: &mut Option<Span>) -> Option<()> {
         p.eat(b'{')?;
         let (mut seen, mut index, mut finish) = (0u8, None, false);
         let mut content: Option<&str> = None;
+        let mut role = None;
+        let mut null_at = None;
         p.members(|k, p| match k {
             b"index" => {
                 once(&mut seen, 1)?;
@@ -1149,25 +1282,48 @@ mod quick {
             }
             b"finish_reason" => {
                 once(&mut seen, 2)?;
-                finish = !p.scalar()?;
+                p.ws();
+                let at = p.i;
+                let null = p.scalar()?;
+                finish = !null;
+                null_at = null.then_some(at);
                 Some(())
             }
             b"delta" => {
                 once(&mut seen, 4)?;
                 p.eat(b'{')?;
                 let mut dseen = 0u8;
-                p.members(|k, p| match k {
-                    b"content" => {
-                        once(&mut dseen, 1)?;
-                        if p.peek()? == b'"' {
-                            content = Some(std::str::from_utf8(p.string()?).ok()?);
-                        } else if !p.scalar()? {
-                            return None;
+                // The key quote of a `role` member that was the last one read, and the end of
+                // the `content` value when that was.
+                let mut role_key: Option<usize> = None;
+                let mut after_content: Option<usize> = None;
+                p.members(|k, p| {
+                    let key_at = k.as_ptr() as usize - p.b.as_ptr() as usize - 1;
+                    let (last_role, last_content) = (role_key.take(), after_content.take());
+                    match k {
+                        b"content" => {
+                            once(&mut dseen, 1)?;
+                            role = last_role.map(|r| (r, key_at));
+                            if p.peek()? == b'"' {
+                                content = Some(std::str::from_utf8(p.string()?).ok()?);
+                            } else if !p.scalar()? {
+                                return None;
+                            }
+                            after_content = Some(p.i);
+                            Some(())
                         }
-                        Some(())
+                        b"refusal" | b"reasoning_content" | b"reasoning" | b"tool_calls" => None,
+                        _ => {
+                            p.value(NEST)?;
+                            if k == b"role" {
+                                match last_content {
+                                    Some(a) => role = Some((a, p.i)),
+                                    None => role_key = Some(key_at),
+                                }
+                            }
+                            Some(())
+                        }
                     }
-                    b"refusal" | b"reasoning_content" | b"reasoning" | b"tool_calls" => None,
-                    _ => p.value(NEST),
                 })
             }
             b"text" => None,
@@ -1182,7 +1338,12 @@ mod quick {
         info.shape = Shape::Chat;
         if let Some(t) = content.filter(|t| !t.is_empty()) {
             let start = t.as_ptr() as usize - p.b.as_ptr() as usize;
-            *span = Some((start, start + t.len()));
+            let end = start + t.len();
+            *span = Some(Span {
+                text: (start, end),
+                role,
+                finish: null_at.filter(|&f| f >= end),
+            });
             info.parts
                 .push(((K_CHAT, i, 0), Loc::ChatChoice(j), t.to_string()));
         }
@@ -1703,7 +1864,7 @@ impl<S: Scanners> SseGuard<S> {
         out: &mut Out,
         ahead: &mut bool,
     ) -> usize {
-        let Some(tpl) = self.chat_tpl.as_ref() else {
+        let Some(tpl) = self.chat_tpl.as_mut() else {
             return 0;
         };
         let info = &tpl.info;
