@@ -567,7 +567,8 @@ impl<S: Scanners> Default for SseGuard<S> {
 
 /// Offsets just past each blank line (an event's end) in `buf`, which starts at an event.
 fn event_ends(buf: &[u8]) -> Vec<usize> {
-    let mut ends = Vec::new();
+    // Room for events of 128 bytes and more without growing (chat chunks are ~200).
+    let mut ends = Vec::with_capacity(buf.len() / 128 + 4);
     let mut i = 0;
     let mut line_empty = true;
     while i < buf.len() {
@@ -588,6 +589,10 @@ fn event_ends(buf: &[u8]) -> Vec<usize> {
             }
         }
         if line_empty {
+            ends.push(i);
+        } else if buf.get(i) == Some(&b'\n') {
+            // The blank line after a line (`\n\n`, `\r\n\n`): what the search would find next.
+            i += 1;
             ends.push(i);
         }
         line_empty = true;
@@ -1033,22 +1038,29 @@ fn plain_text(t: &[u8]) -> Option<()> {
     (!t.is_empty() && !t.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20)).then_some(())
 }
 
-/// `a == b`, sixteen bytes at a time (a slice comparison is a byte loop in the module).
+/// `a == b`, sixteen bytes at a time, the last sixteen overlapping the others (a slice
+/// comparison is a byte loop in the module).
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let n = a.len() / 16 * 16;
-    let mut i = 0;
-    while i < n {
-        let x = u128::from_le_bytes(a[i..i + 16].try_into().unwrap_or([0; 16]));
-        let y = u128::from_le_bytes(b[i..i + 16].try_into().unwrap_or([0; 16]));
-        if x != y {
-            return false;
+    let n = a.len();
+    let w16 = |s: &[u8], i: usize| u128::from_le_bytes(s[i..i + 16].try_into().unwrap_or([0; 16]));
+    let w8 = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or([0; 8]));
+    if n >= 16 {
+        let mut i = 0;
+        while i + 16 <= n {
+            if w16(a, i) != w16(b, i) {
+                return false;
+            }
+            i += 16;
         }
-        i += 16;
+        return i == n || w16(a, n - 16) == w16(b, n - 16);
     }
-    a[n..].iter().zip(&b[n..]).all(|(x, y)| x == y)
+    if n >= 8 {
+        return w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8);
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// An ordinary chat chunk (`{"id":..,"choices":[{"index":0,"delta":{"content":".."},
@@ -1059,6 +1071,19 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 /// a number with a fraction) gives `None`, and the event gets the full parse.
 mod quick {
     use super::{EventInfo, Loc, Shape, K_CHAT};
+
+    /// Bytes that end a string's plain run: a quote, a backslash, a control byte.
+    static STRING_STOP: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut c = 0;
+        while c < 0x20 {
+            t[c] = true;
+            c += 1;
+        }
+        t[b'"' as usize] = true;
+        t[b'\\' as usize] = true;
+        t
+    };
 
     struct P<'a> {
         b: &'a [u8],
@@ -1083,8 +1108,10 @@ mod quick {
         fn string(&mut self) -> Option<&'a [u8]> {
             self.eat(b'"')?;
             let rest = &self.b[self.i..];
-            let end = memchr::memchr2(b'"', b'\\', rest)?;
-            if rest[end] != b'"' || rest[..end].iter().any(|&c| c < 0x20) {
+            // One pass to the first quote, backslash or control byte (most strings here are
+            // keys of a few bytes: a search call costs more than the loop).
+            let end = rest.iter().position(|&c| STRING_STOP[c as usize])?;
+            if rest[end] != b'"' {
                 return None;
             }
             self.i += end + 1;
@@ -1094,15 +1121,22 @@ mod quick {
         fn uint(&mut self) -> Option<u64> {
             self.ws();
             let rest = &self.b[self.i..];
-            let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
-            if n == 0 || n > 18 || (n > 1 && rest[0] == b'0') {
+            let (mut n, mut v) = (0usize, 0u64);
+            while let Some(&c) = rest.get(n).filter(|c| c.is_ascii_digit()) {
+                if n == 18 {
+                    return None;
+                }
+                v = v * 10 + u64::from(c - b'0');
+                n += 1;
+            }
+            if n == 0 || (n > 1 && rest[0] == b'0') {
                 return None;
             }
             if matches!(rest.get(n), Some(b'.' | b'e' | b'E')) {
                 return None;
             }
             self.i += n;
-            std::str::from_utf8(&rest[..n]).ok()?.parse().ok()
+            Some(v)
         }
         /// A value that is a string, an integer, `null`, `true` or `false`. `Some(true)` for null.
         fn scalar(&mut self) -> Option<bool> {
@@ -1895,6 +1929,7 @@ impl<S: Scanners> SseGuard<S> {
         let text = &mut self.spare.run_text;
         run.clear();
         text.clear();
+        run.reserve(ends.len());
         for &e in ends {
             // An event begun in an earlier chunk is not the chunk's own: read alone.
             if start < flen {

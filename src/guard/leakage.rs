@@ -31,6 +31,13 @@ fn fnv(h: u64, b: u8) -> u64 {
 
 fn word_hash(w: &str) -> u64 {
     let mut h = 0xcbf2_9ce4_8422_2325u64;
+    if w.is_ascii() {
+        // The same bytes the char loop below hashes: an ASCII char lowers to one ASCII byte.
+        for &b in w.as_bytes() {
+            h = fnv(h, b.to_ascii_lowercase());
+        }
+        return h;
+    }
     for c in w.chars().flat_map(char::to_lowercase) {
         let mut buf = [0u8; 4];
         for &b in c.encode_utf8(&mut buf).as_bytes() {

@@ -960,3 +960,64 @@ fn chat_template_reads_the_first_and_last_chunks_differences() {
     let _ = classify_with(None, two.as_bytes(), &mut tpl, &mut spare);
     assert!(tpl.as_ref().unwrap().finish.is_none());
 }
+
+/// `event_ends` (which takes a blank line right after a line without searching for it) finds
+/// what a plain line-by-line search finds, over every string of `a`, `\n` and `\r` up to 9
+/// bytes.
+#[test]
+fn event_ends_agrees_with_a_line_search() {
+    fn reference(buf: &[u8]) -> Vec<usize> {
+        let mut ends = Vec::new();
+        let mut i = 0;
+        let mut line_empty = true;
+        while i < buf.len() {
+            let Some(at) = buf[i..].iter().position(|&c| c == b'\n' || c == b'\r') else {
+                break;
+            };
+            if at > 0 {
+                line_empty = false;
+            }
+            let b = buf[i + at];
+            i += at + 1;
+            if b == b'\r' {
+                match buf.get(i) {
+                    Some(b'\n') => i += 1,
+                    None => break,
+                    _ => {}
+                }
+            }
+            if line_empty {
+                ends.push(i);
+            }
+            line_empty = true;
+        }
+        ends
+    }
+    let alphabet = [b'a', b'\n', b'\r'];
+    let mut buf = Vec::new();
+    for len in 0..=9u32 {
+        for mut code in 0..3usize.pow(len) {
+            buf.clear();
+            for _ in 0..len {
+                buf.push(alphabet[code % 3]);
+                code /= 3;
+            }
+            assert_eq!(event_ends(&buf), reference(&buf), "{buf:?}");
+        }
+    }
+}
+
+/// `same_bytes` is `==` at every length around its word sizes, with a difference at every place.
+#[test]
+fn same_bytes_is_equality() {
+    for n in 0..70usize {
+        let a: Vec<u8> = (0..n).map(|i| (i * 7 + 3) as u8).collect();
+        assert!(same_bytes(&a, &a.clone()));
+        for k in 0..n {
+            let mut b = a.clone();
+            b[k] ^= 0x20;
+            assert!(!same_bytes(&a, &b), "{n} {k}");
+        }
+        assert!(!same_bytes(&a, &a[..n.saturating_sub(1)]) || n == 0);
+    }
+}
