@@ -513,7 +513,7 @@ struct Spare {
     /// A run of plain events (see [`SseGuard::plain_run`]): each one's start and end, and its
     /// text's, in the buffer; and their texts in a row.
     run: Vec<[usize; 4]>,
-    run_text: String,
+    run_text: Vec<u8>,
 }
 
 const SPARE: usize = 8;
@@ -1930,6 +1930,7 @@ impl<S: Scanners> SseGuard<S> {
         run.clear();
         text.clear();
         run.reserve(ends.len());
+        text.reserve(ends.len() * 8);
         for &e in ends {
             // An event begun in an earlier chunk is not the chunk's own: read alone.
             if start < flen {
@@ -1938,16 +1939,22 @@ impl<S: Scanners> SseGuard<S> {
             let Some((ts, te)) = tpl.plain(&buf[start..e]) else {
                 break;
             };
-            let Ok(t) = std::str::from_utf8(&buf[start + ts..start + te]) else {
+            let t = &buf[start + ts..start + te];
+            // Each event's text is UTF-8 on its own (a char split across events is not).
+            if !t.is_ascii() && std::str::from_utf8(t).is_err() {
                 break;
-            };
-            text.push_str(t);
+            }
+            text.extend_from_slice(t);
             run.push([start, e, start + ts, start + te]);
             start = e;
         }
         if run.is_empty() {
             return 0;
         }
+        // Texts each of UTF-8 are UTF-8 in a row: one check instead of a `&str` per event.
+        let Ok(text) = std::str::from_utf8(text) else {
+            return 0;
+        };
         let st = &mut self.streams[si];
         let Some(saved) = st.scanner.checkpoint() else {
             return 0;
@@ -2553,12 +2560,12 @@ pub fn bind_request_with(
 ) -> (Option<Vec<u8>>, Bound) {
     let c = guard.config();
     let read;
-    let systems: Vec<&str> = match system {
-        _ if !c.leakage.enabled => Vec::new(),
-        Some(given) => given.to_vec(),
+    let systems: Cow<[&str]> = match system {
+        _ if !c.leakage.enabled => Cow::Borrowed(&[]),
+        Some(given) => Cow::Borrowed(given),
         None => {
             read = system_texts(body);
-            read.iter().map(String::as_str).collect()
+            Cow::Owned(read.iter().map(String::as_str).collect())
         }
     };
     let mut map = MaskMap::new();
