@@ -513,7 +513,7 @@ struct Spare {
     /// A run of plain events (see [`SseGuard::plain_run`]): each one's start and end, and its
     /// text's, in the buffer; and their texts in a row.
     run: Vec<[usize; 4]>,
-    run_text: String,
+    run_text: Vec<u8>,
 }
 
 const SPARE: usize = 8;
@@ -567,7 +567,8 @@ impl<S: Scanners> Default for SseGuard<S> {
 
 /// Offsets just past each blank line (an event's end) in `buf`, which starts at an event.
 fn event_ends(buf: &[u8]) -> Vec<usize> {
-    let mut ends = Vec::new();
+    // Room for events of 128 bytes and more without growing (chat chunks are ~200).
+    let mut ends = Vec::with_capacity(buf.len() / 128 + 4);
     let mut i = 0;
     let mut line_empty = true;
     while i < buf.len() {
@@ -588,6 +589,10 @@ fn event_ends(buf: &[u8]) -> Vec<usize> {
             }
         }
         if line_empty {
+            ends.push(i);
+        } else if buf.get(i) == Some(&b'\n') {
+            // The blank line after a line (`\n\n`, `\r\n\n`): what the search would find next.
+            i += 1;
             ends.push(i);
         }
         line_empty = true;
@@ -816,7 +821,7 @@ fn classify_with(
     tpl: &mut Option<ChatTemplate>,
     spare: &mut Spare,
 ) -> EventInfo {
-    if let Some(info) = tpl.as_ref().and_then(|t| t.read(data, spare)) {
+    if let Some(info) = tpl.as_mut().and_then(|t| t.read(data, spare)) {
         #[cfg(test)]
         assert_eq!(
             info,
@@ -833,12 +838,13 @@ fn classify_with(
             classify_parsed(name, data),
             "quick reading of an event differs"
         );
-        if let Some((start, end)) = span {
+        if let Some(span) = span {
             let t = tpl.get_or_insert_with(ChatTemplate::default);
             t.data.clear();
             t.data.extend_from_slice(data);
-            t.start = start;
-            t.end = end;
+            (t.start, t.end) = span.text;
+            t.role = span.role;
+            t.finish = span.finish;
             t.one_line = memchr::memchr2(b'\n', b'\r', data).is_none();
             t.info = info.clone();
             t.info.parts[0].2 = String::new();
@@ -854,28 +860,68 @@ fn classify_with(
 /// with the same bytes before and after a plain string value (no quote, backslash or control
 /// byte; valid UTF-8; not empty) reads as this one with that text, since a JSON reading of it
 /// takes the same steps, so it is not read again.
+///
+/// Two more readings of a chunk differ from the template only where a stream's first and last
+/// chunks differ from the others (issue 19, 2026-12-03): the template without its delta's
+/// `role` member (the first chunk has one, the next ones do not: `role` is a field no reading
+/// looks at, so a document without it reads the same), and the template with its choice's
+/// `finish_reason` a plain word instead of `null` (the last chunk: it reads the same, and ends
+/// that choice).
 #[derive(Default)]
 struct ChatTemplate {
     data: Vec<u8>,
     start: usize,
     end: usize,
+    /// The `role` member next to the text's `content` in its delta: `"role":"assistant",`
+    /// from its key's quote to the `content` key's quote when it comes first,
+    /// `,"role":"assistant"` from after the text's closing quote to after its value when it
+    /// follows. `None` once dropped.
+    role: Option<(usize, usize)>,
+    /// Where the `null` of the finish reason of the chunk's only choice sits, after the text.
+    finish: Option<usize>,
     /// `data` has no line break (so `data: ` + it is one line of an event).
     one_line: bool,
     info: EventInfo,
 }
 
+/// The longest finish reason the template reads (`content_filter`, `tool_calls`, ...).
+const MAX_FINISH_WORD: usize = 32;
+
 impl ChatTemplate {
     /// Where the text sits in `ev` when `ev` is exactly `data: `, this chunk's data with another
     /// plain text (as [`read`](Self::read) takes it), and `\n\n`: an event that reads as this
-    /// one with that text. `None` for anything else.
-    fn plain(&self, ev: &[u8]) -> Option<(usize, usize)> {
+    /// one with that text. `None` for anything else. An event that is this chunk without its
+    /// `role` member makes that the template's data (see [`ChatTemplate`]).
+    fn plain(&mut self, ev: &[u8]) -> Option<(usize, usize)> {
         if !self.one_line {
             return None;
         }
         let data = ev.strip_prefix(b"data: ")?.strip_suffix(b"\n\n")?;
         // UTF-8 is checked by the caller, once for the run.
-        let (start, end) = self.text_span(data)?;
+        let (start, end) = self.exact_span(data)?;
         Some((6 + start, 6 + end))
+    }
+
+    /// As [`text_span`](Self::text_span); or, when `data` is this chunk without its `role`
+    /// member, the template loses that member first (later chunks are compared with the chunk
+    /// as they send it).
+    fn exact_span(&mut self, data: &[u8]) -> Option<(usize, usize)> {
+        if let Some(span) = self.text_span(data) {
+            return Some(span);
+        }
+        self.span_with(data, true, false)?;
+        self.drop_role();
+        self.text_span(data)
+    }
+
+    fn drop_role(&mut self) {
+        if let Some((rs, re)) = self.role.take() {
+            let shift = |x: usize| if x >= re { x - (re - rs) } else { x };
+            self.data.drain(rs..re);
+            self.start = shift(self.start);
+            self.end = shift(self.end);
+            self.finish = self.finish.map(shift);
+        }
     }
 
     /// Where the text sits in `data` when `data` is this chunk's data with another text: the
@@ -890,25 +936,95 @@ impl ChatTemplate {
         if !same_bytes(&data[..pre.len()], pre) || !same_bytes(&data[mid..], suf) {
             return None;
         }
-        if data[pre.len()..mid]
-            .iter()
-            .any(|&c| c == b'"' || c == b'\\' || c < 0x20)
-        {
-            return None;
-        }
+        plain_text(&data[pre.len()..mid])?;
         Some((pre.len(), mid))
     }
 
-    fn read(&self, data: &[u8], spare: &mut Spare) -> Option<EventInfo> {
-        let (start, end) = self.text_span(data)?;
+    /// As [`text_span`](Self::text_span) for this chunk without its `role` member
+    /// (`roleless`) and with a plain word (ASCII letters, digits, `_`, `-`) as its finish
+    /// reason (`finish`). `None` when the template has no such member or reason.
+    fn span_with(&self, data: &[u8], roleless: bool, finish: bool) -> Option<(usize, usize)> {
+        let (rs, re) = match (roleless, self.role) {
+            (false, _) => (0, 0),
+            (true, Some(r)) => r,
+            (true, None) => return None,
+        };
+        let f = match (finish, self.finish) {
+            (false, _) => None,
+            (true, Some(f)) => Some(f),
+            (true, None) => return None,
+        };
+        // The template without the member (it lies before or after the text, apart from the
+        // finish reason).
+        let shift = |x: usize| if x >= re { x - (re - rs) } else { x };
+        let d: Cow<[u8]> = if re == rs {
+            Cow::Borrowed(&self.data)
+        } else {
+            let mut v = self.data.clone();
+            v.drain(rs..re);
+            Cow::Owned(v)
+        };
+        let (start, end, f) = (shift(self.start), shift(self.end), f.map(shift));
+        let pre = &d[..start];
+        // After the text: the template's suffix, or its two pieces around the reason's `null`.
+        let (c, tail) = match f {
+            None => (&d[end..], &d[..0]),
+            Some(f) => (&d[end..f], &d[f + 4..]),
+        };
+        let head = pre.len();
+        if data.len() < head + tail.len()
+            || !same_bytes(&data[..head], pre)
+            || !same_bytes(&data[data.len() - tail.len()..], tail)
+        {
+            return None;
+        }
+        let mut mid = data.len() - tail.len();
+        if f.is_some() {
+            // `"word"` right before the tail.
+            let body = data[head..mid].strip_suffix(b"\"")?;
+            let open = body.iter().rposition(|&c| c == b'"')?;
+            let word = &body[open + 1..];
+            if word.is_empty()
+                || word.len() > MAX_FINISH_WORD
+                || !word
+                    .iter()
+                    .all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+            {
+                return None;
+            }
+            mid = head + open;
+        }
+        if mid < head + c.len() + 1 || !same_bytes(&data[mid - c.len()..mid], c) {
+            return None;
+        }
+        let end = mid - c.len();
+        plain_text(&data[head..end])?;
+        Some((head, end))
+    }
+
+    fn read(&mut self, data: &[u8], spare: &mut Spare) -> Option<EventInfo> {
+        let (start, end, finished) = match self.exact_span(data) {
+            Some((s, e)) => (s, e, false),
+            None => {
+                let (s, e) = self
+                    .span_with(data, false, true)
+                    .or_else(|| self.span_with(data, true, true))?;
+                (s, e, true)
+            }
+        };
         let text = std::str::from_utf8(&data[start..end]).ok()?;
         let (key, loc, _) = self.info.parts[0];
         let mut parts = spare.infos.pop().unwrap_or_default();
         parts.push((key, loc, spare.text(text)));
+        let mut ends_choices = self.info.ends_choices.clone();
+        if finished {
+            // The chunk's only choice, the text's: ended by its reason.
+            ends_choices.push(key.1);
+        }
         Some(EventInfo {
             parts,
             ends: self.info.ends.clone(),
-            ends_choices: self.info.ends_choices.clone(),
+            ends_choices,
             ends_all: self.info.ends_all,
             summary: self.info.summary,
             shape: self.info.shape,
@@ -916,22 +1032,35 @@ impl ChatTemplate {
     }
 }
 
-/// `a == b`, sixteen bytes at a time (a slice comparison is a byte loop in the module).
+/// `Some` when a text between the template's bytes is not empty and has no quote, backslash
+/// or control byte (a JSON string's value read as it is).
+fn plain_text(t: &[u8]) -> Option<()> {
+    (!t.is_empty() && !t.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20)).then_some(())
+}
+
+/// `a == b`, sixteen bytes at a time, the last sixteen overlapping the others (a slice
+/// comparison is a byte loop in the module).
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let n = a.len() / 16 * 16;
-    let mut i = 0;
-    while i < n {
-        let x = u128::from_le_bytes(a[i..i + 16].try_into().unwrap_or([0; 16]));
-        let y = u128::from_le_bytes(b[i..i + 16].try_into().unwrap_or([0; 16]));
-        if x != y {
-            return false;
+    let n = a.len();
+    let w16 = |s: &[u8], i: usize| u128::from_le_bytes(s[i..i + 16].try_into().unwrap_or([0; 16]));
+    let w8 = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or([0; 8]));
+    if n >= 16 {
+        let mut i = 0;
+        while i + 16 <= n {
+            if w16(a, i) != w16(b, i) {
+                return false;
+            }
+            i += 16;
         }
-        i += 16;
+        return i == n || w16(a, n - 16) == w16(b, n - 16);
     }
-    a[n..].iter().zip(&b[n..]).all(|(x, y)| x == y)
+    if n >= 8 {
+        return w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8);
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// An ordinary chat chunk (`{"id":..,"choices":[{"index":0,"delta":{"content":".."},
@@ -942,6 +1071,19 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 /// a number with a fraction) gives `None`, and the event gets the full parse.
 mod quick {
     use super::{EventInfo, Loc, Shape, K_CHAT};
+
+    /// Bytes that end a string's plain run: a quote, a backslash, a control byte.
+    static STRING_STOP: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut c = 0;
+        while c < 0x20 {
+            t[c] = true;
+            c += 1;
+        }
+        t[b'"' as usize] = true;
+        t[b'\\' as usize] = true;
+        t
+    };
 
     struct P<'a> {
         b: &'a [u8],
@@ -966,8 +1108,10 @@ mod quick {
         fn string(&mut self) -> Option<&'a [u8]> {
             self.eat(b'"')?;
             let rest = &self.b[self.i..];
-            let end = memchr::memchr2(b'"', b'\\', rest)?;
-            if rest[end] != b'"' || rest[..end].iter().any(|&c| c < 0x20) {
+            // One pass to the first quote, backslash or control byte (most strings here are
+            // keys of a few bytes: a search call costs more than the loop).
+            let end = rest.iter().position(|&c| STRING_STOP[c as usize])?;
+            if rest[end] != b'"' {
                 return None;
             }
             self.i += end + 1;
@@ -977,15 +1121,22 @@ mod quick {
         fn uint(&mut self) -> Option<u64> {
             self.ws();
             let rest = &self.b[self.i..];
-            let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
-            if n == 0 || n > 18 || (n > 1 && rest[0] == b'0') {
+            let (mut n, mut v) = (0usize, 0u64);
+            while let Some(&c) = rest.get(n).filter(|c| c.is_ascii_digit()) {
+                if n == 18 {
+                    return None;
+                }
+                v = v * 10 + u64::from(c - b'0');
+                n += 1;
+            }
+            if n == 0 || (n > 1 && rest[0] == b'0') {
                 return None;
             }
             if matches!(rest.get(n), Some(b'.' | b'e' | b'E')) {
                 return None;
             }
             self.i += n;
-            std::str::from_utf8(&rest[..n]).ok()?.parse().ok()
+            Some(v)
         }
         /// A value that is a string, an integer, `null`, `true` or `false`. `Some(true)` for null.
         fn scalar(&mut self) -> Option<bool> {
@@ -1077,9 +1228,17 @@ mod quick {
         chat_chunk_span(data).map(|(info, _)| info)
     }
 
+    /// Where a chunk's only text sits, and what else a [`super::ChatTemplate`] made of it may
+    /// leave out or read differently (see there).
+    pub(super) struct Span {
+        pub text: (usize, usize),
+        pub role: Option<(usize, usize)>,
+        pub finish: Option<usize>,
+    }
+
     /// As `chat_chunk`, with where the text's string value sits in `data` when the chunk has
     /// exactly one text.
-    pub(super) fn chat_chunk_span(data: &[u8]) -> Option<(EventInfo, Option<(usize, usize)>)> {
+    pub(super) fn chat_chunk_span(data: &[u8]) -> Option<(EventInfo, Option<Span>)> {
         if !data.starts_with(b"{") || std::str::from_utf8(data).is_err() {
             return None;
         }
@@ -1094,6 +1253,7 @@ mod quick {
         let mut p = P { b: data, i: 1 };
         let mut top = 0u8;
         let mut span = None;
+        let mut choices = 0usize;
         p.members(|k, p| match k {
             b"choices" => {
                 once(&mut top, 1)?;
@@ -1106,6 +1266,7 @@ mod quick {
                 loop {
                     choice(p, j, &mut info, &mut span)?;
                     j += 1;
+                    choices = j;
                     match p.peek()? {
                         b',' => p.i += 1,
                         b']' => {
@@ -1127,20 +1288,26 @@ mod quick {
         if top != 1 || p.i != data.len() {
             return None;
         }
-        let span = span.filter(|_| info.parts.len() == 1);
+        let span = span.filter(|_| info.parts.len() == 1).map(|mut s: Span| {
+            // A finish reason read as a word ends one choice: only where it is the only one
+            // and nothing else ends.
+            if choices != 1 || !info.ends_choices.is_empty() {
+                s.finish = None;
+            }
+            s
+        });
         Some((info, span))
     }
 
-    /// `span`: set to the offsets of the text's value in `p.b` for the choice that has one.
-    fn choice(
-        p: &mut P,
-        j: usize,
-        info: &mut EventInfo,
-        span: &mut Option<(usize, usize)>,
-    ) -> Option<()> {
+    /// `span`: set to the offsets of the text's value in `p.b` for the choice that has one
+    /// (with its delta's `role` member right before `content`, and its finish reason's `null`
+    /// after the text).
+    fn choice(p: &mut P, j: usize, info: &mut EventInfo, span: &mut Option<Span>) -> Option<()> {
         p.eat(b'{')?;
         let (mut seen, mut index, mut finish) = (0u8, None, false);
         let mut content: Option<&str> = None;
+        let mut role = None;
+        let mut null_at = None;
         p.members(|k, p| match k {
             b"index" => {
                 once(&mut seen, 1)?;
@@ -1149,25 +1316,48 @@ mod quick {
             }
             b"finish_reason" => {
                 once(&mut seen, 2)?;
-                finish = !p.scalar()?;
+                p.ws();
+                let at = p.i;
+                let null = p.scalar()?;
+                finish = !null;
+                null_at = null.then_some(at);
                 Some(())
             }
             b"delta" => {
                 once(&mut seen, 4)?;
                 p.eat(b'{')?;
                 let mut dseen = 0u8;
-                p.members(|k, p| match k {
-                    b"content" => {
-                        once(&mut dseen, 1)?;
-                        if p.peek()? == b'"' {
-                            content = Some(std::str::from_utf8(p.string()?).ok()?);
-                        } else if !p.scalar()? {
-                            return None;
+                // The key quote of a `role` member that was the last one read, and the end of
+                // the `content` value when that was.
+                let mut role_key: Option<usize> = None;
+                let mut after_content: Option<usize> = None;
+                p.members(|k, p| {
+                    let key_at = k.as_ptr() as usize - p.b.as_ptr() as usize - 1;
+                    let (last_role, last_content) = (role_key.take(), after_content.take());
+                    match k {
+                        b"content" => {
+                            once(&mut dseen, 1)?;
+                            role = last_role.map(|r| (r, key_at));
+                            if p.peek()? == b'"' {
+                                content = Some(std::str::from_utf8(p.string()?).ok()?);
+                            } else if !p.scalar()? {
+                                return None;
+                            }
+                            after_content = Some(p.i);
+                            Some(())
                         }
-                        Some(())
+                        b"refusal" | b"reasoning_content" | b"reasoning" | b"tool_calls" => None,
+                        _ => {
+                            p.value(NEST)?;
+                            if k == b"role" {
+                                match last_content {
+                                    Some(a) => role = Some((a, p.i)),
+                                    None => role_key = Some(key_at),
+                                }
+                            }
+                            Some(())
+                        }
                     }
-                    b"refusal" | b"reasoning_content" | b"reasoning" | b"tool_calls" => None,
-                    _ => p.value(NEST),
                 })
             }
             b"text" => None,
@@ -1182,7 +1372,12 @@ mod quick {
         info.shape = Shape::Chat;
         if let Some(t) = content.filter(|t| !t.is_empty()) {
             let start = t.as_ptr() as usize - p.b.as_ptr() as usize;
-            *span = Some((start, start + t.len()));
+            let end = start + t.len();
+            *span = Some(Span {
+                text: (start, end),
+                role,
+                finish: null_at.filter(|&f| f >= end),
+            });
             info.parts
                 .push(((K_CHAT, i, 0), Loc::ChatChoice(j), t.to_string()));
         }
@@ -1703,7 +1898,7 @@ impl<S: Scanners> SseGuard<S> {
         out: &mut Out,
         ahead: &mut bool,
     ) -> usize {
-        let Some(tpl) = self.chat_tpl.as_ref() else {
+        let Some(tpl) = self.chat_tpl.as_mut() else {
             return 0;
         };
         let info = &tpl.info;
@@ -1734,6 +1929,8 @@ impl<S: Scanners> SseGuard<S> {
         let text = &mut self.spare.run_text;
         run.clear();
         text.clear();
+        run.reserve(ends.len());
+        text.reserve(ends.len() * 8);
         for &e in ends {
             // An event begun in an earlier chunk is not the chunk's own: read alone.
             if start < flen {
@@ -1742,16 +1939,22 @@ impl<S: Scanners> SseGuard<S> {
             let Some((ts, te)) = tpl.plain(&buf[start..e]) else {
                 break;
             };
-            let Ok(t) = std::str::from_utf8(&buf[start + ts..start + te]) else {
+            let t = &buf[start + ts..start + te];
+            // Each event's text is UTF-8 on its own (a char split across events is not).
+            if !t.is_ascii() && std::str::from_utf8(t).is_err() {
                 break;
-            };
-            text.push_str(t);
+            }
+            text.extend_from_slice(t);
             run.push([start, e, start + ts, start + te]);
             start = e;
         }
         if run.is_empty() {
             return 0;
         }
+        // Texts each of UTF-8 are UTF-8 in a row: one check instead of a `&str` per event.
+        let Ok(text) = std::str::from_utf8(text) else {
+            return 0;
+        };
         let st = &mut self.streams[si];
         let Some(saved) = st.scanner.checkpoint() else {
             return 0;
@@ -2357,12 +2560,12 @@ pub fn bind_request_with(
 ) -> (Option<Vec<u8>>, Bound) {
     let c = guard.config();
     let read;
-    let systems: Vec<&str> = match system {
-        _ if !c.leakage.enabled => Vec::new(),
-        Some(given) => given.to_vec(),
+    let systems: Cow<[&str]> = match system {
+        _ if !c.leakage.enabled => Cow::Borrowed(&[]),
+        Some(given) => Cow::Borrowed(given),
         None => {
             read = system_texts(body);
-            read.iter().map(String::as_str).collect()
+            Cow::Owned(read.iter().map(String::as_str).collect())
         }
     };
     let mut map = MaskMap::new();

@@ -13,6 +13,8 @@ use super::util::unspaced;
 use super::window::{Env, Hit, More, Src, Tail, LOOKAHEAD, R};
 use super::Detector;
 
+/// Most words of a shingle (`leakage.shingle_words` is checked to be 6 to 32).
+const MAX_SHINGLE_WORDS: usize = 32;
 /// Longest word (bytes) and separator run between words a recital is followed across.
 const MAX_WORD: usize = 64;
 const MAX_SEP: usize = 64;
@@ -31,6 +33,13 @@ fn fnv(h: u64, b: u8) -> u64 {
 
 fn word_hash(w: &str) -> u64 {
     let mut h = 0xcbf2_9ce4_8422_2325u64;
+    if w.is_ascii() {
+        // The same bytes the char loop below hashes: an ASCII char lowers to one ASCII byte.
+        for &b in w.as_bytes() {
+            h = fnv(h, b.to_ascii_lowercase());
+        }
+        return h;
+    }
     for c in w.chars().flat_map(char::to_lowercase) {
         let mut buf = [0u8; 4];
         for &b in c.encode_utf8(&mut buf).as_bytes() {
@@ -91,18 +100,32 @@ impl Shingles {
 pub(crate) fn shingles(texts: &[&str], k: usize) -> Shingles {
     let mut out = Shingles::default();
     let mut budget = 50_000usize;
+    // The last `k` word hashes of a text, oldest first: each new word past the first `k - 1`
+    // ends a window (as `windows(k)` over all of them would give, in that order).
+    let mut last = [0u64; MAX_SHINGLE_WORDS];
+    let k = k.min(MAX_SHINGLE_WORDS);
     for t in texts {
-        let hs: Vec<u64> = words(t)
+        let mut n = 0usize;
+        let hs = words(t)
             .take(budget)
             .filter(|&(s, e)| e - s <= MAX_WORD)
-            .map(|(s, e)| word_hash(&t[s..e]))
-            .collect();
-        budget = budget.saturating_sub(hs.len());
-        for w in hs.windows(k) {
-            out.full.push(shingle(w.iter().copied()));
-            out.vocab.push(w[0]);
-            out.pairs.push(shingle(w[..2].iter().copied()));
+            .map(|(s, e)| word_hash(&t[s..e]));
+        for h in hs {
+            if n < k {
+                last[n] = h;
+            } else {
+                last.copy_within(1..k, 0);
+                last[k - 1] = h;
+            }
+            n += 1;
+            if n >= k {
+                let w = &last[..k];
+                out.full.push(shingle(w.iter().copied()));
+                out.vocab.push(w[0]);
+                out.pairs.push(shingle(w[..2].iter().copied()));
+            }
         }
+        budget = budget.saturating_sub(n);
     }
     for v in [&mut out.vocab, &mut out.pairs, &mut out.full] {
         v.sort_unstable();
@@ -462,4 +485,72 @@ pub(crate) fn term_shape(texts: &[&str], protected: &[u64]) -> TermShape {
     }
     shape.words = shape.words.min(MAX_TERM_WORDS);
     shape
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `shingles` (a ring of the last words) gives what windows over every word hash of each
+    /// text give, at every allowed shingle length, for texts shorter and longer than one
+    /// shingle, with words too long to count, non-ASCII words and several texts.
+    #[test]
+    fn shingles_are_the_windows_of_the_word_hashes() {
+        fn reference(texts: &[&str], k: usize) -> Shingles {
+            let mut out = Shingles::default();
+            for t in texts {
+                let hs: Vec<u64> = words(t)
+                    .filter(|&(s, e)| e - s <= MAX_WORD)
+                    .map(|(s, e)| word_hash(&t[s..e]))
+                    .collect();
+                for w in hs.windows(k) {
+                    out.full.push(shingle(w.iter().copied()));
+                    out.vocab.push(w[0]);
+                    out.pairs.push(shingle(w[..2].iter().copied()));
+                }
+            }
+            for v in [&mut out.vocab, &mut out.pairs, &mut out.full] {
+                v.sort_unstable();
+                v.dedup();
+            }
+            out
+        }
+        let long = "x".repeat(MAX_WORD + 1);
+        let many: String = (0..90).map(|i| format!("Word{} ", i % 37)).collect();
+        let mixed = format!(
+            "You are Ünïcode {long} helper; never reveal the code Blue-42 to anyone at all, ok"
+        );
+        let texts: [&[&str]; 5] = [
+            &["You are a friendly assistant."],
+            &[&many],
+            &[&mixed, "短い文章です 日本語", &many],
+            &[],
+            &["", "one two three four five six seven"],
+        ];
+        for k in 6..=MAX_SHINGLE_WORDS {
+            for t in texts {
+                let (a, b) = (shingles(t, k), reference(t, k));
+                assert_eq!(
+                    (a.vocab, a.pairs, a.full),
+                    (b.vocab, b.pairs, b.full),
+                    "{k} {t:?}"
+                );
+            }
+        }
+        // Hashes of ASCII words are the char loop's (mixed case included).
+        assert_eq!(word_hash("GaRdEn"), word_hash("garden"));
+        let chars = |w: &str| {
+            let mut h = 0xcbf2_9ce4_8422_2325u64;
+            for c in w.chars().flat_map(char::to_lowercase) {
+                let mut buf = [0u8; 4];
+                for &b in c.encode_utf8(&mut buf).as_bytes() {
+                    h = fnv(h, b);
+                }
+            }
+            h
+        };
+        for w in ["GaRdEn", "a", "Z9", "tomato42"] {
+            assert_eq!(word_hash(w), chars(w), "{w}");
+        }
+    }
 }

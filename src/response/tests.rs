@@ -876,3 +876,148 @@ fn extracted_system_spans_are_the_system_texts() {
     let v = users.inspect(bodies[0].as_bytes(), Some("application/json"));
     assert!(v.system_spans.is_none());
 }
+
+/// The template reads a stream's second chunk (the first without its `role`, before or after
+/// the text) and its last (a finish reason instead of `null`) without a JSON reading, as the
+/// full parse reads them (`classify_with` checks every templated reading against it in test
+/// builds); what differs elsewhere, or a reason that is not a plain word, is not read by the
+/// template.
+#[test]
+fn chat_template_reads_the_first_and_last_chunks_differences() {
+    let chunk = |delta: &str, finish: &str| {
+        format!(
+            r#"{{"id":"c1","object":"chat.completion.chunk","choices":[{{"index":2,"delta":{delta},"logprobs":null,"finish_reason":{finish}}}],"usage":null}}"#
+        )
+    };
+    let mut spare = Spare::default();
+    for first_delta in [
+        r#"{"role":"assistant","content":"Hel"}"#,
+        r#"{"content":"Hel","role":"assistant"}"#,
+        r#"{ "content" : "Hel" , "role" : "assistant" , "x" : [1] }"#,
+    ] {
+        let first = chunk(first_delta, "null");
+        let mut tpl = None;
+        let info = classify_with(None, first.as_bytes(), &mut tpl, &mut spare);
+        assert_eq!(info.parts.len(), 1);
+        let t = tpl.as_ref().expect("a template");
+        assert!(t.role.is_some() && t.finish.is_some(), "{first}");
+        let (key, loc, _) = t.info.parts[0];
+        // Read by the template: its text stays the first chunk's, its role is dropped.
+        let second_delta = first_delta
+            .replace(r#""role":"assistant","#, "")
+            .replace(r#","role":"assistant""#, "")
+            .replace(r#" , "role" : "assistant""#, "")
+            .replace("Hel", "lo ");
+        let second = chunk(&second_delta, "null");
+        let t = tpl.as_mut().unwrap();
+        let info = t
+            .read(second.as_bytes(), &mut spare)
+            .unwrap_or_else(|| panic!("not read by the template: {second}"));
+        assert_eq!(info.parts, vec![(key, loc, "lo ".to_string())]);
+        assert!(info.ends_choices.is_empty());
+        assert!(t.role.is_none());
+        assert_eq!(&t.data[t.start..t.end], b"Hel");
+        assert_eq!(info, classify_parsed(None, second.as_bytes()));
+        let last_delta = second_delta.replace("lo ", "there");
+        for reason in ["\"stop\"", "\"length\"", "\"content_filter\""] {
+            let last = chunk(&last_delta, reason);
+            let info = t
+                .read(last.as_bytes(), &mut spare)
+                .expect("read by the template");
+            assert_eq!(info.ends_choices, vec![2]);
+            assert_eq!(info, classify_parsed(None, last.as_bytes()));
+        }
+        // A stream of two chunks: the last has no role and a reason.
+        let mut tpl = None;
+        let _ = classify_with(None, first.as_bytes(), &mut tpl, &mut spare);
+        let last = chunk(&last_delta, "\"stop\"");
+        let info = tpl.as_mut().unwrap().read(last.as_bytes(), &mut spare);
+        assert_eq!(info, Some(classify_parsed(None, last.as_bytes())), "{last}");
+        // Not the template's: a reason in another shape, an escape, another role, other bytes.
+        let t = tpl.as_mut().unwrap();
+        for other in [
+            chunk(&last_delta, "\"st\\u006fp\""),
+            chunk(&last_delta, "\"a b\""),
+            chunk(&last_delta, "\"\""),
+            chunk(&last_delta, "7"),
+            chunk(&first_delta.replace("assistant", "user"), "null"),
+            chunk(&first_delta.replace("Hel", "th\\\"ere"), "null"),
+            chunk(&first_delta.replace("Hel", ""), "\"stop\""),
+            chunk(&second_delta.replace("lo ", ""), "\"stop\""),
+        ] {
+            assert!(t.read(other.as_bytes(), &mut spare).is_none(), "{other}");
+        }
+    }
+    // A role not next to the text, or a reason before it, is not left out or read as a word.
+    let mut tpl = None;
+    let odd = r#"{"choices":[{"finish_reason":null,"index":0,"delta":{"role":"assistant","x":1,"content":"a","y":2,"role":"assistant"}}]}"#;
+    let _ = classify_with(None, odd.as_bytes(), &mut tpl, &mut spare);
+    let t = tpl.as_ref().unwrap();
+    assert!(t.role.is_none() && t.finish.is_none());
+    // Two choices: no finish reason read as a word.
+    let mut tpl = None;
+    let two = r#"{"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null},{"index":1,"delta":{},"finish_reason":null}]}"#;
+    let _ = classify_with(None, two.as_bytes(), &mut tpl, &mut spare);
+    assert!(tpl.as_ref().unwrap().finish.is_none());
+}
+
+/// `event_ends` (which takes a blank line right after a line without searching for it) finds
+/// what a plain line-by-line search finds, over every string of `a`, `\n` and `\r` up to 9
+/// bytes.
+#[test]
+fn event_ends_agrees_with_a_line_search() {
+    fn reference(buf: &[u8]) -> Vec<usize> {
+        let mut ends = Vec::new();
+        let mut i = 0;
+        let mut line_empty = true;
+        while i < buf.len() {
+            let Some(at) = buf[i..].iter().position(|&c| c == b'\n' || c == b'\r') else {
+                break;
+            };
+            if at > 0 {
+                line_empty = false;
+            }
+            let b = buf[i + at];
+            i += at + 1;
+            if b == b'\r' {
+                match buf.get(i) {
+                    Some(b'\n') => i += 1,
+                    None => break,
+                    _ => {}
+                }
+            }
+            if line_empty {
+                ends.push(i);
+            }
+            line_empty = true;
+        }
+        ends
+    }
+    let alphabet = [b'a', b'\n', b'\r'];
+    let mut buf = Vec::new();
+    for len in 0..=9u32 {
+        for mut code in 0..3usize.pow(len) {
+            buf.clear();
+            for _ in 0..len {
+                buf.push(alphabet[code % 3]);
+                code /= 3;
+            }
+            assert_eq!(event_ends(&buf), reference(&buf), "{buf:?}");
+        }
+    }
+}
+
+/// `same_bytes` is `==` at every length around its word sizes, with a difference at every place.
+#[test]
+fn same_bytes_is_equality() {
+    for n in 0..70usize {
+        let a: Vec<u8> = (0..n).map(|i| (i * 7 + 3) as u8).collect();
+        assert!(same_bytes(&a, &a.clone()));
+        for k in 0..n {
+            let mut b = a.clone();
+            b[k] ^= 0x20;
+            assert!(!same_bytes(&a, &b), "{n} {k}");
+        }
+        assert!(!same_bytes(&a, &a[..n.saturating_sub(1)]) || n == 0);
+    }
+}
