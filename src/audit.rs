@@ -217,6 +217,33 @@ pub struct AuditEvent {
     /// The external classifier's answer (`inspection.classifier`), when it was called.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classifier: Option<crate::classifier::ClassifierAudit>,
+    /// The learned scorer's probabilities (`inspection.model_check`, docs/model.md), when the
+    /// request was inspected with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scorer: Option<ScorerAudit>,
+}
+
+/// The learned scorer in the audit event: its version and the highest probability per attack
+/// kind over the user and tool turns, to three decimals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScorerAudit {
+    pub version: String,
+    pub sqli: f64,
+    pub injection: f64,
+    pub jailbreak: f64,
+}
+
+impl ScorerAudit {
+    pub fn new(m: &crate::inspect::ModelScores) -> ScorerAudit {
+        use crate::inspect::scorer::{INJECTION, JAILBREAK, SQLI};
+        let r = |x: f32| (f64::from(x) * 1000.0).round() / 1000.0;
+        ScorerAudit {
+            version: m.version.to_owned(),
+            sqli: r(m.scores[SQLI]),
+            injection: r(m.scores[INJECTION]),
+            jailbreak: r(m.scores[JAILBREAK]),
+        }
+    }
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -254,6 +281,7 @@ impl AuditEvent {
             prompt: None,
             response: None,
             classifier: None,
+            scorer: None,
         }
     }
 

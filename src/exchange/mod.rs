@@ -666,6 +666,7 @@ impl<H: Host> Exchange<H> {
         e.prompt_bytes = v.text.len() as u64;
         e.score = f64::from(v.score);
         e.cached_messages = v.cached_messages;
+        e.scorer = v.model.as_ref().map(crate::audit::ScorerAudit::new);
         if audit && !v.text.is_empty() {
             e.prompt_hash = Some(self.plugin.prompt_hasher.hex(v.text.as_bytes()));
         }

@@ -18,83 +18,15 @@ use promptgate::inspect::suffix;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+
+mod corpus;
+mod scorer;
+
+use corpus::die;
 
 fn usage() -> ! {
     eprintln!("usage: promptgate-train --out FILE [--dev JSONL --dev-source PREFIX...] [--po DIR...] [--code DIR...]\n       promptgate-train --calibrate JSONL [--threshold Q]");
     std::process::exit(2)
-}
-
-fn die(msg: String) -> ! {
-    eprintln!("{msg}");
-    std::process::exit(2)
-}
-
-/// Files under `dir` whose name ends with one of `exts`, sorted.
-fn files(dir: &Path, exts: &[&str], out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        die(format!("cannot read directory {}", dir.display()))
-    };
-    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            files(&p, exts, out);
-        } else if p
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| exts.iter().any(|e| n.ends_with(e)))
-        {
-            out.push(p);
-        }
-    }
-}
-
-/// The strings of a `.po` file: `msgid` and `msgstr` values, continuation lines joined.
-fn po_strings(text: &str, out: &mut Vec<String>) {
-    let mut cur: Option<String> = None;
-    for line in text.lines() {
-        let line = line.trim();
-        let quoted = |s: &str| -> Option<String> {
-            let s = s.trim();
-            let inner = s.strip_prefix('"')?.strip_suffix('"')?;
-            Some(
-                inner
-                    .replace("\\n", " ")
-                    .replace("\\\"", "\"")
-                    .replace("\\\\", "\\"),
-            )
-        };
-        if let Some(rest) = line
-            .strip_prefix("msgid ")
-            .or_else(|| line.strip_prefix("msgstr "))
-            .or_else(|| line.strip_prefix("msgid_plural "))
-            .or_else(|| {
-                line.strip_prefix("msgstr[")
-                    .and_then(|r| r.split_once("] ").map(|x| x.1))
-            })
-        {
-            if let Some(c) = cur.take() {
-                if !c.is_empty() {
-                    out.push(c);
-                }
-            }
-            cur = quoted(rest);
-        } else if line.starts_with('"') {
-            if let (Some(c), Some(q)) = (cur.as_mut(), quoted(line)) {
-                c.push_str(&q);
-            }
-        } else if let Some(c) = cur.take() {
-            if !c.is_empty() {
-                out.push(c);
-            }
-        }
-    }
-    if let Some(c) = cur {
-        if !c.is_empty() {
-            out.push(c);
-        }
-    }
 }
 
 #[derive(Default)]
@@ -128,6 +60,10 @@ fn add_capped<'a>(c: &mut Counts, texts: impl Iterator<Item = &'a str>, cap: u64
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("scorer") {
+        scorer::main(&args[1..]);
+        return;
+    }
     let mut out: Option<String> = None;
     let mut dev: Option<String> = None;
     let mut dev_sources: Vec<String> = Vec::new();
@@ -185,16 +121,7 @@ fn main() {
         let used = add_capped(&mut counts, texts.iter().map(String::as_str), cap_prose);
         eprintln!("prose: {} rows, {used} bytes", texts.len());
     }
-    let mut po_files = Vec::new();
-    for d in &po_dirs {
-        files(Path::new(d), &[".po"], &mut po_files);
-    }
-    let mut po_texts = Vec::new();
-    for p in &po_files {
-        let text =
-            std::fs::read_to_string(p).unwrap_or_else(|e| die(format!("{}: {e}", p.display())));
-        po_strings(&text, &mut po_texts);
-    }
+    let (po_files, po_texts) = corpus::po_texts(&po_dirs);
     // Interleave languages: every k-th string, so the cap does not cut off the last locales.
     let stride =
         (po_texts.iter().map(|s| s.len() as u64).sum::<u64>() / cap_po.max(1) + 1) as usize;
@@ -205,30 +132,12 @@ fn main() {
     );
     eprintln!(
         "po: {} files, {} strings, stride {stride}, {used} bytes",
-        po_files.len(),
+        po_files,
         po_texts.len()
     );
-    let mut code_files = Vec::new();
-    for d in &code_dirs {
-        files(
-            Path::new(d),
-            &[".rs", ".md", ".py", ".toml"],
-            &mut code_files,
-        );
-    }
-    let mut code_texts = Vec::new();
-    for p in &code_files {
-        if let Ok(t) = std::fs::read_to_string(p) {
-            // At most 16 KiB of each file, so a few huge generated files do not dominate.
-            let mut end = t.len().min(16 << 10);
-            while !t.is_char_boundary(end) {
-                end -= 1;
-            }
-            code_texts.push(t[..end].to_owned());
-        }
-    }
+    let (code_files, code_texts) = corpus::code_texts(&code_dirs);
     let used = add_capped(&mut counts, code_texts.iter().map(String::as_str), cap_code);
-    eprintln!("code: {} files, {used} bytes", code_files.len());
+    eprintln!("code: {code_files} files, {used} bytes");
 
     let table = build_table(&counts, keep);
     std::fs::write(&out, &table).unwrap_or_else(|e| die(format!("{out}: {e}")));
