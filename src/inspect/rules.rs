@@ -440,10 +440,9 @@ static BUILTIN: &[BuiltinRule] = &[
 mod gate_tests {
     use super::*;
 
-    /// Every match of a gated rule holds an anchor hit its gate lets through: on random texts
-    /// made of the tokens the gated rules read (quotes, brackets, operators, SQL words), each
-    /// match of the rule's regex has an anchor inside it that passes the gate, so the window
-    /// around that hit still finds the match.
+    /// Every match of a gated rule that holds an anchor hit holds one its gate lets through: on
+    /// random texts made of the tokens the gated rules read (quotes, brackets, operators, SQL
+    /// words, `dan`), so the window around that hit still finds the match.
     #[test]
     fn gates_keep_every_match() {
         const TOKENS: &[&str] = &[
