@@ -336,6 +336,8 @@ struct CompiledRule {
     category: String,
     score: u32,
     regex: LazyRegex,
+    /// A cheap necessary condition an anchor hit must pass to open a window (`rules::gate`).
+    gate: Option<rules::Gate>,
 }
 
 /// A rule's regex. Built-in rules compile on first use: most never wake on ordinary traffic,
@@ -765,6 +767,7 @@ impl Inspector {
                 category: r.category.to_owned(),
                 score: r.score,
                 regex,
+                gate: rules::gate(r.id),
             });
         }
         let lexicon = lexicon::Lexicon::compile(lexicon::SOURCE)
@@ -846,6 +849,7 @@ impl Inspector {
                 category: c.category.clone(),
                 score: c.score,
                 regex: LazyRegex::ready(regex),
+                gate: None,
             });
         }
         let mut allow = Vec::new();
@@ -1327,6 +1331,11 @@ impl Inspector {
                 }
                 if ri as usize >= nrules {
                     continue;
+                }
+                if let Some(gate) = self.rules[ri as usize].gate {
+                    if !gate(view, start, end) {
+                        continue;
+                    }
                 }
                 let slot = &mut pending[ri as usize];
                 match slot {

@@ -43,6 +43,105 @@ macro_rules! rule {
     };
 }
 
+/// A cheap necessary condition on the text around one anchor hit (`view[start..end]`), tested
+/// before the hit opens a window for its rule's regex: false only where no match of the rule can
+/// have this hit as the byte the condition reads. Real English is full of apostrophes and
+/// quotes, and without these conditions every quote opened a window for the two `sqli` rules
+/// below that need a boolean operator right after a quote: their windows covered most of a
+/// long English text.
+pub type Gate = fn(view: &[u8], start: usize, end: usize) -> bool;
+
+/// Bytes a [`Gate`] reads past its anchor before it gives up and lets the window open.
+const GATE_SCAN: usize = 64;
+
+/// The [`Gate`] of a built-in rule, if it has one.
+pub fn gate(id: &str) -> Option<Gate> {
+    match id {
+        "SQLI-008" => Some(gate_sqli_008),
+        "SQLI-011" => Some(gate_sqli_011),
+        "JB-001" => Some(gate_jb_001),
+        "JB-007" => Some(gate_jb_007),
+        _ => None,
+    }
+}
+
+/// SQLI-008's quote and `)` anchors are its first alternative's `['"`)] ?(?:and|or|&&|\|\||xor|div|\+)`:
+/// the run of non-alphanumerics after the byte holds `&`, `|` or `+`, or the next word starts
+/// with `and`, `or`, `xor` or `div`. Its other anchors (`case`, `select`, ...) always open.
+fn gate_sqli_008(view: &[u8], start: usize, end: usize) -> bool {
+    if end - start != 1 || !matches!(view[start], b'\'' | b'"' | b'`' | b')') {
+        return true;
+    }
+    let stop = (end + GATE_SCAN).min(view.len());
+    let mut i = end;
+    while i < stop && !view[i].is_ascii_lowercase() && !view[i].is_ascii_digit() {
+        if matches!(view[i], b'&' | b'|' | b'+') {
+            return true;
+        }
+        i += 1;
+    }
+    if i == end + GATE_SCAN {
+        return true;
+    }
+    let w = &view[i..];
+    w.starts_with(b"and") || w.starts_with(b"or") || w.starts_with(b"xor") || w.starts_with(b"div")
+}
+
+/// SQLI-011 is `['"`][\x20)/*]*(?:or|and|xor|\|\||&&)` around its quote: after the quote and a
+/// run of spaces, `)`, `/` and `*`, one of those operators.
+fn gate_sqli_011(view: &[u8], start: usize, end: usize) -> bool {
+    if end - start != 1 {
+        return true;
+    }
+    let stop = (end + GATE_SCAN).min(view.len());
+    let mut i = end;
+    while i < stop && matches!(view[i], b' ' | b')' | b'/' | b'*') {
+        i += 1;
+    }
+    if i == end + GATE_SCAN {
+        return true;
+    }
+    let w = &view[i..];
+    w.starts_with(b"or")
+        || w.starts_with(b"and")
+        || w.starts_with(b"xor")
+        || w.starts_with(b"||")
+        || w.starts_with(b"&&")
+}
+
+/// A `\w` byte of the ASCII regexes (`\b` is a change between these and the others).
+fn word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// JB-001 reads `dan` only as `dan\b` or as `dan` then `mode`, `prompt`, `jailbreak`, a digit
+/// or `which stands`: not the `dan` of "dance", "danger" or "guidance".
+fn gate_jb_001(view: &[u8], start: usize, end: usize) -> bool {
+    if &view[start..end] != b"dan" || !view.get(end).is_some_and(|&b| word_byte(b)) {
+        return true;
+    }
+    // `dan` then a word byte: only the `dan (?:mode|...)` alternative, whose space may be `_`s
+    let stop = (end + GATE_SCAN).min(view.len());
+    let mut j = end;
+    while j < stop && !view[j].is_ascii_lowercase() && !view[j].is_ascii_digit() {
+        j += 1;
+    }
+    if j == end + GATE_SCAN {
+        return true;
+    }
+    let w = &view[j..];
+    w.first().is_some_and(u8::is_ascii_digit)
+        || w.starts_with(b"mode")
+        || w.starts_with(b"prompt")
+        || w.starts_with(b"jailbreak")
+        || w.starts_with(b"which")
+}
+
+/// JB-007 reads `dan` only as `dan\b`.
+fn gate_jb_007(view: &[u8], start: usize, end: usize) -> bool {
+    &view[start..end] != b"dan" || !view.get(end).is_some_and(|&b| word_byte(b))
+}
+
 /// The built-in rules, in evaluation order.
 pub fn builtin() -> &'static [BuiltinRule] {
     BUILTIN
@@ -336,3 +435,137 @@ static BUILTIN: &[BuiltinRule] = &[
         ["/*!", "%27", "%23", "%2527", "%22", "'||", "||'", "' ||", "|| '"],
         r#"(?:/\*!\d*|%27|%2527|%23|%22 ?(?:or|and)|['"] ?\|\| ?['"(]|\|\| ?\( ?select)"#),
 ];
+
+#[cfg(test)]
+mod gate_tests {
+    use super::*;
+
+    /// Every match of a gated rule that holds an anchor hit holds one its gate lets through: on
+    /// random texts made of the tokens the gated rules read (quotes, brackets, operators, SQL
+    /// words, `dan`), so the window around that hit still finds the match.
+    #[test]
+    fn gates_keep_every_match() {
+        const TOKENS: &[&str] = &[
+            "'",
+            "\"",
+            "`",
+            ")",
+            "(",
+            " ",
+            "  ",
+            "\n",
+            "or",
+            "and",
+            "xor",
+            "div",
+            "&&",
+            "||",
+            "&",
+            "|",
+            "+",
+            "select",
+            "case",
+            "when",
+            "1",
+            "42",
+            "=",
+            "<",
+            "x",
+            "abc",
+            "_",
+            "/*",
+            "*",
+            "/",
+            ",",
+            "-",
+            "not",
+            "true",
+            "null",
+            "exists",
+            "ascii",
+            "substr",
+            "if",
+            "sleep",
+            "ord",
+            "in",
+            "like",
+            "or1",
+            "an",
+            "o",
+            "dan",
+            "mode",
+            "ce",
+            "ger",
+            "5",
+            ":",
+            "[",
+            "]",
+            "stay",
+            "as",
+            "be",
+            "play",
+            "which stands",
+            "named",
+            "called",
+            "renamed",
+            "ai",
+            "bot",
+            "chatbot",
+            "the",
+            "a",
+            "model",
+            "gpt",
+            "persona",
+            "entity",
+            "act",
+            "pretend",
+            "to be",
+            "jailbreak",
+            "classic",
+            "two",
+            "responses",
+            "normal",
+            "evil",
+            "without",
+        ];
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for r in builtin().iter() {
+            let Some(gate) = gate(r.id) else { continue };
+            let re = crate::inspect::build_regex(&crate::inspect::expand(r.pattern), false)
+                .expect("built-in pattern");
+            let mut matched = 0;
+            for _ in 0..200_000 {
+                let mut s = String::new();
+                for _ in 0..(next() % 14 + 1) {
+                    s.push_str(TOKENS[(next() % TOKENS.len() as u64) as usize]);
+                }
+                let v = s.as_bytes();
+                for m in re.find_iter(v) {
+                    matched += 1;
+                    let hits = |gated: bool| {
+                        r.anchors.iter().any(|a| {
+                            (m.start()..m.end().saturating_sub(a.len() - 1)).any(|p| {
+                                v[p..].starts_with(a.as_bytes())
+                                    && (!gated || gate(v, p, p + a.len()))
+                            })
+                        })
+                    };
+                    // (a match without any anchor is the anchors' gap, not the gate's)
+                    assert!(
+                        !hits(false) || hits(true),
+                        "{}: the gate drops every anchor of the match in {s:?}",
+                        r.id
+                    );
+                }
+            }
+            assert!(matched > 50, "{}: only {matched} matches generated", r.id);
+            eprintln!("{}: {matched} matches", r.id);
+        }
+    }
+}
