@@ -370,6 +370,13 @@ impl Core {
                     if i >= b.len() {
                         break;
                     }
+                    // A short plain word where only the secret, link and PII detectors could
+                    // start: `try_at` would skip all three there, so nothing is asked.
+                    let m = env.p.table[b[i] as usize];
+                    if m & !(T_SECRET | T_LINK | T_PII) == 0 && short_plain_word(&src, i) {
+                        i += 1;
+                        continue;
+                    }
                     let hit = match self.try_at(env, &src, i, canary_first) {
                         Err(More) => break 'walk,
                         Ok(None) => {
