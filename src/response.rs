@@ -1063,6 +1063,13 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).all(|(x, y)| x == y)
 }
 
+/// `a.starts_with(b)` by [`same_bytes`]: the released text against the held text, the whole
+/// stream's text once (a `str` comparison is a byte loop in the module).
+fn starts_with(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() >= b.len() && same_bytes(&a[..b.len()], b)
+}
+
 /// An ordinary chat chunk (`{"id":..,"choices":[{"index":0,"delta":{"content":".."},
 /// "finish_reason":null}],..}`) read without a JSON parser: every event of a chat stream
 /// otherwise costs a typed `serde_json` parse, most of the guard's cost per event.
@@ -1963,7 +1970,7 @@ impl<S: Scanners> SseGuard<S> {
         st.pending.push_str(text);
         let released = self.spare.texts.pop().unwrap_or_default();
         let r = st.scanner.push_into(text, released);
-        if r.blocked || !st.pending.starts_with(r.text.as_str()) {
+        if r.blocked || !starts_with(&st.pending, &r.text) {
             // Read one by one instead, from where the scanner was.
             st.scanner = saved;
             st.pending.truncate(held);
@@ -2176,7 +2183,7 @@ impl<S: Scanners> SseGuard<S> {
         }
         let key = self.streams[si].key;
         let st = &mut self.streams[si];
-        if !st.rewritten && st.pending.starts_with(r.text.as_str()) {
+        if !st.rewritten && starts_with(&st.pending, &r.text) {
             // Released unchanged: mark that many bytes of the stream's queued parts.
             let n = r.text.len();
             st.pending.drain(..n);

@@ -40,6 +40,16 @@ pub(super) struct GuardState {
     unscanned: bool,
 }
 
+/// The response decisions, in the order of `Telemetry::response_decisions`.
+const DECISIONS: [&str; 6] = [
+    "allowed",
+    "monitored",
+    "redacted",
+    "restored",
+    "unscanned",
+    "blocked",
+];
+
 /// Request start to the first event, and the first and last event of a stream.
 #[derive(Default)]
 pub(super) struct StreamTimes {
@@ -397,10 +407,20 @@ impl<H: Host> Exchange<H> {
                 .id(&name, Kind::Counter, |k, n| self.host.define_metric(k, n));
             bump(&self.host, id, 1);
         }
-        let name = metrics::name(metrics::RESPONSE_DECISIONS_TOTAL, &[("decision", decision)]);
-        let id = t
-            .registry
-            .id(&name, Kind::Counter, |k, n| self.host.define_metric(k, n));
+        // The series' id is kept by decision: no name built and looked up per request.
+        let slot = DECISIONS.iter().position(|d| *d == decision).unwrap_or(0);
+        let id = match t.response_decisions[slot] {
+            Some(id) => Some(id),
+            None => {
+                let name =
+                    metrics::name(metrics::RESPONSE_DECISIONS_TOTAL, &[("decision", decision)]);
+                let id = t
+                    .registry
+                    .id(&name, Kind::Counter, |k, n| self.host.define_metric(k, n));
+                t.response_decisions[slot] = id;
+                id
+            }
+        };
         bump(&self.host, id, 1);
         g.audit.decision = decision.into();
         g.audit.time_to_first_token_ms = ttft_ms;

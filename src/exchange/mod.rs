@@ -57,6 +57,8 @@ pub struct Telemetry {
     /// `limits.store: rls`: failed calls to the rate-limit service.
     limit_store_errors_rls: Option<u32>,
     models: ModelLabels,
+    /// `promptgate_response_decisions_total` by decision (guarding::DECISIONS), once defined.
+    response_decisions: [Option<u32>; 6],
 }
 
 fn bump<H: Host + ?Sized>(host: &H, id: Option<u32>, delta: i64) {
@@ -90,6 +92,7 @@ impl Telemetry {
             limit_store_errors: None,
             limit_store_errors_rls: None,
             models: ModelLabels::new(32),
+            response_decisions: [None; 6],
         }
     }
 

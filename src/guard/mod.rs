@@ -169,6 +169,7 @@ impl Guard {
             mask: false,
             restore: c.request_pii_masking.enabled && c.request_pii_masking.restore,
             table: [0; 256],
+            skip: [0; 256],
         };
         answer.build(canary.map(String::as_str), false);
         let mut answer_words = answer.clone();
@@ -182,6 +183,7 @@ impl Guard {
             mask: true,
             restore: false,
             table: [0; 256],
+            skip: [0; 256],
         };
         request.build(None, false);
         Ok(Guard {

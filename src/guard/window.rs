@@ -175,7 +175,17 @@ pub(crate) struct Profile {
     pub restore: bool,
     /// Per byte: could a detector start here (ignoring word boundaries).
     pub table: [u8; 256],
+    /// Per byte, for the walk's fast path: [`S_ANY`], [`S_IN_WORD`], [`S_ALNUM`].
+    pub skip: [u8; 256],
 }
+
+/// `skip`: nothing can start at this byte.
+pub(crate) const S_ANY: u8 = 1;
+/// `skip`: nothing can start at this byte after a letter or digit (`table` is 0, or the byte
+/// is a letter or digit, so inside a word, and no canary starts with it).
+pub(crate) const S_IN_WORD: u8 = 2;
+/// `skip`: the byte is an ASCII letter or digit.
+pub(crate) const S_ALNUM: u8 = 4;
 
 pub(crate) const T_SECRET: u8 = 1;
 pub(crate) const T_LINK: u8 = 2;
@@ -212,6 +222,21 @@ impl Profile {
             t[c as usize] = m;
         }
         self.table = t;
+        for c in 0..=255u8 {
+            let m = t[c as usize];
+            let alnum = c.is_ascii_alphanumeric();
+            let mut f = 0;
+            if m == 0 {
+                f |= S_ANY | S_IN_WORD;
+            }
+            if alnum && m & T_CANARY == 0 {
+                f |= S_IN_WORD;
+            }
+            if alnum {
+                f |= S_ALNUM;
+            }
+            self.skip[c as usize] = f;
+        }
     }
 }
 
@@ -304,7 +329,7 @@ impl Core {
         src.prev_byte = self.prev_byte;
         src.prev_ch = self.prev_ch;
         let b = src.b;
-        let table = &env.p.table;
+        let skip = &env.p.skip;
         let canary_first = env.g.canary.as_ref().map(|c| c[0]);
         let mut i = 0;
         let mut flushed = 0;
@@ -329,21 +354,28 @@ impl Core {
                     }
                 }
                 Mode::Normal => {
-                    // The fast path: most bytes start nothing.
+                    // The fast path: most bytes start nothing. A byte is passed when no
+                    // detector starts with it, or (inside a word: after a letter or digit) when
+                    // it is a letter or digit no canary starts with; one table read per byte.
+                    // `w`: 1 after a letter or digit, so `S_ANY << w` is the bit to test.
+                    let mut w = u8::from(src.byte_before(i).is_ascii_alphanumeric());
                     while i < b.len() {
-                        let c = b[i];
-                        let m = table[c as usize];
-                        if m != 0
-                            && !(c.is_ascii_alphanumeric()
-                                && src.byte_before(i).is_ascii_alphanumeric()
-                                && m & T_CANARY == 0)
-                        {
+                        let f = skip[b[i] as usize];
+                        if f & (S_ANY << w) == 0 {
                             break;
                         }
+                        w = (f / S_ALNUM) & 1;
                         i += 1;
                     }
                     if i >= b.len() {
                         break;
+                    }
+                    // A short plain word where only the secret, link and PII detectors could
+                    // start: `try_at` would skip all three there, so nothing is asked.
+                    let m = env.p.table[b[i] as usize];
+                    if m & !(T_SECRET | T_LINK | T_PII) == 0 && short_plain_word(&src, i) {
+                        i += 1;
+                        continue;
                     }
                     let hit = match self.try_at(env, &src, i, canary_first) {
                         Err(More) => break 'walk,
@@ -560,7 +592,8 @@ impl Core {
 }
 
 /// Is the text at `i` a short word, followed (within the bytes held) by a space, a line break,
-/// a tab, `,`, `;`, `!` or `?`: 1 to 14 ASCII letters and digits that start with a letter, and
+/// a tab, `,`, `;`, `!`, `?`, or a `.` and then a space, line break or tab (a sentence's end;
+/// a `.` before anything else may be inside an address or a key): 1 to 14 ASCII letters and digits that start with a letter, and
 /// with a lower-case letter if there is a digit? No secret, PII value, link or placeholder
 /// starts with one: each needs a symbol (`@`, `-`, `_`, `.`, `:`, `=`, `/`, `~`), a leading
 /// digit, an upper-case country code before digits (IBAN), or a longer run (`secretaccesskey`,
@@ -583,7 +616,8 @@ pub(super) fn short_plain_word(src: &Src, i: usize) -> bool {
             continue;
         }
         return (!digits || b[0].is_ascii_lowercase())
-            && matches!(c, b' ' | b'\n' | b'\r' | b'\t' | b',' | b';' | b'!' | b'?');
+            && (matches!(c, b' ' | b'\n' | b'\r' | b'\t' | b',' | b';' | b'!' | b'?')
+                || (c == b'.' && matches!(b.get(n + 1), Some(b' ' | b'\n' | b'\r' | b'\t'))));
     }
     false
 }
