@@ -169,12 +169,12 @@ pub struct InspectionConfig {
     /// attack kind are in the audit event's `scorer` (a suspicion score, logged). Costs about
     /// 117 wasm operators per byte scored (+35 % on a 1 KiB request).
     pub model_check: bool,
-    /// Let the learned scorer confirm a weak rule signal (default `false`; needs
-    /// `model_check`): an injection or
-    /// jailbreak probability of 0.99 or more adds hit `MDL-001` (score 20) when a rule of the
-    /// same category hit. Leave-one-source-out on the dev set: +0.3 points of recall, no added
-    /// false positive; hand-written persona requests show it can tip benign role-play.
-    pub model_confirms: bool,
+    /// Let the learned scorer take part in decisions where leave-one-source-out showed it helps
+    /// at <= 1 % FPR (default `false`; needs `model_check`): an SQLi probability of 0.99 or
+    /// more is hit `MDL-001` (`sqli`, 40); an injection or jailbreak probability of 0.99 or
+    /// more is hit `MDL-002` (20) when a rule of the same category hit. docs/model.md has the
+    /// measurements, and hand-written persona requests it can tip.
+    pub model_decides: bool,
     /// An external classifier asked about requests the rules score in a borderline band
     /// (`docs/classifier.md`). Off when absent.
     pub classifier: Option<crate::classifier::ClassifierConfig>,
@@ -198,7 +198,7 @@ crate::compact_struct!(InspectionConfig {
     context_checks,
     suffix_check,
     model_check,
-    model_confirms,
+    model_decides,
     classifier,
     cache
 });
@@ -220,7 +220,7 @@ impl Default for InspectionConfig {
             context_checks: true,
             suffix_check: true,
             model_check: false,
-            model_confirms: false,
+            model_decides: false,
             classifier: None,
             cache: cache::CacheConfig::default(),
         }
@@ -431,25 +431,28 @@ pub struct Inspector {
     allow: Vec<CompiledAllow>,
     category_actions: BTreeMap<String, Action>,
     context: context::Context,
-    /// The learned scorer runs (`inspection.model_check`), and may add `MDL-001`
-    /// (`inspection.model_confirms`).
+    /// The learned scorer runs (`inspection.model_check`), and may add `MDL-001` / `MDL-002`
+    /// (`inspection.model_decides`).
     model_check: bool,
-    model_confirms: bool,
+    model_decides: bool,
     /// Per-message results (`inspection.cache`); a `Mutex` so that an `Inspector` stays `Sync`
     /// (uncontended: a wasm VM has one thread).
     cache: Option<std::sync::Mutex<cache::MsgCache>>,
 }
 
+/// A hit of the learned scorer: (id, category, score, the scored turn).
+type ModelHit = (&'static str, &'static str, u32, std::ops::Range<usize>);
+
 /// The learned scorer over the user, tool and unattributed strings, newest first, at most
-/// [`scorer::MAX_BYTES`] of them; with the turn whose injection or jailbreak score reaches
-/// [`scorer::BAR`] (the higher of the two, of the categories `confirm` admits), for `MDL-001`.
+/// [`scorer::MAX_BYTES`] of them; with a hit per head that `admit` admits (in head order) for
+/// the turn whose probability reaches [`scorer::BAR`] highest.
 fn model_scores(
     ex: &extract::Extracted,
-    confirm: [bool; 2],
-) -> (ModelScores, Option<(&'static str, std::ops::Range<usize>)>) {
+    admit: [bool; scorer::HEADS],
+) -> (ModelScores, Vec<ModelHit>) {
     let model = scorer::builtin();
     let mut best = [0f32; scorer::HEADS];
-    let mut hit: Option<(f32, &'static str, std::ops::Range<usize>)> = None;
+    let mut at: [Option<std::ops::Range<usize>>; scorer::HEADS] = Default::default();
     let mut budget = scorer::MAX_BYTES;
     for (seg, role) in ex.segments.iter().zip(&ex.roles).rev() {
         if !matches!(
@@ -466,17 +469,33 @@ fn model_scores(
         };
         let p = model.score(t, &mut budget);
         for h in 0..scorer::HEADS {
-            best[h] = best[h].max(p[h]);
+            if p[h] > best[h] {
+                best[h] = p[h];
+                at[h] = Some(seg.clone());
+            }
         }
-        for (k, (h, category)) in [
-            (scorer::INJECTION, "injection"),
-            (scorer::JAILBREAK, "jailbreak"),
-        ]
-        .into_iter()
-        .enumerate()
+    }
+    let mut hits = Vec::new();
+    let what = [
+        (scorer::SQLI_ID, "sqli", scorer::SQLI_SCORE),
+        (scorer::CONFIRM_ID, "injection", scorer::CONFIRM_SCORE),
+        (scorer::CONFIRM_ID, "jailbreak", scorer::CONFIRM_SCORE),
+    ];
+    // One MDL-002 at most: the more confident of injection and jailbreak.
+    let confirm = if best[scorer::JAILBREAK] > best[scorer::INJECTION] {
+        scorer::JAILBREAK
+    } else {
+        scorer::INJECTION
+    };
+    for h in 0..scorer::HEADS {
+        if admit[h]
+            && best[h] >= scorer::BAR
+            && (h == scorer::SQLI || h == confirm || !admit[confirm])
         {
-            if confirm[k] && p[h] >= scorer::BAR && hit.as_ref().is_none_or(|x| p[h] > x.0) {
-                hit = Some((p[h], category, seg.clone()));
+            if let Some(span) = at[h].clone() {
+                if !hits.iter().any(|x: &ModelHit| x.0 == what[h].0) {
+                    hits.push((what[h].0, what[h].1, what[h].2, span));
+                }
             }
         }
     }
@@ -485,7 +504,7 @@ fn model_scores(
             scores: best,
             version: model.version(),
         },
-        hit.map(|(_, c, s)| (c, s)),
+        hits,
     )
 }
 
@@ -913,7 +932,7 @@ impl Inspector {
             category_actions: cfg.category_actions.clone(),
             context: context::Context::new(cfg.context_checks, cfg.suffix_check),
             model_check: cfg.model_check,
-            model_confirms: cfg.model_check && cfg.model_confirms,
+            model_decides: cfg.model_check && cfg.model_decides,
             cache: cfg
                 .cache
                 .enabled
@@ -998,21 +1017,20 @@ impl Inspector {
             );
         }
         if self.model_check {
-            // MDL-001 needs a rule hit of its own category (docs/model.md): the model confirms
+            // MDL-002 needs a rule hit of its own category (docs/model.md): the model confirms
             // a weak signal, it does not raise one.
             let has = |cat: &str| {
                 let rule = raw.iter().any(|h| {
                     let r = &self.rules[h.rule as usize];
                     r.score > 0 && r.category == cat
                 });
-                self.model_confirms && (rule || found.hits.iter().any(|h| h.2 > 0 && h.1 == cat))
+                self.model_decides && (rule || found.hits.iter().any(|h| h.2 > 0 && h.1 == cat))
             };
-            let (m, span) = model_scores(&ex, [has("injection"), has("jailbreak")]);
-            if let Some((category, span)) = span {
-                found
-                    .hits
-                    .push((scorer::HIT_ID, category, scorer::HIT_SCORE, span));
-            }
+            let (m, hits) = model_scores(
+                &ex,
+                [self.model_decides, has("injection"), has("jailbreak")],
+            );
+            found.hits.extend(hits);
             v.model = Some(m);
         }
         // Unstable sort with a total key: the same order a stable sort by (start, end, rule) gives
@@ -1080,14 +1098,7 @@ impl Inspector {
                 raw.iter()
                     .filter(|h| self.rules[h.rule as usize].score > 0)
                     .map(|h| h.start..h.end)
-                    // The scorer's hit has no place in the turn: what the rules found is redacted.
-                    .chain(
-                        found
-                            .hits
-                            .iter()
-                            .filter(|h| h.2 > 0 && h.0 != scorer::HIT_ID)
-                            .map(|h| h.3.clone()),
-                    ),
+                    .chain(found.hits.iter().filter(|h| h.2 > 0).map(|h| h.3.clone())),
             );
             match redact(
                 ex.doc,

@@ -5,8 +5,9 @@
 //! (src/bin/promptgate-train-scorer.rs) and in the filter, so the two cannot drift. The weights
 //! are quantised to one signed byte each and embedded as a data segment (`scorer.bin`,
 //! 2^[`BITS`] buckets x [`HEADS`] bytes). docs/model.md gives the sources, their licences and the
-//! leave-one-source-out measurements that decide where the score may block (`MDL-001`, SQLi
-//! only) and where it is only logged (the audit event's `model` object).
+//! leave-one-source-out measurements that decide where the score may take part in decisions
+//! (`MDL-001`, `MDL-002`, with `inspection.model_decides`); otherwise it is only logged (the
+//! audit event's `scorer` object).
 //!
 //! Cost: about two features per byte (a hash and three table loads each), over at most
 //! [`MAX_BYTES`] bytes of a request's user and tool turns (the newest first), so a large body
@@ -26,12 +27,15 @@ pub const HEAD_NAMES: [&str; HEADS] = ["sqli", "injection", "jailbreak"];
 pub const WINDOW: usize = 2048;
 /// Most bytes of a request scored (user and tool turns, newest first).
 pub const MAX_BYTES: usize = 16 * 1024;
-/// The hit a turn whose injection or jailbreak probability reaches [`BAR`] adds when the rules
-/// already hit that category: a weak signal (20) that confirms a weak rule signal (20-35) at
-/// the default threshold (40). Measured leave-one-source-out (docs/model.md): the SQLi head does not help
-/// at <= 1 % FPR on unseen benign SQL, so it is only logged.
-pub const HIT_ID: &str = "MDL-001";
-pub const HIT_SCORE: u32 = 20;
+/// With `inspection.model_decides`, where leave-one-source-out showed the model helps at <= 1 %
+/// FPR (docs/model.md): an SQLi probability at or above [`BAR`] is a hit on its own
+/// ([`SQLI_ID`], score 40, acts at the default threshold); an injection or jailbreak
+/// probability at or above it confirms a rule hit of the same category ([`CONFIRM_ID`], score
+/// 20: a weak rule signal of 20-35 then reaches the default threshold of 40).
+pub const SQLI_ID: &str = "MDL-001";
+pub const SQLI_SCORE: u32 = 40;
+pub const CONFIRM_ID: &str = "MDL-002";
+pub const CONFIRM_SCORE: u32 = 20;
 pub const BAR: f32 = 0.99;
 /// Header of `scorer.bin`: magic, bits, heads, version (16 bytes, NUL-padded), then per head
 /// bias and scale (f32, little-endian).

@@ -1,5 +1,5 @@
 //! The learned scorer (scorer.rs, issue 15 item 7): the embedded model, its features, its
-//! window budget, and how `MDL-001` joins the rules.
+//! window budget, and how `MDL-001` and `MDL-002` join the rules.
 
 use super::scorer::{self, Model, HEADS};
 use super::*;
@@ -33,7 +33,7 @@ fn logging() -> InspectionConfig {
 
 fn confirming() -> InspectionConfig {
     InspectionConfig {
-        model_confirms: true,
+        model_decides: true,
         ..logging()
     }
 }
@@ -95,9 +95,9 @@ fn scoring_windows_spend_the_budget_and_stop_at_it() {
 fn a_confident_model_turns_a_weak_rule_signal_into_a_block_and_its_twin_passes() {
     let on = Inspector::new(&confirming()).unwrap();
     let logged = Inspector::new(&logging()).unwrap();
-    // Off by default, `model_confirms` or not.
+    // Off by default, `model_decides` or not.
     let off = Inspector::new(&InspectionConfig {
-        model_confirms: true,
+        model_decides: true,
         ..InspectionConfig::default()
     })
     .unwrap();
@@ -105,14 +105,14 @@ fn a_confident_model_turns_a_weak_rule_signal_into_a_block_and_its_twin_passes()
 
     let v = on.inspect(&chat(PERSONA), None);
     assert_eq!(v.decision, Decision::Block, "{:?}", ids(&v));
-    assert!(ids(&v).contains(&"MDL-001".to_owned()));
+    assert!(ids(&v).contains(&"MDL-002".to_owned()));
     let m = v.model.expect("scores recorded");
     assert!(m.scores[scorer::JAILBREAK] >= scorer::BAR, "{m:?}");
     assert!(m.version.starts_with("2026-12-04-"));
     // `model_check` alone logs the score, which decides nothing.
     let v = logged.inspect(&chat(PERSONA), None);
     assert_eq!(v.decision, Decision::Allow, "{:?}", ids(&v));
-    assert!(!ids(&v).contains(&"MDL-001".to_owned()));
+    assert!(!ids(&v).contains(&"MDL-002".to_owned()));
     assert!(v.model.expect("logged").scores[scorer::JAILBREAK] >= scorer::BAR);
     let v = off.inspect(&chat(PERSONA), None);
     assert_eq!(v.decision, Decision::Allow, "{:?}", ids(&v));
@@ -124,12 +124,12 @@ fn a_confident_model_turns_a_weak_rule_signal_into_a_block_and_its_twin_passes()
         ids(&v).contains(&"JB-006".to_owned()),
         "the twin has the same weak signal"
     );
-    assert!(!ids(&v).contains(&"MDL-001".to_owned()));
+    assert!(!ids(&v).contains(&"MDL-002".to_owned()));
     assert!(v.model.is_some());
 }
 
 #[test]
-fn the_model_alone_never_acts() {
+fn a_confirmation_needs_a_rule_of_its_category() {
     // Without the weak rule of its category, the same confident score adds no hit.
     let insp = Inspector::new(&InspectionConfig {
         disabled_rules: vec!["JB-006".to_owned()],
@@ -139,7 +139,7 @@ fn the_model_alone_never_acts() {
     let v = insp.inspect(&chat(PERSONA), None);
     assert!(v.model.expect("scored").scores[scorer::JAILBREAK] >= scorer::BAR);
     assert!(
-        !v.hits.iter().any(|h| h.rule_id == "MDL-001"),
+        !v.hits.iter().any(|h| h.rule_id == "MDL-002"),
         "{:?}",
         v.hits
     );
@@ -158,11 +158,48 @@ fn only_user_tool_and_unattributed_text_is_scored() {
     let v = insp.inspect(&body, None);
     let m = v.model.expect("scored");
     assert!(m.scores[scorer::JAILBREAK] < 0.5, "{m:?}");
-    assert!(!v.hits.iter().any(|h| h.rule_id == "MDL-001"));
+    assert!(!v.hits.iter().any(|h| h.rule_id == "MDL-002"));
     // A completions prompt (no roles) is scored.
     let v = insp.inspect(
         &serde_json::to_vec(&serde_json::json!({"model": "m", "prompt": PERSONA})).unwrap(),
         None,
     );
-    assert!(v.hits.iter().any(|h| h.rule_id == "MDL-001"));
+    assert!(v.hits.iter().any(|h| h.rule_id == "MDL-002"));
+}
+
+/// Blind SQLi that only a weak rule (`SQLI-013`, 30) sees.
+const BLIND: &str = "1 and (select substring(@@version,1,1))='5'";
+/// Well-formed SQL pasted in to ask about.
+const QUERY: &str = "SELECT id, email FROM accounts WHERE created_at > NOW() - INTERVAL '7 days' ORDER BY created_at DESC LIMIT 50;";
+
+#[test]
+fn a_confident_sqli_score_is_a_hit_of_its_own_and_a_pasted_query_passes() {
+    let on = Inspector::new(&confirming()).unwrap();
+    let logged = Inspector::new(&logging()).unwrap();
+    let ids = |v: &Verdict| v.hits.iter().map(|h| h.rule_id.clone()).collect::<Vec<_>>();
+    let v = on.inspect(&chat(BLIND), None);
+    assert_eq!(v.decision, Decision::Block, "{:?}", ids(&v));
+    let h = v
+        .hits
+        .iter()
+        .find(|h| h.rule_id == "MDL-001")
+        .expect("MDL-001");
+    assert_eq!((h.category.as_str(), h.score), ("sqli", scorer::SQLI_SCORE));
+    let v = logged.inspect(&chat(BLIND), None);
+    assert_eq!(v.decision, Decision::Allow, "{:?}", ids(&v));
+    assert!(v.model.unwrap().scores[scorer::SQLI] >= scorer::BAR);
+    let v = on.inspect(&chat(QUERY), None);
+    assert_eq!(v.decision, Decision::Allow, "{:?}", ids(&v));
+    assert!(v.model.unwrap().scores[scorer::SQLI] < scorer::BAR);
+    // With `action: redact` the scored turn is what is redacted.
+    let redact = Inspector::new(&InspectionConfig {
+        action: Action::Redact,
+        disabled_rules: vec!["SQLI-013".to_owned()],
+        ..confirming()
+    })
+    .unwrap();
+    let v = redact.inspect(&chat(BLIND), None);
+    assert_eq!(v.decision, Decision::Redact, "{:?}", ids(&v));
+    let body = String::from_utf8(v.redacted_body.expect("redacted")).unwrap();
+    assert!(!body.contains("@@version"), "{body}");
 }

@@ -414,18 +414,19 @@ fn run_loso(rows: &[Row], version: &str) {
     }
 }
 
-/// The deployed combination (`MDL-001`): rules, or an injection or jailbreak probability at
-/// or above [`scorer::BAR`] with a weak rule signal of the same category; per source, out of
-/// fold.
+/// The deployed combination (`inspection.model_decides`): rules, or an SQLi probability at or
+/// above [`scorer::BAR`] (`MDL-001`), or an injection or jailbreak probability at or above it
+/// with a weak rule signal of the same category (`MDL-002`); per source, out of fold.
 fn print_deployed(rows: &[Row], oof: &[[f32; HEADS]], rules: &[bool], weak: &[[bool; HEADS]]) {
     let mut by: BTreeMap<(i64, String), (u32, u32, u32)> = BTreeMap::new();
     for (i, r) in rows.iter().enumerate() {
         if matches!(r.group.as_str(), "po" | "code" | "sql") {
             continue;
         }
-        let m = [scorer::INJECTION, scorer::JAILBREAK]
-            .iter()
-            .any(|&h| oof[i][h] >= scorer::BAR && weak[i][h]);
+        let m = oof[i][scorer::SQLI] >= scorer::BAR
+            || [scorer::INJECTION, scorer::JAILBREAK]
+                .iter()
+                .any(|&h| oof[i][h] >= scorer::BAR && weak[i][h]);
         let tag = if r.held_out { " (unseen)" } else { "" };
         let e = by
             .entry((r.label, format!("{} {}{tag}", r.kind, short(&r.source))))
@@ -435,7 +436,7 @@ fn print_deployed(rows: &[Row], oof: &[[f32; HEADS]], rules: &[bool], weak: &[[b
         e.2 += (rules[i] || m) as u32;
     }
     println!(
-        "\n## deployed (MDL-001 at {}): rules / rules with MDL-001, out of fold",
+        "\n## deployed (model_decides, bar {}): rules / rules with MDL-001 and MDL-002, out of fold",
         scorer::BAR
     );
     let (mut tot_n, mut tot_r, mut tot_d) = ([0u32; 2], [0u32; 2], [0u32; 2]);
