@@ -42,11 +42,12 @@ pub mod hint {
     pub const BIDI: u8 = 8;
     /// A character that stays non-ASCII after folding (a non-Latin script).
     pub const NONASCII: u8 = 16;
-    /// `_`: words may be joined into one token (snake_case).
-    pub const JOINED: u8 = 32;
     /// Three upper-case ASCII letters in 16 bytes (or a lower-case letter followed by an
     /// upper-case one, off the fast path): words may be joined by case (camelCase).
     pub const CAMEL: u8 = 64;
+    /// Words may be joined by other separators (`-`, `.`, `/`, ...): set by the inspector from
+    /// `inspect::views::has_joints`, not by the normaliser.
+    pub const SEPARATED: u8 = 32;
 }
 
 impl Normalized {
@@ -311,21 +312,16 @@ pub fn normalize_into(text: &str, out: &mut Normalized) {
             let mut hi = 0u8;
             let mut esc = 0u8;
             let mut nl = 0u8;
-            let mut joined = 0u8;
             let mut upper = 0u8;
             for k in 0..CHUNK {
                 hi |= c[k];
                 m[k] = fold_ascii(c[k]);
                 esc |= ((c[k] == b'&') | (c[k] == b'\\') | (c[k] == b'%')) as u8;
                 nl |= (c[k] == b'\n') as u8;
-                joined |= (c[k] == b'_') as u8;
                 upper += (c[k].wrapping_sub(b'A') < 26) as u8;
             }
             let camel = (upper >= 3) as u8;
-            hints |= (esc * hint::ESCAPE)
-                | (nl * hint::NEWLINE)
-                | (joined * hint::JOINED)
-                | (camel * hint::CAMEL);
+            hints |= (esc * hint::ESCAPE) | (nl * hint::NEWLINE) | (camel * hint::CAMEL);
             let mut dbl = 0u8;
             for k in 0..CHUNK - 1 {
                 dbl |= ((m[k] == b' ') & (m[k + 1] == b' ')) as u8;
@@ -350,7 +346,6 @@ pub fn normalize_into(text: &str, out: &mut Normalized) {
                 hints |= match b {
                     b'&' | b'\\' | b'%' => hint::ESCAPE,
                     b'\n' => hint::NEWLINE,
-                    b'_' => hint::JOINED,
                     b'A'..=b'Z' if i > 0 && bytes[i - 1].is_ascii_lowercase() => hint::CAMEL,
                     _ => 0,
                 };

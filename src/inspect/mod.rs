@@ -1223,7 +1223,9 @@ impl Inspector {
         let hints = if decode {
             // words joined into tokens are split in the text as sent, not in decoded views
             if depth > 0 {
-                hints & !(crate::normalize::hint::JOINED | crate::normalize::hint::CAMEL)
+                hints & !crate::normalize::hint::CAMEL
+            } else if views::has_joints(text) {
+                hints | crate::normalize::hint::SEPARATED
             } else {
                 hints
             }
