@@ -165,7 +165,7 @@ fn scan_regions(b: &[u8], regions: &[(usize, usize)], floor: u32, first: bool) -
             while end < hi && !b[end].is_ascii_whitespace() {
                 end += 1;
             }
-            if gate(&b[s..end]) {
+            if gate_at(b, s, end) {
                 best = Some(mean);
             } else {
                 last_checked_end = end;
@@ -332,6 +332,7 @@ const CODE_MARKERS: &[&str] = &[
     "</",
     "[{",
     "print(",
+    "\n + ",
     "\n$ ",
     "\n+ ",
     "\n- ",
@@ -348,13 +349,129 @@ pub fn looks_like_code(text: &str) -> bool {
     CODE_MARKERS.iter().any(|m| text.contains(m))
 }
 
+/// The soup marks of `w` (exotic punctuation, camel-case joins) that lie in tokens of a known
+/// shape (see [`gate`]): a path, an e-mail address or handle, an identifier in quotes or
+/// backticks, `` `` ``.
+fn shaped_marks(w: &[u8]) -> (usize, usize) {
+    let (mut exotic, mut joins) = (0, 0);
+    let ident =
+        |t: &[u8]| !t.is_empty() && t.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    for tok in w.split(|b| b.is_ascii_whitespace()) {
+        // trailing punctuation of prose
+        let end = tok
+            .iter()
+            .rposition(|b| !b",;:.)?!".contains(b))
+            .map_or(0, |e| e + 1);
+        let t = &tok[..end];
+        if t.is_empty() {
+            continue;
+        }
+        let ex = t.iter().filter(|b| SOUP_PUNCT.contains(b)).count();
+        let jo = t
+            .windows(2)
+            .filter(|p| p[0].is_ascii_lowercase() && p[1].is_ascii_uppercase())
+            .count();
+        let slashes = t.iter().filter(|&&b| b == b'/').count();
+        // a path starts at the root, home or here, or names a file: `/a/b`, `~/a/b`, `a/b/c.txt`
+        let bare = t
+            .strip_prefix(b"'")
+            .or_else(|| t.strip_prefix(b"\""))
+            .unwrap_or(t);
+        let path = slashes >= 2
+            && (b"/~.".contains(&bare[0])
+                || t.rsplit(|&b| b == b'/')
+                    .next()
+                    .is_some_and(|f| f.contains(&b'.')))
+            && t.split(|&b| b == b'/').all(|p| {
+                p.iter()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-~'".contains(b))
+            });
+        let at = t.iter().position(|&b| b == b'@');
+        let address = at.is_some_and(|k| {
+            let (user, host) = (&t[..k], &t[k + 1..]);
+            !user.is_empty()
+                && host.first().is_some_and(u8::is_ascii_alphanumeric)
+                && user
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-+'(".contains(b))
+                && host
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-'".contains(b))
+        });
+        let quoted = t.len() >= 3
+            && b"'\"`".contains(&t[0])
+            && t[t.len() - 1] == t[0]
+            && ident(&t[1..t.len() - 1]);
+        if t == b"``" || path || address || quoted {
+            exotic += ex;
+            joins += jo;
+        }
+    }
+    (exotic, joins)
+}
+
+/// `+` between two letters or digits (`Ctrl+Shift+P`, `a+b`): a key chord or a sum.
+fn glued_plus(w: &[u8]) -> usize {
+    w.windows(3)
+        .filter(|t| t[1] == b'+' && t[0].is_ascii_alphanumeric() && t[2].is_ascii_alphanumeric())
+        .count()
+}
+
 const SQL_WORDS: &[&[u8]] = &[
     b"select", b"from", b"where", b"insert", b"into", b"values", b"update", b"delete", b"join",
     b"table", b"create", b"order", b"group", b"union", b"drop", b"alter", b"null", b"count",
 ];
 
-/// The window may be flagged: ASCII prose-like text, not code, SQL, URLs, IDs or encodings.
+/// [`gate_at`] for a window without context.
+#[cfg(test)]
 fn gate(w: &[u8]) -> bool {
+    gate_at(w, 0, w.len())
+}
+
+/// Brackets of `b[s..e]` that close or are closed by a partner less than [`PAIR_REACH`] bytes
+/// outside it, with no space just inside either: `(sifted)`, `[1..]`, `{"a": 1}` are writing,
+/// an unpaired `](` or `{%`, or `( Me giving )`, is soup.
+fn paired_brackets(b: &[u8], s: usize, e: usize) -> usize {
+    let (lo, hi) = (s.saturating_sub(PAIR_REACH), (e + PAIR_REACH).min(b.len()));
+    let mut stack: Vec<(u8, usize)> = Vec::new();
+    let mut paired = 0;
+    for (k, &c) in b[lo..hi].iter().enumerate() {
+        let at = lo + k;
+        match c {
+            b'(' | b'[' | b'{' => stack.push((c, at)),
+            b')' | b']' | b'}' => {
+                let open = match c {
+                    b')' => b'(',
+                    b']' => b'[',
+                    _ => b'{',
+                };
+                if let Some(p) = stack.iter().rposition(|&(o, _)| o == open) {
+                    let (_, from) = stack[p];
+                    stack.truncate(p);
+                    // written tight, as people write them: `(sifted)`, `[1..]`, `[]`
+                    let tight = at == from + 1
+                        || (!b[from + 1].is_ascii_whitespace() && !b[at - 1].is_ascii_whitespace());
+                    if !tight {
+                        continue;
+                    }
+                    // `{` counts twice in the gate (markup and code)
+                    let w = |x: usize| (s..e).contains(&x) as usize * if c == b'}' { 2 } else { 1 };
+                    paired += w(from) + (s..e).contains(&at) as usize;
+                }
+            }
+            _ => {}
+        }
+    }
+    paired
+}
+
+/// How far outside a window [`paired_brackets`] looks for a partner.
+const PAIR_REACH: usize = 64;
+
+/// The window `b[s..e]` may be flagged: ASCII prose-like text, not code, SQL, URLs, IDs or
+/// encodings.
+fn gate_at(b: &[u8], s: usize, e: usize) -> bool {
+    let w = &b[s..e];
     // One pass for the cheap, decisive counts (most windows of ordinary text stop here).
     let (mut digits, mut code, mut exotic, mut joins) = (0usize, 0usize, 0usize, 0usize);
     let mut prev = b' ';
@@ -377,15 +494,34 @@ fn gate(w: &[u8]) -> bool {
     if digits >= 6 || exotic + joins < 3 {
         return false;
     }
+    // Marks that belong to a token of a known shape are not soup (2026-12-04): a path
+    // (`/home/user/docs`), an e-mail address or @handle, an identifier in quotes or backticks
+    // (`'myUser'`, `` `users` ``),
+    // typographic quotes made of two backticks.
+    let (ex, jo) = shaped_marks(w);
+    let ex = ex + paired_brackets(b, s, e) + glued_plus(w);
+    if exotic.saturating_sub(ex) + joins.saturating_sub(jo) < 3 {
+        return false;
+    }
     let has = |pat: &[u8]| w.windows(pat.len()).any(|x| x.eq_ignore_ascii_case(pat));
     if has(b"://") || has(b"www.") {
         return false;
     }
+    let count = |pat: &[u8]| w.windows(pat.len()).filter(|x| *x == pat).count();
+    // JSON and subscripts: every `":`, `["`, `{"`, `['` is code (2026-12-04; was `":` once);
+    // so are shell / make substitutions `$(` and regex classes `\s*`, `\d+`, `\w+`
     let code = code
         + 2 * (has(b"::") as usize
             + has(b"->") as usize
             + has(b"//") as usize
-            + has(b"\":") as usize);
+            + count(b"\":")
+            + count(b"[\"")
+            + count(b"{\"")
+            + count(b"['")
+            + has(b"$(") as usize
+            + has(b"\\s*") as usize
+            + has(b"\\d+") as usize
+            + has(b"\\w+") as usize);
     if code >= 5 {
         return false;
     }

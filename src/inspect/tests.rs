@@ -130,6 +130,11 @@ const RULE_EXAMPLES: &[(&str, &str)] = &[
     ("SQLI-002", "admin'--"),
     ("SQLI-003", "x' union select null,null,null--"),
     ("SQLI-004", "bob'; drop table users;"),
+    ("SQLI-004", "; drop table temp --"),
+    (
+        "SQLI-004",
+        "; begin declare @var varchar(8000) set @var=' ...",
+    ),
     ("SQLI-005", "1' and sleep(5)#"),
     ("SQLI-006", "; exec master..xp_cmdshell 'dir'"),
     ("SQLI-007", "char(65)+char(66)"),
