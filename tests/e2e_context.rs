@@ -113,15 +113,20 @@ fn adversarial_suffix_is_blocked_and_the_bare_request_passes() {
     for benign in [
         "Why does this print nothing?\n```\nfn main() { let v: Vec<u8> = vec![]; for x in &v { println!(\"{x}\"); } }\n```",
         "Переведи, пожалуйста: «Встреча перенесена на четверг (после обеда)» — и объясни [грамматику].",
+        // technical writing with paired brackets, paths, quoted names and key chords
+        // (2026-12-04: these were read as soup before)
+        "For the recipe: 200g flour (sifted), 2 tbsp sugar + 1 tsp salt, 250ml milk @ room temp, 2 eggs [beaten]; how long do I rest it?",
+        "Please translate to Spanish: \"Press Ctrl+Shift+P (Cmd+Shift+P on macOS), then type >Reload Window and hit Enter.\"",
+        "Write a shell script that moves all .txt files found under /home/user/documents to /home/user/txt_backup and logs each move.",
     ] {
         let ok = h.post_json("/v1/chat/completions", &chat(plain, benign));
         assert_eq!(ok.status, 200, "{benign}: {}", ok.text());
     }
-    let events = h.wait_audit_events(4);
+    let events = h.wait_audit_events(7);
     assert!(
         events[0]["rules"].to_string().contains("SFX-001"),
         "{}",
         events[0]
     );
-    assert_eq!(h.upstream_count(), 3);
+    assert_eq!(h.upstream_count(), 6);
 }
