@@ -45,9 +45,12 @@ pub mod hint {
     /// Three upper-case ASCII letters in 16 bytes (or a lower-case letter followed by an
     /// upper-case one, off the fast path): words may be joined by case (camelCase).
     pub const CAMEL: u8 = 64;
-    /// Words may be joined by other separators (`-`, `.`, `/`, ...): set by the inspector from
-    /// `inspect::views::has_joints`, not by the normaliser.
+    /// Two separator bytes (`- . / ' | + ~ * _ : = \`) in 16 bytes: words may be joined by
+    /// separators. The inspector confirms it with `inspect::views::has_joints`.
     pub const SEPARATED: u8 = 32;
+    /// Sixteen ASCII letters in a row (an aligned chunk of the fast path): words may be fused
+    /// without spaces ("ignoreallpreviousinstructions").
+    pub const FUSED: u8 = 128;
 }
 
 impl Normalized {
@@ -313,15 +316,36 @@ pub fn normalize_into(text: &str, out: &mut Normalized) {
             let mut esc = 0u8;
             let mut nl = 0u8;
             let mut upper = 0u8;
+            let mut letters = 0u8;
+            let mut joiners = 0u8;
             for k in 0..CHUNK {
                 hi |= c[k];
                 m[k] = fold_ascii(c[k]);
                 esc |= ((c[k] == b'&') | (c[k] == b'\\') | (c[k] == b'%')) as u8;
                 nl |= (c[k] == b'\n') as u8;
                 upper += (c[k].wrapping_sub(b'A') < 26) as u8;
+                letters += ((c[k] | 0x20).wrapping_sub(b'a') < 26) as u8;
+                joiners += ((c[k] == b'-')
+                    | (c[k] == b'.')
+                    | (c[k] == b'/')
+                    | (c[k] == b'\'')
+                    | (c[k] == b'|')
+                    | (c[k] == b'+')
+                    | (c[k] == b'~')
+                    | (c[k] == b'*')
+                    | (c[k] == b'_')
+                    | (c[k] == b':')
+                    | (c[k] == b'=')
+                    | (c[k] == b'\\')) as u8;
             }
             let camel = (upper >= 3) as u8;
-            hints |= (esc * hint::ESCAPE) | (nl * hint::NEWLINE) | (camel * hint::CAMEL);
+            let fused = (letters == CHUNK as u8) as u8;
+            let separated = (joiners >= 2) as u8;
+            hints |= (esc * hint::ESCAPE)
+                | (nl * hint::NEWLINE)
+                | (camel * hint::CAMEL)
+                | (fused * hint::FUSED)
+                | (separated * hint::SEPARATED);
             let mut dbl = 0u8;
             for k in 0..CHUNK - 1 {
                 dbl |= ((m[k] == b' ') & (m[k + 1] == b' ')) as u8;
@@ -344,9 +368,13 @@ pub fn normalize_into(text: &str, out: &mut Normalized) {
             if b < 0x80 {
                 let m = ASCII[b as usize];
                 hints |= match b {
-                    b'&' | b'\\' | b'%' => hint::ESCAPE,
+                    b'&' | b'%' => hint::ESCAPE,
+                    b'\\' => hint::ESCAPE | hint::SEPARATED,
                     b'\n' => hint::NEWLINE,
                     b'A'..=b'Z' if i > 0 && bytes[i - 1].is_ascii_lowercase() => hint::CAMEL,
+                    b'-' | b'.' | b'/' | b'\'' | b'|' | b'+' | b'~' | b'*' | b'_' | b':' | b'=' => {
+                        hint::SEPARATED
+                    }
                     _ => 0,
                 };
                 if m != b' ' || !last_space {

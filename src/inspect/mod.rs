@@ -1223,9 +1223,12 @@ impl Inspector {
         let hints = if decode {
             // words joined into tokens are split in the text as sent, not in decoded views
             if depth > 0 {
-                hints & !crate::normalize::hint::CAMEL
-            } else if views::has_joints(text) {
-                hints | crate::normalize::hint::SEPARATED
+                hints
+                    & !(crate::normalize::hint::CAMEL
+                        | crate::normalize::hint::FUSED
+                        | crate::normalize::hint::SEPARATED)
+            } else if hints & crate::normalize::hint::SEPARATED != 0 && !views::has_joints(text) {
+                hints & !crate::normalize::hint::SEPARATED
             } else {
                 hints
             }

@@ -494,15 +494,6 @@ fn gate_at(b: &[u8], s: usize, e: usize) -> bool {
     if digits >= 6 || exotic + joins < 3 {
         return false;
     }
-    // Marks that belong to a token of a known shape are not soup (2026-12-04): a path
-    // (`/home/user/docs`), an e-mail address or @handle, an identifier in quotes or backticks
-    // (`'myUser'`, `` `users` ``),
-    // typographic quotes made of two backticks.
-    let (ex, jo) = shaped_marks(w);
-    let ex = ex + paired_brackets(b, s, e) + glued_plus(w);
-    if exotic.saturating_sub(ex) + joins.saturating_sub(jo) < 3 {
-        return false;
-    }
     let has = |pat: &[u8]| w.windows(pat.len()).any(|x| x.eq_ignore_ascii_case(pat));
     if has(b"://") || has(b"www.") {
         return false;
@@ -550,7 +541,16 @@ fn gate_at(b: &[u8], s: usize, e: usize) -> bool {
             sql += 1;
         }
     }
-    words >= 3 && sql < 2
+    if words < 3 || sql >= 2 {
+        return false;
+    }
+    // Marks that belong to a token of a known shape are not soup (2026-12-04): a path
+    // (`/home/user/docs`), an e-mail address, an identifier in quotes or backticks (`'myUser'`,
+    // `` `users` ``), typographic quotes made of two backticks, a key chord, brackets written in
+    // tight pairs. Asked last: the window has passed every cheaper test.
+    let (ex, jo) = shaped_marks(w);
+    let ex = ex + paired_brackets(b, s, e) + glued_plus(w);
+    exotic.saturating_sub(ex) + joins.saturating_sub(jo) >= 3
 }
 
 #[cfg(test)]
