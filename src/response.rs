@@ -499,6 +499,9 @@ pub struct SseGuard<S: Scanners> {
     /// Plain chat chunks are read in runs (`plain_run`); off only to test that runs read
     /// exactly as single events do.
     runs: bool,
+    /// The events of the last chunk that the usage reader need not read (see
+    /// [`usage_quiet_events`](Self::usage_quiet_events)).
+    quiet: Vec<(usize, usize)>,
     /// Runs of more than one event taken (tests check that runs are really read).
     #[cfg(test)]
     runs_taken: usize,
@@ -559,6 +562,7 @@ impl<S: Scanners> Default for SseGuard<S> {
             chat_tpl: None,
             spare: Spare::default(),
             runs: true,
+            quiet: Vec::new(),
             #[cfg(test)]
             runs_taken: 0,
         }
@@ -848,6 +852,7 @@ fn classify_with(
             t.one_line = memchr::memchr2(b'\n', b'\r', data).is_none();
             t.info = info.clone();
             t.info.parts[0].2 = String::new();
+            t.usage_quiet = None;
         }
         return info;
     }
@@ -882,6 +887,10 @@ struct ChatTemplate {
     /// `data` has no line break (so `data: ` + it is one line of an event).
     one_line: bool,
     info: EventInfo,
+    /// Whether an SSE usage reader finds no usage object in any chunk read by this template
+    /// (see [`usage_quiet`](Self::usage_quiet)); `None` until asked, and whenever `data`
+    /// changes.
+    usage_quiet: Option<bool>,
 }
 
 /// The longest finish reason the template reads (`content_filter`, `tool_calls`, ...).
@@ -918,6 +927,7 @@ impl ChatTemplate {
         if let Some((rs, re)) = self.role.take() {
             let shift = |x: usize| if x >= re { x - (re - rs) } else { x };
             self.data.drain(rs..re);
+            self.usage_quiet = None;
             self.start = shift(self.start);
             self.end = shift(self.end);
             self.finish = self.finish.map(shift);
@@ -1000,6 +1010,31 @@ impl ChatTemplate {
         let end = mid - c.len();
         plain_text(&data[head..end])?;
         Some((head, end))
+    }
+
+    /// Whether the usage reader (`crate::usage::SseUsageReader`) finds no usage object in the
+    /// data of any chunk this template reads as plain, as it finds none in this data (issue
+    /// 19, 2026-12-04). Such data is this data's bytes before the text (`pre`), a plain text
+    /// other than `usage`, and this data's bytes after it (`suf`). The reader's test is
+    /// `"usage"`, then whitespace, `:`, whitespace and `{`. The text holds no quote, so each
+    /// `"usage"` of such data lies in `pre` or in `suf`, unless the text is `usage` between
+    /// the string's own quotes (those chunks are not vouched for). One in `suf` is followed by
+    /// the same bytes as here. One in `pre` cannot end at `pre`'s last byte (the string's
+    /// opening quote, after `:` or whitespace, not `e`), and what follows it is read up to
+    /// that quote at most, which stops the test (it is neither whitespace, `:` nor `{`): the
+    /// same bytes as here too.
+    fn usage_quiet(&mut self) -> bool {
+        if let Some(q) = self.usage_quiet {
+            return q;
+        }
+        let d = &self.data;
+        let q = self.start >= 2
+            && d.get(self.start - 1) == Some(&b'"')
+            && d.get(self.start - 2) != Some(&b'e')
+            && d.get(self.end) == Some(&b'"')
+            && !crate::usage::mentions_usage_object(d);
+        self.usage_quiet = Some(q);
+        q
     }
 
     fn read(&mut self, data: &[u8], spare: &mut Spare) -> Option<EventInfo> {
@@ -1796,6 +1831,15 @@ impl<S: Scanners> SseGuard<S> {
         self.report.blocked
     }
 
+    /// Events of the chunk last fed (start and end offsets in it, in order) read as plain chat
+    /// chunks (issue 19, 2026-12-04: one framing of the stream for the guard and the usage
+    /// reader): each is `data: `, one line of JSON and `\n\n`, that line has no usage object
+    /// for `crate::usage::SseUsageReader` (see `ChatTemplate::usage_quiet`), so
+    /// `SseUsageReader::skip_quiet_event` may pass it instead of reading it.
+    pub fn usage_quiet_events(&self) -> &[(usize, usize)] {
+        &self.quiet
+    }
+
     /// Takes one body chunk (`end`: the last) and returns the bytes to send in its place.
     pub fn feed(&mut self, scanners: &S, chunk: &[u8], end: bool) -> Vec<u8> {
         self.feed_chunk(scanners, chunk, end)
@@ -1805,6 +1849,7 @@ impl<S: Scanners> SseGuard<S> {
     /// As [`feed`](Self::feed), `None` when the bytes to send are the chunk itself (nothing
     /// held back, nothing changed): the caller leaves the chunk as it is.
     pub fn feed_chunk(&mut self, scanners: &S, chunk: &[u8], end: bool) -> Option<Vec<u8>> {
+        self.quiet.clear();
         let mut out = Out::new(chunk);
         if self.ended {
             if self.unscanned && !self.report.blocked {
@@ -1979,6 +2024,13 @@ impl<S: Scanners> SseGuard<S> {
             return 0;
         }
         let run = std::mem::take(&mut self.spare.run);
+        if tpl.usage_quiet() {
+            for &[s, e, ts, te] in &run {
+                if &buf[ts..te] != b"usage" {
+                    self.quiet.push((s - flen, e - flen));
+                }
+            }
+        }
         self.report.text_events += run.len() as u64;
         self.report.hits.extend(r.hits);
         let mut n = r.text.len();
