@@ -570,15 +570,24 @@ impl<S: Scanners> Default for SseGuard<S> {
 }
 
 /// Offsets just past each blank line (an event's end) in `buf`, which starts at an event.
+#[cfg(test)]
 fn event_ends(buf: &[u8]) -> Vec<usize> {
-    // Room for events of 128 bytes and more without growing (chat chunks are ~200).
-    let mut ends = Vec::with_capacity(buf.len() / 128 + 4);
-    let mut i = 0;
+    let mut ends = Vec::new();
+    let mut from = 0;
+    while let Some(e) = next_event_end(buf, from) {
+        ends.push(e);
+        from = e;
+    }
+    ends
+}
+
+/// The offset just past the first blank line (the event's end) in `buf` from `from`, where an
+/// event starts. `None` while the event is not whole.
+fn next_event_end(buf: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
     let mut line_empty = true;
     while i < buf.len() {
-        let Some(at) = memchr::memchr2(b'\n', b'\r', &buf[i..]) else {
-            break;
-        };
+        let at = memchr::memchr2(b'\n', b'\r', &buf[i..])?;
         if at > 0 {
             line_empty = false;
         }
@@ -588,20 +597,20 @@ fn event_ends(buf: &[u8]) -> Vec<usize> {
             match buf.get(i) {
                 Some(b'\n') => i += 1,
                 // A `\r` at the end of the buffer may be half of `\r\n`: wait for more.
-                None => break,
+                None => return None,
                 _ => {}
             }
         }
         if line_empty {
-            ends.push(i);
-        } else if buf.get(i) == Some(&b'\n') {
+            return Some(i);
+        }
+        if buf.get(i) == Some(&b'\n') {
             // The blank line after a line (`\n\n`, `\r\n\n`): what the search would find next.
-            i += 1;
-            ends.push(i);
+            return Some(i + 1);
         }
         line_empty = true;
     }
-    ends
+    None
 }
 
 /// The `event:` name and joined `data:` of one event (borrowed when it has one `data` line).
@@ -909,6 +918,37 @@ impl ChatTemplate {
         // UTF-8 is checked by the caller, once for the run.
         let (start, end) = self.exact_span(data)?;
         Some((6 + start, 6 + end))
+    }
+
+    /// As [`plain`](Self::plain) for the event that starts `rest` (more may follow it): its
+    /// length and where its text sits, found without looking for the event's end (issue 19,
+    /// 2026-12-04): `data: ` and the bytes before the text, a text up to its first quote,
+    /// backslash or control byte, then the bytes after the text, which start with that quote,
+    /// and `\n\n`. Such an event has no line break before its last two bytes, so its end is
+    /// the one [`next_event_end`] finds; `None` leaves the event to `plain`.
+    fn frame(&self, rest: &[u8]) -> Option<(usize, usize, usize)> {
+        if !self.one_line {
+            return None;
+        }
+        let (pre, suf) = (&self.data[..self.start], &self.data[self.end..]);
+        let ts = 6 + pre.len();
+        let head = rest.get(..ts)?;
+        if !same_bytes(&head[..6], b"data: ") || !same_bytes(&head[6..], pre) {
+            return None;
+        }
+        let n = rest[ts..]
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        let te = ts + n;
+        let e = te + suf.len() + 2;
+        if n == 0
+            || rest.len() < e
+            || !same_bytes(&rest[te..e - 2], suf)
+            || !same_bytes(&rest[e - 2..e], b"\n\n")
+        {
+            return None;
+        }
+        Some((e, ts, te))
     }
 
     /// As [`text_span`](Self::text_span); or, when `data` is this chunk without its `role`
@@ -1871,32 +1911,36 @@ impl<S: Scanners> SseGuard<S> {
             &joined
         };
         let at = |start: usize| start.checked_sub(flen);
-        let ends = event_ends(buf);
         let mut start = 0;
-        let mut k = 0;
         // Plain chat chunks are read in runs while that gives what reading them one by one
         // gives (`plain_run`); once a run had to be put back, the chunk is read event by event.
         let mut runs = self.runs;
-        while k < ends.len() {
+        // The end of the event at `.0` when a run looked for it and did not take the event.
+        let mut peek = None;
+        loop {
             if runs {
-                let n = self.plain_run(buf, &ends[k..], start, flen, &mut out, &mut runs);
+                let (n, next) = self.plain_run(buf, start, flen, &mut out, &mut runs, &mut peek);
                 if n > 0 {
-                    k += n;
-                    start = ends[k - 1];
+                    start = next;
                     if self.ended {
                         return out.finish();
                     }
                     continue;
                 }
             }
-            let e = ends[k];
+            let e = match peek.take() {
+                Some((s, e)) if s == start => e,
+                _ => match next_event_end(buf, start) {
+                    Some(e) => e,
+                    None => break,
+                },
+            };
             let cur = Cur {
                 ev: &buf[start..e],
                 at: at(start),
             };
             self.event(scanners, cur, &mut out);
             start = e;
-            k += 1;
             if self.ended {
                 return out.finish();
             }
@@ -1933,25 +1977,25 @@ impl<S: Scanners> SseGuard<S> {
         out.finish()
     }
 
-    /// Reads the events at the head of `ends` (the first starting at `start` in `buf`) that are
-    /// plain chat chunks (the template chunk with another text: [`ChatTemplate::plain`]) as one
-    /// run: their texts go to the stream's scanner in one push, and an event whose text is all
+    /// Reads the events from `start` in `buf` that are plain chat chunks (the template chunk with
+    /// another text: [`ChatTemplate::frame`], [`ChatTemplate::plain`]) as one run: their texts go to the stream's scanner in one push, and an event whose text is all
     /// released leaves as the chunk's own bytes, with none of an event's bookkeeping. Since a
     /// stream releases the same text whatever the split, this is what reading them one by one
     /// gives while the push changes nothing; when it changed or blocked something, the scanner is
     /// put back, `ahead` is cleared and the caller reads the events one by one. Returns how many
-    /// events were taken (0: none).
+    /// events were taken (0: none) and where the next event starts; `peek`: an event's start and
+    /// end, when its end was looked for and it was not taken.
     fn plain_run(
         &mut self,
         buf: &[u8],
-        ends: &[usize],
         mut start: usize,
         flen: usize,
         out: &mut Out,
         ahead: &mut bool,
-    ) -> usize {
+        peek: &mut Option<(usize, usize)>,
+    ) -> (usize, usize) {
         let Some(tpl) = self.chat_tpl.as_mut() else {
-            return 0;
+            return (0, start);
         };
         let info = &tpl.info;
         if info.parts.len() != 1
@@ -1960,14 +2004,14 @@ impl<S: Scanners> SseGuard<S> {
             || info.ends_all
             || info.summary
         {
-            return 0;
+            return (0, start);
         }
         let (key, loc, _) = info.parts[0];
         let Some(si) = self.streams.iter().position(|s| s.key == key) else {
-            return 0;
+            return (0, start);
         };
         if self.streams[si].rewritten || self.streams[si].finished {
-            return 0;
+            return (0, start);
         }
         // Only this stream's events may wait (their order against others' is kept one by one).
         if self
@@ -1975,21 +2019,33 @@ impl<S: Scanners> SseGuard<S> {
             .iter()
             .any(|q| q.summary || q.parts.iter().any(|p| p.key != key))
         {
-            return 0;
+            return (0, start);
         }
         let run = &mut self.spare.run;
         let text = &mut self.spare.run_text;
         run.clear();
         text.clear();
-        run.reserve(ends.len());
-        text.reserve(ends.len() * 8);
-        for &e in ends {
+        // Room for events of 128 bytes and more (chat chunks are ~200), texts of 8.
+        let room = (buf.len() - start) / 128 + 1;
+        run.reserve(room);
+        text.reserve(room * 8);
+        loop {
             // An event begun in an earlier chunk is not the chunk's own: read alone.
             if start < flen {
                 break;
             }
-            let Some((ts, te)) = tpl.plain(&buf[start..e]) else {
-                break;
+            let (e, ts, te) = match tpl.frame(&buf[start..]) {
+                Some((n, ts, te)) => (start + n, ts, te),
+                None => {
+                    let Some(e) = next_event_end(buf, start) else {
+                        break;
+                    };
+                    *peek = Some((start, e));
+                    let Some((ts, te)) = tpl.plain(&buf[start..e]) else {
+                        break;
+                    };
+                    (e, ts, te)
+                }
             };
             let t = &buf[start + ts..start + te];
             // Each event's text is UTF-8 on its own (a char split across events is not).
@@ -2001,15 +2057,15 @@ impl<S: Scanners> SseGuard<S> {
             start = e;
         }
         if run.is_empty() {
-            return 0;
+            return (0, start);
         }
         // Texts each of UTF-8 are UTF-8 in a row: one check instead of a `&str` per event.
         let Ok(text) = std::str::from_utf8(text) else {
-            return 0;
+            return (0, start);
         };
         let st = &mut self.streams[si];
         let Some(saved) = st.scanner.checkpoint() else {
-            return 0;
+            return (0, start);
         };
         let held = st.pending.len();
         st.pending.push_str(text);
@@ -2021,7 +2077,7 @@ impl<S: Scanners> SseGuard<S> {
             st.pending.truncate(held);
             *ahead = false;
             self.spare.keep_text(r.text);
-            return 0;
+            return (0, start);
         }
         let run = std::mem::take(&mut self.spare.run);
         if tpl.usage_quiet() {
@@ -2079,7 +2135,7 @@ impl<S: Scanners> SseGuard<S> {
         {
             self.runs_taken += usize::from(taken > 1);
         }
-        taken
+        (taken, start)
     }
 
     fn stream_index(&mut self, scanners: &S, key: Key) -> usize {
