@@ -843,7 +843,11 @@ fn classify_with(
         );
         return info;
     }
-    if let Some((info, span)) = quick::chat_chunk_span(data) {
+    let quick = match tpl.as_ref().and_then(|t| t.choices_prefix(data)) {
+        Some(at) => quick::chat_chunk_span_at(data, at),
+        None => quick::chat_chunk_span(data),
+    };
+    if let Some((info, span)) = quick {
         // The fast reading must say what the full parse says (checked in every test build).
         #[cfg(test)]
         assert_eq!(
@@ -858,6 +862,7 @@ fn classify_with(
             (t.start, t.end) = span.text;
             t.role = span.role;
             t.finish = span.finish;
+            t.choices_at = span.choices;
             t.one_line = memchr::memchr2(b'\n', b'\r', data).is_none();
             t.info = info.clone();
             t.info.parts[0].2 = String::new();
@@ -893,6 +898,9 @@ struct ChatTemplate {
     role: Option<(usize, usize)>,
     /// Where the `null` of the finish reason of the chunk's only choice sits, after the text.
     finish: Option<usize>,
+    /// Where the quote of the top-level `choices` key sits (see
+    /// [`choices_prefix`](Self::choices_prefix)).
+    choices_at: usize,
     /// `data` has no line break (so `data: ` + it is one line of an event).
     one_line: bool,
     info: EventInfo,
@@ -971,6 +979,7 @@ impl ChatTemplate {
             self.start = shift(self.start);
             self.end = shift(self.end);
             self.finish = self.finish.map(shift);
+            self.choices_at = shift(self.choices_at);
         }
     }
 
@@ -1075,6 +1084,15 @@ impl ChatTemplate {
             && !crate::usage::mentions_usage_object(d);
         self.usage_quiet = Some(q);
         q
+    }
+
+    /// Where `data` reaches its top-level `choices` key with the same bytes as this chunk (the
+    /// same `id`, `model`, ...): the quick reader takes them as it took them here, so it reads
+    /// `data` from that key on (issue 19, 2026-12-04: a stream's other chunks, the usage
+    /// chunk above all, are read from there).
+    fn choices_prefix(&self, data: &[u8]) -> Option<usize> {
+        let at = self.choices_at;
+        (at > 0 && data.len() > at && same_bytes(&data[..at], &self.data[..at])).then_some(at)
     }
 
     fn read(&mut self, data: &[u8], spare: &mut Spare) -> Option<EventInfo> {
@@ -1275,11 +1293,18 @@ mod quick {
             }
         }
         /// The members of an object (`{` already read): `f(key, self)` reads each value.
-        fn members(&mut self, mut f: impl FnMut(&'a [u8], &mut Self) -> Option<()>) -> Option<()> {
+        fn members(&mut self, f: impl FnMut(&'a [u8], &mut Self) -> Option<()>) -> Option<()> {
             if self.peek()? == b'}' {
                 self.i += 1;
                 return Some(());
             }
+            self.member_list(f)
+        }
+        /// The members of an object from one of its keys on (at least one left).
+        fn member_list(
+            &mut self,
+            mut f: impl FnMut(&'a [u8], &mut Self) -> Option<()>,
+        ) -> Option<()> {
             loop {
                 let k = self.string()?;
                 self.eat(b':')?;
@@ -1316,6 +1341,8 @@ mod quick {
         pub text: (usize, usize),
         pub role: Option<(usize, usize)>,
         pub finish: Option<usize>,
+        /// The quote of the top-level `choices` key.
+        pub choices: usize,
     }
 
     /// As `chat_chunk`, with where the text's string value sits in `data` when the chunk has
@@ -1324,6 +1351,21 @@ mod quick {
         if !data.starts_with(b"{") || std::str::from_utf8(data).is_err() {
             return None;
         }
+        read_chunk(data, None)
+    }
+
+    /// As [`chat_chunk_span`] for `data` whose bytes before `at` are those of a chunk it read
+    /// with a span, `at` that chunk's top-level `choices` key: a `{` and members it passes over
+    /// (no `choices`, nothing it leaves to the full parse), valid UTF-8. Reading them again
+    /// gives the state it resumes with here (nothing read yet), so it starts at that key.
+    pub(super) fn chat_chunk_span_at(data: &[u8], at: usize) -> Option<(EventInfo, Option<Span>)> {
+        if at >= data.len() || std::str::from_utf8(&data[at..]).is_err() {
+            return None;
+        }
+        read_chunk(data, Some(at))
+    }
+
+    fn read_chunk(data: &[u8], at: Option<usize>) -> Option<(EventInfo, Option<Span>)> {
         let mut info = EventInfo {
             parts: Vec::new(),
             ends: Vec::new(),
@@ -1332,13 +1374,18 @@ mod quick {
             summary: false,
             shape: Shape::Unknown,
         };
-        let mut p = P { b: data, i: 1 };
+        let mut p = P {
+            b: data,
+            i: at.unwrap_or(1),
+        };
         let mut top = 0u8;
         let mut span = None;
         let mut choices = 0usize;
-        p.members(|k, p| match k {
+        let mut choices_key = 0usize;
+        let read = |k: &[u8], p: &mut P| match k {
             b"choices" => {
                 once(&mut top, 1)?;
+                choices_key = k.as_ptr() as usize - p.b.as_ptr() as usize - 1;
                 p.eat(b'[')?;
                 if p.peek()? == b']' {
                     p.i += 1;
@@ -1364,7 +1411,11 @@ mod quick {
             | b"summary_index" => None,
             // Ignored by the full parse too (`usage`, `system_fingerprint`, ...).
             _ => p.value(NEST),
-        })?;
+        };
+        match at {
+            None => p.members(read)?,
+            Some(_) => p.member_list(read)?,
+        }
         p.ws();
         // Only a chat chunk with `choices` is read here; and nothing may follow the object.
         if top != 1 || p.i != data.len() {
@@ -1376,6 +1427,7 @@ mod quick {
             if choices != 1 || !info.ends_choices.is_empty() {
                 s.finish = None;
             }
+            s.choices = choices_key;
             s
         });
         Some((info, span))
@@ -1459,6 +1511,7 @@ mod quick {
                 text: (start, end),
                 role,
                 finish: null_at.filter(|&f| f >= end),
+                choices: 0,
             });
             info.parts
                 .push(((K_CHAT, i, 0), Loc::ChatChoice(j), t.to_string()));

@@ -1095,3 +1095,41 @@ fn usage_reader_reads_the_same_with_plain_events_passed() {
     }
     assert!(passed > 0, "no event was passed");
 }
+
+/// A chunk with the template chunk's bytes up to its `choices` key is read from that key on
+/// (issue 19, 2026-12-04) and reads as the full parse reads it (`classify_with` checks each
+/// quick reading against it in test builds): the usage chunk, empty or two choices, a
+/// duplicate `choices`, fields after it the full parse reads, escapes, broken JSON.
+#[test]
+fn chunks_sharing_the_templates_head_are_read_from_choices() {
+    let head = r#"{"id":"c1","object":"chat.completion.chunk","created":17,"model":"m","system_fingerprint":"fp","#;
+    let first = format!(
+        r#"{head}"choices":[{{"index":0,"delta":{{"role":"assistant","content":"Hel"}},"logprobs":null,"finish_reason":null}}],"usage":null}}"#
+    );
+    let tails = [
+        r#""choices":[],"usage":{"prompt_tokens":7,"completion_tokens":9,"total_tokens":16}}"#,
+        r#""choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null}"#,
+        r#""choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null},{"index":1,"delta":{"content":"b"},"finish_reason":null}]}"#,
+        r#""choices":[],"choices":[{"index":0,"delta":{"content":"x"}}]}"#,
+        r#""choices":[{"index":0,"delta":{"content":"x"}}],"type":"response.output_text.delta","delta":"y"}"#,
+        r#""choices":[{"index":0,"delta":{"content":"x\"y\u00e9"}}],"usage":null}"#,
+        r#""choices":[{"index":0,"delta":{"content":"x"}}],"usage":null"#,
+        r#""choices":[{"index":0,"delta":{"content":"x"}}]} trailing"#,
+        r#""usage":{"a":1},"choices":[{"index":2,"delta":{"content":"late"}}]}"#,
+        r#""choices":[{"index":0,"delta":{"content":"caf\u00e9"},"obfuscation":"abc"}]}"#,
+    ];
+    let mut spare = Spare::default();
+    for tail in tails {
+        let data = format!("{head}{tail}");
+        let mut tpl = None;
+        classify_with(None, first.as_bytes(), &mut tpl, &mut spare);
+        let t = tpl.as_ref().expect("a template");
+        assert_eq!(
+            t.choices_prefix(data.as_bytes()),
+            Some(head.len()),
+            "{data}"
+        );
+        let got = classify_with(None, data.as_bytes(), &mut tpl, &mut spare);
+        assert_eq!(got, classify_parsed(None, data.as_bytes()), "{data}");
+    }
+}
