@@ -574,7 +574,7 @@ impl<S: Scanners> Default for SseGuard<S> {
 fn event_ends(buf: &[u8]) -> Vec<usize> {
     let mut ends = Vec::new();
     let mut from = 0;
-    while let Some(e) = next_event_end(buf, from) {
+    while let Some((e, _)) = next_event_end(buf, from) {
         ends.push(e);
         from = e;
     }
@@ -582,10 +582,12 @@ fn event_ends(buf: &[u8]) -> Vec<usize> {
 }
 
 /// The offset just past the first blank line (the event's end) in `buf` from `from`, where an
-/// event starts. `None` while the event is not whole.
-fn next_event_end(buf: &[u8], from: usize) -> Option<usize> {
+/// event starts, and whether the event is one line and `\n\n` (no other line break). `None`
+/// while the event is not whole.
+fn next_event_end(buf: &[u8], from: usize) -> Option<(usize, bool)> {
     let mut i = from;
     let mut line_empty = true;
+    let mut first = true;
     while i < buf.len() {
         let at = memchr::memchr2(b'\n', b'\r', &buf[i..])?;
         if at > 0 {
@@ -602,15 +604,31 @@ fn next_event_end(buf: &[u8], from: usize) -> Option<usize> {
             }
         }
         if line_empty {
-            return Some(i);
+            return Some((i, false));
         }
         if buf.get(i) == Some(&b'\n') {
             // The blank line after a line (`\n\n`, `\r\n\n`): what the search would find next.
-            return Some(i + 1);
+            return Some((i + 1, first && b == b'\n'));
         }
         line_empty = true;
+        first = false;
     }
     None
+}
+
+/// [`parse_event`] of an event that is `line` and `\n\n` (issue 19, 2026-12-04: its framing
+/// found that already, so the line is not searched for line breaks again).
+fn parse_one_line(line: &[u8]) -> (Option<&[u8]>, Cow<'_, [u8]>) {
+    let (field, value) = match memchr::memchr(b':', line) {
+        Some(i) => (&line[..i], &line[i + 1..]),
+        None => (line, &b""[..]),
+    };
+    let value = value.strip_prefix(b" ").unwrap_or(value);
+    match field {
+        b"event" => (Some(value), Cow::Borrowed(b"")),
+        b"data" => (None, Cow::Borrowed(value)),
+        _ => (None, Cow::Borrowed(b"")),
+    }
 }
 
 /// The `event:` name and joined `data:` of one event (borrowed when it has one `data` line).
@@ -1894,6 +1912,8 @@ impl<'c> Out<'c> {
 struct Cur<'e> {
     ev: &'e [u8],
     at: Option<usize>,
+    /// `ev` is one line and `\n\n`.
+    one_line: bool,
 }
 
 impl<S: Scanners> SseGuard<S> {
@@ -1981,16 +2001,17 @@ impl<S: Scanners> SseGuard<S> {
                     continue;
                 }
             }
-            let e = match peek.take() {
-                Some((s, e)) if s == start => e,
+            let (e, one_line) = match peek.take() {
+                Some((s, e, one)) if s == start => (e, one),
                 _ => match next_event_end(buf, start) {
-                    Some(e) => e,
+                    Some(end) => end,
                     None => break,
                 },
             };
             let cur = Cur {
                 ev: &buf[start..e],
                 at: at(start),
+                one_line,
             };
             self.event(scanners, cur, &mut out);
             start = e;
@@ -2004,6 +2025,7 @@ impl<S: Scanners> SseGuard<S> {
                 let cur = Cur {
                     ev: rest,
                     at: at(start),
+                    one_line: false,
                 };
                 self.event(scanners, cur, &mut out);
             }
@@ -2045,7 +2067,7 @@ impl<S: Scanners> SseGuard<S> {
         flen: usize,
         out: &mut Out,
         ahead: &mut bool,
-        peek: &mut Option<(usize, usize)>,
+        peek: &mut Option<(usize, usize, bool)>,
     ) -> (usize, usize) {
         let Some(tpl) = self.chat_tpl.as_mut() else {
             return (0, start);
@@ -2090,10 +2112,10 @@ impl<S: Scanners> SseGuard<S> {
             let (e, ts, te) = match tpl.frame(&buf[start..]) {
                 Some((n, ts, te)) => (start + n, ts, te),
                 None => {
-                    let Some(e) = next_event_end(buf, start) else {
+                    let Some((e, one)) = next_event_end(buf, start) else {
                         break;
                     };
-                    *peek = Some((start, e));
+                    *peek = Some((start, e, one));
                     let Some((ts, te)) = tpl.plain(&buf[start..e]) else {
                         break;
                     };
@@ -2209,7 +2231,18 @@ impl<S: Scanners> SseGuard<S> {
 
     fn event(&mut self, scanners: &S, cur: Cur, out: &mut Out) {
         let ev = cur.ev;
-        let (name, data) = parse_event(ev);
+        let (name, data) = if cur.one_line {
+            parse_one_line(&ev[..ev.len() - 2])
+        } else {
+            parse_event(ev)
+        };
+        #[cfg(test)]
+        if cur.one_line {
+            assert!(
+                ev.ends_with(b"\n\n") && memchr::memchr2(b'\n', b'\r', ev) == Some(ev.len() - 2)
+            );
+            assert_eq!((name, &data), (parse_event(ev).0, &parse_event(ev).1));
+        }
         let mut info = classify_with(name, &data, &mut self.chat_tpl, &mut self.spare);
         if self.report.shape == Shape::Unknown {
             self.report.shape = info.shape;
