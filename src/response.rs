@@ -499,6 +499,9 @@ pub struct SseGuard<S: Scanners> {
     /// Plain chat chunks are read in runs (`plain_run`); off only to test that runs read
     /// exactly as single events do.
     runs: bool,
+    /// The events of the last chunk that the usage reader need not read (see
+    /// [`usage_quiet_events`](Self::usage_quiet_events)).
+    quiet: Vec<(usize, usize)>,
     /// Runs of more than one event taken (tests check that runs are really read).
     #[cfg(test)]
     runs_taken: usize,
@@ -559,6 +562,7 @@ impl<S: Scanners> Default for SseGuard<S> {
             chat_tpl: None,
             spare: Spare::default(),
             runs: true,
+            quiet: Vec::new(),
             #[cfg(test)]
             runs_taken: 0,
         }
@@ -566,15 +570,26 @@ impl<S: Scanners> Default for SseGuard<S> {
 }
 
 /// Offsets just past each blank line (an event's end) in `buf`, which starts at an event.
+#[cfg(test)]
 fn event_ends(buf: &[u8]) -> Vec<usize> {
-    // Room for events of 128 bytes and more without growing (chat chunks are ~200).
-    let mut ends = Vec::with_capacity(buf.len() / 128 + 4);
-    let mut i = 0;
+    let mut ends = Vec::new();
+    let mut from = 0;
+    while let Some((e, _)) = next_event_end(buf, from) {
+        ends.push(e);
+        from = e;
+    }
+    ends
+}
+
+/// The offset just past the first blank line (the event's end) in `buf` from `from`, where an
+/// event starts, and whether the event is one line and `\n\n` (no other line break). `None`
+/// while the event is not whole.
+fn next_event_end(buf: &[u8], from: usize) -> Option<(usize, bool)> {
+    let mut i = from;
     let mut line_empty = true;
+    let mut first = true;
     while i < buf.len() {
-        let Some(at) = memchr::memchr2(b'\n', b'\r', &buf[i..]) else {
-            break;
-        };
+        let at = memchr::memchr2(b'\n', b'\r', &buf[i..])?;
         if at > 0 {
             line_empty = false;
         }
@@ -584,20 +599,36 @@ fn event_ends(buf: &[u8]) -> Vec<usize> {
             match buf.get(i) {
                 Some(b'\n') => i += 1,
                 // A `\r` at the end of the buffer may be half of `\r\n`: wait for more.
-                None => break,
+                None => return None,
                 _ => {}
             }
         }
         if line_empty {
-            ends.push(i);
-        } else if buf.get(i) == Some(&b'\n') {
+            return Some((i, false));
+        }
+        if buf.get(i) == Some(&b'\n') {
             // The blank line after a line (`\n\n`, `\r\n\n`): what the search would find next.
-            i += 1;
-            ends.push(i);
+            return Some((i + 1, first && b == b'\n'));
         }
         line_empty = true;
+        first = false;
     }
-    ends
+    None
+}
+
+/// [`parse_event`] of an event that is `line` and `\n\n` (issue 19, 2026-12-04: its framing
+/// found that already, so the line is not searched for line breaks again).
+fn parse_one_line(line: &[u8]) -> (Option<&[u8]>, Cow<'_, [u8]>) {
+    let (field, value) = match memchr::memchr(b':', line) {
+        Some(i) => (&line[..i], &line[i + 1..]),
+        None => (line, &b""[..]),
+    };
+    let value = value.strip_prefix(b" ").unwrap_or(value);
+    match field {
+        b"event" => (Some(value), Cow::Borrowed(b"")),
+        b"data" => (None, Cow::Borrowed(value)),
+        _ => (None, Cow::Borrowed(b"")),
+    }
 }
 
 /// The `event:` name and joined `data:` of one event (borrowed when it has one `data` line).
@@ -830,7 +861,11 @@ fn classify_with(
         );
         return info;
     }
-    if let Some((info, span)) = quick::chat_chunk_span(data) {
+    let quick = match tpl.as_ref().and_then(|t| t.choices_prefix(data)) {
+        Some(at) => quick::chat_chunk_span_at(data, at),
+        None => quick::chat_chunk_span(data),
+    };
+    if let Some((info, span)) = quick {
         // The fast reading must say what the full parse says (checked in every test build).
         #[cfg(test)]
         assert_eq!(
@@ -845,9 +880,11 @@ fn classify_with(
             (t.start, t.end) = span.text;
             t.role = span.role;
             t.finish = span.finish;
+            t.choices_at = span.choices;
             t.one_line = memchr::memchr2(b'\n', b'\r', data).is_none();
             t.info = info.clone();
             t.info.parts[0].2 = String::new();
+            t.usage_quiet = None;
         }
         return info;
     }
@@ -879,9 +916,16 @@ struct ChatTemplate {
     role: Option<(usize, usize)>,
     /// Where the `null` of the finish reason of the chunk's only choice sits, after the text.
     finish: Option<usize>,
+    /// Where the quote of the top-level `choices` key sits (see
+    /// [`choices_prefix`](Self::choices_prefix)).
+    choices_at: usize,
     /// `data` has no line break (so `data: ` + it is one line of an event).
     one_line: bool,
     info: EventInfo,
+    /// Whether an SSE usage reader finds no usage object in any chunk read by this template
+    /// (see [`usage_quiet`](Self::usage_quiet)); `None` until asked, and whenever `data`
+    /// changes.
+    usage_quiet: Option<bool>,
 }
 
 /// The longest finish reason the template reads (`content_filter`, `tool_calls`, ...).
@@ -902,6 +946,37 @@ impl ChatTemplate {
         Some((6 + start, 6 + end))
     }
 
+    /// As [`plain`](Self::plain) for the event that starts `rest` (more may follow it): its
+    /// length and where its text sits, found without looking for the event's end (issue 19,
+    /// 2026-12-04): `data: ` and the bytes before the text, a text up to its first quote,
+    /// backslash or control byte, then the bytes after the text, which start with that quote,
+    /// and `\n\n`. Such an event has no line break before its last two bytes, so its end is
+    /// the one [`next_event_end`] finds; `None` leaves the event to `plain`.
+    fn frame(&self, rest: &[u8]) -> Option<(usize, usize, usize)> {
+        if !self.one_line {
+            return None;
+        }
+        let (pre, suf) = (&self.data[..self.start], &self.data[self.end..]);
+        let ts = 6 + pre.len();
+        let head = rest.get(..ts)?;
+        if !same_bytes(&head[..6], b"data: ") || !same_bytes(&head[6..], pre) {
+            return None;
+        }
+        let n = rest[ts..]
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        let te = ts + n;
+        let e = te + suf.len() + 2;
+        if n == 0
+            || rest.len() < e
+            || !same_bytes(&rest[te..e - 2], suf)
+            || !same_bytes(&rest[e - 2..e], b"\n\n")
+        {
+            return None;
+        }
+        Some((e, ts, te))
+    }
+
     /// As [`text_span`](Self::text_span); or, when `data` is this chunk without its `role`
     /// member, the template loses that member first (later chunks are compared with the chunk
     /// as they send it).
@@ -918,9 +993,11 @@ impl ChatTemplate {
         if let Some((rs, re)) = self.role.take() {
             let shift = |x: usize| if x >= re { x - (re - rs) } else { x };
             self.data.drain(rs..re);
+            self.usage_quiet = None;
             self.start = shift(self.start);
             self.end = shift(self.end);
             self.finish = self.finish.map(shift);
+            self.choices_at = shift(self.choices_at);
         }
     }
 
@@ -1000,6 +1077,40 @@ impl ChatTemplate {
         let end = mid - c.len();
         plain_text(&data[head..end])?;
         Some((head, end))
+    }
+
+    /// Whether the usage reader (`crate::usage::SseUsageReader`) finds no usage object in the
+    /// data of any chunk this template reads as plain, as it finds none in this data (issue
+    /// 19, 2026-12-04). Such data is this data's bytes before the text (`pre`), a plain text
+    /// other than `usage`, and this data's bytes after it (`suf`). The reader's test is
+    /// `"usage"`, then whitespace, `:`, whitespace and `{`. The text holds no quote, so each
+    /// `"usage"` of such data lies in `pre` or in `suf`, unless the text is `usage` between
+    /// the string's own quotes (those chunks are not vouched for). One in `suf` is followed by
+    /// the same bytes as here. One in `pre` cannot end at `pre`'s last byte (the string's
+    /// opening quote, after `:` or whitespace, not `e`), and what follows it is read up to
+    /// that quote at most, which stops the test (it is neither whitespace, `:` nor `{`): the
+    /// same bytes as here too.
+    fn usage_quiet(&mut self) -> bool {
+        if let Some(q) = self.usage_quiet {
+            return q;
+        }
+        let d = &self.data;
+        let q = self.start >= 2
+            && d.get(self.start - 1) == Some(&b'"')
+            && d.get(self.start - 2) != Some(&b'e')
+            && d.get(self.end) == Some(&b'"')
+            && !crate::usage::mentions_usage_object(d);
+        self.usage_quiet = Some(q);
+        q
+    }
+
+    /// Where `data` reaches its top-level `choices` key with the same bytes as this chunk (the
+    /// same `id`, `model`, ...): the quick reader takes them as it took them here, so it reads
+    /// `data` from that key on (issue 19, 2026-12-04: a stream's other chunks, the usage
+    /// chunk above all, are read from there).
+    fn choices_prefix(&self, data: &[u8]) -> Option<usize> {
+        let at = self.choices_at;
+        (at > 0 && data.len() > at && same_bytes(&data[..at], &self.data[..at])).then_some(at)
     }
 
     fn read(&mut self, data: &[u8], spare: &mut Spare) -> Option<EventInfo> {
@@ -1200,11 +1311,18 @@ mod quick {
             }
         }
         /// The members of an object (`{` already read): `f(key, self)` reads each value.
-        fn members(&mut self, mut f: impl FnMut(&'a [u8], &mut Self) -> Option<()>) -> Option<()> {
+        fn members(&mut self, f: impl FnMut(&'a [u8], &mut Self) -> Option<()>) -> Option<()> {
             if self.peek()? == b'}' {
                 self.i += 1;
                 return Some(());
             }
+            self.member_list(f)
+        }
+        /// The members of an object from one of its keys on (at least one left).
+        fn member_list(
+            &mut self,
+            mut f: impl FnMut(&'a [u8], &mut Self) -> Option<()>,
+        ) -> Option<()> {
             loop {
                 let k = self.string()?;
                 self.eat(b':')?;
@@ -1241,6 +1359,8 @@ mod quick {
         pub text: (usize, usize),
         pub role: Option<(usize, usize)>,
         pub finish: Option<usize>,
+        /// The quote of the top-level `choices` key.
+        pub choices: usize,
     }
 
     /// As `chat_chunk`, with where the text's string value sits in `data` when the chunk has
@@ -1249,6 +1369,21 @@ mod quick {
         if !data.starts_with(b"{") || std::str::from_utf8(data).is_err() {
             return None;
         }
+        read_chunk(data, None)
+    }
+
+    /// As [`chat_chunk_span`] for `data` whose bytes before `at` are those of a chunk it read
+    /// with a span, `at` that chunk's top-level `choices` key: a `{` and members it passes over
+    /// (no `choices`, nothing it leaves to the full parse), valid UTF-8. Reading them again
+    /// gives the state it resumes with here (nothing read yet), so it starts at that key.
+    pub(super) fn chat_chunk_span_at(data: &[u8], at: usize) -> Option<(EventInfo, Option<Span>)> {
+        if at >= data.len() || std::str::from_utf8(&data[at..]).is_err() {
+            return None;
+        }
+        read_chunk(data, Some(at))
+    }
+
+    fn read_chunk(data: &[u8], at: Option<usize>) -> Option<(EventInfo, Option<Span>)> {
         let mut info = EventInfo {
             parts: Vec::new(),
             ends: Vec::new(),
@@ -1257,13 +1392,18 @@ mod quick {
             summary: false,
             shape: Shape::Unknown,
         };
-        let mut p = P { b: data, i: 1 };
+        let mut p = P {
+            b: data,
+            i: at.unwrap_or(1),
+        };
         let mut top = 0u8;
         let mut span = None;
         let mut choices = 0usize;
-        p.members(|k, p| match k {
+        let mut choices_key = 0usize;
+        let read = |k: &[u8], p: &mut P| match k {
             b"choices" => {
                 once(&mut top, 1)?;
+                choices_key = k.as_ptr() as usize - p.b.as_ptr() as usize - 1;
                 p.eat(b'[')?;
                 if p.peek()? == b']' {
                     p.i += 1;
@@ -1289,7 +1429,11 @@ mod quick {
             | b"summary_index" => None,
             // Ignored by the full parse too (`usage`, `system_fingerprint`, ...).
             _ => p.value(NEST),
-        })?;
+        };
+        match at {
+            None => p.members(read)?,
+            Some(_) => p.member_list(read)?,
+        }
         p.ws();
         // Only a chat chunk with `choices` is read here; and nothing may follow the object.
         if top != 1 || p.i != data.len() {
@@ -1301,6 +1445,7 @@ mod quick {
             if choices != 1 || !info.ends_choices.is_empty() {
                 s.finish = None;
             }
+            s.choices = choices_key;
             s
         });
         Some((info, span))
@@ -1384,6 +1529,7 @@ mod quick {
                 text: (start, end),
                 role,
                 finish: null_at.filter(|&f| f >= end),
+                choices: 0,
             });
             info.parts
                 .push(((K_CHAT, i, 0), Loc::ChatChoice(j), t.to_string()));
@@ -1766,6 +1912,8 @@ impl<'c> Out<'c> {
 struct Cur<'e> {
     ev: &'e [u8],
     at: Option<usize>,
+    /// `ev` is one line and `\n\n`.
+    one_line: bool,
 }
 
 impl<S: Scanners> SseGuard<S> {
@@ -1796,6 +1944,15 @@ impl<S: Scanners> SseGuard<S> {
         self.report.blocked
     }
 
+    /// Events of the chunk last fed (start and end offsets in it, in order) read as plain chat
+    /// chunks (issue 19, 2026-12-04: one framing of the stream for the guard and the usage
+    /// reader): each is `data: `, one line of JSON and `\n\n`, that line has no usage object
+    /// for `crate::usage::SseUsageReader` (see `ChatTemplate::usage_quiet`), so
+    /// `SseUsageReader::skip_quiet_event` may pass it instead of reading it.
+    pub fn usage_quiet_events(&self) -> &[(usize, usize)] {
+        &self.quiet
+    }
+
     /// Takes one body chunk (`end`: the last) and returns the bytes to send in its place.
     pub fn feed(&mut self, scanners: &S, chunk: &[u8], end: bool) -> Vec<u8> {
         self.feed_chunk(scanners, chunk, end)
@@ -1805,6 +1962,7 @@ impl<S: Scanners> SseGuard<S> {
     /// As [`feed`](Self::feed), `None` when the bytes to send are the chunk itself (nothing
     /// held back, nothing changed): the caller leaves the chunk as it is.
     pub fn feed_chunk(&mut self, scanners: &S, chunk: &[u8], end: bool) -> Option<Vec<u8>> {
+        self.quiet.clear();
         let mut out = Out::new(chunk);
         if self.ended {
             if self.unscanned && !self.report.blocked {
@@ -1826,32 +1984,37 @@ impl<S: Scanners> SseGuard<S> {
             &joined
         };
         let at = |start: usize| start.checked_sub(flen);
-        let ends = event_ends(buf);
         let mut start = 0;
-        let mut k = 0;
         // Plain chat chunks are read in runs while that gives what reading them one by one
         // gives (`plain_run`); once a run had to be put back, the chunk is read event by event.
         let mut runs = self.runs;
-        while k < ends.len() {
+        // The end of the event at `.0` when a run looked for it and did not take the event.
+        let mut peek = None;
+        loop {
             if runs {
-                let n = self.plain_run(buf, &ends[k..], start, flen, &mut out, &mut runs);
+                let (n, next) = self.plain_run(buf, start, flen, &mut out, &mut runs, &mut peek);
                 if n > 0 {
-                    k += n;
-                    start = ends[k - 1];
+                    start = next;
                     if self.ended {
                         return out.finish();
                     }
                     continue;
                 }
             }
-            let e = ends[k];
+            let (e, one_line) = match peek.take() {
+                Some((s, e, one)) if s == start => (e, one),
+                _ => match next_event_end(buf, start) {
+                    Some(end) => end,
+                    None => break,
+                },
+            };
             let cur = Cur {
                 ev: &buf[start..e],
                 at: at(start),
+                one_line,
             };
             self.event(scanners, cur, &mut out);
             start = e;
-            k += 1;
             if self.ended {
                 return out.finish();
             }
@@ -1862,6 +2025,7 @@ impl<S: Scanners> SseGuard<S> {
                 let cur = Cur {
                     ev: rest,
                     at: at(start),
+                    one_line: false,
                 };
                 self.event(scanners, cur, &mut out);
             }
@@ -1888,25 +2052,25 @@ impl<S: Scanners> SseGuard<S> {
         out.finish()
     }
 
-    /// Reads the events at the head of `ends` (the first starting at `start` in `buf`) that are
-    /// plain chat chunks (the template chunk with another text: [`ChatTemplate::plain`]) as one
-    /// run: their texts go to the stream's scanner in one push, and an event whose text is all
+    /// Reads the events from `start` in `buf` that are plain chat chunks (the template chunk with
+    /// another text: [`ChatTemplate::frame`], [`ChatTemplate::plain`]) as one run: their texts go to the stream's scanner in one push, and an event whose text is all
     /// released leaves as the chunk's own bytes, with none of an event's bookkeeping. Since a
     /// stream releases the same text whatever the split, this is what reading them one by one
     /// gives while the push changes nothing; when it changed or blocked something, the scanner is
     /// put back, `ahead` is cleared and the caller reads the events one by one. Returns how many
-    /// events were taken (0: none).
+    /// events were taken (0: none) and where the next event starts; `peek`: an event's start and
+    /// end, when its end was looked for and it was not taken.
     fn plain_run(
         &mut self,
         buf: &[u8],
-        ends: &[usize],
         mut start: usize,
         flen: usize,
         out: &mut Out,
         ahead: &mut bool,
-    ) -> usize {
+        peek: &mut Option<(usize, usize, bool)>,
+    ) -> (usize, usize) {
         let Some(tpl) = self.chat_tpl.as_mut() else {
-            return 0;
+            return (0, start);
         };
         let info = &tpl.info;
         if info.parts.len() != 1
@@ -1915,14 +2079,14 @@ impl<S: Scanners> SseGuard<S> {
             || info.ends_all
             || info.summary
         {
-            return 0;
+            return (0, start);
         }
         let (key, loc, _) = info.parts[0];
         let Some(si) = self.streams.iter().position(|s| s.key == key) else {
-            return 0;
+            return (0, start);
         };
         if self.streams[si].rewritten || self.streams[si].finished {
-            return 0;
+            return (0, start);
         }
         // Only this stream's events may wait (their order against others' is kept one by one).
         if self
@@ -1930,21 +2094,33 @@ impl<S: Scanners> SseGuard<S> {
             .iter()
             .any(|q| q.summary || q.parts.iter().any(|p| p.key != key))
         {
-            return 0;
+            return (0, start);
         }
         let run = &mut self.spare.run;
         let text = &mut self.spare.run_text;
         run.clear();
         text.clear();
-        run.reserve(ends.len());
-        text.reserve(ends.len() * 8);
-        for &e in ends {
+        // Room for events of 128 bytes and more (chat chunks are ~200), texts of 8.
+        let room = (buf.len() - start) / 128 + 1;
+        run.reserve(room);
+        text.reserve(room * 8);
+        loop {
             // An event begun in an earlier chunk is not the chunk's own: read alone.
             if start < flen {
                 break;
             }
-            let Some((ts, te)) = tpl.plain(&buf[start..e]) else {
-                break;
+            let (e, ts, te) = match tpl.frame(&buf[start..]) {
+                Some((n, ts, te)) => (start + n, ts, te),
+                None => {
+                    let Some((e, one)) = next_event_end(buf, start) else {
+                        break;
+                    };
+                    *peek = Some((start, e, one));
+                    let Some((ts, te)) = tpl.plain(&buf[start..e]) else {
+                        break;
+                    };
+                    (e, ts, te)
+                }
             };
             let t = &buf[start + ts..start + te];
             // Each event's text is UTF-8 on its own (a char split across events is not).
@@ -1956,15 +2132,15 @@ impl<S: Scanners> SseGuard<S> {
             start = e;
         }
         if run.is_empty() {
-            return 0;
+            return (0, start);
         }
         // Texts each of UTF-8 are UTF-8 in a row: one check instead of a `&str` per event.
         let Ok(text) = std::str::from_utf8(text) else {
-            return 0;
+            return (0, start);
         };
         let st = &mut self.streams[si];
         let Some(saved) = st.scanner.checkpoint() else {
-            return 0;
+            return (0, start);
         };
         let held = st.pending.len();
         st.pending.push_str(text);
@@ -1976,9 +2152,16 @@ impl<S: Scanners> SseGuard<S> {
             st.pending.truncate(held);
             *ahead = false;
             self.spare.keep_text(r.text);
-            return 0;
+            return (0, start);
         }
         let run = std::mem::take(&mut self.spare.run);
+        if tpl.usage_quiet() {
+            for &[s, e, ts, te] in &run {
+                if &buf[ts..te] != b"usage" {
+                    self.quiet.push((s - flen, e - flen));
+                }
+            }
+        }
         self.report.text_events += run.len() as u64;
         self.report.hits.extend(r.hits);
         let mut n = r.text.len();
@@ -2027,7 +2210,7 @@ impl<S: Scanners> SseGuard<S> {
         {
             self.runs_taken += usize::from(taken > 1);
         }
-        taken
+        (taken, start)
     }
 
     fn stream_index(&mut self, scanners: &S, key: Key) -> usize {
@@ -2048,7 +2231,18 @@ impl<S: Scanners> SseGuard<S> {
 
     fn event(&mut self, scanners: &S, cur: Cur, out: &mut Out) {
         let ev = cur.ev;
-        let (name, data) = parse_event(ev);
+        let (name, data) = if cur.one_line {
+            parse_one_line(&ev[..ev.len() - 2])
+        } else {
+            parse_event(ev)
+        };
+        #[cfg(test)]
+        if cur.one_line {
+            assert!(
+                ev.ends_with(b"\n\n") && memchr::memchr2(b'\n', b'\r', ev) == Some(ev.len() - 2)
+            );
+            assert_eq!((name, &data), (parse_event(ev).0, &parse_event(ev).1));
+        }
         let mut info = classify_with(name, &data, &mut self.chat_tpl, &mut self.spare);
         if self.report.shape == Shape::Unknown {
             self.report.shape = info.shape;

@@ -491,7 +491,7 @@ pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024;
 ///
 /// Feed every body chunk to [`feed`](Self::feed) as it passes, call [`finish`](Self::finish) at end
 /// of stream. Memory is bounded by `2 × max_line_bytes`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SseUsageReader {
     max_line: usize,
     line: Vec<u8>,
@@ -650,6 +650,61 @@ impl SseUsageReader {
         self.skipped_lines
     }
 
+    /// As [`feed`](Self::feed), passing the events at `quiet` (start and end offsets in
+    /// `chunk`, in order) where [`skip_quiet_event`](Self::skip_quiet_event) may: what the
+    /// reader finds is what reading the whole chunk finds.
+    pub fn feed_passing(&mut self, chunk: &[u8], quiet: &[(usize, usize)]) {
+        let mut fed = 0;
+        for &(s, e) in quiet {
+            if s < fed || s > e || e > chunk.len() {
+                continue;
+            }
+            self.feed(&chunk[fed..s]);
+            #[cfg(test)]
+            let read = {
+                let mut r = self.clone();
+                r.feed(&chunk[s..e]);
+                r
+            };
+            if self.skip_quiet_event(e - s) {
+                // In every test build: passing the event leaves the reader as reading it does.
+                #[cfg(test)]
+                assert_eq!(
+                    format!("{read:?}"),
+                    format!("{self:?}"),
+                    "a passed event would have changed the usage reader"
+                );
+                fed = e;
+            } else {
+                fed = s;
+            }
+        }
+        self.feed(&chunk[fed..]);
+    }
+
+    /// Passes an event of `len` bytes without reading it, when reading it would change nothing
+    /// but where this reader stands (issue 19, 2026-12-04: the output guard frames the stream
+    /// and hands its plain chat chunks over, so they are not framed twice). The caller
+    /// vouches that the event is `data: `, one line with no usage object for
+    /// [`mentions_usage_object`], and `\n\n`. Such an event, read at an event's start (no line
+    /// or data held), is dispatched and ends as it began: it has no usage to merge, and its
+    /// `model` is not looked for once one is known; it leaves no `\r` pending. False (the
+    /// caller feeds it instead) when the reader is not at an event's start, has no model yet,
+    /// or the line would pass the cap.
+    pub fn skip_quiet_event(&mut self, len: usize) -> bool {
+        if !self.line.is_empty()
+            || self.skipping
+            || self.has_data
+            || self.data_overflow
+            || self.partial.model.is_none()
+            || len > self.max_line
+        {
+            return false;
+        }
+        self.after_cr = false;
+        true
+    }
+
     fn push(&mut self, bytes: &[u8]) {
         if bytes.is_empty() {
             return;
@@ -756,7 +811,7 @@ impl SseUsageReader {
 
 /// Whether `"usage"` is followed by `:` and `{` (OpenAI sends `"usage":null` on every chunk when
 /// `include_usage` is on; those are not worth a JSON parse).
-fn mentions_usage_object(data: &[u8]) -> bool {
+pub(crate) fn mentions_usage_object(data: &[u8]) -> bool {
     const KEY: &[u8] = b"\"usage\"";
     let mut from = 0;
     while let Some(i) = memchr::memmem::find(&data[from..], KEY) {

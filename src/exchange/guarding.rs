@@ -13,6 +13,7 @@
 use super::{bump, observe, Buffer, Exchange, Host, Map, Step};
 use crate::metrics::{self, Kind};
 use crate::response::{self, Bound, Hit, ResponseAudit, SseGuard};
+use crate::usage::SseUsageReader;
 use std::time::SystemTime;
 
 pub(super) enum Mode {
@@ -303,6 +304,20 @@ impl GuardState {
         match out {
             Some(out) => Some(out),
             None => changed.then(|| bytes.to_vec()),
+        }
+    }
+}
+
+impl GuardState {
+    /// The usage reader's part of the chunk the guard just read (`chunk`, as `sse_chunk` got
+    /// it): every byte but the events the guard read as plain chat chunks without a usage
+    /// object, which the reader passes when it stands at their start (issue 19, 2026-12-04:
+    /// one framing per stream instead of two). What the reader finds is what reading the
+    /// whole chunk finds.
+    pub(super) fn feed_usage(&self, reader: &mut SseUsageReader, chunk: &[u8]) {
+        match &self.mode {
+            Mode::Sse(sse) => reader.feed_passing(chunk, sse.usage_quiet_events()),
+            _ => reader.feed(chunk),
         }
     }
 }

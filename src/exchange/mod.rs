@@ -1135,7 +1135,6 @@ impl<H: Host> Exchange<H> {
                     n => self.host.buffer(Buffer::ResponseBody, 0, n).ok().flatten(),
                 };
                 if let Some(chunk) = chunk {
-                    reader.feed(&chunk);
                     let out = self
                         .stripper
                         .as_mut()
@@ -1144,9 +1143,20 @@ impl<H: Host> Exchange<H> {
                         Some(g) => {
                             let changed = out.is_some();
                             let bytes = out.as_deref().unwrap_or(&chunk);
-                            g.sse_chunk(bytes, changed, end_of_stream)
+                            let new = g.sse_chunk(bytes, changed, end_of_stream);
+                            if changed {
+                                reader.feed(&chunk);
+                            } else {
+                                // The guard framed these bytes: it hands over the events the
+                                // reader need not read.
+                                g.feed_usage(reader, &chunk);
+                            }
+                            new
                         }
-                        None => out,
+                        None => {
+                            reader.feed(&chunk);
+                            out
+                        }
                     };
                     if let Some(out) = out {
                         let _ = self

@@ -1021,3 +1021,115 @@ fn same_bytes_is_equality() {
         assert!(!same_bytes(&a, &a[..n.saturating_sub(1)]) || n == 0);
     }
 }
+
+/// One framing per stream (issue 19, 2026-12-04): the usage reader, fed a chunk with the events
+/// the guard read as plain chat chunks passed (`usage_quiet_events`), finds what it finds
+/// reading every byte, at every cut: streams with a usage chunk, a usage object in every chunk
+/// (nothing may be passed), texts that spell `usage` or `model`, `\r\n` line ends, a model
+/// only in later chunks. `feed_passing` checks in test builds that each passed event would
+/// have left the reader as it was.
+#[test]
+fn usage_reader_reads_the_same_with_plain_events_passed() {
+    use crate::usage::SseUsageReader;
+    let chunk = |model: &str, text: &str, usage: &str| {
+        let model = if model.is_empty() {
+            String::new()
+        } else {
+            format!(r#""model":"{model}","#)
+        };
+        format!(
+            r#"data: {{"id":"c1","object":"chat.completion.chunk",{model}"choices":[{{"index":0,"delta":{{"content":"{text}"}},"finish_reason":null}}],"usage":{usage}}}"#
+        ) + "\n\n"
+    };
+    let usage_chunk = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":9,\"total_tokens\":16}}\n\n";
+    let texts = ["Hel", "lo ", "usage", "model", "usage\\\"", " x", "y ", "z"];
+    let mut streams: Vec<String> = Vec::new();
+    let plain: String = texts.iter().map(|t| chunk("m", t, "null")).collect();
+    streams.push(plain.clone() + usage_chunk + "data: [DONE]\n\n");
+    streams.push(plain.replace("\n\n", "\r\n\r\n") + usage_chunk + "data: [DONE]\n\n");
+    streams.push(
+        texts
+            .iter()
+            .map(|t| chunk("m", t, r#"{"prompt_tokens":1,"completion_tokens":2}"#))
+            .collect::<String>()
+            + "data: [DONE]\n\n",
+    );
+    streams.push(
+        texts[..3]
+            .iter()
+            .map(|t| chunk("", t, "null"))
+            .collect::<String>()
+            + &texts[3..]
+                .iter()
+                .map(|t| chunk("m2", t, "null"))
+                .collect::<String>()
+            + usage_chunk,
+    );
+    let mut passed = 0;
+    for s in &streams {
+        let b = s.as_bytes();
+        let mut whole = SseUsageReader::default();
+        whole.feed(b);
+        let want = (whole.finish(), whole.skipped_lines());
+        let mut cut_sets: Vec<Vec<usize>> = (0..=b.len()).step_by(7).map(|i| vec![i]).collect();
+        cut_sets.push(event_ends(b));
+        cut_sets.push(vec![]);
+        for cuts in &cut_sets {
+            let mut g: SseGuard<Fake> = SseGuard::new();
+            let mut r = SseUsageReader::default();
+            let points: Vec<usize> = cuts.iter().copied().chain([b.len()]).collect();
+            let mut from = 0;
+            for (k, &to) in points.iter().enumerate() {
+                let c = &b[from..to];
+                let _ = g.feed_chunk(&Fake, c, k + 1 == points.len());
+                passed += g.usage_quiet_events().len();
+                r.feed_passing(c, g.usage_quiet_events());
+                from = to;
+            }
+            assert_eq!(
+                (r.finish(), r.skipped_lines()),
+                want,
+                "{s:?} cut at {cuts:?}"
+            );
+        }
+    }
+    assert!(passed > 0, "no event was passed");
+}
+
+/// A chunk with the template chunk's bytes up to its `choices` key is read from that key on
+/// (issue 19, 2026-12-04) and reads as the full parse reads it (`classify_with` checks each
+/// quick reading against it in test builds): the usage chunk, empty or two choices, a
+/// duplicate `choices`, fields after it the full parse reads, escapes, broken JSON.
+#[test]
+fn chunks_sharing_the_templates_head_are_read_from_choices() {
+    let head = r#"{"id":"c1","object":"chat.completion.chunk","created":17,"model":"m","system_fingerprint":"fp","#;
+    let first = format!(
+        r#"{head}"choices":[{{"index":0,"delta":{{"role":"assistant","content":"Hel"}},"logprobs":null,"finish_reason":null}}],"usage":null}}"#
+    );
+    let tails = [
+        r#""choices":[],"usage":{"prompt_tokens":7,"completion_tokens":9,"total_tokens":16}}"#,
+        r#""choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null}"#,
+        r#""choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null},{"index":1,"delta":{"content":"b"},"finish_reason":null}]}"#,
+        r#""choices":[],"choices":[{"index":0,"delta":{"content":"x"}}]}"#,
+        r#""choices":[{"index":0,"delta":{"content":"x"}}],"type":"response.output_text.delta","delta":"y"}"#,
+        r#""choices":[{"index":0,"delta":{"content":"x\"y\u00e9"}}],"usage":null}"#,
+        r#""choices":[{"index":0,"delta":{"content":"x"}}],"usage":null"#,
+        r#""choices":[{"index":0,"delta":{"content":"x"}}]} trailing"#,
+        r#""usage":{"a":1},"choices":[{"index":2,"delta":{"content":"late"}}]}"#,
+        r#""choices":[{"index":0,"delta":{"content":"caf\u00e9"},"obfuscation":"abc"}]}"#,
+    ];
+    let mut spare = Spare::default();
+    for tail in tails {
+        let data = format!("{head}{tail}");
+        let mut tpl = None;
+        classify_with(None, first.as_bytes(), &mut tpl, &mut spare);
+        let t = tpl.as_ref().expect("a template");
+        assert_eq!(
+            t.choices_prefix(data.as_bytes()),
+            Some(head.len()),
+            "{data}"
+        );
+        let got = classify_with(None, data.as_bytes(), &mut tpl, &mut spare);
+        assert_eq!(got, classify_parsed(None, data.as_bytes()), "{data}");
+    }
+}
