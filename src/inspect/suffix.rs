@@ -366,7 +366,7 @@ fn shaped_marks(w: &[u8]) -> (usize, usize) {
         if t.is_empty() {
             continue;
         }
-        let ex = t.iter().filter(|b| SOUP_PUNCT.contains(b)).count();
+        let ex = t.iter().filter(|&&b| CLASS[b as usize] == 1).count();
         let jo = t
             .windows(2)
             .filter(|p| p[0].is_ascii_lowercase() && p[1].is_ascii_uppercase())

@@ -221,6 +221,12 @@ fn fused_view(text: &str) -> Option<(Range<usize>, String)> {
     Some((first..last, out))
 }
 
+/// A byte of a word for the separated view: an ASCII letter or digit, or any byte of a
+/// non-ASCII character.
+fn is_word_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c >= 0x80
+}
+
 /// Separators that can stand for the space between words.
 const JOINERS: &[u8] = b"-./'|+~*_:=\\";
 
@@ -249,14 +255,14 @@ const JOINT_CLASS: [u8; 256] = {
 /// costs a few probes.
 pub fn has_joints(text: &str) -> bool {
     let b = text.as_bytes();
-    let word = |c: u8| c.is_ascii_alphanumeric() || c >= 0x80;
+    let word = is_word_byte;
     let joint = |p: usize| {
         let (Some(&prev), Some(&next)) = (p.checked_sub(1).and_then(|q| b.get(q)), b.get(p + 1))
         else {
             return false;
         };
         (word(prev) || prev == b' ')
-            && (word(next) || next == b' ' || JOINERS.contains(&next))
+            && (word(next) || next == b' ' || JOINT_CLASS[next as usize] == 1)
             && !(word(prev) && next == b' ')
     };
     let mut n = 0;
@@ -284,7 +290,7 @@ pub fn has_joints(text: &str) -> bool {
 fn separated_view(text: &str) -> Option<(Range<usize>, String)> {
     let b = text.as_bytes();
     let n = b.len();
-    let is_word = |c: u8| c.is_ascii_alphanumeric() || c >= 0x80;
+    let is_word = is_word_byte;
     // every joint in the text (the word before it starts at .0, the separator is .1..
     // .2, the word after it ends at .3), and the word spans of qualifying chains
     let mut joints: Vec<(usize, usize, usize, usize)> = Vec::new();
