@@ -518,9 +518,13 @@ const MAX_HITS: usize = 64;
 const PROBE_ROT13: u16 = u16::MAX;
 /// Pattern target of the backwards probe words in the prefilters (not a rule index).
 const PROBE_REVERSED: u16 = u16::MAX - 1;
-/// `run_view`'s probe bits: a ROT13 probe word, a backwards one.
+/// Pattern target of the Caesar-shift and Atbash probe words in the prefilters (not a rule
+/// index).
+const PROBE_SHIFTED: u16 = u16::MAX - 2;
+/// `run_view`'s probe bits: a ROT13 probe word, a backwards one, a shifted one.
 const SAW_ROT13: u8 = 1;
 const SAW_REVERSED: u8 = 2;
+const SAW_SHIFTED: u8 = 4;
 /// Pattern targets at or above this are lexicon terms (`LEX_TERM | term index`).
 const LEX_TERM: u16 = 0x8000;
 
@@ -835,6 +839,9 @@ impl Inspector {
         }
         for p in views::REVERSED_PROBES {
             pats.push((p.to_string(), PROBE_REVERSED, View::Plain));
+        }
+        for p in views::shift_probes() {
+            pats.push((p, PROBE_SHIFTED, View::Plain));
         }
         let mut always = Vec::new();
         for (i, c) in cfg.custom_rules.iter().enumerate() {
@@ -1211,6 +1218,9 @@ impl Inspector {
                 views::rot13(text, &mut r);
                 self.scan_decoded(&r, 0..text.len(), depth, true, out);
             }
+            if probe & SAW_SHIFTED != 0 && views::unshifted(text, &mut r) {
+                self.scan_decoded(&r, 0..text.len(), depth, true, out);
+            }
             if probe & SAW_REVERSED != 0 && !IN_BACKWARDS.with(|b| b.replace(true)) {
                 views::backwards(text, &mut r);
                 self.scan_decoded(&r, 0..text.len(), depth, true, out);
@@ -1331,6 +1341,10 @@ impl Inspector {
             for &ri in &pf.targets[a as usize..b as usize] {
                 if ri == PROBE_ROT13 {
                     probe |= SAW_ROT13;
+                    continue;
+                }
+                if ri == PROBE_SHIFTED {
+                    probe |= SAW_SHIFTED;
                     continue;
                 }
                 if ri == PROBE_REVERSED {
