@@ -852,6 +852,13 @@ fn classify_with(
     tpl: &mut Option<ChatTemplate>,
     spare: &mut Spare,
 ) -> EventInfo {
+    if data == b"[DONE]" {
+        // What the full parse says of it, without trying the template or the quick reader.
+        return EventInfo {
+            ends_all: true,
+            ..EventInfo::default()
+        };
+    }
     if let Some(info) = tpl.as_mut().and_then(|t| t.read(data, spare)) {
         #[cfg(test)]
         assert_eq!(
@@ -861,7 +868,21 @@ fn classify_with(
         );
         return info;
     }
-    let quick = match tpl.as_ref().and_then(|t| t.choices_prefix(data)) {
+    let at = tpl.as_ref().and_then(|t| t.choices_prefix(data));
+    if at.is_some_and(|at| data[at..].starts_with(b"\"choices\":[]")) {
+        // A top-level `choices` that is `[]` (the usage chunk): the full parse reads nothing
+        // else of a document with one (see `ChatTemplate::choices_prefix`), and a document it
+        // cannot parse reads as nothing too (issue 19, 2026-12-04).
+        let info = EventInfo::default();
+        #[cfg(test)]
+        assert_eq!(
+            info,
+            classify_parsed(name, data),
+            "reading of an empty choices list differs"
+        );
+        return info;
+    }
+    let quick = match at {
         Some(at) => quick::chat_chunk_span_at(data, at),
         None => quick::chat_chunk_span(data),
     };
@@ -2246,6 +2267,21 @@ impl<S: Scanners> SseGuard<S> {
         let mut info = classify_with(name, &data, &mut self.chat_tpl, &mut self.spare);
         if self.report.shape == Shape::Unknown {
             self.report.shape = info.shape;
+        }
+        // An event without text that ends nothing still open, with nothing queued before it
+        // (the usage chunk, `[DONE]` after the last text): it goes out as it came, as the
+        // steps below would send it (issue 19, 2026-12-04: without their lists).
+        if info.parts.is_empty() && !info.summary && self.queue.is_empty() {
+            let open = if info.ends_all {
+                self.streams.iter().any(|s| !s.finished)
+            } else {
+                !info.ends.is_empty() || !info.ends_choices.is_empty()
+            };
+            if !open {
+                out.extend_from_chunk(cur.at, ev);
+                self.spare.keep_info(info.parts);
+                return;
+            }
         }
         // Whatever a stream still holds goes out before the event that ends it.
         let mut ending: Vec<Key> = if info.ends_all {

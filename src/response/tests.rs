@@ -1117,6 +1117,13 @@ fn chunks_sharing_the_templates_head_are_read_from_choices() {
         r#""choices":[{"index":0,"delta":{"content":"x"}}]} trailing"#,
         r#""usage":{"a":1},"choices":[{"index":2,"delta":{"content":"late"}}]}"#,
         r#""choices":[{"index":0,"delta":{"content":"caf\u00e9"},"obfuscation":"abc"}]}"#,
+        // An empty top-level choices list reads as nothing, whatever follows it (2026-12-04).
+        r#""choices":[]}"#,
+        r#""choices":[],"type":"message_stop","delta":{"type":"text_delta","text":"x"}}"#,
+        r#""choices":[],"usage":{"prompt_tokens":7"#,
+        r#""choices":[]} trailing"#,
+        r#""choices":[],"choices":null}"#,
+        r#""choices":[ ],"usage":null}"#,
     ];
     let mut spare = Spare::default();
     for tail in tails {
