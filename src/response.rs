@@ -517,6 +517,26 @@ struct Spare {
     /// text's, in the buffer; and their texts in a row.
     run: Vec<[usize; 4]>,
     run_text: Vec<u8>,
+    /// A template's buffers, for the next template made (see [`Kept`]).
+    tpl: Option<ChatTemplate>,
+}
+
+/// The buffers of the last stream guarded on this thread, for the next one (issue 19,
+/// 2026-12-04: allocating and freeing them was a good part of a short stream's cost). Only
+/// emptied buffers of bounded size are kept; nothing of what they held is read again.
+#[derive(Default)]
+struct Kept {
+    frame: Vec<u8>,
+    queue: VecDeque<Queued>,
+    spare: Spare,
+    quiet: Vec<(usize, usize)>,
+}
+
+/// The most bytes (or entries) a kept buffer may hold room for.
+const KEPT_ROOM: usize = 16 * 1024;
+
+thread_local! {
+    static KEPT: std::cell::RefCell<Option<Kept>> = const { std::cell::RefCell::new(None) };
 }
 
 const SPARE: usize = 8;
@@ -549,20 +569,70 @@ impl Spare {
     }
 }
 
+impl<S: Scanners> Drop for SseGuard<S> {
+    fn drop(&mut self) {
+        let mut spare = std::mem::take(&mut self.spare);
+        if spare.tpl.is_none() {
+            spare.tpl = self
+                .chat_tpl
+                .take()
+                .filter(|t| t.data.capacity() <= KEPT_ROOM);
+        }
+        if let Some(t) = spare.tpl.as_mut() {
+            t.data.clear();
+            t.info = EventInfo::default();
+        }
+        spare.run.clear();
+        spare.run_text.clear();
+        if spare.run.capacity() > KEPT_ROOM / 32 || spare.run_text.capacity() > KEPT_ROOM {
+            spare.run = Vec::new();
+            spare.run_text = Vec::new();
+        }
+        let mut kept = Kept {
+            frame: std::mem::take(&mut self.frame),
+            queue: std::mem::take(&mut self.queue),
+            spare,
+            quiet: std::mem::take(&mut self.quiet),
+        };
+        kept.frame.clear();
+        kept.queue.clear();
+        kept.quiet.clear();
+        if kept.frame.capacity() > KEPT_ROOM {
+            kept.frame = Vec::new();
+        }
+        if kept.queue.capacity() > 64 {
+            kept.queue = VecDeque::new();
+        }
+        if kept.quiet.capacity() > KEPT_ROOM / 16 {
+            kept.quiet = Vec::new();
+        }
+        let _ = KEPT.try_with(|k| {
+            if let Ok(mut k) = k.try_borrow_mut() {
+                *k = Some(kept);
+            }
+        });
+    }
+}
+
 impl<S: Scanners> Default for SseGuard<S> {
     fn default() -> Self {
+        let kept = KEPT
+            .try_with(|k| k.try_borrow_mut().ok().and_then(|mut k| k.take()))
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         SseGuard {
-            frame: Vec::new(),
-            queue: VecDeque::new(),
+            frame: kept.frame,
+            queue: kept.queue,
             streams: Vec::new(),
             ended: false,
             unscanned: false,
             fail_closed: false,
             report: SseReport::default(),
             chat_tpl: None,
-            spare: Spare::default(),
+            spare: kept.spare,
             runs: true,
-            quiet: Vec::new(),
+            quiet: kept.quiet,
             #[cfg(test)]
             runs_taken: 0,
         }
@@ -895,7 +965,7 @@ fn classify_with(
             "quick reading of an event differs"
         );
         if let Some(span) = span {
-            let t = tpl.get_or_insert_with(ChatTemplate::default);
+            let t = tpl.get_or_insert_with(|| spare.tpl.take().unwrap_or_default());
             t.data.clear();
             t.data.extend_from_slice(data);
             (t.start, t.end) = span.text;
@@ -2074,10 +2144,9 @@ impl<S: Scanners> SseGuard<S> {
 
     /// A guard that ends the stream with an error event where an event is too large to scan.
     pub fn fail_closed() -> Self {
-        SseGuard {
-            fail_closed: true,
-            ..Self::default()
-        }
+        let mut g = Self::default();
+        g.fail_closed = true;
+        g
     }
 
     /// What the stream did so far.

@@ -1154,8 +1154,19 @@ fn chunks_sharing_the_templates_head_are_read_from_choices() {
 fn openai_streams_with_padding_are_read_by_the_template() {
     use crate::usage::SseUsageReader;
     let head = r#"{"id":"chatcmpl-C1","object":"chat.completion.chunk","created":1764633600,"model":"gpt-4o-mini-2024-07-18","service_tier":"default","system_fingerprint":"fp_1","choices":["#;
-    let pads = ["Xb", "", "q7ZrK2mN", "usage", "a b-c_d.e~!", "0", "model", "zzzzzzzzzzzzzzzzzzzz"];
-    let texts = ["Hello", " there", ",", " how", " are", " you", " today", "?"];
+    let pads = [
+        "Xb",
+        "",
+        "q7ZrK2mN",
+        "usage",
+        "a b-c_d.e~!",
+        "0",
+        "model",
+        "zzzzzzzzzzzzzzzzzzzz",
+    ];
+    let texts = [
+        "Hello", " there", ",", " how", " are", " you", " today", "?",
+    ];
     let stream = |pads: &[&str]| -> String {
         let pad = |i: usize| pads[i % pads.len()];
         let mut s = format!(
@@ -1189,13 +1200,24 @@ fn openai_streams_with_padding_are_read_by_the_template() {
         // The first chunk: read quickly (no full parse) unless its padding has an escape.
         let ends = event_ends(b);
         let first = &b[6..ends[0] - 2];
-        assert_eq!(quick::chat_chunk(first).is_some(), !pads[0].contains('\\'), "{s}");
+        assert_eq!(
+            quick::chat_chunk(first).is_some(),
+            !pads[0].contains('\\'),
+            "{s}"
+        );
         // Event by event: every plain chunk and the last one read by the template.
         let mut tpl = None;
         for w in ends.windows(2).take(texts.len() + 1) {
             let data = &b[w[0] + 6..w[1] - 2];
-            let by_template = tpl.as_mut().and_then(|t: &mut ChatTemplate| t.read(data, &mut spare));
-            assert_eq!(by_template.is_some(), vouched && tpl.is_some(), "{}", String::from_utf8_lossy(data));
+            let by_template = tpl
+                .as_mut()
+                .and_then(|t: &mut ChatTemplate| t.read(data, &mut spare));
+            assert_eq!(
+                by_template.is_some(),
+                vouched && tpl.is_some(),
+                "{}",
+                String::from_utf8_lossy(data)
+            );
             classify_with(None, data, &mut tpl, &mut spare);
         }
         // Whole: passes unchanged, in a run, every event after the first text's handed over.
@@ -1232,7 +1254,10 @@ fn openai_streams_with_padding_are_read_by_the_template() {
     // The quick reader takes a `null` refusal or reasoning, nothing else of them.
     for (delta, quick_read) in [
         (r#"{"content":"a","refusal":null}"#, true),
-        (r#"{"reasoning_content":null,"reasoning":null,"content":"a"}"#, true),
+        (
+            r#"{"reasoning_content":null,"reasoning":null,"content":"a"}"#,
+            true,
+        ),
         (r#"{"content":"a","refusal":"no"}"#, false),
         (r#"{"content":"a","refusal":null,"refusal":null}"#, false),
         (r#"{"content":"a","refusal":""}"#, false),
@@ -1255,5 +1280,51 @@ fn openai_streams_with_padding_are_read_by_the_template() {
         assert!(t.pad.is_none(), "{chunk}");
         let other = chunk.replacen("\"ab\"", "\"xy\"", 1);
         assert!(t.read(other.as_bytes(), &mut spare).is_none(), "{other}");
+    }
+}
+
+/// A guard made after others were dropped on the same thread (their emptied buffers kept for
+/// it, 2026-12-04) reads a stream exactly as the first guard of a fresh thread does, whatever
+/// the dropped ones held: a template, queued events, a partial event, a rewritten stream.
+#[test]
+fn a_guard_after_dropped_ones_reads_as_a_fresh_one() {
+    fn read(s: &str, cuts: &[usize]) -> String {
+        let mut g: SseGuard<Fake> = SseGuard::new();
+        let mut out = String::new();
+        let mut from = 0;
+        let points: Vec<usize> = cuts.iter().copied().chain([s.len()]).collect();
+        for (k, &to) in points.iter().enumerate() {
+            let c = g.feed(&Fake, &s.as_bytes()[from..to], k + 1 == points.len());
+            out.push_str(&String::from_utf8_lossy(&c));
+            out.push_str(&format!(" | {:?}\n", g.usage_quiet_events()));
+            from = to;
+        }
+        let r = g.report();
+        format!(
+            "{out}{:?} {} {} {} {}",
+            r.hits, r.blocked, r.rewritten, r.text_events, g.runs_taken
+        )
+    }
+    let b = chat_stream(&[
+        "Hello", " there", " how", " are", " you", " SEC", "RET", " ok",
+    ]);
+    let cuts = [b.len() / 3, b.len() / 2];
+    let fresh = {
+        let b = b.clone();
+        std::thread::spawn(move || read(&b, &cuts)).join().unwrap()
+    };
+    // Not blocked, rewritten (the key is redacted across events).
+    assert!(fresh.contains("] false true 8 "), "{fresh}");
+    for a in [
+        chat_stream(&["Your key is ", "SEC", "RET", ", keep", " it"]),
+        chat_stream(&["a", "b", "c", "d"]),
+        anthropic_stream(&["x", "y"]),
+    ] {
+        for cut in [a.len() / 2 + 3, a.len() - 5, a.len()] {
+            let mut g: SseGuard<Fake> = SseGuard::new();
+            let _ = g.feed(&Fake, &a.as_bytes()[..cut], false);
+            drop(g);
+            assert_eq!(read(&b, &cuts), fresh, "after {cut} bytes of {a}");
+        }
     }
 }
