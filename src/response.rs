@@ -517,6 +517,26 @@ struct Spare {
     /// text's, in the buffer; and their texts in a row.
     run: Vec<[usize; 4]>,
     run_text: Vec<u8>,
+    /// A template's buffers, for the next template made (see [`Kept`]).
+    tpl: Option<ChatTemplate>,
+}
+
+/// The buffers of the last stream guarded on this thread, for the next one (issue 19,
+/// 2026-12-04: allocating and freeing them was a good part of a short stream's cost). Only
+/// emptied buffers of bounded size are kept; nothing of what they held is read again.
+#[derive(Default)]
+struct Kept {
+    frame: Vec<u8>,
+    queue: VecDeque<Queued>,
+    spare: Spare,
+    quiet: Vec<(usize, usize)>,
+}
+
+/// The most bytes (or entries) a kept buffer may hold room for.
+const KEPT_ROOM: usize = 16 * 1024;
+
+thread_local! {
+    static KEPT: std::cell::RefCell<Option<Kept>> = const { std::cell::RefCell::new(None) };
 }
 
 const SPARE: usize = 8;
@@ -549,20 +569,70 @@ impl Spare {
     }
 }
 
+impl<S: Scanners> Drop for SseGuard<S> {
+    fn drop(&mut self) {
+        let mut spare = std::mem::take(&mut self.spare);
+        if spare.tpl.is_none() {
+            spare.tpl = self
+                .chat_tpl
+                .take()
+                .filter(|t| t.data.capacity() <= KEPT_ROOM);
+        }
+        if let Some(t) = spare.tpl.as_mut() {
+            t.data.clear();
+            t.info = EventInfo::default();
+        }
+        spare.run.clear();
+        spare.run_text.clear();
+        if spare.run.capacity() > KEPT_ROOM / 32 || spare.run_text.capacity() > KEPT_ROOM {
+            spare.run = Vec::new();
+            spare.run_text = Vec::new();
+        }
+        let mut kept = Kept {
+            frame: std::mem::take(&mut self.frame),
+            queue: std::mem::take(&mut self.queue),
+            spare,
+            quiet: std::mem::take(&mut self.quiet),
+        };
+        kept.frame.clear();
+        kept.queue.clear();
+        kept.quiet.clear();
+        if kept.frame.capacity() > KEPT_ROOM {
+            kept.frame = Vec::new();
+        }
+        if kept.queue.capacity() > 64 {
+            kept.queue = VecDeque::new();
+        }
+        if kept.quiet.capacity() > KEPT_ROOM / 16 {
+            kept.quiet = Vec::new();
+        }
+        let _ = KEPT.try_with(|k| {
+            if let Ok(mut k) = k.try_borrow_mut() {
+                *k = Some(kept);
+            }
+        });
+    }
+}
+
 impl<S: Scanners> Default for SseGuard<S> {
     fn default() -> Self {
+        let kept = KEPT
+            .try_with(|k| k.try_borrow_mut().ok().and_then(|mut k| k.take()))
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         SseGuard {
-            frame: Vec::new(),
-            queue: VecDeque::new(),
+            frame: kept.frame,
+            queue: kept.queue,
             streams: Vec::new(),
             ended: false,
             unscanned: false,
             fail_closed: false,
             report: SseReport::default(),
             chat_tpl: None,
-            spare: Spare::default(),
+            spare: kept.spare,
             runs: true,
-            quiet: Vec::new(),
+            quiet: kept.quiet,
             #[cfg(test)]
             runs_taken: 0,
         }
@@ -852,6 +922,13 @@ fn classify_with(
     tpl: &mut Option<ChatTemplate>,
     spare: &mut Spare,
 ) -> EventInfo {
+    if data == b"[DONE]" {
+        // What the full parse says of it, without trying the template or the quick reader.
+        return EventInfo {
+            ends_all: true,
+            ..EventInfo::default()
+        };
+    }
     if let Some(info) = tpl.as_mut().and_then(|t| t.read(data, spare)) {
         #[cfg(test)]
         assert_eq!(
@@ -861,7 +938,21 @@ fn classify_with(
         );
         return info;
     }
-    let quick = match tpl.as_ref().and_then(|t| t.choices_prefix(data)) {
+    let at = tpl.as_ref().and_then(|t| t.choices_prefix(data));
+    if at.is_some_and(|at| data[at..].starts_with(b"\"choices\":[]")) {
+        // A top-level `choices` that is `[]` (the usage chunk): the full parse reads nothing
+        // else of a document with one (see `ChatTemplate::choices_prefix`), and a document it
+        // cannot parse reads as nothing too (issue 19, 2026-12-04).
+        let info = EventInfo::default();
+        #[cfg(test)]
+        assert_eq!(
+            info,
+            classify_parsed(name, data),
+            "reading of an empty choices list differs"
+        );
+        return info;
+    }
+    let quick = match at {
         Some(at) => quick::chat_chunk_span_at(data, at),
         None => quick::chat_chunk_span(data),
     };
@@ -874,13 +965,17 @@ fn classify_with(
             "quick reading of an event differs"
         );
         if let Some(span) = span {
-            let t = tpl.get_or_insert_with(ChatTemplate::default);
+            let t = tpl.get_or_insert_with(|| spare.tpl.take().unwrap_or_default());
             t.data.clear();
             t.data.extend_from_slice(data);
             (t.start, t.end) = span.text;
             t.role = span.role;
             t.finish = span.finish;
             t.choices_at = span.choices;
+            t.content_key = span.content_key;
+            t.pad = span.pad;
+            // Read from the `choices` key on, the bytes before it are the last template's.
+            t.usage_object = span.usage_object || (at.is_some() && t.usage_object);
             t.one_line = memchr::memchr2(b'\n', b'\r', data).is_none();
             t.info = info.clone();
             t.info.parts[0].2 = String::new();
@@ -904,6 +999,13 @@ fn classify_with(
 /// looks at, so a document without it reads the same), and the template with its choice's
 /// `finish_reason` a plain word instead of `null` (the last chunk: it reads the same, and ends
 /// that choice).
+///
+/// OpenAI's streams (issue 19, 2026-12-04) pad every chunk with a top-level `obfuscation`
+/// string of random length and bytes: a padding string after the text may differ too (any
+/// printable ASCII but a quote or backslash: an ignored string that reads the same). Their
+/// last chunk has an empty delta (`"delta":{}`) next to the finish reason: the template
+/// without its `content` member, when that is the delta's only one, reads as the template
+/// with no text.
 #[derive(Default)]
 struct ChatTemplate {
     data: Vec<u8>,
@@ -921,6 +1023,14 @@ struct ChatTemplate {
     choices_at: usize,
     /// `data` has no line break (so `data: ` + it is one line of an event).
     one_line: bool,
+    /// Where the quote of the text's `content` key sits.
+    content_key: usize,
+    /// Where the value of the top-level `obfuscation` string sits (after the text), when the
+    /// chunk has one.
+    pad: Option<(usize, usize)>,
+    /// The quick reader may have seen a key `usage` with an object value in `data` (it read an
+    /// object among the values it passes over; see [`usage_quiet`](Self::usage_quiet)).
+    usage_object: bool,
     info: EventInfo,
     /// Whether an SSE usage reader finds no usage object in any chunk read by this template
     /// (see [`usage_quiet`](Self::usage_quiet)); `None` until asked, and whenever `data`
@@ -949,14 +1059,15 @@ impl ChatTemplate {
     /// As [`plain`](Self::plain) for the event that starts `rest` (more may follow it): its
     /// length and where its text sits, found without looking for the event's end (issue 19,
     /// 2026-12-04): `data: ` and the bytes before the text, a text up to its first quote,
-    /// backslash or control byte, then the bytes after the text, which start with that quote,
-    /// and `\n\n`. Such an event has no line break before its last two bytes, so its end is
-    /// the one [`next_event_end`] finds; `None` leaves the event to `plain`.
+    /// backslash or control byte, then the bytes after the text, which start with that quote
+    /// (with another padding, see [`rest_len`](Self::rest_len)), and `\n\n`. Such an event
+    /// has no line break before its last two bytes, so its end is the one [`next_event_end`]
+    /// finds; `None` leaves the event to `plain`.
     fn frame(&self, rest: &[u8]) -> Option<(usize, usize, usize)> {
         if !self.one_line {
             return None;
         }
-        let (pre, suf) = (&self.data[..self.start], &self.data[self.end..]);
+        let pre = &self.data[..self.start];
         let ts = 6 + pre.len();
         let head = rest.get(..ts)?;
         if !same_bytes(&head[..6], b"data: ") || !same_bytes(&head[6..], pre) {
@@ -966,15 +1077,22 @@ impl ChatTemplate {
             .iter()
             .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
         let te = ts + n;
-        let e = te + suf.len() + 2;
-        if n == 0
-            || rest.len() < e
-            || !same_bytes(&rest[te..e - 2], suf)
-            || !same_bytes(&rest[e - 2..e], b"\n\n")
-        {
+        if n == 0 {
             return None;
         }
-        Some((e, ts, te))
+        let e = match self.pad {
+            // The bytes after the text, as they are (one comparison).
+            None => {
+                let suf = &self.data[self.end..];
+                let e = te + suf.len() + 2;
+                if rest.len() < e || !same_bytes(&rest[te..e - 2], suf) {
+                    return None;
+                }
+                e
+            }
+            Some(_) => te + self.rest_len(&rest[te..], self.end, false)? + 2,
+        };
+        (rest.len() >= e && same_bytes(&rest[e - 2..e], b"\n\n")).then_some((e, ts, te))
     }
 
     /// As [`text_span`](Self::text_span); or, when `data` is this chunk without its `role`
@@ -984,9 +1102,14 @@ impl ChatTemplate {
         if let Some(span) = self.text_span(data) {
             return Some(span);
         }
-        self.span_with(data, true, false)?;
-        self.drop_role();
-        self.text_span(data)
+        let t = self.roleless()?;
+        let span = t.text_span(data)?;
+        // This chunk without its role: the template from now on.
+        self.data = t.data;
+        (self.start, self.end, self.role, self.finish) = (t.start, t.end, None, t.finish);
+        (self.choices_at, self.content_key, self.pad) = (t.choices_at, t.content_key, t.pad);
+        self.usage_quiet = None;
+        Some(span)
     }
 
     fn drop_role(&mut self) {
@@ -998,69 +1121,100 @@ impl ChatTemplate {
             self.end = shift(self.end);
             self.finish = self.finish.map(shift);
             self.choices_at = shift(self.choices_at);
+            self.content_key = shift(self.content_key);
+            self.pad = self.pad.map(|(s, e)| (shift(s), shift(e)));
         }
+    }
+
+    /// This chunk without its `role` member (its data copied; to compare with, not to read
+    /// by). `None` when it has none.
+    fn roleless(&self) -> Option<ChatTemplate> {
+        self.role?;
+        let mut t = ChatTemplate {
+            data: self.data.clone(),
+            start: self.start,
+            end: self.end,
+            role: self.role,
+            finish: self.finish,
+            choices_at: self.choices_at,
+            content_key: self.content_key,
+            pad: self.pad,
+            usage_object: self.usage_object,
+            ..ChatTemplate::default()
+        };
+        t.drop_role();
+        Some(t)
     }
 
     /// Where the text sits in `data` when `data` is this chunk's data with another text: the
-    /// same bytes before and after it, and no quote, backslash or control byte (a line break
-    /// included) in it. UTF-8 is not checked.
+    /// same bytes before and after it (with another padding: [`rest_len`](Self::rest_len)),
+    /// and no quote, backslash or control byte (a line break included) in it. UTF-8 is not
+    /// checked.
     fn text_span(&self, data: &[u8]) -> Option<(usize, usize)> {
-        let (pre, suf) = (&self.data[..self.start], &self.data[self.end..]);
-        if data.len() <= pre.len() + suf.len() {
-            return None;
-        }
-        let mid = data.len() - suf.len();
-        if !same_bytes(&data[..pre.len()], pre) || !same_bytes(&data[mid..], suf) {
-            return None;
-        }
-        plain_text(&data[pre.len()..mid])?;
-        Some((pre.len(), mid))
+        self.span(data, false)
     }
 
-    /// As [`text_span`](Self::text_span) for this chunk without its `role` member
-    /// (`roleless`) and with a plain word (ASCII letters, digits, `_`, `-`) as its finish
-    /// reason (`finish`). `None` when the template has no such member or reason.
-    fn span_with(&self, data: &[u8], roleless: bool, finish: bool) -> Option<(usize, usize)> {
-        let (rs, re) = match (roleless, self.role) {
-            (false, _) => (0, 0),
-            (true, Some(r)) => r,
-            (true, None) => return None,
-        };
-        let f = match (finish, self.finish) {
-            (false, _) => None,
-            (true, Some(f)) => Some(f),
-            (true, None) => return None,
-        };
-        // The template without the member (it lies before or after the text, apart from the
-        // finish reason).
-        let shift = |x: usize| if x >= re { x - (re - rs) } else { x };
-        let d: Cow<[u8]> = if re == rs {
-            Cow::Borrowed(&self.data)
-        } else {
-            let mut v = self.data.clone();
-            v.drain(rs..re);
-            Cow::Owned(v)
-        };
-        let (start, end, f) = (shift(self.start), shift(self.end), f.map(shift));
-        let pre = &d[..start];
-        // After the text: the template's suffix, or its two pieces around the reason's `null`.
-        let (c, tail) = match f {
-            None => (&d[end..], &d[..0]),
-            Some(f) => (&d[end..f], &d[f + 4..]),
-        };
+    /// As [`text_span`](Self::text_span), with a plain word (ASCII letters, digits, `_`, `-`)
+    /// as its finish reason instead of `null` when `finish` (`None` when the template has no
+    /// such `null`). The text ends at its first quote, backslash or control byte: the bytes
+    /// after the text start with its closing quote, so that is where any such data puts it.
+    fn span(&self, data: &[u8], finish: bool) -> Option<(usize, usize)> {
+        let pre = &self.data[..self.start];
         let head = pre.len();
-        if data.len() < head + tail.len()
-            || !same_bytes(&data[..head], pre)
-            || !same_bytes(&data[data.len() - tail.len()..], tail)
-        {
+        if data.len() <= head || !same_bytes(&data[..head], pre) {
             return None;
         }
-        let mut mid = data.len() - tail.len();
-        if f.is_some() {
-            // `"word"` right before the tail.
-            let body = data[head..mid].strip_suffix(b"\"")?;
-            let open = body.iter().rposition(|&c| c == b'"')?;
-            let word = &body[open + 1..];
+        let n = data[head..]
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        let end = head + n;
+        (n > 0 && self.rest_len(&data[end..], self.end, finish)? == data.len() - end)
+            .then_some((head, end))
+    }
+
+    /// Whether `data` is this chunk without its text's `content` member, the delta left empty
+    /// (issue 19, 2026-12-04: OpenAI's last chunk, `"delta":{}` with the finish reason), with
+    /// a plain word as its finish reason when `finish`. Such a chunk reads as this one with no
+    /// text. Only where `content` is the delta's only member (no `role`).
+    fn textless(&self, data: &[u8], finish: bool) -> bool {
+        let (ck, end) = (self.content_key, self.end);
+        self.role.is_none()
+            && ck > 0
+            && self.data.get(ck - 1) == Some(&b'{')
+            && self.data.get(end + 1) == Some(&b'}')
+            && data.len() > ck
+            && same_bytes(&data[..ck], &self.data[..ck])
+            && self.rest_len(&data[ck..], end + 1, finish) == Some(data.len() - ck)
+    }
+
+    /// How many bytes at the start of `got` are this chunk's data from `from` to its end, with
+    /// a plain word (ASCII letters, digits, `_`, `-`) in quotes in place of the finish
+    /// reason's `null` when `finish`, and with any text of printable ASCII other than a quote
+    /// or backslash as the value of its padding (`obfuscation`, see [`ChatTemplate`]).
+    /// `None` when they are not.
+    fn rest_len(&self, got: &[u8], from: usize, finish: bool) -> Option<usize> {
+        let d = &self.data;
+        if !finish && self.pad.is_none() {
+            // The stream's plain chunks without padding: one comparison.
+            let n = d.len().checked_sub(from)?;
+            return (got.len() >= n && same_bytes(&got[..n], &d[from..])).then_some(n);
+        }
+        let (mut g, mut at) = (0, from);
+        // `d[at..to]` as it is at `got[g..]`.
+        let same = |g: &mut usize, at: usize, to: usize| -> Option<()> {
+            let n = to - at;
+            let s = got.get(*g..*g + n)?;
+            *g += n;
+            same_bytes(s, &d[at..to]).then_some(())
+        };
+        if finish {
+            let f = self.finish.filter(|&f| f >= at)?;
+            same(&mut g, at, f)?;
+            if got.get(g) != Some(&b'"') {
+                return None;
+            }
+            let w = got[g + 1..].iter().position(|&c| c == b'"')?;
+            let word = &got[g + 1..g + 1 + w];
             if word.is_empty()
                 || word.len() > MAX_FINISH_WORD
                 || !word
@@ -1069,27 +1223,36 @@ impl ChatTemplate {
             {
                 return None;
             }
-            mid = head + open;
+            g += w + 2;
+            at = f + 4;
         }
-        if mid < head + c.len() + 1 || !same_bytes(&data[mid - c.len()..mid], c) {
-            return None;
+        if let Some((ps, pe)) = self.pad.filter(|&(ps, _)| ps >= at) {
+            same(&mut g, at, ps)?;
+            g += got[g..]
+                .iter()
+                .position(|&c| !(0x20..0x7f).contains(&c) || c == b'"' || c == b'\\')?;
+            at = pe;
         }
-        let end = mid - c.len();
-        plain_text(&data[head..end])?;
-        Some((head, end))
+        same(&mut g, at, d.len())?;
+        Some(g)
     }
 
     /// Whether the usage reader (`crate::usage::SseUsageReader`) finds no usage object in the
     /// data of any chunk this template reads as plain, as it finds none in this data (issue
     /// 19, 2026-12-04). Such data is this data's bytes before the text (`pre`), a plain text
-    /// other than `usage`, and this data's bytes after it (`suf`). The reader's test is
-    /// `"usage"`, then whitespace, `:`, whitespace and `{`. The text holds no quote, so each
-    /// `"usage"` of such data lies in `pre` or in `suf`, unless the text is `usage` between
-    /// the string's own quotes (those chunks are not vouched for). One in `suf` is followed by
-    /// the same bytes as here. One in `pre` cannot end at `pre`'s last byte (the string's
-    /// opening quote, after `:` or whitespace, not `e`), and what follows it is read up to
-    /// that quote at most, which stops the test (it is neither whitespace, `:` nor `{`): the
-    /// same bytes as here too.
+    /// other than `usage`, and this data's bytes after it (`suf`), with another padding
+    /// value. The reader's test is `"usage"`, then whitespace, `:`, whitespace and `{`. The
+    /// text and the padding hold no quote, so each `"usage"` of such data lies in `pre` or in
+    /// `suf`, or is the text or the padding between its own quotes. One in `suf` is followed
+    /// by the same bytes as here, up to the padding's opening quote at most (which stops the
+    /// test: it is neither whitespace, `:` nor `{`). One in `pre` cannot end at `pre`'s last
+    /// byte (the string's opening quote, after `:` or whitespace, not `e`), and what follows
+    /// it is read up to that quote at most: the same bytes as here too. A padding value
+    /// `usage` is followed by the bytes after a string value in this valid JSON (`,`, `}` or
+    /// `]` after any whitespace), never `:` (texts `usage` are not vouched for). The quick
+    /// reader that made this template saw every key of this data (a `"usage"` of data
+    /// without escapes is a string `usage`, and one followed by `:` is a key) and read no
+    /// object value where a key `usage` could have one (`usage_object`).
     fn usage_quiet(&mut self) -> bool {
         if let Some(q) = self.usage_quiet {
             return q;
@@ -1099,7 +1262,9 @@ impl ChatTemplate {
             && d.get(self.start - 1) == Some(&b'"')
             && d.get(self.start - 2) != Some(&b'e')
             && d.get(self.end) == Some(&b'"')
-            && !crate::usage::mentions_usage_object(d);
+            && !self.usage_object;
+        #[cfg(test)]
+        assert!(!q || !crate::usage::mentions_usage_object(d));
         self.usage_quiet = Some(q);
         q
     }
@@ -1114,14 +1279,37 @@ impl ChatTemplate {
     }
 
     fn read(&mut self, data: &[u8], spare: &mut Spare) -> Option<EventInfo> {
+        let (key, _, _) = self.info.parts[0];
         let (start, end, finished) = match self.exact_span(data) {
             Some((s, e)) => (s, e, false),
-            None => {
-                let (s, e) = self
-                    .span_with(data, false, true)
-                    .or_else(|| self.span_with(data, true, true))?;
-                (s, e, true)
-            }
+            None => match self
+                .span(data, true)
+                .or_else(|| self.roleless()?.span(data, true))
+            {
+                Some((s, e)) => (s, e, true),
+                None => {
+                    // No text: a delta left empty, with or without a finish reason.
+                    let finished = if self.textless(data, true) {
+                        true
+                    } else if self.textless(data, false) {
+                        false
+                    } else {
+                        return None;
+                    };
+                    let mut ends_choices = self.info.ends_choices.clone();
+                    if finished {
+                        ends_choices.push(key.1);
+                    }
+                    return Some(EventInfo {
+                        parts: spare.infos.pop().unwrap_or_default(),
+                        ends: self.info.ends.clone(),
+                        ends_choices,
+                        ends_all: self.info.ends_all,
+                        summary: self.info.summary,
+                        shape: self.info.shape,
+                    });
+                }
+            },
         };
         let text = std::str::from_utf8(&data[start..end]).ok()?;
         let (key, loc, _) = self.info.parts[0];
@@ -1141,12 +1329,6 @@ impl ChatTemplate {
             shape: self.info.shape,
         })
     }
-}
-
-/// `Some` when a text between the template's bytes is not empty and has no quote, backslash
-/// or control byte (a JSON string's value read as it is).
-fn plain_text(t: &[u8]) -> Option<()> {
-    (!t.is_empty() && !t.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20)).then_some(())
 }
 
 /// `a == b`, sixteen bytes at a time, the last sixteen overlapping the others (a slice
@@ -1206,6 +1388,9 @@ mod quick {
     struct P<'a> {
         b: &'a [u8],
         i: usize,
+        /// An object value was read by [`value`](Self::value) (any key with an object value
+        /// but `choices` members and their `delta`: so any `usage` key with one).
+        usage_object: bool,
     }
 
     impl<'a> P<'a> {
@@ -1286,6 +1471,8 @@ mod quick {
             match self.peek()? {
                 b'{' | b'[' if depth == 0 => None,
                 b'{' => {
+                    // An object among the ignored values: it may be a `usage` key's.
+                    self.usage_object = true;
                     self.i += 1;
                     self.members(|_, p| p.value(depth - 1))
                 }
@@ -1361,6 +1548,12 @@ mod quick {
         pub finish: Option<usize>,
         /// The quote of the top-level `choices` key.
         pub choices: usize,
+        /// The quote of the text's `content` key.
+        pub content_key: usize,
+        /// The value of a top-level `obfuscation` string after the text.
+        pub pad: Option<(usize, usize)>,
+        /// The chunk may have a key `usage` with an object value (see `P::usage_object`).
+        pub usage_object: bool,
     }
 
     /// As `chat_chunk`, with where the text's string value sits in `data` when the chunk has
@@ -1395,7 +1588,10 @@ mod quick {
         let mut p = P {
             b: data,
             i: at.unwrap_or(1),
+            usage_object: false,
         };
+        // The value of the top-level `obfuscation` string, while there is one.
+        let mut pad: Option<Option<(usize, usize)>> = None;
         let mut top = 0u8;
         let mut span = None;
         let mut choices = 0usize;
@@ -1427,6 +1623,13 @@ mod quick {
             // Fields the full parse reads (as other shapes' fields): left to it.
             b"type" | b"delta" | b"index" | b"output_index" | b"content_index"
             | b"summary_index" => None,
+            // OpenAI's padding (ignored by the full parse too): where its value sits.
+            b"obfuscation" if p.peek()? == b'"' => {
+                let v = p.string()?;
+                let s = v.as_ptr() as usize - p.b.as_ptr() as usize;
+                pad = Some(pad.is_none().then_some((s, s + v.len())));
+                Some(())
+            }
             // Ignored by the full parse too (`usage`, `system_fingerprint`, ...).
             _ => p.value(NEST),
         };
@@ -1446,6 +1649,8 @@ mod quick {
                 s.finish = None;
             }
             s.choices = choices_key;
+            s.pad = pad.flatten().filter(|&(ps, _)| ps > s.text.1);
+            s.usage_object = p.usage_object;
             s
         });
         Some((info, span))
@@ -1458,6 +1663,7 @@ mod quick {
         p.eat(b'{')?;
         let (mut seen, mut index, mut finish) = (0u8, None, false);
         let mut content: Option<&str> = None;
+        let mut content_key = 0;
         let mut role = None;
         let mut null_at = None;
         p.members(|k, p| match k {
@@ -1489,6 +1695,7 @@ mod quick {
                     match k {
                         b"content" => {
                             once(&mut dseen, 1)?;
+                            content_key = key_at;
                             role = last_role.map(|r| (r, key_at));
                             if p.peek()? == b'"' {
                                 content = Some(std::str::from_utf8(p.string()?).ok()?);
@@ -1498,7 +1705,18 @@ mod quick {
                             after_content = Some(p.i);
                             Some(())
                         }
-                        b"refusal" | b"reasoning_content" | b"reasoning" | b"tool_calls" => None,
+                        // A `null` one is no text for the full parse either (OpenAI's first
+                        // chunk has `"refusal":null`, 2026-12-04).
+                        b"refusal" | b"reasoning_content" | b"reasoning" => {
+                            let bit = match k {
+                                b"refusal" => 2,
+                                b"reasoning_content" => 4,
+                                _ => 8,
+                            };
+                            once(&mut dseen, bit)?;
+                            p.scalar()?.then_some(())
+                        }
+                        b"tool_calls" => None,
                         _ => {
                             p.value(NEST)?;
                             if k == b"role" {
@@ -1530,6 +1748,9 @@ mod quick {
                 role,
                 finish: null_at.filter(|&f| f >= end),
                 choices: 0,
+                content_key,
+                pad: None,
+                usage_object: false,
             });
             info.parts
                 .push(((K_CHAT, i, 0), Loc::ChatChoice(j), t.to_string()));
@@ -1923,10 +2144,9 @@ impl<S: Scanners> SseGuard<S> {
 
     /// A guard that ends the stream with an error event where an event is too large to scan.
     pub fn fail_closed() -> Self {
-        SseGuard {
-            fail_closed: true,
-            ..Self::default()
-        }
+        let mut g = Self::default();
+        g.fail_closed = true;
+        g
     }
 
     /// What the stream did so far.
@@ -2246,6 +2466,21 @@ impl<S: Scanners> SseGuard<S> {
         let mut info = classify_with(name, &data, &mut self.chat_tpl, &mut self.spare);
         if self.report.shape == Shape::Unknown {
             self.report.shape = info.shape;
+        }
+        // An event without text that ends nothing still open, with nothing queued before it
+        // (the usage chunk, `[DONE]` after the last text): it goes out as it came, as the
+        // steps below would send it (issue 19, 2026-12-04: without their lists).
+        if info.parts.is_empty() && !info.summary && self.queue.is_empty() {
+            let open = if info.ends_all {
+                self.streams.iter().any(|s| !s.finished)
+            } else {
+                !info.ends.is_empty() || !info.ends_choices.is_empty()
+            };
+            if !open {
+                out.extend_from_chunk(cur.at, ev);
+                self.spare.keep_info(info.parts);
+                return;
+            }
         }
         // Whatever a stream still holds goes out before the event that ends it.
         let mut ending: Vec<Key> = if info.ends_all {

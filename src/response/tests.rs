@@ -1117,6 +1117,13 @@ fn chunks_sharing_the_templates_head_are_read_from_choices() {
         r#""choices":[{"index":0,"delta":{"content":"x"}}]} trailing"#,
         r#""usage":{"a":1},"choices":[{"index":2,"delta":{"content":"late"}}]}"#,
         r#""choices":[{"index":0,"delta":{"content":"caf\u00e9"},"obfuscation":"abc"}]}"#,
+        // An empty top-level choices list reads as nothing, whatever follows it (2026-12-04).
+        r#""choices":[]}"#,
+        r#""choices":[],"type":"message_stop","delta":{"type":"text_delta","text":"x"}}"#,
+        r#""choices":[],"usage":{"prompt_tokens":7"#,
+        r#""choices":[]} trailing"#,
+        r#""choices":[],"choices":null}"#,
+        r#""choices":[ ],"usage":null}"#,
     ];
     let mut spare = Spare::default();
     for tail in tails {
@@ -1131,5 +1138,193 @@ fn chunks_sharing_the_templates_head_are_read_from_choices() {
         );
         let got = classify_with(None, data.as_bytes(), &mut tpl, &mut spare);
         assert_eq!(got, classify_parsed(None, data.as_bytes()), "{data}");
+    }
+}
+
+/// OpenAI's streams as they are sent (issue 19, 2026-12-04): a first chunk with the role, an
+/// empty content and `"refusal":null`; every chunk with `"usage":null` and a top-level
+/// `obfuscation` padding of random length; a last chunk with an empty delta and the finish
+/// reason; the usage chunk; `[DONE]`. The chunks after the first text are read by its
+/// template (in a run, each handed to the usage reader), the last by the template without
+/// its content member; every reading is the full parse's (checked in test builds), the
+/// stream passes byte for byte, runs read as single events do at every cut, and the usage
+/// reader finds what reading every event finds. Paddings the template cannot vouch for (an
+/// escape, non-ASCII) are read without it.
+#[test]
+fn openai_streams_with_padding_are_read_by_the_template() {
+    use crate::usage::SseUsageReader;
+    let head = r#"{"id":"chatcmpl-C1","object":"chat.completion.chunk","created":1764633600,"model":"gpt-4o-mini-2024-07-18","service_tier":"default","system_fingerprint":"fp_1","choices":["#;
+    let pads = [
+        "Xb",
+        "",
+        "q7ZrK2mN",
+        "usage",
+        "a b-c_d.e~!",
+        "0",
+        "model",
+        "zzzzzzzzzzzzzzzzzzzz",
+    ];
+    let texts = [
+        "Hello", " there", ",", " how", " are", " you", " today", "?",
+    ];
+    let stream = |pads: &[&str]| -> String {
+        let pad = |i: usize| pads[i % pads.len()];
+        let mut s = format!(
+            "data: {head}{{\"index\":0,\"delta\":{{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}},\"logprobs\":null,\"finish_reason\":null}}],\"usage\":null,\"obfuscation\":\"{}\"}}\n\n",
+            pad(0)
+        );
+        for (i, t) in texts.iter().enumerate() {
+            s.push_str(&format!(
+                "data: {head}{{\"index\":0,\"delta\":{{\"content\":\"{t}\"}},\"logprobs\":null,\"finish_reason\":null}}],\"usage\":null,\"obfuscation\":\"{}\"}}\n\n",
+                pad(i + 1)
+            ));
+        }
+        s.push_str(&format!(
+            "data: {head}{{\"index\":0,\"delta\":{{}},\"logprobs\":null,\"finish_reason\":\"stop\"}}],\"usage\":null,\"obfuscation\":\"{}\"}}\n\n",
+            pad(texts.len() + 1)
+        ));
+        s.push_str(&format!(
+            "data: {head}],\"usage\":{{\"prompt_tokens\":19,\"completion_tokens\":8,\"total_tokens\":27,\"prompt_tokens_details\":{{\"cached_tokens\":0,\"audio_tokens\":0}}}},\"obfuscation\":\"{}\"}}\n\n",
+            pad(texts.len() + 2)
+        ));
+        s + "data: [DONE]\n\n"
+    };
+    let mut spare = Spare::default();
+    for (pads, vouched) in [
+        (&pads[..], true),
+        (&["p\\\"q", "r\\u0041"][..], false),
+        (&["caf\u{e9}", "x\u{4e2d}"][..], false),
+    ] {
+        let s = stream(pads);
+        let b = s.as_bytes();
+        // The first chunk: read quickly (no full parse) unless its padding has an escape.
+        let ends = event_ends(b);
+        let first = &b[6..ends[0] - 2];
+        assert_eq!(
+            quick::chat_chunk(first).is_some(),
+            !pads[0].contains('\\'),
+            "{s}"
+        );
+        // Event by event: every plain chunk and the last one read by the template.
+        let mut tpl = None;
+        for w in ends.windows(2).take(texts.len() + 1) {
+            let data = &b[w[0] + 6..w[1] - 2];
+            let by_template = tpl
+                .as_mut()
+                .and_then(|t: &mut ChatTemplate| t.read(data, &mut spare));
+            assert_eq!(
+                by_template.is_some(),
+                vouched && tpl.is_some(),
+                "{}",
+                String::from_utf8_lossy(data)
+            );
+            classify_with(None, data, &mut tpl, &mut spare);
+        }
+        // Whole: passes unchanged, in a run, every event after the first text's handed over.
+        let mut g: SseGuard<Fake> = SseGuard::new();
+        let out = g.feed(&Fake, b, true);
+        assert_eq!(String::from_utf8_lossy(&out), s);
+        assert_eq!(g.report().text_events, texts.len() as u64);
+        if vouched {
+            assert!(g.runs_taken > 0);
+            assert_eq!(g.usage_quiet_events().len(), texts.len() - 1, "{s}");
+        }
+        let mut cut_sets: Vec<Vec<usize>> = (0..=b.len()).step_by(11).map(|i| vec![i]).collect();
+        cut_sets.push(ends.clone());
+        cut_sets.push(vec![]);
+        let mut whole = SseUsageReader::default();
+        whole.feed(b);
+        let want = whole.finish();
+        assert_eq!(want.as_ref().map(|u| u.output_tokens), Some(8));
+        for cuts in &cut_sets {
+            same_readings(&Fake, b, cuts, &format!("{pads:?} cuts {cuts:?}"));
+            let mut g: SseGuard<Fake> = SseGuard::new();
+            let mut r = SseUsageReader::default();
+            let points: Vec<usize> = cuts.iter().copied().chain([b.len()]).collect();
+            let mut from = 0;
+            for (k, &to) in points.iter().enumerate() {
+                let c = &b[from..to];
+                let _ = g.feed_chunk(&Fake, c, k + 1 == points.len());
+                r.feed_passing(c, g.usage_quiet_events());
+                from = to;
+            }
+            assert_eq!(r.finish(), want, "{pads:?} cut at {cuts:?}");
+        }
+    }
+    // The quick reader takes a `null` refusal or reasoning, nothing else of them.
+    for (delta, quick_read) in [
+        (r#"{"content":"a","refusal":null}"#, true),
+        (
+            r#"{"reasoning_content":null,"reasoning":null,"content":"a"}"#,
+            true,
+        ),
+        (r#"{"content":"a","refusal":"no"}"#, false),
+        (r#"{"content":"a","refusal":null,"refusal":null}"#, false),
+        (r#"{"content":"a","refusal":""}"#, false),
+    ] {
+        let c = format!(r#"{{"choices":[{{"index":0,"delta":{delta},"finish_reason":null}}]}}"#);
+        let q = quick::chat_chunk(c.as_bytes());
+        assert_eq!(q.is_some(), quick_read, "{c}");
+        if let Some(info) = q {
+            assert_eq!(info, classify_parsed(None, c.as_bytes()), "{c}");
+        }
+    }
+    // A second padding member, or one before the text, is not a padding the template varies.
+    for chunk in [
+        r#"{"obfuscation":"ab","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}"#,
+        r#"{"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}],"obfuscation":"ab","obfuscation":"cd"}"#,
+    ] {
+        let mut tpl = None;
+        classify_with(None, chunk.as_bytes(), &mut tpl, &mut spare);
+        let t = tpl.as_mut().expect("a template");
+        assert!(t.pad.is_none(), "{chunk}");
+        let other = chunk.replacen("\"ab\"", "\"xy\"", 1);
+        assert!(t.read(other.as_bytes(), &mut spare).is_none(), "{other}");
+    }
+}
+
+/// A guard made after others were dropped on the same thread (their emptied buffers kept for
+/// it, 2026-12-04) reads a stream exactly as the first guard of a fresh thread does, whatever
+/// the dropped ones held: a template, queued events, a partial event, a rewritten stream.
+#[test]
+fn a_guard_after_dropped_ones_reads_as_a_fresh_one() {
+    fn read(s: &str, cuts: &[usize]) -> String {
+        let mut g: SseGuard<Fake> = SseGuard::new();
+        let mut out = String::new();
+        let mut from = 0;
+        let points: Vec<usize> = cuts.iter().copied().chain([s.len()]).collect();
+        for (k, &to) in points.iter().enumerate() {
+            let c = g.feed(&Fake, &s.as_bytes()[from..to], k + 1 == points.len());
+            out.push_str(&String::from_utf8_lossy(&c));
+            out.push_str(&format!(" | {:?}\n", g.usage_quiet_events()));
+            from = to;
+        }
+        let r = g.report();
+        format!(
+            "{out}{:?} {} {} {} {}",
+            r.hits, r.blocked, r.rewritten, r.text_events, g.runs_taken
+        )
+    }
+    let b = chat_stream(&[
+        "Hello", " there", " how", " are", " you", " SEC", "RET", " ok",
+    ]);
+    let cuts = [b.len() / 3, b.len() / 2];
+    let fresh = {
+        let b = b.clone();
+        std::thread::spawn(move || read(&b, &cuts)).join().unwrap()
+    };
+    // Not blocked, rewritten (the key is redacted across events).
+    assert!(fresh.contains("] false true 8 "), "{fresh}");
+    for a in [
+        chat_stream(&["Your key is ", "SEC", "RET", ", keep", " it"]),
+        chat_stream(&["a", "b", "c", "d"]),
+        anthropic_stream(&["x", "y"]),
+    ] {
+        for cut in [a.len() / 2 + 3, a.len() - 5, a.len()] {
+            let mut g: SseGuard<Fake> = SseGuard::new();
+            let _ = g.feed(&Fake, &a.as_bytes()[..cut], false);
+            drop(g);
+            assert_eq!(read(&b, &cuts), fresh, "after {cut} bytes of {a}");
+        }
     }
 }
