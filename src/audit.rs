@@ -383,7 +383,25 @@ pub fn rfc3339_millis(t: SystemTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{millis:03}Z")
+    if year > 9999 {
+        return format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{millis:03}Z");
+    }
+    // Digits written in place: `format!` costs ~3,000 wasm operators per call here (issue 16).
+    let mut out = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut n: u64| {
+        for i in (at..at + width).rev() {
+            out[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, 4, year as u64);
+    put(5, 2, month as u64);
+    put(8, 2, day as u64);
+    put(11, 2, h);
+    put(14, 2, m);
+    put(17, 2, s);
+    put(20, 3, u64::from(millis));
+    out.iter().map(|&b| char::from(b)).collect()
 }
 
 #[cfg(test)]
@@ -428,6 +446,24 @@ mod tests {
         assert_eq!(rfc3339_millis(t), "2026-11-23T08:50:00.123Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert_eq!(rfc3339_millis(leap), "2000-02-29T00:00:00.000Z");
+        // Every field at its widths (leading zeros, 9s), as the formatter wrote them before.
+        for (secs, millis, want) in [
+            (951_782_399u64, 7u64, "2000-02-28T23:59:59.007Z"),
+            (1_795_423_845, 45, "2026-11-23T08:50:45.045Z"),
+            (4_102_444_799, 999, "2099-12-31T23:59:59.999Z"),
+            (31_536_000, 0, "1971-01-01T00:00:00.000Z"),
+        ] {
+            let t = UNIX_EPOCH + Duration::from_millis(secs * 1000 + millis);
+            assert_eq!(rfc3339_millis(t), want);
+        }
+        assert_eq!(
+            rfc3339_millis(UNIX_EPOCH + Duration::from_secs(253_402_300_799)),
+            "9999-12-31T23:59:59.000Z"
+        );
+        assert_eq!(
+            rfc3339_millis(UNIX_EPOCH + Duration::from_secs(253_402_300_800)),
+            "10000-01-01T00:00:00.000Z"
+        );
     }
 
     #[test]

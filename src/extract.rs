@@ -546,16 +546,19 @@ impl<'de> Visitor<'de> for Node<'_> {
             let Some(Seg::Key(k)) = self.0.path.borrow_mut().pop() else {
                 return Err(de::Error::custom("path stack"));
             };
-            if out.contains_key(&k) {
-                if !self.0.allow_dups {
-                    *self.0.dup.borrow_mut() = Some(self.0.path_string(&k));
-                    return Err(de::Error::custom("duplicate key"));
+            // One search of the map per key (not `contains_key`, then `insert`).
+            match out.entry(k) {
+                serde_json::map::Entry::Vacant(e) => {
+                    e.insert(v);
                 }
-                if let Some(old) = out.insert(k, v) {
+                serde_json::map::Entry::Occupied(mut e) => {
+                    if !self.0.allow_dups {
+                        *self.0.dup.borrow_mut() = Some(self.0.path_string(e.key()));
+                        return Err(de::Error::custom("duplicate key"));
+                    }
+                    let old = std::mem::replace(e.get_mut(), v);
                     self.0.extra.borrow_mut().push(old);
                 }
-            } else {
-                out.insert(k, v);
             }
         }
         Ok(Value::Object(out))
@@ -1365,8 +1368,10 @@ fn read_meta(v: &Value) -> RequestMeta {
             .find_map(|k| o.get(*k).and_then(Value::as_u64))
             .or_else(|| {
                 // Gemini `generationConfig.maxOutputTokens`, Bedrock `inferenceConfig.maxTokens`.
-                v.pointer("/generationConfig/maxOutputTokens")
-                    .or_else(|| v.pointer("/inferenceConfig/maxTokens"))
+                // (`get` twice, not `Value::pointer`, which allocates per path segment.)
+                let at = |a: &str, b: &str| o.get(a).and_then(|x| x.get(b));
+                at("generationConfig", "maxOutputTokens")
+                    .or_else(|| at("inferenceConfig", "maxTokens"))
                     .and_then(Value::as_u64)
             });
     }

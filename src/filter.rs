@@ -198,9 +198,14 @@ impl Host for WasmHost {
     }
 
     fn log(&self, level: Level, message: &str) {
-        match level {
-            Level::Info => log::info!("{message}"),
-            Level::Warn => log::warn!("{message}"),
+        // The level filter of the SDK's logger (`set_log_level` in `main!`), then the call it
+        // makes, with the message as it is.
+        let (level, host_level) = match level {
+            Level::Info => (log::Level::Info, host::LOG_INFO),
+            Level::Warn => (log::Level::Warn, host::LOG_WARN),
+        };
+        if level <= log::max_level() {
+            host::log(host_level, message);
         }
     }
 

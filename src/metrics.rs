@@ -77,16 +77,31 @@ pub enum Kind {
 
 /// Keeps `[A-Za-z0-9_.:/-]`, maps anything else to `_`, cuts at 64 bytes; empty becomes `none`.
 pub fn label_value(v: &str) -> String {
+    let mut out = String::new();
+    push_label_value(&mut out, v);
+    out
+}
+
+fn label_byte(b: u8) -> bool {
+    matches!(b, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b':' | b'/' | b'-')
+}
+
+/// Appends [`label_value`]`(v)` to `out`.
+fn push_label_value(out: &mut String, v: &str) {
     if v.is_empty() {
-        return "none".to_string();
+        out.push_str("none");
+        return;
     }
-    v.bytes()
-        .take(MAX_LABEL_VALUE)
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b':' | b'/' | b'-' => b as char,
-            _ => '_',
-        })
-        .collect()
+    let v = &v.as_bytes()[..v.len().min(MAX_LABEL_VALUE)];
+    // Already a label (the usual case: a model name, a rule id): copied whole.
+    if v.iter().all(|&b| label_byte(b)) {
+        out.push_str(std::str::from_utf8(v).unwrap_or_default());
+        return;
+    }
+    out.extend(
+        v.iter()
+            .map(|&b| if label_byte(b) { b as char } else { '_' }),
+    );
 }
 
 /// `base;k1=v1;k2=v2` with sanitised values.
@@ -97,7 +112,7 @@ pub fn name(base: &str, labels: &[(&str, &str)]) -> String {
         out.push(';');
         out.push_str(k);
         out.push('=');
-        out.push_str(&label_value(v));
+        push_label_value(&mut out, v);
     }
     out
 }

@@ -59,6 +59,9 @@ pub struct Telemetry {
     models: ModelLabels,
     /// `promptgate_response_decisions_total` by decision (guarding::DECISIONS), once defined.
     response_decisions: [Option<u32>; 6],
+    /// `promptgate_tokens_total` ids (prompt, completion) by model label, once both are
+    /// defined: the registry's answer kept, so its name is not built per request (issue 16).
+    token_series: Vec<(String, [u32; 2])>,
 }
 
 fn bump<H: Host + ?Sized>(host: &H, id: Option<u32>, delta: i64) {
@@ -93,6 +96,7 @@ impl Telemetry {
             limit_store_errors_rls: None,
             models: ModelLabels::new(32),
             response_decisions: [None; 6],
+            token_series: Vec::new(),
         }
     }
 
@@ -145,11 +149,51 @@ impl Telemetry {
         labels: &[(&str, &str)],
         delta: i64,
     ) {
-        let name = metrics::name(base, labels);
-        let id = self
-            .registry
-            .id(&name, Kind::Counter, |k, n| host.define_metric(k, n));
+        let id = self.labelled_id(host, base, labels);
         bump(host, id, delta);
+    }
+
+    fn labelled_id<H: Host + ?Sized>(
+        &mut self,
+        host: &H,
+        base: &str,
+        labels: &[(&str, &str)],
+    ) -> Option<u32> {
+        let name = metrics::name(base, labels);
+        self.registry
+            .id(&name, Kind::Counter, |k, n| host.define_metric(k, n))
+    }
+
+    /// `promptgate_tokens_total{model=label, type=prompt|completion}` by `prompt` and
+    /// `completion`: as two [`add_labelled`](Self::add_labelled) calls (the prompt series
+    /// defined first), with the ids of a label kept once the registry has given both (it never
+    /// takes an id back, so the kept ids are what it would answer).
+    fn add_tokens<H: Host + ?Sized>(
+        &mut self,
+        host: &H,
+        label: &str,
+        prompt: i64,
+        completion: i64,
+    ) {
+        let known = self
+            .token_series
+            .iter()
+            .find(|(l, _)| l == label)
+            .map(|(_, ids)| *ids);
+        let ids = match known {
+            Some(ids) => ids.map(Some),
+            None => {
+                let base = metrics::TOKENS_TOTAL;
+                let p = self.labelled_id(host, base, &[("model", label), ("type", "prompt")]);
+                let c = self.labelled_id(host, base, &[("model", label), ("type", "completion")]);
+                if let (Some(p), Some(c)) = (p, c) {
+                    self.token_series.push((label.to_string(), [p, c]));
+                }
+                [p, c]
+            }
+        };
+        bump(host, ids[0], prompt);
+        bump(host, ids[1], completion);
     }
 }
 
@@ -705,11 +749,10 @@ impl<H: Host> Exchange<H> {
         let mut settlement = None;
         if let Some(res) = self.reservation.as_mut() {
             let now = self.now.map_or_else(|| self.host.now_ms(), ms);
-            settlement = self
-                .plugin
-                .limiter
-                .settle(&self.host, res, usage.as_ref(), now);
-            self.plugin.limiter.release(&self.host, res, now);
+            settlement =
+                self.plugin
+                    .limiter
+                    .settle_and_release(&self.host, res, usage.as_ref(), now);
         }
         if let Some(s) = &settlement {
             if s.error.is_some() {
@@ -738,16 +781,10 @@ impl<H: Host> Exchange<H> {
                 total: u.total(),
                 estimated: false,
             });
-            t.add_labelled(
+            t.add_tokens(
                 &self.host,
-                metrics::TOKENS_TOTAL,
-                &[("model", &label), ("type", "prompt")],
+                &label,
                 u.input_tokens as i64,
-            );
-            t.add_labelled(
-                &self.host,
-                metrics::TOKENS_TOTAL,
-                &[("model", &label), ("type", "completion")],
                 u.output_tokens as i64,
             );
         } else if let Some(s) = settlement.as_ref().filter(|s| s.estimated && s.tokens > 0) {

@@ -370,11 +370,15 @@ impl Limiter {
 
     /// The key of slot `i`.
     pub fn slot_key(&self, i: u32) -> String {
-        format!("{}slot/{i}", self.prefix)
+        let mut key = String::with_capacity(self.prefix.len() + 16);
+        key.push_str(&self.prefix);
+        key.push_str("slot/");
+        key.push_str(&i.to_string());
+        key
     }
 
     fn fixed_key(&self, name: &str) -> String {
-        format!("{}{name}", self.prefix)
+        [self.prefix.as_str(), name].concat()
     }
 
     fn home_slot(&self, id: &str) -> u32 {
@@ -706,6 +710,34 @@ impl Limiter {
         usage: Option<&Usage>,
         now_ms: u64,
     ) -> Option<Settlement> {
+        self.settle_inner(store, res, usage, now_ms, false)
+    }
+
+    /// [`settle`](Self::settle), then [`release`](Self::release): what the end of a request
+    /// does. When both change the consumer's bucket they do it in one read and one
+    /// compare-and-swap write instead of two of each (issue 16); the bucket ends the same.
+    pub fn settle_and_release<S: SharedStore + ?Sized>(
+        &self,
+        store: &S,
+        res: &mut Reservation,
+        usage: Option<&Usage>,
+        now_ms: u64,
+    ) -> Option<Settlement> {
+        let settlement = self.settle_inner(store, res, usage, now_ms, true);
+        self.release(store, res, now_ms);
+        settlement
+    }
+
+    /// `release_too`: a bucket update of the settlement also gives back the concurrency slot
+    /// (and marks it released).
+    fn settle_inner<S: SharedStore + ?Sized>(
+        &self,
+        store: &S,
+        res: &mut Reservation,
+        usage: Option<&Usage>,
+        now_ms: u64,
+        release_too: bool,
+    ) -> Option<Settlement> {
         if res.settled {
             return None;
         }
@@ -730,6 +762,7 @@ impl Limiter {
         let mut error = None;
         if !res.kinds.is_empty() && (token_delta != 0 || cost_delta != 0) {
             if let Some((bref, key)) = &res.bucket {
+                let release = release_too && res.concurrency && !res.released;
                 let r = self.update_bucket(store, bref, key, now_ms, |b| {
                     let mut changed = false;
                     for e in b.entries.iter_mut().filter(|e| res.kinds.contains(&e.kind)) {
@@ -739,10 +772,19 @@ impl Limiter {
                         };
                         changed |= apply_delta(&mut e.w, e.kind.period(), res.at_ms, now_ms, d);
                     }
+                    // `release`'s own change, on the same reading.
+                    if release && b.inflight > 0 {
+                        b.inflight -= 1;
+                        b.inflight_ms = now_ms;
+                        changed = true;
+                    }
                     changed
                 });
-                if let Err(f) = r {
-                    error = Some(fail_error(f));
+                match r {
+                    // Written (or nothing to write, as `release` would have found): released.
+                    // A failed write wrote neither: `release` tries on its own.
+                    Ok(_) => res.released |= release,
+                    Err(f) => error = Some(fail_error(f)),
                 }
             }
         }
@@ -1051,16 +1093,22 @@ fn secs_ceil(ms: u64) -> u64 {
 
 /// OpenAI's reset format: `20ms`, `1s`, `6m0s`, `1h2m3s`.
 pub fn duration(ms: u64) -> String {
+    // Pieces pushed, not `format!` (issue 16: this runs for every limited request).
     if ms < 1000 {
-        return format!("{ms}ms");
+        return ms.to_string() + "ms";
     }
     let s = ms.div_ceil(1000);
     let (h, m, s) = (s / 3600, s % 3600 / 60, s % 60);
+    let mut out = String::with_capacity(12);
     if h > 0 {
-        format!("{h}h{m}m{s}s")
-    } else if m > 0 {
-        format!("{m}m{s}s")
-    } else {
-        format!("{s}s")
+        out.push_str(&h.to_string());
+        out.push('h');
     }
+    if h > 0 || m > 0 {
+        out.push_str(&m.to_string());
+        out.push('m');
+    }
+    out.push_str(&s.to_string());
+    out.push('s');
+    out
 }

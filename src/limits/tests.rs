@@ -961,6 +961,8 @@ fn config_errors_name_fields() {
 #[test]
 fn duration_format() {
     assert_eq!(duration(20), "20ms");
+    assert_eq!(duration(0), "0ms");
+    assert_eq!(duration(3_600_000), "1h0m0s");
     assert_eq!(duration(1000), "1s");
     assert_eq!(duration(1001), "2s");
     assert_eq!(duration(360_000), "6m0s");
@@ -1034,4 +1036,55 @@ fn global_budget_pricing_sources_and_partial_failures() {
         cur(&bucket_of(&l, &mem, &a), LimitKind::CostPerDay),
         2_000_000
     );
+}
+
+/// Issue 16: `settle_and_release` (the end of a request) leaves every bucket exactly as
+/// `settle` then `release` do, in one read and one write of the consumer's bucket instead of two
+/// of each when both change it; and it still releases when the settlement writes nothing.
+#[test]
+fn settle_and_release_is_settle_then_release_in_one_write() {
+    let usage = Usage {
+        input_tokens: 30,
+        output_tokens: 7,
+        total_tokens: 37,
+        model: Some("m".into()),
+        ..Usage::default()
+    };
+    let config = r#"{"default": {"requests_per_minute": 100, "tokens_per_minute": 100000,
+        "tokens_per_day": 1000000, "concurrent_requests": 5}}"#;
+    for sem in BOTH {
+        for usage in [Some(&usage), None] {
+            let (two, one) = (MemoryStore::new(sem), MemoryStore::new(sem));
+            let l = lim(config);
+            let a = consumer("a");
+            let mut r_two = l.check(&two, &a, DAY0, &req()).reservation;
+            let mut r_one = l.check(&one, &a, DAY0, &req()).reservation;
+            let (two_before, one_before) = (two.op_counts(), one.op_counts());
+            let s_two = l.settle(&two, &mut r_two, usage, DAY0 + 500);
+            assert!(l.release(&two, &mut r_two, DAY0 + 500));
+            let s_one = l.settle_and_release(&one, &mut r_one, usage, DAY0 + 500);
+            assert_eq!(s_one, s_two);
+            assert!(!r_one.holds_concurrency() && r_one.is_settled());
+            assert_eq!(bucket_of(&l, &one, &a), bucket_of(&l, &two, &a));
+            assert_eq!(bucket_of(&l, &one, &a).inflight, 0);
+            let ops =
+                |after: (u64, u64), before: (u64, u64)| (after.0 - before.0, after.1 - before.1);
+            let (o2, o1) = (
+                ops(two.op_counts(), two_before),
+                ops(one.op_counts(), one_before),
+            );
+            match usage {
+                // The usage corrects the estimate: both change the bucket.
+                Some(_) => assert_eq!((o1.0 * 2, o1.1 * 2), o2, "{sem:?}"),
+                // Estimate stands: only the release writes.
+                None => assert_eq!(o1, o2, "{sem:?}"),
+            }
+            // Idempotent, as each half is.
+            assert_eq!(
+                l.settle_and_release(&one, &mut r_one, usage, DAY0 + 600),
+                None
+            );
+            assert!(!l.release(&one, &mut r_one, DAY0 + 600));
+        }
+    }
 }

@@ -933,6 +933,9 @@ pub struct Vm {
     instance: Instance,
     next_ctx: i32,
     pub configured: bool,
+    /// Wasm operators of each callback of the last request, in order ([`Vm::request`]): the
+    /// step name (`create`, `request_headers`, ..., `log`, `delete`) and its operators.
+    pub phase_ops: Vec<(&'static str, u64)>,
 }
 
 /// The outcome of one request.
@@ -1032,6 +1035,7 @@ impl Vm {
             instance,
             next_ctx: 2,
             configured: false,
+            phase_ops: Vec::new(),
         };
         for init in ["_initialize", "_start"] {
             if vm.instance.get_func(&mut vm.store, init).is_some() {
@@ -1076,13 +1080,29 @@ impl Vm {
 
     fn step(&mut self, step: &'static str, name: &str, args: &[i32]) -> i32 {
         self.store.data_mut().step = step;
-        match self.call_i32(name, args) {
+        let before = self.wasm_ops();
+        let r = match self.call_i32(name, args) {
             Ok(v) => v,
             Err(e) => panic!(
                 "{:?}: promptgate trapped in {name}: {e:?}",
                 self.store.data().profile
             ),
-        }
+        };
+        let used = self.wasm_ops() - before;
+        self.phase_ops.push((step, used));
+        r
+    }
+
+    /// A callback without a result (`proxy_on_log`, `proxy_on_delete`), its operators recorded
+    /// in [`Vm::phase_ops`] as `step`.
+    fn step0(&mut self, step: &'static str, name: &str, args: &[i32]) {
+        self.store.data_mut().step = step;
+        let before = self.wasm_ops();
+        let profile = self.store.data().profile;
+        self.call0(name, args)
+            .unwrap_or_else(|e| panic!("{profile:?}: trapped in {name}: {e:?}"));
+        let used = self.wasm_ops() - before;
+        self.phase_ops.push((step, used));
     }
 
     /// Wasm operators executed by the guest so far (wasmtime fuel).
@@ -1115,6 +1135,7 @@ impl Vm {
         let ctx = self.next_ctx;
         self.next_ctx += 1;
         let logs_before = self.store.data().logs.len();
+        self.phase_ops.clear();
         {
             let st = self.store.data_mut();
             let mut h: Vec<(String, String)> = headers
@@ -1246,14 +1267,10 @@ impl Vm {
             }
         }
         if profile != Profile::Apisix {
-            self.store.data_mut().step = "log";
-            self.call0("proxy_on_log", &[ctx])
-                .unwrap_or_else(|e| panic!("{profile:?}: trapped in on_log: {e:?}"));
+            self.step0("log", "proxy_on_log", &[ctx]);
         }
         self.step("done", "proxy_on_done", &[ctx]);
-        self.store.data_mut().step = "delete";
-        self.call0("proxy_on_delete", &[ctx])
-            .unwrap_or_else(|e| panic!("{profile:?}: trapped in on_delete: {e:?}"));
+        self.step0("delete", "proxy_on_delete", &[ctx]);
         let audit = self.store.data().logs[logs_before..]
             .iter()
             .filter_map(|(_, m)| {
