@@ -521,10 +521,14 @@ const PROBE_REVERSED: u16 = u16::MAX - 1;
 /// Pattern target of the Caesar-shift and Atbash probe words in the prefilters (not a rule
 /// index).
 const PROBE_SHIFTED: u16 = u16::MAX - 2;
-/// `run_view`'s probe bits: a ROT13 probe word, a backwards one, a shifted one.
+/// Pattern target of the word-order probes in the prefilters (not a rule index).
+const PROBE_WORDS_REVERSED: u16 = u16::MAX - 3;
+/// `run_view`'s probe bits: a ROT13 probe word, a backwards one, a shifted one, words in
+/// reverse order.
 const SAW_ROT13: u8 = 1;
 const SAW_REVERSED: u8 = 2;
 const SAW_SHIFTED: u8 = 4;
+const SAW_WORDS_REVERSED: u8 = 8;
 /// Pattern targets at or above this are lexicon terms (`LEX_TERM | term index`).
 const LEX_TERM: u16 = 0x8000;
 
@@ -842,6 +846,9 @@ impl Inspector {
         }
         for p in views::shift_probes() {
             pats.push((p, PROBE_SHIFTED, View::Plain));
+        }
+        for p in views::WORDS_REVERSED_PROBES {
+            pats.push((p.to_string(), PROBE_WORDS_REVERSED, View::Plain));
         }
         let mut always = Vec::new();
         for (i, c) in cfg.custom_rules.iter().enumerate() {
@@ -1221,6 +1228,10 @@ impl Inspector {
             if probe & SAW_SHIFTED != 0 && views::unshifted(text, &mut r) {
                 self.scan_decoded(&r, 0..text.len(), depth, true, out);
             }
+            if probe & SAW_WORDS_REVERSED != 0 {
+                views::words_backwards(text, &mut r);
+                self.scan_decoded(&r, 0..text.len(), depth, true, out);
+            }
             if probe & SAW_REVERSED != 0 && !IN_BACKWARDS.with(|b| b.replace(true)) {
                 views::backwards(text, &mut r);
                 self.scan_decoded(&r, 0..text.len(), depth, true, out);
@@ -1345,6 +1356,10 @@ impl Inspector {
                 }
                 if ri == PROBE_SHIFTED {
                     probe |= SAW_SHIFTED;
+                    continue;
+                }
+                if ri == PROBE_WORDS_REVERSED {
+                    probe |= SAW_WORDS_REVERSED;
                     continue;
                 }
                 if ri == PROBE_REVERSED {
