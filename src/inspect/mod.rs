@@ -524,11 +524,19 @@ const PROBE_SHIFTED: u16 = u16::MAX - 2;
 /// Pattern target of the word-order probes in the prefilters (not a rule index).
 const PROBE_WORDS_REVERSED: u16 = u16::MAX - 3;
 /// `run_view`'s probe bits: a ROT13 probe word, a backwards one, a shifted one, words in
-/// reverse order.
+/// reverse order. The bit of probe target `t` is `1 << (u16::MAX - t)`.
 const SAW_ROT13: u8 = 1;
 const SAW_REVERSED: u8 = 2;
 const SAW_SHIFTED: u8 = 4;
 const SAW_WORDS_REVERSED: u8 = 8;
+/// The lowest probe target: targets from here to `u16::MAX` are probes.
+const FIRST_PROBE: u16 = PROBE_WORDS_REVERSED;
+const _: () = assert!(
+    SAW_ROT13 == 1 << (u16::MAX - PROBE_ROT13)
+        && SAW_REVERSED == 1 << (u16::MAX - PROBE_REVERSED)
+        && SAW_SHIFTED == 1 << (u16::MAX - PROBE_SHIFTED)
+        && SAW_WORDS_REVERSED == 1 << (u16::MAX - PROBE_WORDS_REVERSED)
+);
 /// Pattern targets at or above this are lexicon terms (`LEX_TERM | term index`).
 const LEX_TERM: u16 = 0x8000;
 
@@ -838,18 +846,14 @@ impl Inspector {
                     .map(|i| i as u16)
             })
             .collect();
-        for p in views::ROT13_PROBES {
-            pats.push((p.to_string(), PROBE_ROT13, View::Plain));
+        for (probes, target) in [
+            (views::ROT13_PROBES, PROBE_ROT13),
+            (views::REVERSED_PROBES, PROBE_REVERSED),
+            (views::WORDS_REVERSED_PROBES, PROBE_WORDS_REVERSED),
+        ] {
+            pats.extend(probes.iter().map(|p| (p.to_string(), target, View::Plain)));
         }
-        for p in views::REVERSED_PROBES {
-            pats.push((p.to_string(), PROBE_REVERSED, View::Plain));
-        }
-        for p in views::shift_probes() {
-            pats.push((p, PROBE_SHIFTED, View::Plain));
-        }
-        for p in views::WORDS_REVERSED_PROBES {
-            pats.push((p.to_string(), PROBE_WORDS_REVERSED, View::Plain));
-        }
+        pats.extend(views::shift_probes().map(|p| (p, PROBE_SHIFTED, View::Plain)));
         let mut always = Vec::new();
         for (i, c) in cfg.custom_rules.iter().enumerate() {
             let f = |k: &str| format!("inspection.custom_rules[{i}].{k}");
@@ -1350,20 +1354,8 @@ impl Inspector {
             let ws = start.saturating_sub(WINDOW);
             let we = (end + WINDOW).min(view.len());
             for &ri in &pf.targets[a as usize..b as usize] {
-                if ri == PROBE_ROT13 {
-                    probe |= SAW_ROT13;
-                    continue;
-                }
-                if ri == PROBE_SHIFTED {
-                    probe |= SAW_SHIFTED;
-                    continue;
-                }
-                if ri == PROBE_WORDS_REVERSED {
-                    probe |= SAW_WORDS_REVERSED;
-                    continue;
-                }
-                if ri == PROBE_REVERSED {
-                    probe |= SAW_REVERSED;
+                if ri >= FIRST_PROBE {
+                    probe |= 1 << (u16::MAX - ri);
                     continue;
                 }
                 if ri >= LEX_TERM {

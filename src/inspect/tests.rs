@@ -1071,3 +1071,10 @@ fn lexicon_reads_past_a_long_document() {
     let ids = hit_ids(&verdict(&i, &format!("{pad}{attack}")));
     assert!(ids.iter().any(|r| r == "ML-001"), "{ids:?}");
 }
+
+/// Lexicon term targets (`LEX_TERM | index`) stay below the probe targets.
+#[test]
+fn lexicon_terms_stay_below_probe_targets() {
+    let i = insp();
+    assert!(i.lexicon.terms.len() < usize::from(FIRST_PROBE & !LEX_TERM));
+}
