@@ -1,4 +1,5 @@
-//! Finds encoded segments (base64, base32, hex, binary, Morse, percent-encoding) embedded in
+//! Finds encoded segments (base64, base32, hex, binary, Morse, percent-encoding,
+//! quoted-printable, Ascii85) embedded in
 //! prompt text and decodes them, so that the decoded text can be scanned as well. One linear pass; decoding is only
 //! attempted after a cheap plausibility check on the segment's first bytes.
 
@@ -485,6 +486,10 @@ fn quoted_printable(b: &[u8], at: usize, floor: usize, out: &mut Vec<u8>) -> Ran
             break;
         }
     }
+    // `QP_BACK` may end inside a character: start at the next one
+    while s < at && b[s] & 0xC0 == 0x80 {
+        s += 1;
+    }
     out.clear();
     let mut escapes = 0;
     let mut j = s;
@@ -524,7 +529,6 @@ fn quoted_printable(b: &[u8], at: usize, floor: usize, out: &mut Vec<u8>) -> Ran
 /// last partial group padded) into `out` when its first four groups decode to text
 /// ([`plausible_prefix`]); the run's end.
 fn ascii85(b: &[u8], i: usize, out: &mut Vec<u8>) -> Option<usize> {
-    let run = b[i..].iter().take_while(|&&x| is_a85(x)).count();
     let group = |g: &[u8], out: &mut Vec<u8>| {
         let mut v: u64 = 0;
         for k in 0..5 {
@@ -545,6 +549,7 @@ fn ascii85(b: &[u8], i: usize, out: &mut Vec<u8>) -> Option<usize> {
     if !plausible_prefix(out) {
         return None;
     }
+    let run = b[i..].iter().take_while(|&&x| is_a85(x)).count();
     out.clear();
     for g in b[i..i + run].chunks(5) {
         if g.len() == 1 || !group(g, out) {
@@ -906,6 +911,10 @@ mod tests {
         ] {
             assert!(all(benign).is_empty(), "{benign}");
         }
+        // a run longer than the look-back, of multi-byte characters: the span starts on one
+        // (`all` slices the text by it)
+        let t = format!("{}=41=42=43=44 and more", "é".repeat(200));
+        assert_eq!(all(&t).len(), 1);
     }
 
     #[test]

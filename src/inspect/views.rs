@@ -15,7 +15,11 @@
 //!   [`MIN_SPLIT_PARTS`] words joined by the same separator (see [`separated_view`]).
 //! * **Fused**: words written without spaces ("ignoreallpreviousinstructions") read apart
 //!   with a vocabulary of common English words and the rules' own words (see [`fused_view`]).
+//! * **Masked**: words with their vowels written `*` ("*gn*r* *ll pr*v***s") read back as
+//!   vocabulary words (see [`masked_view`]); letters spelled one by one and run together
+//!   ("i.g.n.o.r.e.a.l.l") are read apart inside the separated view ([`respelled`]).
 //! * **ROT13** ([`rot13`]): run by the inspector when a ROT13 probe word is found.
+//! * **Pig Latin** ([`unpigged`]): run by the inspector when a Pig Latin probe word is found.
 //! * **Backwards**: the text with its characters in reverse order, run by the inspector when a
 //!   word written backwards ([`REVERSED_PROBES`]) is found ("snoitcurtsni suoiverp lla erongI").
 //!
@@ -360,16 +364,18 @@ fn masked_view(text: &str) -> Option<(Range<usize>, String)> {
     let (mut masked, mut read) = (0usize, 0usize);
     let (mut first, mut last, mut copied) = (usize::MAX, 0, 0);
     let mut out = String::new();
+    let part = |c: u8| c.is_ascii_alphabetic() || c == b'*';
+    // only the runs around a `*` are read: code with a few `*` costs a few probes
     let mut i = 0;
-    while i < b.len() {
-        if !(b[i].is_ascii_alphabetic() || b[i] == b'*') {
-            i += 1;
+    for p in memchr::memchr_iter(b'*', b) {
+        if p < i {
             continue;
         }
-        let s = i;
-        while i < b.len() && (b[i].is_ascii_alphabetic() || b[i] == b'*') {
-            i += 1;
+        let mut s = p;
+        while s > i && part(b[s - 1]) {
+            s -= 1;
         }
+        i = p + b[p..].iter().take_while(|&&c| part(c)).count();
         let w = &b[s..i];
         let stars = w.iter().filter(|&&c| c == b'*').count();
         if stars == 0 || stars == w.len() {
