@@ -305,13 +305,15 @@ fn respelled(view: &str) -> Option<String> {
     Some(out)
 }
 
+/// Masked form -> (not an English word, word): see [`masked_vocab`].
+type MaskedVocab = hashbrown::HashMap<Box<[u8]>, (bool, Box<[u8]>)>;
+
 /// Vocabulary words ([`fused_vocab`]) by their form with every vowel written `*`
 /// ("pr*v***s" -> "previous"). Of two words with one form, a common English word or an English
 /// lexicon term before a rule's word (which may be another language's: "ignora"), then the first
 /// in byte order. Built once per VM, on the first text with masked vowels.
-fn masked_vocab() -> &'static hashbrown::HashMap<Box<[u8]>, (bool, Box<[u8]>)> {
-    static MASKED: std::sync::OnceLock<hashbrown::HashMap<Box<[u8]>, (bool, Box<[u8]>)>> =
-        std::sync::OnceLock::new();
+fn masked_vocab() -> &'static MaskedVocab {
+    static MASKED: std::sync::OnceLock<MaskedVocab> = std::sync::OnceLock::new();
     MASKED.get_or_init(|| {
         let english: hashbrown::HashSet<&[u8]> = COMMON_WORDS
             .split_whitespace()
@@ -323,7 +325,7 @@ fn masked_vocab() -> &'static hashbrown::HashMap<Box<[u8]>, (bool, Box<[u8]>)> {
             )
             .map(str::as_bytes)
             .collect();
-        let mut m: hashbrown::HashMap<Box<[u8]>, (bool, Box<[u8]>)> = hashbrown::HashMap::new();
+        let mut m = MaskedVocab::new();
         for w in fused_vocab() {
             if w.len() < 2 || !w.iter().any(|&c| is_vowel(c)) {
                 continue;
