@@ -178,3 +178,88 @@ fn opt_ins_add_their_calls() {
     let quiet = calls_of_second_request(r#"{"audit": {"log": false}}"#);
     assert_eq!(quiet.len(), plain.len() - 1, "{quiet:?}");
 }
+
+/// A 16-token OpenAI chat stream with its usage chunk, cut after each event (the chunks Envoy
+/// hands the filter when the model writes its events one by one).
+fn stream_events() -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for i in 0..16 {
+        let delta = if i == 0 {
+            serde_json::json!({"role": "assistant", "content": format!("tok{i} ")})
+        } else {
+            serde_json::json!({"content": format!("tok{i} ")})
+        };
+        let finish = if i == 15 {
+            "stop".into()
+        } else {
+            serde_json::Value::Null
+        };
+        let c = serde_json::json!({"id": "chatcmpl-1", "object": "chat.completion.chunk",
+            "created": 1764633600, "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
+        out.push(format!("data: {c}\n\n").into_bytes());
+    }
+    let u = serde_json::json!({"id": "chatcmpl-1", "object": "chat.completion.chunk",
+        "created": 1764633600, "model": "gpt-4o-mini", "choices": [],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 16, "total_tokens": 28}});
+    out.push(format!("data: {u}\n\n").into_bytes());
+    out.push(b"data: [DONE]\n\n".to_vec());
+    out
+}
+
+/// The calls of the second streamed request of a VM on `config` (a file of bench/configs).
+fn calls_of_second_stream(config: &str) -> Vec<(&'static str, String)> {
+    let path = common::repo_root().join(format!("bench/configs/{config}.json"));
+    let config = std::fs::read_to_string(path).expect("bench config");
+    let mut vm = Vm::counting_calls(
+        Profile::Envoy,
+        &common::wasm_path(),
+        &config,
+        Arc::new(Mutex::new(SharedData::default())),
+    );
+    let body = serde_json::json!({
+        "model": "gpt-4o-mini", "stream": true, "stream_options": {"include_usage": true},
+        "messages": [{"role": "user", "content": "Count to sixteen."}]
+    })
+    .to_string();
+    let events = stream_events();
+    let chunks: Vec<&[u8]> = events.iter().map(Vec::as_slice).collect();
+    let headers = [
+        (":method", "POST"),
+        (":path", "/v1/chat/completions"),
+        (":authority", "localhost"),
+        ("content-type", "application/json"),
+        ("authorization", "Bearer sk-a"),
+    ];
+    let mut calls = Vec::new();
+    for _ in 0..2 {
+        vm.store.data_mut().calls.clear();
+        let o = vm.request_chunked(
+            &headers,
+            body.as_bytes(),
+            (200, "text/event-stream", &chunks),
+        );
+        assert!(o.forwarded, "{o:?}");
+        assert_eq!(
+            o.exchange.resp_body,
+            events.concat(),
+            "the stream was changed"
+        );
+        let a = o.audit.as_ref().expect("audit event");
+        assert_eq!(a["tokens"]["completion"], 16, "usage read: {a}");
+        calls = vm.store.data().calls.clone();
+    }
+    calls
+}
+
+/// Issue 19: what the output guard adds in host calls to a benign stream delivered event by
+/// event. Every call crosses from V8 into Envoy; a benign stream must pass without its chunks
+/// being rewritten.
+#[test]
+fn streamed_answer_host_calls_with_and_without_the_guard() {
+    let off = calls_of_second_stream("default");
+    let on = calls_of_second_stream("guard");
+    report("stream, guard off", &off);
+    report("stream, guard on", &on);
+    assert_eq!(count(&on, "proxy_set_buffer_bytes"), 0, "{on:?}");
+}

@@ -496,13 +496,31 @@ fn chat_stream(pieces: &[String]) -> Vec<u8> {
     out
 }
 
+/// An SSE answer cut after each event: the chunks Envoy hands the filter when the model writes
+/// its events one by one.
+fn sse_events(answer: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while let Some(i) = answer[start..].windows(2).position(|w| w == b"\n\n") {
+        out.push(&answer[start..start + i + 2]);
+        start += i + 2;
+    }
+    if start < answer.len() {
+        out.push(&answer[start..]);
+    }
+    out
+}
+
 /// Issue 19: what the output guard adds to a streamed answer, guard on (`bench/configs/guard.json`,
 /// every detector) against off (`default.json`): the deterministic A/B behind scripts/bench's
 /// SSE rows. A 1 KiB streamed request; answers of 16 tokens (the bench's) and of 256 and 1024
 /// tokens of prose (the per-token cost). The benign answer must come out byte for byte, its
 /// usage must be read, and with the guard on the audit event must carry its decision. Since
 /// 2026-12-04 the usage reader passes the events the guard read as plain chat chunks (one
-/// framing per stream), so long answers cost less with the guard on than off.
+/// framing per stream), so long answers cost less with the guard on than off when the stream
+/// arrives in one chunk. Each answer is also delivered a chunk per event (`per event`), as Envoy
+/// hands the filter a stream whose events the model writes one by one; the bench's mock model
+/// writes its whole answer at once (two writes), so its Envoy row sees the one-chunk case.
 #[test]
 fn sse_guard_cost() {
     const KIB: usize = 1024;
@@ -543,10 +561,15 @@ fn sse_guard_cost() {
             ("content-type", "application/json"),
             ("authorization", "Bearer sk-cost-test"),
         ];
-        let one = |vm: &mut Vm, answer: &[u8]| {
+        let one = |vm: &mut Vm, answer: &[u8], per_event: bool| {
             let tokens = answer.windows(6).filter(|w| w == b"data: ").count() as u64 - 2;
+            let chunks: Vec<&[u8]> = if per_event {
+                sse_events(answer)
+            } else {
+                vec![answer]
+            };
             let before = vm.wasm_ops();
-            let o = vm.request(&headers, &body, (200, "text/event-stream", answer));
+            let o = vm.request_chunked(&headers, &body, (200, "text/event-stream", &chunks));
             assert!(
                 o.forwarded && o.status == 200,
                 "not forwarded: {}",
@@ -570,11 +593,29 @@ fn sse_guard_cost() {
                 (file == "guard").then_some("allowed"),
                 "{name}: the guard's decision"
             );
+            if tokens == 16 {
+                // Where a short stream's operators go, callback by callback.
+                let mut by: Vec<(&str, u64)> = Vec::new();
+                for &(step, ops) in &vm.phase_ops {
+                    match by.iter_mut().find(|(s, _)| *s == step) {
+                        Some(e) => e.1 += ops,
+                        None => by.push((step, ops)),
+                    }
+                }
+                println!("{name}, 16 tokens, per event {per_event}: {by:?}");
+            }
             vm.wasm_ops() - before
         };
-        one(&mut vm, &answers[0].1); // warm-up: lazily compiled rules, grown heap
+        one(&mut vm, &answers[0].1, true); // warm-up: lazily compiled rules, grown heap
         for (label, answer) in &answers {
-            rows.push((name, label.clone(), answer.len(), one(&mut vm, answer)));
+            rows.push((
+                name,
+                label.clone(),
+                answer.len(),
+                one(&mut vm, answer, false),
+            ));
+            let label = format!("{label}, per event");
+            rows.push((name, label, answer.len(), one(&mut vm, answer, true)));
         }
         if file == "guard" {
             assert_eq!(
@@ -590,7 +631,8 @@ fn sse_guard_cost() {
     for (name, label, n, used) in &rows {
         println!("| {name} | {label} | {n} | {used} |");
     }
-    for (label, _) in &answers {
+    let labels: Vec<String> = rows.iter().map(|r| r.1.clone()).collect();
+    for label in &labels[..labels.len() / 2] {
         let at = |c: &str| rows.iter().find(|r| r.0 == c && &r.1 == label).unwrap().3 as f64;
         let (off, on) = (at("guard off"), at("guard on"));
         println!(

@@ -803,7 +803,7 @@ fn runs_read_as_single_events_do_with_the_real_detectors() {
 }
 
 /// A native profile of the real guard on a 1024-token chat stream, as `tests/wasm_cost.rs`'s
-/// `sse_guard_cost` feeds it (`bench/configs/guard.json`, one chunk). Ignored: run it under
+/// `sse_guard_cost` feeds it (`bench/configs/guard.json`): in one chunk, then a chunk per event. Ignored: run it under
 /// `valgrind --tool=callgrind` (`cargo test --release --lib -- --ignored sse_guard_profile`).
 #[test]
 #[ignore]
@@ -841,6 +841,21 @@ fn sse_guard_profile() {
         let mut g: SseGuard<Bound> = SseGuard::new();
         let out = g.feed_chunk(&bound, &sse, true);
         assert!(out.is_none());
+    }
+    // As Envoy delivers it when the model writes its events one by one: a chunk per event.
+    let ends = event_ends(&sse);
+    let events: Vec<&[u8]> = std::iter::once(0)
+        .chain(ends.iter().copied())
+        .zip(ends.iter().copied())
+        .map(|(a, b)| &sse[a..b])
+        .collect();
+    assert_eq!(events.concat(), sse);
+    for _ in 0..1000 {
+        let mut g: SseGuard<Bound> = SseGuard::new();
+        for (k, e) in events.iter().enumerate() {
+            let out = g.feed_chunk(&bound, e, k + 1 == events.len());
+            assert!(out.is_none());
+        }
     }
 }
 
@@ -1326,5 +1341,48 @@ fn a_guard_after_dropped_ones_reads_as_a_fresh_one() {
             drop(g);
             assert_eq!(read(&b, &cuts), fresh, "after {cut} bytes of {a}");
         }
+    }
+}
+
+/// A native profile of one short stream as the bench's mock model sends it (16 tokens, sorted
+/// keys, the usage chunk, `[DONE]`), delivered in one chunk, through what the exchange runs:
+/// `PG_SSE_PROFILE=off` the usage reader alone, otherwise the guard and the reader it hands the
+/// rest to. Ignored: run it under `perf record` (`cargo test --release --lib -- --ignored
+/// sse_short_stream_profile`).
+#[test]
+#[ignore]
+fn sse_short_stream_profile() {
+    use crate::usage::SseUsageReader;
+    let cfg: crate::config::Config = serde_json::from_str(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/bench/configs/guard.json"
+    )))
+    .expect("guard.json");
+    let guard = Guard::new(cfg.response_guard.as_ref().expect("response_guard")).unwrap();
+    let body = br#"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say hello"}]}"#;
+    let (_, bound) = bind_request(&guard, body, &[]);
+    let mut sse = Vec::new();
+    for i in 0..16 {
+        let delta = if i == 0 {
+            format!("{{\"content\":\"tok{i}\",\"role\":\"assistant\"}}")
+        } else {
+            format!("{{\"content\":\" tok{i}\"}}")
+        };
+        let finish = if i == 15 { "\"stop\"" } else { "null" };
+        sse.extend_from_slice(format!("data: {{\"choices\":[{{\"delta\":{delta},\"finish_reason\":{finish},\"index\":0,\"logprobs\":null}}],\"created\":1764633600,\"id\":\"chatcmpl-mock-1\",\"model\":\"gpt-4o-mini\",\"object\":\"chat.completion.chunk\",\"system_fingerprint\":\"fp_mock\",\"usage\":null}}\n\n").as_bytes());
+    }
+    sse.extend_from_slice(br#"data: {"choices":[],"created":1764633600,"id":"chatcmpl-mock-1","model":"gpt-4o-mini","object":"chat.completion.chunk","system_fingerprint":"fp_mock","usage":{"completion_tokens":16,"prompt_tokens":12,"total_tokens":28}}"#);
+    sse.extend_from_slice(b"\n\ndata: [DONE]\n\n");
+    let off = std::env::var("PG_SSE_PROFILE").is_ok_and(|v| v == "off");
+    for _ in 0..200_000 {
+        let mut reader = SseUsageReader::default();
+        if off {
+            reader.feed(&sse);
+        } else {
+            let mut g: SseGuard<Bound> = SseGuard::new();
+            assert!(g.feed_chunk(&bound, &sse, true).is_none());
+            reader.feed_passing(&sse, g.usage_quiet_events());
+        }
+        assert_eq!(reader.finish().map(|u| u.output_tokens), Some(16));
     }
 }

@@ -381,16 +381,18 @@ fn define_env(linker: &mut Linker<HostState>) -> Result<()> {
             {
                 return Ok(UNIMPLEMENTED);
             }
+            c.data_mut().note("proxy_set_buffer_bytes");
             let data = read(&mut c, p, n)?;
-            if ty != 0 {
-                return Ok(BAD_ARGUMENT);
-            }
             let st = c.data_mut();
-            let mut body = st.ex.req_body.clone();
+            let body = match ty {
+                0 => &mut st.ex.req_body,
+                // The response body: the chunk of this callback (Envoy's buffer under Continue).
+                1 => &mut st.ex.resp_body,
+                _ => return Ok(BAD_ARGUMENT),
+            };
             let start = (start as usize).min(body.len());
             let end = (start + size as usize).min(body.len());
             body.splice(start..end, data);
-            st.ex.req_body = body;
             Ok(OK)
         },
     )?;
@@ -1131,6 +1133,20 @@ impl Vm {
         body: &[u8],
         upstream: (u32, &str, &[u8]),
     ) -> Outcome {
+        self.request_chunked(headers, body, (upstream.0, upstream.1, &[upstream.2]))
+    }
+
+    /// [`Vm::request`] with the model's answer arriving in `upstream.2`'s chunks, one
+    /// `proxy_on_response_body` each (the last with end_of_stream), as Envoy delivers a stream
+    /// read by read: a callback that returns Continue sends its buffer (as the filter left it)
+    /// on; one that returns StopIterationAndBuffer keeps it, and the next callback sees it with
+    /// the new chunk appended. `Outcome::exchange.resp_body` is what reached the client.
+    pub fn request_chunked(
+        &mut self,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        upstream: (u32, &str, &[&[u8]]),
+    ) -> Outcome {
         let profile = self.store.data().profile;
         let ctx = self.next_ctx;
         self.next_ctx += 1;
@@ -1258,12 +1274,27 @@ impl Vm {
                     .remove("wasm_process_resp_body")
                     .is_some();
             if body_called {
-                self.store.data_mut().ex.resp_body = upstream.2.to_vec();
-                self.step(
-                    "response_body",
-                    "proxy_on_response_body",
-                    &[ctx, upstream.2.len() as i32, 1],
-                );
+                let chunks = upstream.2;
+                let mut delivered = Vec::new();
+                let mut held = Vec::new();
+                for (i, chunk) in chunks.iter().enumerate() {
+                    let eos = i + 1 == chunks.len();
+                    held.extend_from_slice(chunk);
+                    let size = held.len() as i32;
+                    self.store.data_mut().ex.resp_body = std::mem::take(&mut held);
+                    let r = self.step(
+                        "response_body",
+                        "proxy_on_response_body",
+                        &[ctx, size, eos as i32],
+                    );
+                    let buf = std::mem::take(&mut self.store.data_mut().ex.resp_body);
+                    if r == 0 || eos {
+                        delivered.extend_from_slice(&buf);
+                    } else {
+                        held = buf;
+                    }
+                }
+                self.store.data_mut().ex.resp_body = delivered;
             }
         }
         if profile != Profile::Apisix {
