@@ -968,13 +968,39 @@ fn speaker_acts(t: &str, s: usize) -> bool {
 /// instructions from the pharmacist", "não ignore suas instruções de segurança", "不要忽略你的
 /// 安全指令": advice to keep the instructions, not to drop them.
 const NEGATION_BEFORE: &[&str] = &[
-    "don't", "dont", "do not", "never", "not", "please don't", "não", "nao", "no", "non", "не",
-    "ни", "nie", "jangan", "đừng", "không", "لا", "mai", "ne",
+    "don't",
+    "dont",
+    "do not",
+    "never",
+    "not",
+    "please don't",
+    "não",
+    "nao",
+    "no",
+    "non",
+    "не",
+    "ни",
+    "nie",
+    "jangan",
+    "đừng",
+    "không",
+    "لا",
+    "mai",
+    "ne",
 ];
 
 /// The same in front of the verb, in scripts without word spaces.
 const NEGATION_BEFORE_UNSPACED: &[&str] = &[
-    "不要", "不", "别", "別", "勿", "不可", "不能", "切勿", "千万不要", "千萬不要",
+    "不要",
+    "不",
+    "别",
+    "別",
+    "勿",
+    "不可",
+    "不能",
+    "切勿",
+    "千万不要",
+    "千萬不要",
 ];
 
 /// Negations after the verb: Japanese ない / しない / するな, Hindi मत / नहीं.
