@@ -109,7 +109,8 @@ pub(super) fn apply(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: 
                 quoted_mention(t, h.start, h.end)
                     || retraction(t, h.start, h.end)
                     || third_party_object(t, h.start, h.end)
-                    || (OVERRIDES.contains(&r.id.as_str()) && speaker_acts(t, h.start))
+                    || (OVERRIDES.contains(&r.id.as_str())
+                        && (speaker_acts(t, h.start) || negated(t, h.start, h.end)))
                     || (r.id == EXFIL && prohibited(t, h.start)),
             )
         };
@@ -961,6 +962,84 @@ fn speaker_acts(t: &str, s: usize) -> bool {
         (clause.ends_with(c) && !alnum_before(clause, clause.len() - c.len()))
             || clause.ends_with(&format!("{c} just"))
     })
+}
+
+/// Negations right in front of an override (issue 15, 2026-12-04): "don't ignore your
+/// instructions from the pharmacist", "não ignore suas instruções de segurança", "不要忽略你的
+/// 安全指令": advice to keep the instructions, not to drop them.
+const NEGATION_BEFORE: &[&str] = &[
+    "don't",
+    "dont",
+    "do not",
+    "never",
+    "not",
+    "please don't",
+    "não",
+    "nao",
+    "no",
+    "non",
+    "не",
+    "ни",
+    "nie",
+    "jangan",
+    "đừng",
+    "không",
+    "لا",
+    "mai",
+    "ne",
+];
+
+/// The same in front of the verb, in scripts without word spaces.
+const NEGATION_BEFORE_UNSPACED: &[&str] = &[
+    "不要",
+    "不",
+    "别",
+    "別",
+    "勿",
+    "不可",
+    "不能",
+    "切勿",
+    "千万不要",
+    "千萬不要",
+];
+
+/// Negations after the verb: Japanese ない / しない / するな, Hindi मत / नहीं.
+const NEGATION_AFTER: &[&str] = &["ない", "しない", "せず", "しません", "するな", "ません"];
+const NEGATION_INSIDE: &[&str] = &["मत", "नहीं"];
+
+/// The override is negated: a negation word ends the clause right before the hit's word (or
+/// stands inside the hit, Hindi), or follows its last word (Japanese, Hindi).
+fn negated(t: &str, s: usize, e: usize) -> bool {
+    // back to the start of the hit's word (Arabic terms match inside words), not across a run of
+    // a script without word spaces
+    let mut w = floor(t, s);
+    while w > 0
+        && t[..w]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() && (c as u32) < 0x0E00)
+    {
+        w = floor(t, w - 1);
+    }
+    let clause = clause_before(t, w, 24);
+    let clause = clause.trim_end();
+    if clause.as_bytes().last().is_some_and(|&b| b == b'y') && clause.ends_with("why not") {
+        return false;
+    }
+    if NEGATION_BEFORE
+        .iter()
+        .any(|n| clause.ends_with(n) && !alnum_before(clause, clause.len() - n.len()))
+        || NEGATION_BEFORE_UNSPACED.iter().any(|n| clause.ends_with(n))
+    {
+        return true;
+    }
+    let after = lower(t, e, e + 12);
+    let after = after.trim_start();
+    if NEGATION_AFTER.iter().any(|n| after.starts_with(n)) {
+        return true;
+    }
+    let inside = lower(t, w, e + 12);
+    any_word(&inside, NEGATION_INSIDE)
 }
 
 /// A prohibition in the clause before the hit: "never let an assistant append conversation data

@@ -1056,6 +1056,9 @@ mod hardneg;
 #[path = "indirect_tests.rs"]
 mod indirect;
 
+#[path = "recall_tests.rs"]
+mod recall;
+
 /// The lexicon reads a whole text: an override phrase after a long document is found (it was
 /// missed after the first 512 term hits, ~6 KB of ordinary English, until 2026-12-03).
 #[test]
