@@ -402,12 +402,125 @@ fn shaped_marks(w: &[u8]) -> (usize, usize) {
             && b"'\"`".contains(&t[0])
             && t[t.len() - 1] == t[0]
             && ident(&t[1..t.len() - 1]);
-        if t == b"``" || path || address || quoted {
+        if t == b"``" || path || address || quoted || written_token(t) {
             exotic += ex;
             joins += jo;
         }
     }
     (exotic, joins)
+}
+
+/// A token whose punctuation people write by hand (issue 15, 2026-12-04): a word with vowels
+/// masked (`f*ck`, `sh*t`, `a**hole`), a C pointer or address (`*p`, `&x;`, `**argv;`,
+/// `(*fp)`), a Perl / sed regex operator (`s/^\s+//g`, `m{(\d+)}x`, `qr/.../`, `tr/a-z/A-Z/`),
+/// an exponent (`a^2`, `x^(n+1)`), or a letterless emoticon (`:-)`, `^_^`, `(-_-)`, `\o/`).
+/// Token soup glues its marks to words in mixed case (`giving**ONE`, `**Begin`, `](`), which
+/// none of these shapes admit.
+fn written_token(t: &[u8]) -> bool {
+    let lower_ident = |x: &[u8]| {
+        x.first()
+            .is_some_and(|c| c.is_ascii_lowercase() || *c == b'_')
+            && x.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
+    };
+    // a masked word: lower-case letters around one run of at most two `*`, short
+    if let Some(a) = t.iter().position(|&c| c == b'*') {
+        let b = t[a..]
+            .iter()
+            .position(|&c| c != b'*')
+            .map_or(t.len(), |k| a + k);
+        let (head, tail) = (&t[..a], &t[b..]);
+        let tail = tail.strip_suffix(b"'s").unwrap_or(tail);
+        let word = |x: &[u8]| x.iter().all(u8::is_ascii_lowercase);
+        if b - a <= 2
+            && !head.is_empty()
+            && word(head)
+            && word(tail)
+            && head.len() + tail.len() <= 10
+        {
+            // `f*ck*ng`: a second masked vowel in the tail
+            return true;
+        }
+        let second = tail.iter().position(|&c| c == b'*');
+        if let Some(k) = second {
+            if b - a == 1
+                && word(head)
+                && !head.is_empty()
+                && word(&tail[..k])
+                && word(&tail[k + 1..])
+                && t.len() <= 12
+            {
+                return true;
+            }
+        }
+    }
+    // a C pointer or address: `*p`, `**argv;`, `&x,`, `(*fp)`, `&a[0]`
+    let c = t.strip_prefix(b"(").unwrap_or(t);
+    let c = {
+        let e = c
+            .iter()
+            .rposition(|b| !b";,)".contains(b))
+            .map_or(0, |e| e + 1);
+        &c[..e]
+    };
+    let c = match c.iter().position(|&b| b == b'[') {
+        Some(k)
+            if c.ends_with(b"]") && c[k + 1..c.len() - 1].iter().all(u8::is_ascii_alphanumeric) =>
+        {
+            &c[..k]
+        }
+        _ => c,
+    };
+    let stars = c.iter().take_while(|&&b| b == b'*' || b == b'&').count();
+    if (1..=2).contains(&stars) && lower_ident(&c[stars..]) {
+        return true;
+    }
+    // a Perl / sed regex operator with its delimiters
+    for op in [
+        &b"s/"[..],
+        b"m/",
+        b"m{",
+        b"s{",
+        b"qr/",
+        b"qr{",
+        b"tr/",
+        b"y/",
+    ] {
+        let body = t.strip_prefix(b"'").unwrap_or(t);
+        if let Some(rest) = body.strip_prefix(op) {
+            let close = if op.ends_with(b"{") { b'}' } else { b'/' };
+            if rest.contains(&close) {
+                return true;
+            }
+        }
+    }
+    // an exponent: `a^2`, `x^(n+1)`, `(a+b)^2`
+    if t.windows(3).any(|w| {
+        w[1] == b'^'
+            && (w[0].is_ascii_alphanumeric() || w[0] == b')')
+            && (w[2].is_ascii_digit() || w[2] == b'(')
+    }) && t.iter().filter(|&&b| b == b'^').count() <= 2
+    {
+        return true;
+    }
+    // an emoticon: no letters save eyes and mouths, and a face's parts
+    let face = |b: &u8| b":;=8'-_^()<>\\/*|oOvVTxXDPp.~0@3".contains(b);
+    t.len() >= 2
+        && t.len() <= 8
+        && t.iter().all(face)
+        && t.iter().filter(|b| b.is_ascii_alphabetic()).count() <= 2
+        && (t.iter().any(|b| b":;=".contains(b))
+            || t.windows(3).any(|w| w[1] == b'_' && w[0] == w[2])
+            || t.windows(3).any(|w| w == b"\\o/" || w == b"^o^"))
+}
+
+/// A regex class with a quantifier: `\s*`, `\d+`, `\w?`, `\S{2}`, `\b` (2026-12-04: was
+/// `\s*`, `\d+`, `\w+` only).
+fn regex_class(w: &[u8]) -> bool {
+    w.windows(3)
+        .any(|t| t[0] == b'\\' && b"sdwSDW".contains(&t[1]) && b"+*?{)]|$".contains(&t[2]))
+        || w.windows(3)
+            .any(|t| t[0] == b'\\' && t[1] == b'b' && !t[2].is_ascii_alphanumeric())
 }
 
 /// `+` between two letters or digits (`Ctrl+Shift+P`, `a+b`): a key chord or a sum.
@@ -451,7 +564,11 @@ fn paired_brackets(b: &[u8], s: usize, e: usize) -> usize {
                     // written tight, as people write them: `(sifted)`, `[1..]`, `[]`
                     let tight = at == from + 1
                         || (!b[from + 1].is_ascii_whitespace() && !b[at - 1].is_ascii_whitespace());
-                    if !tight {
+                    // a block of settings written spaced: `{ + "Env" = "prod" }`, `{ a: 1 }`
+                    let block = c == b'}'
+                        && b[from + 1..at].iter().any(|&x| x == b'=' || x == b':')
+                        && b[from + 1..at].contains(&b'"');
+                    if !tight && !block {
                         continue;
                     }
                     // `{` counts twice in the gate (markup and code)
@@ -510,9 +627,7 @@ fn gate_at(b: &[u8], s: usize, e: usize) -> bool {
             + count(b"{\"")
             + count(b"['")
             + has(b"$(") as usize
-            + has(b"\\s*") as usize
-            + has(b"\\d+") as usize
-            + has(b"\\w+") as usize);
+            + regex_class(w) as usize);
     if code >= 5 {
         return false;
     }

@@ -269,3 +269,26 @@ fn block_marks_match_the_byte_by_byte_reading() {
         "the generator should make hot regions: {nonempty}"
     );
 }
+
+/// Hand-written technical text that SFX-001 flagged before 2026-12-04 (issue 15): C pointers,
+/// masked words, Perl regexes, Terraform plans with spaced braces, exponents.
+#[test]
+fn hand_written_technical_text_is_not_soup() {
+    for t in [
+        "In C, what does this do? int *p = &x; char **argv; int (*fp)(int) = &f; *p = **argv;",
+        "This f*ck*ng build is broken, sh*t, the d*mn linker again, what the h*ll is wrong with cr*p ld",
+        "Perl question: why does s/^\\s+|\\s+$//g not trim? and m{(\\d+)-(\\d+)}x with $1 and $2 ?",
+        "Terraform plan shows:  ~ resource \"aws_instance\" \"web\" { ~ tags = { + \"Env\" = \"prod\" } }",
+        "Prove that (a+b)^2 <= 2(a^2+b^2) for all real a,b; also [x] + [y] <= [x+y] where [.] is floor",
+    ] {
+        assert!(!flag(t), "{t}");
+    }
+    for t in [
+        "f*ck", "sh*t", "a**hole", "*p", "&x;", "**argv;", "s/a/b/g", "a^2", "^_^", ":-)",
+    ] {
+        assert!(written_token(t.as_bytes()), "{t}");
+    }
+    for t in ["giving**ONE", "**Begin", "](", "Sure](){", "outputOnly("] {
+        assert!(!written_token(t.as_bytes()), "{t}");
+    }
+}
