@@ -1347,7 +1347,8 @@ fn a_guard_after_dropped_ones_reads_as_a_fresh_one() {
 /// A native profile of one short stream as the bench's mock model sends it (16 tokens, sorted
 /// keys, the usage chunk, `[DONE]`), delivered in one chunk, through what the exchange runs:
 /// `PG_SSE_PROFILE=off` the usage reader alone, otherwise the guard and the reader it hands the
-/// rest to. Ignored: run it under `perf record` (`cargo test --release --lib -- --ignored
+/// rest to; `PG_GUARD_CFG` replaces guard.json's `response_guard` (JSON) to time one detector
+/// at a time. Ignored: run it under `perf record` (`cargo test --release --lib -- --ignored
 /// sse_short_stream_profile`).
 #[test]
 #[ignore]
@@ -1358,8 +1359,12 @@ fn sse_short_stream_profile() {
         "/bench/configs/guard.json"
     )))
     .expect("guard.json");
-    let guard = Guard::new(cfg.response_guard.as_ref().expect("response_guard")).unwrap();
-    let body = br#"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say hello"}]}"#;
+    let mut gc = cfg.response_guard.clone().expect("response_guard");
+    if let Ok(v) = std::env::var("PG_GUARD_CFG") {
+        gc = serde_json::from_str(&v).unwrap();
+    }
+    let guard = Guard::new(&gc).unwrap();
+    let body = br#"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"system","content":"You are a helpful assistant for a garden shop."},{"role":"user","content":"Say hello"}]}"#;
     let (_, bound) = bind_request(&guard, body, &[]);
     let mut sse = Vec::new();
     for i in 0..16 {
