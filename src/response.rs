@@ -443,6 +443,12 @@ struct Queued {
     /// The event's bytes; `None` while it is the event being read (they are the caller's), copied
     /// only when it stays queued after that.
     bytes: Option<Rc<[u8]>>,
+    /// Where `bytes` sit unchanged in the chunk they came in: that chunk's number (see
+    /// [`SseGuard::chunks`]) and their offset in it. Released during the same call, they go
+    /// out as the chunk's own bytes, so a chunk whose events all leave unchanged is passed on
+    /// as it came, not rewritten with a copy of itself (issue 19, 2026-12-04: a stream in
+    /// one chunk whose text the scanners held back for a while).
+    from: Option<(u64, usize)>,
     parts: Vec<Part>,
     /// A whole-text summary (Responses API) to rewrite with a fresh scan.
     summary: bool,
@@ -496,6 +502,8 @@ pub struct SseGuard<S: Scanners> {
     /// Buffers of events gone out, used again (an event's text, its parts, the released text):
     /// no allocation per event.
     spare: Spare,
+    /// How many chunks were fed (the current one's number; see [`Queued::from`]).
+    chunks: u64,
     /// Plain chat chunks are read in runs (`plain_run`); off only to test that runs read
     /// exactly as single events do.
     runs: bool,
@@ -630,6 +638,7 @@ impl<S: Scanners> Default for SseGuard<S> {
             fail_closed: false,
             report: SseReport::default(),
             chat_tpl: None,
+            chunks: 0,
             spare: kept.spare,
             runs: true,
             quiet: kept.quiet,
@@ -2183,6 +2192,7 @@ impl<S: Scanners> SseGuard<S> {
     /// held back, nothing changed): the caller leaves the chunk as it is.
     pub fn feed_chunk(&mut self, scanners: &S, chunk: &[u8], end: bool) -> Option<Vec<u8>> {
         self.quiet.clear();
+        self.chunks += 1;
         let mut out = Out::new(chunk);
         if self.ended {
             if self.unscanned && !self.report.blocked {
@@ -2420,6 +2430,7 @@ impl<S: Scanners> SseGuard<S> {
             });
             self.queue.push_back(Queued {
                 bytes: Some(buf[s..e].into()),
+                from: s.checked_sub(flen).map(|at| (self.chunks, at)),
                 parts,
                 summary: false,
             });
@@ -2519,6 +2530,7 @@ impl<S: Scanners> SseGuard<S> {
         };
         let mut q = Queued {
             bytes,
+            from: None,
             parts: self.spare.parts.pop().unwrap_or_default(),
             summary: info.summary,
         };
@@ -2564,6 +2576,7 @@ impl<S: Scanners> SseGuard<S> {
         // Still queued: its bytes are copied now (the caller's go away).
         if let Some(q) = self.queue.iter_mut().rev().find(|q| q.bytes.is_none()) {
             q.bytes = Some(ev.into());
+            q.from = cur.at.map(|at| (self.chunks, at));
         }
     }
 
@@ -2645,6 +2658,7 @@ impl<S: Scanners> SseGuard<S> {
             if let Some(bytes) = event {
                 self.queue.push_back(Queued {
                     bytes: Some(bytes.into()),
+                    from: None,
                     parts: Vec::new(),
                     summary: false,
                 });
@@ -2661,7 +2675,10 @@ impl<S: Scanners> SseGuard<S> {
                 break;
             };
             let (bytes, at) = match (&q.bytes, cur) {
-                (Some(b), _) => (&b[..], None),
+                (Some(b), _) => {
+                    let at = q.from.filter(|f| f.0 == self.chunks).map(|f| f.1);
+                    (&b[..], at)
+                }
                 (None, Some(c)) => (c.ev, c.at),
                 (None, None) => continue,
             };

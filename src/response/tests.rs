@@ -413,6 +413,55 @@ fn benign_streams_pass_byte_for_byte_at_every_split() {
     }
 }
 
+/// A benign stream that arrives in one chunk leaves as that chunk, not as a copy of it, even
+/// when the scanner held its text back for a while: the events it queued are the chunk's own
+/// bytes, released in the same call (issue 19, 2026-12-04: with the bench's guard every such
+/// stream was rewritten with a copy of itself, one more `set_buffer_bytes` of the whole body).
+/// Cut in two at an event's end, the second chunk still goes out as it came.
+#[test]
+fn a_benign_stream_in_one_chunk_is_passed_as_it_came() {
+    for (name, make) in SHAPES {
+        let s = make(&["Hello", " wor", "ld, ", "caf\u{e9} \u{4e2d}\u{6587}", "!"]);
+        let b = s.as_bytes();
+        let mut g: SseGuard<Fake> = SseGuard::new();
+        assert_eq!(g.feed_chunk(&Fake, b, true), None, "{name}: rewritten");
+        assert!(
+            !g.report().rewritten && g.report().hits.is_empty(),
+            "{name}"
+        );
+        let ends = event_ends(b);
+        let cut = ends[ends.len() / 2];
+        let mut g: SseGuard<Fake> = SseGuard::new();
+        let first = g.feed(&Fake, &b[..cut], false);
+        let second = g.feed_chunk(&Fake, &b[cut..], true);
+        let both = [first.as_slice(), second.as_deref().unwrap_or(&b[cut..])].concat();
+        assert_eq!(both, b, "{name}: cut at {cut}");
+    }
+    // The real detectors on the bench's stream (its mock model's answer, one chunk).
+    let cfg: crate::config::Config = serde_json::from_str(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/bench/configs/guard.json"
+    )))
+    .expect("guard.json");
+    let guard = Guard::new(cfg.response_guard.as_ref().expect("response_guard")).unwrap();
+    let body = br#"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"system","content":"You are a helpful assistant for a garden shop."},{"role":"user","content":"Say hello"}]}"#;
+    let (_, bound) = bind_request(&guard, body, &[]);
+    let mut sse = String::new();
+    for i in 0..16 {
+        let delta = if i == 0 {
+            format!("{{\"content\":\"tok{i}\",\"role\":\"assistant\"}}")
+        } else {
+            format!("{{\"content\":\" tok{i}\"}}")
+        };
+        let finish = if i == 15 { "\"stop\"" } else { "null" };
+        sse.push_str(&format!("data: {{\"choices\":[{{\"delta\":{delta},\"finish_reason\":{finish},\"index\":0,\"logprobs\":null}}],\"created\":1764633600,\"id\":\"chatcmpl-mock-1\",\"model\":\"gpt-4o-mini\",\"object\":\"chat.completion.chunk\",\"system_fingerprint\":\"fp_mock\",\"usage\":null}}\n\n"));
+    }
+    sse.push_str("data: {\"choices\":[],\"created\":1764633600,\"id\":\"chatcmpl-mock-1\",\"model\":\"gpt-4o-mini\",\"object\":\"chat.completion.chunk\",\"system_fingerprint\":\"fp_mock\",\"usage\":{\"completion_tokens\":16,\"prompt_tokens\":12,\"total_tokens\":28}}\n\ndata: [DONE]\n\n");
+    let mut g: SseGuard<Bound> = SseGuard::new();
+    assert_eq!(g.feed_chunk(&bound, sse.as_bytes(), true), None);
+    assert!(g.report().hits.is_empty() && g.report().text_events == 16);
+}
+
 #[test]
 fn secret_split_across_events_is_redacted_at_every_split_point() {
     let answer = "Your key is SECRET, keep it.";
