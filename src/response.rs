@@ -510,6 +510,9 @@ pub struct SseGuard<S: Scanners> {
     /// The events of the last chunk that the usage reader need not read (see
     /// [`usage_quiet_events`](Self::usage_quiet_events)).
     quiet: Vec<(usize, usize)>,
+    /// The top-level `model` of the quiet event of the last chunk that starts at `.0`, when
+    /// it is a stream's first chat chunk read whole (see [`usage_model`](Self::usage_model)).
+    usage_model: Option<(usize, String)>,
     /// Runs of more than one event taken (tests check that runs are really read).
     #[cfg(test)]
     runs_taken: usize,
@@ -642,6 +645,7 @@ impl<S: Scanners> Default for SseGuard<S> {
             spare: kept.spare,
             runs: true,
             quiet: kept.quiet,
+            usage_model: None,
             #[cfg(test)]
             runs_taken: 0,
         }
@@ -985,6 +989,7 @@ fn classify_with(
             t.pad = span.pad;
             // Read from the `choices` key on, the bytes before it are the last template's.
             t.usage_object = span.usage_object || (at.is_some() && t.usage_object);
+            t.model = span.model.filter(|_| !span.usage_object);
             t.one_line = memchr::memchr2(b'\n', b'\r', data).is_none();
             t.info = info.clone();
             t.info.parts[0].2 = String::new();
@@ -1040,6 +1045,9 @@ struct ChatTemplate {
     /// The quick reader may have seen a key `usage` with an object value in `data` (it read an
     /// object among the values it passes over; see [`usage_quiet`](Self::usage_quiet)).
     usage_object: bool,
+    /// Where the top-level `model` string of the chunk just read whole (this data) sits, until
+    /// the event that read it takes it (see [`SseGuard::usage_model`]).
+    model: Option<(usize, usize)>,
     info: EventInfo,
     /// Whether an SSE usage reader finds no usage object in any chunk read by this template
     /// (see [`usage_quiet`](Self::usage_quiet)); `None` until asked, and whenever `data`
@@ -1563,6 +1571,9 @@ mod quick {
         pub pad: Option<(usize, usize)>,
         /// The chunk may have a key `usage` with an object value (see `P::usage_object`).
         pub usage_object: bool,
+        /// The value of the top-level `model` string, when the chunk was read whole and none of
+        /// the keys the usage reader reads (`model`, `usage`, `message`, `response`) comes twice.
+        pub model: Option<(usize, usize)>,
     }
 
     /// As `chat_chunk`, with where the text's string value sits in `data` when the chunk has
@@ -1605,6 +1616,10 @@ mod quick {
         let mut span = None;
         let mut choices = 0usize;
         let mut choices_key = 0usize;
+        // The top-level `model` string; bits of the usage reader's keys seen (a second one
+        // makes its document unreadable to it).
+        let mut model = None;
+        let (mut doc_keys, mut doc_twice) = (0u8, false);
         let read = |k: &[u8], p: &mut P| match k {
             b"choices" => {
                 once(&mut top, 1)?;
@@ -1639,7 +1654,23 @@ mod quick {
                 pad = Some(pad.is_none().then_some((s, s + v.len())));
                 Some(())
             }
-            // Ignored by the full parse too (`usage`, `system_fingerprint`, ...).
+            b"model" | b"usage" | b"message" | b"response" => {
+                let bit = match k {
+                    b"model" => 1,
+                    b"usage" => 2,
+                    b"message" => 4,
+                    _ => 8,
+                };
+                doc_twice |= once(&mut doc_keys, bit).is_none();
+                if bit == 1 && p.peek()? == b'"' {
+                    let v = p.string()?;
+                    let s = v.as_ptr() as usize - p.b.as_ptr() as usize;
+                    model = Some((s, s + v.len()));
+                    return Some(());
+                }
+                p.value(NEST)
+            }
+            // Ignored by the full parse too (`system_fingerprint`, ...).
             _ => p.value(NEST),
         };
         match at {
@@ -1660,6 +1691,7 @@ mod quick {
             s.choices = choices_key;
             s.pad = pad.flatten().filter(|&(ps, _)| ps > s.text.1);
             s.usage_object = p.usage_object;
+            s.model = model.filter(|_| at.is_none() && !doc_twice);
             s
         });
         Some((info, span))
@@ -1760,6 +1792,7 @@ mod quick {
                 content_key,
                 pad: None,
                 usage_object: false,
+                model: None,
             });
             info.parts
                 .push(((K_CHAT, i, 0), Loc::ChatChoice(j), t.to_string()));
@@ -2182,6 +2215,15 @@ impl<S: Scanners> SseGuard<S> {
         &self.quiet
     }
 
+    /// The model of one of [`usage_quiet_events`](Self::usage_quiet_events): where that event
+    /// starts, and its top-level `model` string, which a usage reader with no model yet takes
+    /// instead of reading the event (`SseUsageReader::feed_passing_model`). It is the first
+    /// chat chunk of a stream, read whole by the quick reader (no escapes, no usage object,
+    /// none of the keys the usage reader reads twice), one `data: ` line.
+    pub fn usage_model(&self) -> Option<(usize, &str)> {
+        self.usage_model.as_ref().map(|(at, m)| (*at, m.as_str()))
+    }
+
     /// Takes one body chunk (`end`: the last) and returns the bytes to send in its place.
     pub fn feed(&mut self, scanners: &S, chunk: &[u8], end: bool) -> Vec<u8> {
         self.feed_chunk(scanners, chunk, end)
@@ -2192,6 +2234,7 @@ impl<S: Scanners> SseGuard<S> {
     /// held back, nothing changed): the caller leaves the chunk as it is.
     pub fn feed_chunk(&mut self, scanners: &S, chunk: &[u8], end: bool) -> Option<Vec<u8>> {
         self.quiet.clear();
+        self.usage_model = None;
         self.chunks += 1;
         let mut out = Out::new(chunk);
         if self.ended {
@@ -2475,6 +2518,18 @@ impl<S: Scanners> SseGuard<S> {
             assert_eq!((name, &data), (parse_event(ev).0, &parse_event(ev).1));
         }
         let mut info = classify_with(name, &data, &mut self.chat_tpl, &mut self.spare);
+        // A chunk read whole for its template: its model for the usage reader (once per chunk).
+        if let Some((ms, me)) = self.chat_tpl.as_mut().and_then(|t| t.model.take()) {
+            if let (Some(at), true, None) = (cur.at, cur.one_line, &self.usage_model) {
+                let m = std::str::from_utf8(&data[ms..me]);
+                if let (true, Ok(m)) = (ev.starts_with(b"data: "), m) {
+                    #[cfg(test)]
+                    assert!(!crate::usage::mentions_usage_object(&data));
+                    self.quiet.push((at, at + ev.len()));
+                    self.usage_model = Some((at, m.to_string()));
+                }
+            }
+        }
         if self.report.shape == Shape::Unknown {
             self.report.shape = info.shape;
         }

@@ -74,7 +74,7 @@ struct Partial {
     seen: bool,
 }
 
-const MAX_MODEL_BYTES: usize = 256;
+pub(crate) const MAX_MODEL_BYTES: usize = 256;
 
 impl Partial {
     fn merge_usage(&mut self, u: &Value) {
@@ -125,9 +125,13 @@ impl Partial {
 
     fn merge_model(&mut self, m: Option<&Value>) {
         if let Some(m) = m.and_then(Value::as_str) {
-            if !m.is_empty() && m.len() <= MAX_MODEL_BYTES {
-                self.model = Some(m.to_string());
-            }
+            self.merge_model_str(m);
+        }
+    }
+
+    fn merge_model_str(&mut self, m: &str) {
+        if !m.is_empty() && m.len() <= MAX_MODEL_BYTES {
+            self.model = Some(m.to_string());
         }
     }
 
@@ -654,6 +658,21 @@ impl SseUsageReader {
     /// `chunk`, in order) where [`skip_quiet_event`](Self::skip_quiet_event) may: what the
     /// reader finds is what reading the whole chunk finds.
     pub fn feed_passing(&mut self, chunk: &[u8], quiet: &[(usize, usize)]) {
+        self.feed_passing_model(chunk, quiet, None);
+    }
+
+    /// As [`feed_passing`](Self::feed_passing), with the `model` of the quiet event that starts
+    /// at `model.0` (its top-level `model` string as it stands in the event, which the caller
+    /// vouches is read as that string, with no other key this reader reads twice): when the
+    /// reader has no model yet there, it takes that one and passes the event, as reading it
+    /// would have done (issue 19, 2026-12-04: a stream's first chunk, which the output guard
+    /// has read whole already, is not parsed a second time for its model).
+    pub fn feed_passing_model(
+        &mut self,
+        chunk: &[u8],
+        quiet: &[(usize, usize)],
+        model: Option<(usize, &str)>,
+    ) {
         let mut fed = 0;
         for &(s, e) in quiet {
             if s < fed || s > e || e > chunk.len() {
@@ -666,6 +685,9 @@ impl SseUsageReader {
                 r.feed(&chunk[s..e]);
                 r
             };
+            if let Some((_, m)) = model.filter(|&(at, _)| at == s) {
+                self.take_model_at_event_start(m, e - s);
+            }
             if self.skip_quiet_event(e - s) {
                 // In every test build: passing the event leaves the reader as reading it does.
                 #[cfg(test)]
@@ -691,6 +713,21 @@ impl SseUsageReader {
     /// `model` is not looked for once one is known; it leaves no `\r` pending. False (the
     /// caller feeds it instead) when the reader is not at an event's start, has no model yet,
     /// or the line would pass the cap.
+    /// Takes `model` as reading a quiet event (see [`skip_quiet_event`](Self::skip_quiet_event))
+    /// of `len` bytes whose top-level `model` it is would take it: when the reader has none yet
+    /// and stands at the event's start (else reading it is left to the caller).
+    fn take_model_at_event_start(&mut self, model: &str, len: usize) {
+        if self.partial.model.is_none()
+            && self.line.is_empty()
+            && !self.skipping
+            && !self.has_data
+            && !self.data_overflow
+            && len <= self.max_line
+        {
+            self.partial.merge_model_str(model);
+        }
+    }
+
     pub fn skip_quiet_event(&mut self, len: usize) -> bool {
         if !self.line.is_empty()
             || self.skipping

@@ -316,7 +316,9 @@ impl GuardState {
     /// whole chunk finds.
     pub(super) fn feed_usage(&self, reader: &mut SseUsageReader, chunk: &[u8]) {
         match &self.mode {
-            Mode::Sse(sse) => reader.feed_passing(chunk, sse.usage_quiet_events()),
+            Mode::Sse(sse) => {
+                reader.feed_passing_model(chunk, sse.usage_quiet_events(), sse.usage_model())
+            }
             _ => reader.feed(chunk),
         }
     }

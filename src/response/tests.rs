@@ -1129,7 +1129,28 @@ fn usage_reader_reads_the_same_with_plain_events_passed() {
                 .collect::<String>()
             + usage_chunk,
     );
-    let mut passed = 0;
+    // A first chunk read whole hands its model over (`usage_model`); first chunks whose model
+    // the reader would not take as it stands: `model` or `usage` twice (its parse fails), an
+    // empty, numeric or too long model, no model.
+    let long = "x".repeat(crate::usage::MAX_MODEL_BYTES + 1);
+    let delta = r#""choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]"#;
+    for head in [
+        r#""model":"m0","#.to_string(),
+        r#""model":"m0","model":"m1","#.to_string(),
+        r#""usage":null,"model":"m0","usage":null,"#.to_string(),
+        r#""model":"","#.to_string(),
+        r#""model":7,"#.to_string(),
+        format!(r#""model":"{long}","#),
+        String::new(),
+    ] {
+        streams.push(
+            format!("data: {{\"id\":\"c1\",{head}{delta}}}\n\n")
+                + &plain
+                + usage_chunk
+                + "data: [DONE]\n\n",
+        );
+    }
+    let (mut passed, mut models) = (0, 0);
     for s in &streams {
         let b = s.as_bytes();
         let mut whole = SseUsageReader::default();
@@ -1147,7 +1168,8 @@ fn usage_reader_reads_the_same_with_plain_events_passed() {
                 let c = &b[from..to];
                 let _ = g.feed_chunk(&Fake, c, k + 1 == points.len());
                 passed += g.usage_quiet_events().len();
-                r.feed_passing(c, g.usage_quiet_events());
+                models += usize::from(g.usage_model().is_some());
+                r.feed_passing_model(c, g.usage_quiet_events(), g.usage_model());
                 from = to;
             }
             assert_eq!(
@@ -1158,6 +1180,7 @@ fn usage_reader_reads_the_same_with_plain_events_passed() {
         }
     }
     assert!(passed > 0, "no event was passed");
+    assert!(models > 0, "no model was handed over");
 }
 
 /// A chunk with the template chunk's bytes up to its `choices` key is read from that key on
@@ -1309,7 +1332,7 @@ fn openai_streams_with_padding_are_read_by_the_template() {
             for (k, &to) in points.iter().enumerate() {
                 let c = &b[from..to];
                 let _ = g.feed_chunk(&Fake, c, k + 1 == points.len());
-                r.feed_passing(c, g.usage_quiet_events());
+                r.feed_passing_model(c, g.usage_quiet_events(), g.usage_model());
                 from = to;
             }
             assert_eq!(r.finish(), want, "{pads:?} cut at {cuts:?}");
@@ -1435,7 +1458,7 @@ fn sse_short_stream_profile() {
         } else {
             let mut g: SseGuard<Bound> = SseGuard::new();
             assert!(g.feed_chunk(&bound, &sse, true).is_none());
-            reader.feed_passing(&sse, g.usage_quiet_events());
+            reader.feed_passing_model(&sse, g.usage_quiet_events(), g.usage_model());
         }
         assert_eq!(reader.finish().map(|u| u.output_tokens), Some(16));
     }
