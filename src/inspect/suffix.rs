@@ -133,6 +133,7 @@ fn scan_regions(
 ) -> Option<u32> {
     let mut best: Option<u32> = None;
     let mut last_checked_end = 0usize;
+    let mut fences = Fences::default();
     for &(off, region_end) in regions {
         let mut ring_cost = [0u32; WINDOW];
         let mut ring_pos = [0usize; WINDOW];
@@ -172,7 +173,7 @@ fn scan_regions(
             while end < hi && !b[end].is_ascii_whitespace() {
                 end += 1;
             }
-            if gate_at(b, s, end) && !(local_code && code_near(b, s, end)) {
+            if gate_at(b, s, end) && !(local_code && code_near(b, s, end, &mut fences)) {
                 best = Some(mean);
             } else {
                 last_checked_end = end;
@@ -345,32 +346,61 @@ const CODE_MARKERS: &[&str] = &[
     "&#",
 ];
 
+/// How far [`code_near`] looks for the ends of the window's lines.
+const LINE_REACH: usize = 120;
+
+/// Fences (```` ``` ````) counted so far by [`code_near`]: windows come in text order, so the
+/// text before them is read once in all.
+#[derive(Default)]
+struct Fences {
+    pos: usize,
+    open: bool,
+}
+
 /// Code around the window `b[s..e]` (issue 15, 2026-12-04): one of [`CODE_MARKERS`] on the
 /// lines the window touches (with the line break before them, which indented, diff and shell
-/// lines start with), one of those lines indented or ending in `;`, or the window inside a
-/// ```` ``` ```` fence opened before those lines.
-/// Was a marker anywhere in the text: a `SELECT 1;`, `import os` or `#include` line in front
-/// of a suffix, or a fence after it, silenced the whole request.
-fn code_near(b: &[u8], s: usize, e: usize) -> bool {
-    let ls = b[..s].iter().rposition(|&c| c == b'\n').unwrap_or(0);
-    let le = b[e..]
+/// lines start with; at most [`LINE_REACH`] bytes either side), one of those lines indented or
+/// ending in `;`, or the window inside a fence opened before those lines. Was a marker anywhere
+/// in the text: a `SELECT 1;`, `import os` or `#include` line in front of a suffix, or a fence
+/// after it, silenced the whole request.
+fn code_near(b: &[u8], s: usize, e: usize, f: &mut Fences) -> bool {
+    let lo = s.saturating_sub(LINE_REACH);
+    let ls = b[lo..s]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(lo, |k| lo + k);
+    let hi = (e + LINE_REACH).min(b.len());
+    let le = b[e..hi]
         .iter()
         .position(|&c| c == b'\n')
-        .map_or(b.len(), |k| e + k);
+        .map_or(hi, |k| e + k);
     let lines = &b[ls..le];
     let holds = |hay: &[u8], m: &[u8]| hay.windows(m.len()).any(|w| w == m);
     if CODE_MARKERS.iter().any(|m| holds(lines, m.as_bytes())) {
         return true;
     }
-    // a line indented as code (two spaces or a tab) or ending a statement (`;`)
-    let statement = lines.split(|&c| c == b'\n').any(|l| {
+    // a line indented as code (two spaces or a tab) or ending a statement (`;`); the first
+    // piece is a line start only at the text's start or after a line break
+    let whole_first = ls == 0 || b[ls] == b'\n';
+    let statement = lines.split(|&c| c == b'\n').enumerate().any(|(k, l)| {
         let l = l.strip_suffix(b"\r").unwrap_or(l);
-        l.starts_with(b"  ") || l.starts_with(b"\t") || l.trim_ascii_end().ends_with(b";")
+        ((k > 0 || whole_first) && (l.starts_with(b"  ") || l.starts_with(b"\t")))
+            || l.trim_ascii_end().ends_with(b";")
     });
     if statement {
         return true;
     }
-    b[..ls].windows(3).filter(|w| w == b"```").count() % 2 == 1
+    let mut i = f.pos;
+    while i + 3 <= ls {
+        if &b[i..i + 3] == b"```" {
+            f.open = !f.open;
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    f.pos = f.pos.max(i);
+    f.open
 }
 
 /// True when `text` holds one of [`CODE_MARKERS`] anywhere (calibration leaves such texts out).
