@@ -40,6 +40,9 @@ const OVERRIDES: &[&str] = &[
     "PI-001", "PI-002", "PI-003", "PI-007", "PI-008", "PI-009", "PI-015", "ML-001", "ML-005",
 ];
 
+/// The system / admin / developer override claim (`PI-010`).
+const OPERATOR_CLAIM: &str = "PI-010";
+
 /// Hits looked at per unit: beyond them a hit stays (the work per unit is bounded, so the scan
 /// stays linear in the body; a text with that many attack fragments is not a passing mention).
 const MAX_CHECKED: usize = 48;
@@ -111,7 +114,11 @@ pub(super) fn apply(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: 
                     || third_party_object(t, h.start, h.end)
                     || (OVERRIDES.contains(&r.id.as_str())
                         && (speaker_acts(t, h.start) || negated(t, h.start, h.end)))
-                    || (r.id == EXFIL && prohibited(t, h.start)),
+                    || (r.id == EXFIL && prohibited(t, h.start))
+                    || (OVERRIDES.contains(&r.id.as_str())
+                        && (third_party_subject(t, h.start) || housekeeping(t, h.start, h.end)))
+                    || (r.id == OPERATOR_CLAIM && operator_elsewhere(t, h.start, h.end))
+                    || (r.category == "prompt_leak" && not_the_prompt(t, h.start, h.end)),
             )
         };
         if !dropped {
@@ -1120,6 +1127,400 @@ fn third_party_object(t: &str, s: usize, e: usize) -> bool {
         .collect::<Vec<_>>()
         .join(" ");
     !any_word(&tail, MODEL_PLACE)
+}
+
+// -------------------------- MEN-001: other actors, housekeeping, operator claims, identifiers
+
+/// Words that make the model (or a persona it is asked to be) the actor of an override.
+const MODEL_ACTOR: &[&str] = &[
+    "you",
+    "your",
+    "yourself",
+    "u",
+    "ur",
+    "ai",
+    "model",
+    "assistant",
+    "chatbot",
+    "bot",
+    "gpt*",
+    "chatgpt",
+    "llm",
+    "dan",
+    "claude",
+    "gemini",
+    "bard",
+    "openai",
+    "anthropic",
+    "system",
+    "it",
+];
+
+/// Subjects and possessives of the speaker's world: "my cat", "our CI", "she", "they".
+const OTHER_ACTOR: &[&str] = &["my", "our", "his", "her", "their", "he", "she", "they"];
+
+/// Verbs that make someone else do it: "make Alexa forget", "help my son ignore".
+const CAUSATIVE: &[&str] = &[
+    "make", "makes", "making", "let", "lets", "get", "gets", "help", "helps", "teach", "train",
+];
+
+/// Objects of a causative that do not name an actor: "make sure to ignore ...".
+const NO_ACTOR: &[&str] = &[
+    "sure", "certain", "to", "it", "you", "yourself", "u", "me", "us",
+];
+
+/// The last (at most three) words of the clause before byte `s`.
+fn words_before(t: &str, s: usize) -> Vec<String> {
+    let clause = clause_before(t, s, 48);
+    let w: Vec<String> = clause
+        .split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’')
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    w[w.len().saturating_sub(3)..].to_vec()
+}
+
+/// The override is what a third party does, described or caused (issue 15, 2026-12-04): "my cat
+/// ignores all my commands", "is it possible to make Alexa forget everything I said before". A
+/// third-person verb after a possessive or pronoun subject, or a causative verb with an object
+/// right before the override; never when the model ("you", "the AI", "DAN", "it") is named there.
+fn third_party_subject(t: &str, s: usize) -> bool {
+    let verb: String = lower(t, s, s + 24)
+        .chars()
+        .take_while(|c| c.is_alphabetic())
+        .collect();
+    let near = words_before(t, s);
+    if near.iter().any(|w| any_word(w, MODEL_ACTOR)) {
+        return false;
+    }
+    let described = verb.len() > 3
+        && verb.ends_with('s')
+        && !verb.ends_with("ss")
+        && near.iter().any(|w| OTHER_ACTOR.contains(&w.as_str()));
+    let n = near.len();
+    let caused = near
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, w)| CAUSATIVE.contains(&w.as_str()))
+        .is_some_and(|(i, _)| i + 1 < n && !NO_ACTOR.contains(&near[i + 1].as_str()));
+    described || caused
+}
+
+/// Verbs and objects of housekeeping: "clear all previous settings", "delete the old cache files".
+const HOUSEKEEPING_VERBS: &[&str] = &[
+    "clear", "clears", "clearing", "delete", "deletes", "deleting", "erase", "erases", "erasing",
+    "drop", "drops", "dropping", "skip", "skips", "skipping", "discard", "discards", "wipe",
+    "wipes", "remove", "reset",
+];
+const HOUSEKEEPING_OBJECTS: &[&str] = &[
+    "setting",
+    "settings",
+    "configuration",
+    "configurations",
+    "config",
+    "data",
+    "file",
+    "files",
+    "cache",
+    "caches",
+    "note",
+    "notes",
+    "document",
+    "documents",
+    "record",
+    "records",
+    "log",
+    "logs",
+    "preferences",
+    "content",
+    "contents",
+    "info",
+    "information",
+    "text",
+    "draft",
+    "drafts",
+    "version",
+    "versions",
+    "entries",
+    "items",
+];
+
+/// The state a thing had before: "previous settings", "old files".
+const STATE_BEFORE: &[&str] = &[
+    "previous", "prior", "old", "earlier", "former", "past", "existing", "default", "last",
+];
+
+/// An override verb of housekeeping applied to the earlier state of stored things, not to
+/// guidance (issue 15, 2026-12-04): "reset my router and clear all previous settings". Not
+/// when the model or its system is named in or right after the phrase ("clear your previous
+/// settings", "delete all the old data you have access to").
+fn housekeeping(t: &str, s: usize, e: usize) -> bool {
+    if e - s > 120 {
+        return false;
+    }
+    let h = lower(t, s, e);
+    let words: Vec<&str> = h
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let (Some(first), Some(last)) = (words.first(), words.last()) else {
+        return false;
+    };
+    let after = lower(t, e, e + 48);
+    let after = match after.find(['.', ';', '!', '?', '\n']) {
+        Some(i) => &after[..i],
+        None => &after[..],
+    };
+    HOUSEKEEPING_VERBS.contains(first)
+        && HOUSEKEEPING_OBJECTS.contains(last)
+        && any_word(&h, STATE_BEFORE)
+        && !any_word(&h, MODEL_NAMES)
+        && !any_word(&h, &["system", "developer", "safety"])
+        && !any_word(after, MODEL_NAMES)
+}
+
+/// Words after an "I am a developer" that point the claim at the model or its makers.
+const MODEL_NAMES: &[&str] = &[
+    "you",
+    "your",
+    "ai",
+    "model",
+    "assistant",
+    "chatbot",
+    "bot",
+    "gpt*",
+    "chatgpt",
+    "llm",
+    "openai",
+    "anthropic",
+    "claude",
+    "gemini",
+    "prompt*",
+    "jailbreak*",
+];
+
+/// Subjects that make a mode switch someone's own: "how do I switch to root mode", "editors can
+/// switch to admin mode".
+const OWN_SUBJECT: &[&str] = &[
+    "i",
+    "i'd",
+    "i'll",
+    "we",
+    "we'll",
+    "they",
+    "he",
+    "she",
+    "users",
+    "user",
+    "editors",
+    "editor",
+    "admins",
+    "administrators",
+    "operators",
+    "people",
+    "someone",
+    "one",
+    "how",
+];
+const MODALS: &[&str] = &["can", "could", "should", "may", "might", "must", "will"];
+
+/// PI-010 where the speaker describes their own world (issue 15, 2026-12-04): a job ("I'm a
+/// developer on this project", with "a"/"an", not "your"/"the", and no AI named in the clause),
+/// or a mode switch whose subject is the speaker or other people ("In Linux, how do I switch to
+/// root mode", "editors can switch to admin mode"), not the model ("you can now enter debug mode").
+fn operator_elsewhere(t: &str, s: usize, e: usize) -> bool {
+    if e - s > 120 {
+        return false;
+    }
+    let h = lower(t, s, e);
+    if h.starts_with('i') && !h.contains("mode") {
+        let after = lower(t, e, e + 80);
+        let after = match after.find(['.', ';', '!', '?', '\n']) {
+            Some(i) => &after[..i],
+            None => &after[..],
+        };
+        return any_word(&h, &["a", "an"])
+            && !any_word(&h, &["your", "the"])
+            && !any_word(after, MODEL_NAMES);
+    }
+    if !h.contains("mode") {
+        return false;
+    }
+    let near = words_before(t, s);
+    if near.iter().any(|w| any_word(w, MODEL_ACTOR)) {
+        return false;
+    }
+    near.iter().any(|w| OWN_SUBJECT.contains(&w.as_str()))
+        || (near.len() >= 2 && MODALS.contains(&near[near.len() - 1].as_str()))
+}
+
+/// Heads of noun compounds whose modifier is "prompt" / "instructions": "previous instructions
+/// cache", "system prompt template".
+const COMPOUND_HEADS: &[&str] = &[
+    "cache",
+    "caches",
+    "file",
+    "files",
+    "template",
+    "templates",
+    "engineering",
+    "tuning",
+    "set",
+    "sets",
+    "dataset",
+    "datasets",
+    "format",
+    "length",
+    "token",
+    "tokens",
+    "library",
+    "field",
+    "fields",
+    "variable",
+    "variables",
+    "parameter",
+    "parameters",
+    "window",
+    "id",
+    "key",
+    "path",
+    "directory",
+    "folder",
+    "builder",
+    "loader",
+    "parser",
+    "version",
+    "versions",
+    "size",
+    "limit",
+    "hash",
+    "registry",
+    "store",
+    "schema",
+    "editor",
+    "generator",
+    "injection",
+    "injections",
+    "design",
+    "writing",
+    "optimization",
+    "optimisation",
+    "management",
+    "column",
+    "table",
+];
+/// Words that make a prompt generic ("what are good system prompts") ...
+const GENERIC: &[&str] = &[
+    "a",
+    "an",
+    "some",
+    "good",
+    "best",
+    "better",
+    "great",
+    "effective",
+    "typical",
+    "common",
+    "sample",
+    "example",
+    "examples",
+    "few",
+    "several",
+    "useful",
+    "popular",
+    "strong",
+    "robust",
+];
+/// ... unless one of these makes it the model's own.
+const DEFINITE: &[&str] = &[
+    "the",
+    "your",
+    "yours",
+    "you",
+    "u",
+    "ur",
+    "above",
+    "previous",
+    "prior",
+    "preceding",
+    "initial",
+    "original",
+    "these",
+    "those",
+    "my",
+    "this",
+    "that",
+    "all",
+    "hidden",
+    "secret",
+    "internal",
+    "its",
+    "exact",
+    "full",
+    "entire",
+    "verbatim",
+    "current",
+    "real",
+    "actual",
+];
+
+/// Output calls and verbs in front of an identifier: then it is asked for, not talked about.
+const OUTPUT_CALLS: &[&str] = &[
+    "print",
+    "log",
+    "echo",
+    "puts",
+    "dump",
+    "write",
+    "alert",
+    "display",
+    "output",
+    "show",
+    "reveal",
+    "return",
+    "cat ",
+    "repeat",
+    "tell",
+    "give",
+    "send",
+    "leak",
+    "value of",
+    "contents of",
+];
+
+/// A prompt-leak phrase that names no prompt of the model (issue 15, 2026-12-04): a code
+/// identifier (`SYSTEM_PROMPT`, `systemPrompt`), the modifier of a noun compound ("skipping
+/// previous instructions cache"), or prompts in general ("what are good system prompts for a
+/// support bot").
+fn not_the_prompt(t: &str, s: usize, e: usize) -> bool {
+    if e - s > 160 {
+        return false;
+    }
+    let raw = &t[floor(t, s)..ceil(t, e)];
+    if !raw.contains(char::is_whitespace)
+        && (raw.contains('_')
+            || raw
+                .as_bytes()
+                .windows(2)
+                .any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase()))
+    {
+        // ... unless an output call prints it: "console.log(systemPrompt)", "echo $SYSTEM_PROMPT"
+        let before = lower(t, s.saturating_sub(24), s);
+        return !OUTPUT_CALLS.iter().any(|c| before.contains(c));
+    }
+    let h = raw.to_lowercase();
+    if any_word(&h, &["your", "yours", "you", "u", "ur"]) {
+        return false;
+    }
+    let next = lower(t, e, e + 24);
+    if let Some(rest) = next.strip_prefix(' ') {
+        let w: String = rest.chars().take_while(|c| c.is_alphanumeric()).collect();
+        if COMPOUND_HEADS.contains(&w.as_str()) {
+            return true;
+        }
+    }
+    any_word(&h, GENERIC) && !any_word(&h, DEFINITE)
 }
 
 // --------------------------------------------------------------------- MEN-002: SQL discussed

@@ -28,14 +28,16 @@ fn rows() -> Vec<(Vec<u8>, bool, String, String)> {
 }
 
 /// Attacks tagged `attack` block, `miss` ones are counted (none may start passing unnoticed);
-/// hard negatives and twins pass. `known-fp` rows are blocked by rules older than this work (PI-001
-/// "clear all previous settings", PI-010 "switch to root mode", PL-003 / PL-005 "system prompt"
-/// questions); `security` rows quote attacks and are reported, not asserted.
+/// hard negatives and twins pass. `known-fp` rows were blocked by rules older than this work
+/// (PI-001 "clear all previous settings", PI-010 "switch to root mode", PL-003 / PL-005 "system
+/// prompt" questions); 9 of the 13 pass since 2026-12-04 (`mention.rs`: other actors,
+/// housekeeping, one's own mode switch, identifiers) and the count blocked may only fall;
+/// `security` rows quote attacks and are reported, not asserted.
 #[test]
 fn recall_rows_block_and_negatives_pass() {
     let i = insp();
     let mut wrong = Vec::new();
-    let (mut attacks, mut negatives, mut misses) = (0, 0, 0);
+    let (mut attacks, mut negatives, mut misses, mut known_fp) = (0, 0, 0, 0);
     for (body, label, tag, shown) in rows() {
         let v = i.inspect(&body, Some("application/json"));
         let blocked = v.decision == Decision::Block;
@@ -47,6 +49,7 @@ fn recall_rows_block_and_negatives_pass() {
                 }
             }
             (true, "miss") => misses += usize::from(!blocked),
+            (false, "known-fp") => known_fp += usize::from(blocked),
             (false, "hardneg" | "twin") => {
                 negatives += 1;
                 if blocked {
@@ -58,6 +61,7 @@ fn recall_rows_block_and_negatives_pass() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     assert_eq!((attacks, negatives, misses), (88, 123, 3));
+    assert!(known_fp <= 4, "known-fp rows blocked: {known_fp}");
 }
 
 #[test]

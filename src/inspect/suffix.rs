@@ -120,12 +120,20 @@ fn scan(text: &str, floor: u32, first: bool) -> Option<u32> {
     // regions around such clusters are scored, so ordinary text costs one cheap pass.
     let mut regions: Vec<(usize, usize)> = Vec::new();
     hot_regions(b, &mut regions);
-    scan_regions(b, &regions, floor, first)
+    scan_regions(b, &regions, floor, first, false)
 }
 
-fn scan_regions(b: &[u8], regions: &[(usize, usize)], floor: u32, first: bool) -> Option<u32> {
+/// `local_code`: a window with code around it ([`code_near`]) is not flagged.
+fn scan_regions(
+    b: &[u8],
+    regions: &[(usize, usize)],
+    floor: u32,
+    first: bool,
+    local_code: bool,
+) -> Option<u32> {
     let mut best: Option<u32> = None;
     let mut last_checked_end = 0usize;
+    let mut fences = Fences::default();
     for &(off, region_end) in regions {
         let mut ring_cost = [0u32; WINDOW];
         let mut ring_pos = [0usize; WINDOW];
@@ -165,7 +173,7 @@ fn scan_regions(b: &[u8], regions: &[(usize, usize)], floor: u32, first: bool) -
             while end < hi && !b[end].is_ascii_whitespace() {
                 end += 1;
             }
-            if gate_at(b, s, end) {
+            if gate_at(b, s, end) && !(local_code && code_near(b, s, end, &mut fences)) {
                 best = Some(mean);
             } else {
                 last_checked_end = end;
@@ -295,18 +303,12 @@ pub fn flag_above(text: &str, threshold: u32) -> bool {
     if regions.is_empty() {
         return false;
     }
-    // Code and SQL are dense with soup marks: when the regions to score cover a quarter of the
-    // text or more, the code-marker test (a few substring searches) is the cheaper question, and
-    // its answer makes the scoring moot. Either order gives the same answer.
-    let covered: usize = regions.iter().map(|(s, e)| e - s).sum();
-    if covered >= b.len() / 4 {
-        return !looks_like_code(text) && scan_regions(b, &regions, threshold + 1, true).is_some();
-    }
-    scan_regions(b, &regions, threshold + 1, true).is_some() && !looks_like_code(text)
+    scan_regions(b, &regions, threshold + 1, true, true).is_some()
 }
 
-/// Markers of code, SQL, markup and shell sessions (case-sensitive). A text that holds one is not
-/// checked: an unusual window there is far more likely code than an attack suffix.
+/// Markers of code, SQL, markup and shell sessions (case-sensitive). A window with one on its
+/// lines is not flagged ([`code_near`]): an unusual window there is far more likely code than
+/// an attack suffix.
 const CODE_MARKERS: &[&str] = &[
     "\n    ",
     "\n\t",
@@ -344,7 +346,64 @@ const CODE_MARKERS: &[&str] = &[
     "&#",
 ];
 
-/// True when `text` holds one of [`CODE_MARKERS`] (only asked once a window scored high).
+/// How far [`code_near`] looks for the ends of the window's lines.
+const LINE_REACH: usize = 120;
+
+/// Fences (```` ``` ````) counted so far by [`code_near`]: windows come in text order, so the
+/// text before them is read once in all.
+#[derive(Default)]
+struct Fences {
+    pos: usize,
+    open: bool,
+}
+
+/// Code around the window `b[s..e]` (issue 15, 2026-12-04): one of [`CODE_MARKERS`] on the
+/// lines the window touches (with the line break before them, which indented, diff and shell
+/// lines start with; at most [`LINE_REACH`] bytes either side), one of those lines indented or
+/// ending in `;`, or the window inside a fence opened before those lines. Was a marker anywhere
+/// in the text: a `SELECT 1;`, `import os` or `#include` line in front of a suffix, or a fence
+/// after it, silenced the whole request.
+fn code_near(b: &[u8], s: usize, e: usize, f: &mut Fences) -> bool {
+    let lo = s.saturating_sub(LINE_REACH);
+    let ls = b[lo..s]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(lo, |k| lo + k);
+    let hi = (e + LINE_REACH).min(b.len());
+    let le = b[e..hi]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map_or(hi, |k| e + k);
+    let lines = &b[ls..le];
+    let holds = |hay: &[u8], m: &[u8]| hay.windows(m.len()).any(|w| w == m);
+    if CODE_MARKERS.iter().any(|m| holds(lines, m.as_bytes())) {
+        return true;
+    }
+    // a line indented as code (two spaces or a tab) or ending a statement (`;`); the first
+    // piece is a line start only at the text's start or after a line break
+    let whole_first = ls == 0 || b[ls] == b'\n';
+    let statement = lines.split(|&c| c == b'\n').enumerate().any(|(k, l)| {
+        let l = l.strip_suffix(b"\r").unwrap_or(l);
+        ((k > 0 || whole_first) && (l.starts_with(b"  ") || l.starts_with(b"\t")))
+            || l.trim_ascii_end().ends_with(b";")
+    });
+    if statement {
+        return true;
+    }
+    let mut i = f.pos;
+    while i + 3 <= ls {
+        if &b[i..i + 3] == b"```" {
+            f.open = !f.open;
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    f.pos = f.pos.max(i);
+    f.open
+}
+
+/// True when `text` holds one of [`CODE_MARKERS`] anywhere (calibration leaves such texts out).
 pub fn looks_like_code(text: &str) -> bool {
     CODE_MARKERS.iter().any(|m| text.contains(m))
 }
@@ -384,7 +443,7 @@ fn shaped_marks(w: &[u8]) -> (usize, usize) {
                     .is_some_and(|f| f.contains(&b'.')))
             && t.split(|&b| b == b'/').all(|p| {
                 p.iter()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._-~'".contains(b))
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-~'*?".contains(b))
             });
         let at = t.iter().position(|&b| b == b'@');
         let address = at.is_some_and(|k| {
@@ -413,10 +472,88 @@ fn shaped_marks(w: &[u8]) -> (usize, usize) {
 /// A token whose punctuation people write by hand (issue 15, 2026-12-04): a word with vowels
 /// masked (`f*ck`, `sh*t`, `a**hole`), a C pointer or address (`*p`, `&x;`, `**argv;`,
 /// `(*fp)`), a Perl / sed regex operator (`s/^\s+//g`, `m{(\d+)}x`, `qr/.../`, `tr/a-z/A-Z/`),
-/// an exponent (`a^2`, `x^(n+1)`), or a letterless emoticon (`:-)`, `^_^`, `(-_-)`, `\o/`).
-/// Token soup glues its marks to words in mixed case (`giving**ONE`, `**Begin`, `](`), which
-/// none of these shapes admit.
+/// an exponent (`a^2`, `x^(n+1)`), a letterless emoticon (`:-)`, `^_^`, `(-_-)`, `\o/`),
+/// markdown emphasis around one word (`**bold**`, `*it*`, `~~strike~~`, `**Note:**`, `^sup^`),
+/// a footnote mark (`[^1]`), a group of alternatives (`(jpg|png)`, `{js,ts}`), a
+/// slash-delimited regex literal (`/^\d+/`, `'/a|b/i'`), a shell operator standing alone
+/// (`&&`, `||`, `2>&1`) or a common letter emoticon (`xD`, `^^`, `o_O`, `<3`). Token soup
+/// glues its marks to words in mixed case (`giving**ONE`, `**Begin`, `](`), which none of
+/// these shapes admit.
 fn written_token(t: &[u8]) -> bool {
+    if matches!(
+        t,
+        b"&&"
+            | b"||"
+            | b"2>&1"
+            | b"&>"
+            | b"xD"
+            | b"XD"
+            | b"^^"
+            | b"^.^"
+            | b"<3"
+            | b"o_O"
+            | b"O_o"
+            | b"o.O"
+            | b":P"
+            | b";P"
+            | b":p"
+    ) {
+        return true;
+    }
+    // markdown emphasis: the same one or two marks on both sides of a word
+    for m in [&b"**"[..], b"__", b"~~", b"*", b"_", b"~", b"^"] {
+        if let Some(inner) = t.strip_prefix(m).and_then(|x| x.strip_suffix(m)) {
+            if inner.first().is_some_and(u8::is_ascii_alphanumeric)
+                && inner
+                    .iter()
+                    .all(|c| c.is_ascii_alphanumeric() || b".:,!?'-".contains(c))
+            {
+                return true;
+            }
+        }
+    }
+    // a footnote mark `word[^1]`, `[^note]`
+    if let Some(k) = t.windows(2).position(|w| w == b"[^") {
+        let rest = &t[k + 2..];
+        if rest.len() >= 2
+            && rest.ends_with(b"]")
+            && rest[..rest.len() - 1].iter().all(u8::is_ascii_alphanumeric)
+        {
+            return true;
+        }
+    }
+    // a group of alternatives, as in regexes and globs: `\.(jpg|jpeg|png)$`, `*.{js,ts}`
+    let alternatives = |open: u8, close: u8, sep: u8| {
+        t.iter().position(|&c| c == open).is_some_and(|a| {
+            t[a..].iter().position(|&c| c == close).is_some_and(|k| {
+                let g = &t[a + 1..a + k];
+                g.contains(&sep)
+                    && g.split(|&c| c == sep)
+                        .all(|x| !x.is_empty() && x.iter().all(u8::is_ascii_alphanumeric))
+            })
+        })
+    };
+    if alternatives(b'(', b')', b'|') || alternatives(b'{', b'}', b',') {
+        return true;
+    }
+    // a regex literal between slashes (flags after the closing one), quoted or not
+    let r = t.strip_prefix(b"'").unwrap_or(t);
+    let r = r.strip_suffix(b"'").unwrap_or(r);
+    let r = {
+        let e = r
+            .iter()
+            .rposition(|c| !c.is_ascii_lowercase())
+            .map_or(0, |e| e + 1);
+        &r[..e]
+    };
+    if r.len() >= 4
+        && r.starts_with(b"/")
+        && r.ends_with(b"/")
+        && r[1..r.len() - 1].iter().any(|c| b"\\^$+*?[(|".contains(c))
+        && !r[1..r.len() - 1].contains(&b'/')
+    {
+        return true;
+    }
     let lower_ident = |x: &[u8]| {
         x.first()
             .is_some_and(|c| c.is_ascii_lowercase() || *c == b'_')
