@@ -413,6 +413,24 @@ fn benign_streams_pass_byte_for_byte_at_every_split() {
     }
 }
 
+/// The bench's mock model's answer to a streamed chat request (`target/release/mock-model`):
+/// 16 texts `tok0`, ` tok1`, ... (a leading space: each text's last word is held until the
+/// next), the finish reason on the last, then the usage chunk and `[DONE]`.
+fn mock_model_stream() -> String {
+    let mut sse = String::new();
+    for i in 0..16 {
+        let delta = if i == 0 {
+            format!("{{\"content\":\"tok{i}\",\"role\":\"assistant\"}}")
+        } else {
+            format!("{{\"content\":\" tok{i}\"}}")
+        };
+        let finish = if i == 15 { "\"stop\"" } else { "null" };
+        sse.push_str(&format!("data: {{\"choices\":[{{\"delta\":{delta},\"finish_reason\":{finish},\"index\":0,\"logprobs\":null}}],\"created\":1764633600,\"id\":\"chatcmpl-mock-1\",\"model\":\"gpt-4o-mini\",\"object\":\"chat.completion.chunk\",\"system_fingerprint\":\"fp_mock\",\"usage\":null}}\n\n"));
+    }
+    sse.push_str("data: {\"choices\":[],\"created\":1764633600,\"id\":\"chatcmpl-mock-1\",\"model\":\"gpt-4o-mini\",\"object\":\"chat.completion.chunk\",\"system_fingerprint\":\"fp_mock\",\"usage\":{\"completion_tokens\":16,\"prompt_tokens\":12,\"total_tokens\":28}}\n\ndata: [DONE]\n\n");
+    sse
+}
+
 /// A benign stream that arrives in one chunk leaves as that chunk, not as a copy of it, even
 /// when the scanner held its text back for a while: the events it queued are the chunk's own
 /// bytes, released in the same call (issue 19, 2026-12-04: with the bench's guard every such
@@ -446,17 +464,7 @@ fn a_benign_stream_in_one_chunk_is_passed_as_it_came() {
     let guard = Guard::new(cfg.response_guard.as_ref().expect("response_guard")).unwrap();
     let body = br#"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"system","content":"You are a helpful assistant for a garden shop."},{"role":"user","content":"Say hello"}]}"#;
     let (_, bound) = bind_request(&guard, body, &[]);
-    let mut sse = String::new();
-    for i in 0..16 {
-        let delta = if i == 0 {
-            format!("{{\"content\":\"tok{i}\",\"role\":\"assistant\"}}")
-        } else {
-            format!("{{\"content\":\" tok{i}\"}}")
-        };
-        let finish = if i == 15 { "\"stop\"" } else { "null" };
-        sse.push_str(&format!("data: {{\"choices\":[{{\"delta\":{delta},\"finish_reason\":{finish},\"index\":0,\"logprobs\":null}}],\"created\":1764633600,\"id\":\"chatcmpl-mock-1\",\"model\":\"gpt-4o-mini\",\"object\":\"chat.completion.chunk\",\"system_fingerprint\":\"fp_mock\",\"usage\":null}}\n\n"));
-    }
-    sse.push_str("data: {\"choices\":[],\"created\":1764633600,\"id\":\"chatcmpl-mock-1\",\"model\":\"gpt-4o-mini\",\"object\":\"chat.completion.chunk\",\"system_fingerprint\":\"fp_mock\",\"usage\":{\"completion_tokens\":16,\"prompt_tokens\":12,\"total_tokens\":28}}\n\ndata: [DONE]\n\n");
+    let sse = mock_model_stream();
     let mut g: SseGuard<Bound> = SseGuard::new();
     assert_eq!(g.feed_chunk(&bound, sse.as_bytes(), true), None);
     assert!(g.report().hits.is_empty() && g.report().text_events == 16);
@@ -1444,18 +1452,7 @@ fn sse_short_stream_profile() {
     let guard = Guard::new(&gc).unwrap();
     let body = br#"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"system","content":"You are a helpful assistant for a garden shop."},{"role":"user","content":"Say hello"}]}"#;
     let (_, bound) = bind_request(&guard, body, &[]);
-    let mut sse = Vec::new();
-    for i in 0..16 {
-        let delta = if i == 0 {
-            format!("{{\"content\":\"tok{i}\",\"role\":\"assistant\"}}")
-        } else {
-            format!("{{\"content\":\" tok{i}\"}}")
-        };
-        let finish = if i == 15 { "\"stop\"" } else { "null" };
-        sse.extend_from_slice(format!("data: {{\"choices\":[{{\"delta\":{delta},\"finish_reason\":{finish},\"index\":0,\"logprobs\":null}}],\"created\":1764633600,\"id\":\"chatcmpl-mock-1\",\"model\":\"gpt-4o-mini\",\"object\":\"chat.completion.chunk\",\"system_fingerprint\":\"fp_mock\",\"usage\":null}}\n\n").as_bytes());
-    }
-    sse.extend_from_slice(br#"data: {"choices":[],"created":1764633600,"id":"chatcmpl-mock-1","model":"gpt-4o-mini","object":"chat.completion.chunk","system_fingerprint":"fp_mock","usage":{"completion_tokens":16,"prompt_tokens":12,"total_tokens":28}}"#);
-    sse.extend_from_slice(b"\n\ndata: [DONE]\n\n");
+    let sse = mock_model_stream().into_bytes();
     let off = std::env::var("PG_SSE_PROFILE").is_ok_and(|v| v == "off");
     for _ in 0..200_000 {
         let mut reader = SseUsageReader::default();
