@@ -521,6 +521,15 @@ fn sse_events(answer: &[u8]) -> Vec<&[u8]> {
 /// arrives in one chunk. Each answer is also delivered a chunk per event (`per event`), as Envoy
 /// hands the filter a stream whose events the model writes one by one; the bench's mock model
 /// writes its whole answer at once (two writes), so its Envoy row sees the one-chunk case.
+/// The headers of the streamed chat requests of the SSE cost tests.
+const STREAM_HEADERS: [(&str, &str); 5] = [
+    (":method", "POST"),
+    (":path", "/v1/chat/completions"),
+    (":authority", "localhost"),
+    ("content-type", "application/json"),
+    ("authorization", "Bearer sk-cost-test"),
+];
+
 #[test]
 fn sse_guard_cost() {
     const KIB: usize = 1024;
@@ -554,13 +563,7 @@ fn sse_guard_cost() {
             &config,
             Arc::new(Mutex::new(SharedData::default())),
         );
-        let headers = [
-            (":method", "POST"),
-            (":path", "/v1/chat/completions"),
-            (":authority", "localhost"),
-            ("content-type", "application/json"),
-            ("authorization", "Bearer sk-cost-test"),
-        ];
+        let headers = STREAM_HEADERS;
         let one = |vm: &mut Vm, answer: &[u8], per_event: bool| {
             let tokens = answer.windows(6).filter(|w| w == b"data: ").count() as u64 - 2;
             let chunks: Vec<&[u8]> = if per_event {
@@ -767,13 +770,7 @@ fn sse_guard_cost_by_detector() {
             c,
         ));
     }
-    let headers = [
-        (":method", "POST"),
-        (":path", "/v1/chat/completions"),
-        (":authority", "localhost"),
-        ("content-type", "application/json"),
-        ("authorization", "Bearer sk-cost-test"),
-    ];
+    let headers = STREAM_HEADERS;
     println!("| guard | system message | wasm ops / request | response body |");
     println!("|---|---|---:|---:|");
     for system in [true, false] {

@@ -16,11 +16,7 @@ fn rows() -> Vec<(Vec<u8>, bool, String, String)> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let (body, shown) = match (v.get("text"), v.get("body")) {
-                (Some(t), None) => (chat(t.as_str().unwrap()), t.as_str().unwrap().to_owned()),
-                (None, Some(b)) => (serde_json::to_vec(b).unwrap(), b.to_string()),
-                _ => panic!("row needs text or body: {l}"),
-            };
+            let (body, shown) = row_body(&v, l);
             let tag = v["source"].as_str().unwrap().rsplit(':').next().unwrap();
             (body, v["label"].as_i64() == Some(1), tag.to_owned(), shown)
         })

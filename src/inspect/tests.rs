@@ -11,6 +11,16 @@ fn chat(text: &str) -> Vec<u8> {
         .unwrap()
 }
 
+/// The request body of a row of a tests/data JSONL file (`text`: one user turn; `body`: the
+/// request as written) and how to show it.
+fn row_body(v: &serde_json::Value, line: &str) -> (Vec<u8>, String) {
+    match (v.get("text"), v.get("body")) {
+        (Some(t), None) => (chat(t.as_str().unwrap()), t.as_str().unwrap().to_owned()),
+        (None, Some(b)) => (serde_json::to_vec(b).unwrap(), b.to_string()),
+        _ => panic!("row needs text or body: {line}"),
+    }
+}
+
 fn verdict(i: &Inspector, text: &str) -> Verdict {
     i.inspect(&chat(text), Some("application/json"))
 }
