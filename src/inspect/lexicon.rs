@@ -301,7 +301,7 @@ impl Lexicon {
             let Some(t) = self.terms.get(h.term as usize) else {
                 continue;
             };
-            if !self.bounded(t, view, h) {
+            if !self.bounded(view, h) {
                 continue;
             }
             for &(p, slot) in &t.uses {
@@ -341,7 +341,7 @@ impl Lexicon {
                 continue;
             }
             let t = &self.terms[h.term as usize];
-            if t.uses.binary_search(&(p, slot)).is_err() || !self.bounded(t, view, h) {
+            if t.uses.binary_search(&(p, slot)).is_err() || !self.bounded(view, h) {
                 continue;
             }
             if !gap_ok(&view[prev_end..s], gap, pat.script) {
@@ -356,14 +356,20 @@ impl Lexicon {
         None
     }
 
-    fn bounded(&self, t: &Term, view: &[u8], h: &TermHit) -> bool {
+    /// Whether hit `h` of a term stands where the term may match in `view`: at a word boundary
+    /// for spaced scripts (at both ends unless the term is a prefix), anywhere for the others.
+    /// A hit that is not bounded fills no slot, so the scanner drops it before [`Self::matches`].
+    pub fn bounded(&self, view: &[u8], h: &TermHit) -> bool {
+        let Some(t) = self.terms.get(h.term as usize) else {
+            return false;
+        };
         let (s, e) = (h.start as usize, h.end as usize);
         let word = |b: u8| b.is_ascii_alphanumeric() || b >= 0x80;
         match t.script {
             Script::Unspaced | Script::Attached => true,
             Script::Spaced => {
-                let left = s == 0 || !word(view[s - 1]);
-                let right = t.prefix || e >= view.len() || !word(view[e]);
+                let left = s == 0 || view.get(s - 1).is_none_or(|&b| !word(b));
+                let right = t.prefix || view.get(e).is_none_or(|&b| !word(b));
                 left && right
             }
         }
