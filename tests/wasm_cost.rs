@@ -656,11 +656,14 @@ fn sse_guard_cost() {
 /// harmful-ask lines (JBC-001's two halves) and Greek / Hebrew add ~400 terms; 505 M on
 /// 2026-12-04, whose 225 Caesar-shift and Atbash probe words add 25 M; 603 M after the ~950
 /// lexicon terms of the 2026-12-04 override, addressed-reader and possessive-override wordings
-/// (5,553 -> 6,501 distinct terms, +97 M). The ceiling keeps a rule
+/// (5,553 -> 6,501 distinct terms, +97 M); 685 M after the 2026-12-05 lines (issue 15: mode
+/// switch + "without censorship", role-play as an AI without limits, "your instructions" declared
+/// void, leak verbs, across the lexicon's languages and Romanian, Czech, Swedish, Swahili and
+/// Tagalog; about 820 more distinct terms, 610.5 M -> 685.4 M). The ceiling keeps a rule
 /// pack or lexicon change from silently growing it again.
 #[test]
 fn configure_cost() {
-    const CEILING: u64 = 615_000_000;
+    const CEILING: u64 = 700_000_000;
     let wasm = common::wasm_path();
     println!("| config | wasm ops to start and configure one VM |");
     println!("|---|---:|");

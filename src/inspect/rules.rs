@@ -181,10 +181,12 @@ static BUILTIN: &[BuiltinRule] = &[
         "do not follow / stop obeying your instructions",
         ["follow", "obey", "listen", "adhere", "comply", "abide"],
         r"\b(?:do not|don't|dont|never|stop|no longer|cease|refuse to|without) (?:\w+ ){0,2}(?:follow|following|obey|obeying|listen to|listening to|adhere to|adhering to|comply with|complying with|abide by) (?:\w+ ){0,3}(?:previous |prior |original |initial |system |above |your |the |any |those |these )(?:\w+ ){0,2}(?:instructions|rules|prompt|guidelines|directives|programming|policies|policy|restrictions)\b"),
+    // 2026-12-05 (issue 15): "previous" / "vorige" / "anteriores" counts only before a guidance
+    // noun ("vergeet de vorige offerte" is a quote, not an override)
     rule!("PI-009", "injection", 60,
         "German / Spanish / French / other: forget / ignore everything or the instructions",
         ["vergiss", "vergess", "ignorier", "missacht", "olvid", "ignora", "oubli", "ignorez", "dimentica", "zaboravi", "esquece", "negeer", "vergeet"],
-        r"\b(?:vergiss|vergesst|vergessen sie|vergessen|ignoriere|ignoriert|ignorieren sie|ignorieren|missachte|missachten sie|olvida|olvide|olvidate|ignora|ignore|oublie|oubliez|ignorez|dimentica|dimenticate|zaboravi|esquece|esqueca|negeer|vergeet) (?:\w+ ){0,4}?(?:alles|alle|allen|vorherigen?|vorhergehenden?|bisherigen?|obigen?|anweisungen|instruktionen|befehle|regeln|vorgaben|angaben|aufgaben|auftrage|davor|vorher|zuvor|todo|todas|todos|anteriores?|instrucciones|reglas|tout|toutes|precedentes?|instructions|consignes|tutto|tutte|precedenti|istruzioni|sve|prethodne|upute|instrukcije|tudo|instrucoes|anteriormente|alles|vorige|instructies)\b"),
+        r"\b(?:vergiss|vergesst|vergessen sie|vergessen|ignoriere|ignoriert|ignorieren sie|ignorieren|missachte|missachten sie|olvida|olvide|olvidate|ignora|ignore|oublie|oubliez|ignorez|dimentica|dimenticate|zaboravi|esquece|esqueca|negeer|vergeet) (?:\w+ ){0,4}?(?:alles|alle|allen|anweisungen|instruktionen|befehle|regeln|vorgaben|angaben|aufgaben|auftrage|davor|vorher|zuvor|todo|todas|todos|instrucciones|reglas|tout|toutes|instructions|consignes|tutto|tutte|istruzioni|sve|upute|instrukcije|tudo|instrucoes|anteriormente|instructies|(?:vorherigen?|vorhergehenden?|bisherigen?|obigen?|anteriores?|precedentes?|precedenti|prethodne|vorige) (?:\w+ )?(?:anweisungen|instruktionen|befehle|regeln|vorgaben|instrucciones|reglas|indicaciones|ordenes|instructions|consignes|regles|directives|istruzioni|regole|upute|instrukcije|instrucoes|regras|instructies|regels|opdrachten|prompts?|systemprompts?))\b"),
     rule!("PI-010", "injection", 40,
         "system / admin / developer override claim",
         ["overrid", "sudo", "admin", "developer", "maintenance", "debug"],
