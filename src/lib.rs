@@ -30,6 +30,7 @@ pub mod response;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod schema;
 pub mod usage;
+mod utf8;
 mod vault;
 
 #[cfg(target_arch = "wasm32")]

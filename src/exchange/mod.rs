@@ -480,6 +480,8 @@ impl<H: Host> Exchange<H> {
         let timed = self.telemetry.borrow().scan_us.is_some();
         let scan_start = timed.then(|| self.host.now());
         let mut ex = extract::extract_with(body, ct, &opts);
+        // Of the body as received (a rewritten body below is serialised anew, valid UTF-8).
+        let invalid_utf8 = ex.invalid_utf8;
         // Access policy first: API, model, contract. Clamps and defaults rewrite the body here,
         // before inspection and before the limiter reads `max_tokens`.
         let mut rewritten = None;
@@ -554,7 +556,7 @@ impl<H: Host> Exchange<H> {
             observe(&self.host, self.telemetry.borrow().scan_us, scan_us);
         }
         self.record_verdict(&verdict);
-        if self.noted.is_none() && std::str::from_utf8(body).is_err() {
+        if self.noted.is_none() && invalid_utf8 && rewritten.is_none() {
             // Scanned after lossy decoding; forwarded byte for byte. Say so.
             self.note(Reason::InvalidUtf8);
         }

@@ -1622,3 +1622,41 @@ fn sse_request_profile() {
         assert_eq!(o.status, 200);
     }
 }
+
+/// A body whose bytes are not UTF-8 is read after a lossy decoding and forwarded byte for byte:
+/// the event says so (`invalid_utf8`, taken from the one extraction since 2026-12-05, no second
+/// validation of the body); a UTF-8 body, non-ASCII included, is not noted.
+#[test]
+fn bodies_that_are_not_utf8_are_noted() {
+    let chat = |text: &[u8]| {
+        let mut b = br#"{"model": "m", "messages": [{"role": "user", "content": ""#.to_vec();
+        b.extend_from_slice(text);
+        b.extend_from_slice(br#""}]}"#);
+        b
+    };
+    let long = "a garden path ".repeat(8);
+    let mut utf16 = vec![0xFF, 0xFE];
+    for u in r#"{"messages": [{"role": "user", "content": "Grüße"}]}"#.encode_utf16() {
+        utf16.extend_from_slice(&u.to_le_bytes());
+    }
+    for (body, noted) in [
+        (chat(b"Say hello in French."), false),
+        (chat("Grüße aus dem Garten, 中文 too".as_bytes()), false),
+        (chat(format!("{long}Grüße").as_bytes()), false),
+        (chat(b"Gr\xFC\xDFe"), true),
+        (chat([long.as_bytes(), b"\xC3"].concat().as_slice()), true),
+        (utf16, true),
+    ] {
+        let mut p = Proxy::new(Flavor::Envoy, "{}");
+        let o = p.post("k1", &body);
+        assert!(o.forwarded, "{body:?}");
+        assert_eq!(o.upstream_body.as_deref(), Some(&body[..]));
+        let a = o.audit();
+        assert_eq!(a["decision"], "allowed", "{a}");
+        if noted {
+            assert_eq!(a["reason"], "invalid_utf8", "{body:?}: {a}");
+        } else {
+            assert!(a["reason"].is_null(), "{body:?}: {a}");
+        }
+    }
+}
