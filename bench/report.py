@@ -251,6 +251,10 @@ def render_report(ctx):
         "envoy": "none (`bench/envoy/router.yaml.tmpl`)",
         "noop-wasm": "`envoy.filters.http.wasm`, `bench/noop-filter` (returns Continue everywhere), "
                      "V8, same bootstrap as promptgate (`envoy/envoy.yaml.tmpl`)",
+        "read-floor-wasm": "the no-op filter with `bench/noop-filter/read-bodies.json`: reads the "
+                           "request header map and holds the headers, buffers and copies the "
+                           "request body, reads the response header map and each response body "
+                           "chunk (the floor of any filter that decides on the body and reads usage)",
         "promptgate": "`envoy.filters.http.wasm` promptgate.wasm, `bench/configs/default.json` (`{}`)",
         "promptgate-guard": "promptgate.wasm, `bench/configs/guard.json` (the defaults + "
                             "`response_guard` with every detector on: leakage with a canary, "
@@ -259,6 +263,8 @@ def render_report(ctx):
                                "per-request audit event off: the glue's buffering and metrics)",
         "promptgate-inspection": "promptgate.wasm, `bench/configs/inspection.json`",
         "promptgate-limits": "promptgate.wasm, `bench/configs/limits.json`",
+        "promptgate-limits-rls": "promptgate.wasm, `bench/configs/limits-rls.json` "
+                                 "(`promptgate-limiter` + `redis-server` on loopback)",
         "lua": "`envoy.filters.http.lua`: buffers the body, lower-cases it, 10 Lua patterns "
                "(prompt injection, SQLi), 403 on a match (`bench/envoy/lua.yaml.tmpl`)",
         "local-ratelimit": "`envoy.filters.http.local_ratelimit`, bucket of 10^9 tokens refilled "

@@ -36,7 +36,10 @@ Usage: scripts/bench [--duration SECONDS] [--connections N] [--runs N] [--sizes 
 Measuring is bench/run.py (writes the results JSON), reporting bench/report.py (renders it);
 scripts/bench runs one, then the other.
 
-Configurations: envoy (router only, the reference), noop-wasm, promptgate (defaults, {}),
+Configurations: envoy (router only, the reference), noop-wasm, read-floor-wasm (the no-op
+filter reading what promptgate must: request header map with the headers held, the whole
+request body, the response header map and body chunks; the floor of a body-deciding filter),
+promptgate (defaults, {}),
 promptgate-guard (the defaults + response_guard with every detector on), promptgate-no-audit,
 promptgate-inspection, promptgate-limits (bench/configs/*.json),
 promptgate-limits-rls (the same limits counted by promptgate-limiter over gRPC, with a
@@ -101,6 +104,12 @@ CONFIGS = {
         "template": "envoy/envoy.yaml.tmpl",
         "wasm": NOOP_WASM,
         "config": "bench/configs/default.json",
+    },
+    "read-floor-wasm": {
+        "label": "Envoy + the no-op filter reading what promptgate must read (headers held, both bodies)",
+        "template": "envoy/envoy.yaml.tmpl",
+        "wasm": NOOP_WASM,
+        "config": "bench/noop-filter/read-bodies.json",
     },
     "promptgate": {
         "label": "Envoy + promptgate, defaults ({})",
