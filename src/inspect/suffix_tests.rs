@@ -239,6 +239,15 @@ fn gates() {
     }
 }
 
+/// The nibble tables of the block-wise reading classify every byte as `CLASS` does.
+#[test]
+fn nibble_tables_classify_soup_punctuation() {
+    for b in 0..=255u8 {
+        let by_nibbles = NIBBLES.0[usize::from(b & 15)] & NIBBLES.1[usize::from(b >> 4)] != 0;
+        assert_eq!(by_nibbles, CLASS[usize::from(b)] == 1, "byte {b:#04x}");
+    }
+}
+
 /// The block-wise marks give exactly the regions that reading byte by byte gives.
 #[test]
 fn block_marks_match_the_byte_by_byte_reading() {
