@@ -186,13 +186,13 @@ fn classes(c: &[u8; 16]) -> Classes {
     }
 }
 
-/// True when the 32 bits hold 16 consecutive ones.
-fn run_of_16(x: u32) -> bool {
-    let mut y = x & (x >> 1);
-    y &= y >> 2;
-    y &= y >> 4;
-    y &= y >> 8;
-    y != 0
+/// True when the 32 bytes of two consecutive blocks hold a run of 16 bytes of one class, from
+/// that class's masks of the earlier block (`prev`) and the later one (`cur`): a run that does
+/// not fill one block crosses from the top of `prev` into the bottom of `cur`, so it is the ones
+/// at the top of `prev` plus those at the bottom of `cur` (two bit counts, where a search for
+/// the run in the joined 32 bits took four shift-and steps).
+fn run_of_16(prev: u16, cur: u16) -> bool {
+    (!prev).leading_zeros() + (!cur).trailing_zeros() >= 16
 }
 
 /// A position at or after `from` before which [`find_encoded`]'s scan, started at `from`, finds
@@ -213,10 +213,10 @@ fn next_work(b: &[u8], from: usize) -> usize {
                 & (hexu >> 2)
                 & (pair(prev.qp_next, m.qp_next) >> 3)
                 != 0
-            || run_of_16(pair(prev.b64, m.b64))
-            || run_of_16(pair(prev.hexish, m.hexish))
-            || run_of_16(pair(prev.morse, m.morse))
-            || run_of_16(pair(prev.a85, m.a85))
+            || run_of_16(prev.b64, m.b64)
+            || run_of_16(prev.hexish, m.hexish)
+            || run_of_16(prev.morse, m.morse)
+            || run_of_16(prev.a85, m.a85)
     };
     let mut prev = Classes::default();
     let mut p = from;
@@ -764,6 +764,37 @@ mod tests {
         let mut v = Vec::new();
         find_encoded(t, |r, s| v.push((t[r].to_string(), s.to_string())));
         v
+    }
+
+    /// `run_of_16` from two masks says what a search of the joined 32 bits says.
+    #[test]
+    fn runs_across_two_blocks() {
+        let joined = |x: u32| (0..=16).any(|k| (x >> k) & 0xFFFF == 0xFFFF);
+        let mut r: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut cases = vec![
+            (0u16, 0u16),
+            (0xFFFF, 0),
+            (0, 0xFFFF),
+            (0x8000, 0x7FFF),
+            (0xC000, 0x3FFF),
+            (0xC000, 0x1FFF),
+        ];
+        for _ in 0..200_000 {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            // long runs of ones are what matters: OR a few random words together
+            let (a, b) = (
+                r as u16 | (r >> 16) as u16,
+                (r >> 32) as u16 | (r >> 48) as u16,
+            );
+            cases.push((a, b));
+            cases.push((a | 0xF000, b | 0x0FFF));
+        }
+        for (prev, cur) in cases {
+            let x = u32::from(prev) | (u32::from(cur) << 16);
+            assert_eq!(run_of_16(prev, cur), joined(x), "{prev:#06x} {cur:#06x}");
+        }
     }
 
     /// The block skip finds exactly what reading every byte finds.
