@@ -9,8 +9,10 @@
 //! run fresh on every request. With and without the cache the decision is the same function of
 //! the same unit results (`inspect::tests` and the `msgcache` fuzz target check it).
 //!
-//! - **Key**: 128 bits of BLAKE3 keyed with a per-VM random key (WASI `random_get`, which every
-//!   supported host implements; the clock and the salt-free address space when it fails), over a
+//! - **Key**: the 128-bit SipHash-1-3 (since 2026-12-05; keyed BLAKE3 before, which on ~2 KiB
+//!   messages, too short for its SIMD path, was most of a long conversation's cost) keyed with
+//!   128 bits of a per-VM random key (WASI `random_get`, which every supported host implements;
+//!   the clock and the salt-free address space when it fails), over a
 //!   domain tag, the window geometry for boundaries, and the unit's bytes. An attacker who does
 //!   not know the key cannot make a malicious message collide with a cached benign one, and the
 //!   key never leaves the VM. The role is not in the key because the cached result does not
@@ -81,7 +83,7 @@ impl CacheConfig {
 pub(super) const ENTRY_BYTES: usize = 64;
 pub(super) const HIT_BYTES: usize = 32;
 
-/// A cache key: 128 bits of keyed BLAKE3.
+/// A cache key: the 128-bit keyed SipHash-1-3 of the unit.
 pub(super) type Key = u128;
 
 /// What a unit's scan found, offsets relative to the unit.
@@ -171,17 +173,23 @@ impl MsgCache {
     /// The key of a unit: `tag` separates whole strings from boundary windows, `geometry` is the
     /// window's layout (boundaries) so equal bytes cut differently do not share a result.
     pub(super) fn key(&self, tag: u8, geometry: [u32; 2], bytes: &[u8]) -> Key {
-        let mut h = blake3::Hasher::new_keyed(&self.key);
+        use core::hash::Hasher;
+        use siphasher::sip128::Hasher128;
+        let half = |at: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&self.key[at..at + 8]);
+            u64::from_le_bytes(w)
+        };
+        // SipHash-1-3 (keyed with 128 of the VM key's random bits, 128-bit output) since
+        // 2026-12-05: BLAKE3 was the larger part of a long conversation's cost.
+        let mut h = siphasher::sip128::SipHasher13::new_with_keys(half(0), half(8));
         let mut head = [0u8; 9];
         head[0] = tag;
         head[1..5].copy_from_slice(&geometry[0].to_le_bytes());
         head[5..9].copy_from_slice(&geometry[1].to_le_bytes());
-        h.update(&head);
-        h.update(bytes);
-        let out = h.finalize();
-        let mut k = [0u8; 16];
-        k.copy_from_slice(&out.as_bytes()[..16]);
-        u128::from_le_bytes(k)
+        h.write(&head);
+        h.write(bytes);
+        h.finish128().as_u128()
     }
 
     /// The cached result of `k`, moved to the young generation when it was in the old one.
