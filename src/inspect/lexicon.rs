@@ -146,6 +146,7 @@ impl Lexicon {
         // Word classes: `@NAME = alt|alt|...`, used in slots as `@NAME` (or `@NAME+SUFFIX`, every
         // member with SUFFIX appended, e.g. `@AI+:` for the vocative "the model:").
         let mut classes: hashbrown::HashMap<String, String> = hashbrown::HashMap::new();
+        let mut memo: hashbrown::HashMap<String, Vec<u8>> = hashbrown::HashMap::new();
         for (ln, line) in src.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -199,7 +200,16 @@ impl Lexicon {
                         Some(w) => (w, true),
                         None => (alt, false),
                     };
-                    let bytes = norm_term(w, &mut n);
+                    // Class members recur in many patterns: each distinct spelling is
+                    // normalised once (configure cost, tests/wasm_cost.rs).
+                    let bytes = match memo.get(w) {
+                        Some(b) => b.clone(),
+                        None => {
+                            let b = norm_term(w, &mut n);
+                            memo.insert(w.to_owned(), b.clone());
+                            b
+                        }
+                    };
                     if bytes.len() < 2 {
                         return Err(err(&format!("term `{alt}` too short")));
                     }

@@ -1266,8 +1266,33 @@ fn third_party_subject(t: &str, s: usize) -> bool {
         .rev()
         .find(|(_, w)| CAUSATIVE.contains(&w.as_str()))
         .is_some_and(|(i, _)| i + 1 < n && !NO_ACTOR.contains(&near[i + 1].as_str()));
-    described || caused
+    // The override is the object of an attempt or a purpose somebody else has (2026-12-05):
+    // "the patterns attackers use to override ...", "a request attempting to ignore ...",
+    // "prompts designed to bypass ...". Not the bare imperative ("try to forget your rules").
+    let attempted = n >= 2
+        && near[n - 1] == "to"
+        && ATTEMPTED.contains(&near[n - 2].as_str())
+        && (near[n - 2] != "use" || n == 3);
+    described || caused || attempted
 }
+
+/// A verb whose to-infinitive is the subject's attempt or purpose: "attackers use to ...",
+/// "attempting to ...", "designed to ...".
+const ATTEMPTED: &[&str] = &[
+    "attempting",
+    "attempts",
+    "attempted",
+    "trying",
+    "tries",
+    "tried",
+    "use",
+    "uses",
+    "designed",
+    "meant",
+    "intended",
+    "aiming",
+    "aims",
+];
 
 /// Verbs and objects of housekeeping: "clear all previous settings", "delete the old cache files".
 const HOUSEKEEPING_VERBS: &[&str] = &[
