@@ -39,6 +39,16 @@ fn assert_blocks(i: &Inspector, text: &str) {
     );
 }
 
+/// Asserts the decision on a chat body of `messages` (a JSON array of role / content objects)
+/// and returns the verdict for further checks.
+fn assert_messages(i: &Inspector, messages: serde_json::Value, want: Decision) -> Verdict {
+    let body = serde_json::to_vec(&serde_json::json!({"model": "m", "messages": messages}))
+        .expect("a JSON body");
+    let v = i.inspect(&body, Some("application/json"));
+    assert_eq!(v.decision, want, "{messages}: {:?}", hit_ids(&v));
+    v
+}
+
 fn assert_passes(i: &Inspector, text: &str) {
     let v = verdict(i, text);
     assert_eq!(
