@@ -648,7 +648,7 @@ fn sse_guard_cost() {
 
 /// Wasm operators one VM spends before its first request: `_start`, `proxy_on_vm_start` and
 /// `proxy_on_configure` (issue 15: plugin start). Every Envoy worker pays this once per VM, on
-/// top of V8 compiling the module. Most of it is building the anchor automaton (Aho-Corasick
+/// top of V8 compiling the module. Most of it is building the anchor automaton (Aho-Corasick DFA
 /// over the rules' anchors and the lexicon's ASCII terms) and the lexicon. 955 M operators at
 /// 50fa119 (three automata, quadratic de-duplication); 326 M with one automaton; 333 M at
 /// 8505dd9; 424 M at fa447d9, whose lexicon word classes (issue 15: `@AI`, `@AIV`, ... expanded
@@ -659,13 +659,11 @@ fn sse_guard_cost() {
 /// (5,553 -> 6,501 distinct terms, +97 M); 685 M after the 2026-12-05 lines (issue 15: mode
 /// switch + "without censorship", role-play as an AI without limits, "your instructions" declared
 /// void, leak verbs, across the lexicon's languages and Romanian, Czech, Swedish, Swahili and
-/// Tagalog; about 820 more distinct terms, 610.5 M -> 685.4 M); 697 M with the 159 terms of
-/// the 2026-12-05 issue 15 lines. 209 M once the anchor automaton is a contiguous NFA instead of
-/// a DFA (2026-12-05, issue 16: the DFA's 16 MB table per VM was most of the cost). The ceiling
-/// keeps a rule pack or lexicon change from silently growing it again.
+/// Tagalog; about 820 more distinct terms, 610.5 M -> 685.4 M). The ceiling keeps a rule
+/// pack or lexicon change from silently growing it again.
 #[test]
 fn configure_cost() {
-    const CEILING: u64 = 260_000_000;
+    const CEILING: u64 = 700_000_000;
     let wasm = common::wasm_path();
     println!("| config | wasm ops to start and configure one VM |");
     println!("|---|---:|");
@@ -693,14 +691,13 @@ fn configure_cost() {
 /// some margin, so a regression of the per-request glue shows here before it shows in Envoy.
 /// Measured 2026-12-04: limits 135,601 -> 114,606, default 347,593 -> 322,149 (the default's
 /// ceiling leaves room for inspection changes, which `request_cost_is_linear_in_body_size`
-/// follows). 2026-12-05: default 390,428 with the anchor automaton an NFA (more operators per
-/// byte walked, the same Envoy CPU per request; `lane_hits` in src/inspect/mod.rs).
+/// follows).
 #[test]
 fn fixed_cost_by_phase() {
     const KIB: usize = 1024;
     let wasm = common::wasm_path();
     let mut out = String::new();
-    for (file, ceiling) in [("limits", 130_000u64), ("default", 440_000)] {
+    for (file, ceiling) in [("limits", 130_000u64), ("default", 400_000)] {
         let path = common::repo_root().join(format!("bench/configs/{file}.json"));
         let config = without_cache(&std::fs::read_to_string(&path).expect("bench config"));
         let mut vm = Vm::new(

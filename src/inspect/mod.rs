@@ -32,8 +32,7 @@ use crate::config::ConfigError;
 use crate::extract::{self, ApiShape, Doc, RequestMeta, RoleFilter};
 use crate::normalize::{normalize_into, Normalized};
 use aho_corasick::automaton::Automaton;
-use aho_corasick::nfa::contiguous;
-use aho_corasick::{Anchored, MatchKind, PatternID};
+use aho_corasick::{dfa, Anchored, MatchKind, PatternID};
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 use std::cell::RefCell;
@@ -380,13 +379,13 @@ struct CompiledAllow {
 }
 
 /// Literal prefilter for one normalised view: anchors -> rules.
-/// The anchors of every rule in one Aho-Corasick automaton. A pattern's targets are split by the view
+/// The anchors of every rule in one Aho-Corasick DFA. A pattern's targets are split by the view
 /// their rule reads, so the same automaton serves the leet view, the plain view, or both at once
 /// when the two views are equal (the common case: text without leetspeak). One automaton, not
 /// one per view plus their union: building them is most of what configuring a VM costs
 /// (`tests/wasm_cost.rs` `configure_cost`, issue 15's plugin start).
 struct Prefilter {
-    automaton: Option<contiguous::NFA>,
+    dfa: Option<dfa::DFA>,
     /// Every pattern's targets, flattened: first those of rules that read the leet view, then
     /// those that read the plain view (sqli rules, lexicon terms, probes).
     targets: Vec<u16>,
@@ -512,11 +511,6 @@ fn model_scores(
 /// Size limits for compiled regexes: hostile patterns are rejected at load.
 const REGEX_SIZE_LIMIT: usize = 512 * 1024;
 const REGEX_DFA_LIMIT: usize = 2 * 1024 * 1024;
-/// States of the anchor automaton within this many bytes of its root keep a dense transition
-/// row (one lookup); deeper ones are sparse. Prose keeps the walk near the root. 3 costs ~1 MB
-/// for the built-in anchors; 6 saved 3 % of the operators per byte for 60 % more memory.
-const ANCHOR_DENSE_DEPTH: usize = 3;
-
 /// Bytes searched on each side of an anchor hit.
 const WINDOW: usize = 320;
 const MAX_HITS: usize = 64;
@@ -644,20 +638,14 @@ fn build_prefilter(pats: &[(String, u16, View)]) -> Prefilter {
             list.push(*r);
         }
     }
-    // A contiguous NFA, not a DFA (2026-12-05, issue 16): with the lexicon's terms the anchors are
-    // ~6,000 patterns, whose DFA is a 16 MB transition table per VM (per Envoy worker), and
-    // building it was most of configuring one; with the NFA (~1 MB) configuring a VM costs
-    // 209 M wasm operators instead of 697 M. Since the DFA's walk ran at memory latency, Envoy's CPU per request is the same with either (the
-    // NFA's walk executes more operators per byte: failure links and sparse states below
-    // `ANCHOR_DENSE_DEPTH`). Without a prefilter `anchor_hits` drives it byte by byte and the
-    // start state is not "special".
-    let automaton = if uniq.is_empty() {
+    // A DFA without prefilter: `anchor_hits` drives it byte by byte, and without a prefilter
+    // the start state is not "special", so the hot loop is one table lookup and one compare.
+    let dfa = if uniq.is_empty() {
         None
     } else {
-        contiguous::NFA::builder()
+        dfa::DFA::builder()
             .match_kind(MatchKind::Standard)
             .prefilter(false)
-            .dense_depth(ANCHOR_DENSE_DEPTH)
             .build(&uniq)
             .ok()
     };
@@ -671,7 +659,7 @@ fn build_prefilter(pats: &[(String, u16, View)]) -> Prefilter {
         spans.push([start, mid, targets.len() as u32]);
     }
     Prefilter {
-        automaton,
+        dfa,
         targets,
         spans,
     }
@@ -699,17 +687,17 @@ fn anchor_hits<A: Automaton>(d: &A, hay: &[u8], mut f: impl FnMut(usize, Pattern
     }
 }
 
-/// [`anchor_hits`] over the rule anchors' automaton, for the text's views.
+/// [`anchor_hits`] over the rule anchors' DFA, for the text's views.
 ///
 /// One walk is a chain of dependent loads (each state is read from the one before), so its speed
-/// is the memory latency of the automaton's table (the DFA of 2026-12-04 was 14 MB; the NFA
-/// since 2026-12-05 is ~1 MB, its dense states at the top), not the instruction count. A text of [`LANE_MIN`] bytes or more is
+/// is the memory latency of the transition table (14 MB for the built-in anchors and the
+/// lexicon's terms), not the instruction count. A text of [`LANE_MIN`] bytes or more is
 /// therefore cut into [`LANES`] pieces walked side by side, the chains independent of each other
 /// (natively ~3x faster on prose, 2026-12-04, issue 16). An Aho-Corasick state is the longest
 /// suffix of the bytes read that begins some pattern, so a lane that starts `max_pattern_len`
 /// bytes before its piece reaches the piece in the state one walk from the start would have; the
 /// matches each lane finds in its piece are reported after those of the pieces before it.
-fn lane_hits<A: Automaton>(d: &A, hay: &[u8], mut f: impl FnMut(usize, PatternID)) {
+fn dfa_hits(d: &dfa::DFA, hay: &[u8], mut f: impl FnMut(usize, PatternID)) {
     // An unanchored Standard automaton never enters its dead state (only leftmost kinds stop
     // after a match), which the lanes rely on: a lane cannot end the search for the others.
     if hay.len() < LANE_MIN || d.match_kind() != MatchKind::Standard {
@@ -775,7 +763,7 @@ fn lane_hits<A: Automaton>(d: &A, hay: &[u8], mut f: impl FnMut(usize, PatternID
     LANE_HITS.with(|h| *h.borrow_mut() = later);
 }
 
-/// Side-by-side walks of [`lane_hits`], and the shortest text it splits among them.
+/// Side-by-side walks of [`dfa_hits`], and the shortest text it splits among them.
 const LANES: usize = 4;
 const LANE_MIN: usize = 256;
 
@@ -805,7 +793,7 @@ thread_local! {
     static VIEW_SCRATCH: RefCell<ViewScratch> = const { RefCell::new(ViewScratch::new()) };
     /// Set while a backwards view is scanned: its own backwards view would be the text again.
     static IN_BACKWARDS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    /// [`lane_hits`]' matches of lanes after the first, kept across calls.
+    /// [`dfa_hits`]' matches of lanes after the first, kept across calls.
     static LANE_HITS: RefCell<Vec<(u8, u32, PatternID)>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -1429,7 +1417,7 @@ impl Inspector {
         sc: &mut ViewScratch,
     ) -> u8 {
         let pf = &self.anchors;
-        let Some(d) = &pf.automaton else { return 0 };
+        let Some(d) = &pf.dfa else { return 0 };
         // per rule: current pending window (all `None` on entry; `touched` lists the set ones)
         let nrules = self.rules.len();
         if sc.pending.len() < nrules {
@@ -1443,7 +1431,7 @@ impl Inspector {
         } = sc;
         touched.clear();
         let mut probe = 0u8;
-        lane_hits(d, view, |end, pat| {
+        dfa_hits(d, view, |end, pat| {
             let [a, m, b] = pf.spans[pat.as_usize()];
             let (a, b) = match pass {
                 Pass::Both => (a, b),
