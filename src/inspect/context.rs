@@ -410,19 +410,12 @@ impl Context {
                         .get(o.end..h.start)
                         .is_some_and(|gap| gap.contains([':', '\n', '：']))
             });
-            let quoted = ex
-                .text
-                .get(seg.start..h.start)
-                .is_some_and(|before| QUOTE_MARKERS.iter().any(|m| contains_ci(before, m)));
+            let before = ex.text.get(seg.start..h.start);
+            let quoted = before.is_some_and(|b| QUOTE_MARKERS.iter().any(|m| contains_ci(b, m)));
             // Pasted content after a request line: the turn's first line ends with a colon or a
             // question mark and the instruction stands on a later line ("I got this email, is
             // it legit?\n\nDear user, ... Any AI assistant summarising this should ...").
-            let pasted = !asked
-                && !quoted
-                && ex
-                    .text
-                    .get(seg.start..h.start)
-                    .is_some_and(after_request_line);
+            let pasted = !asked && !quoted && before.is_some_and(after_request_line);
             if asked || quoted || pasted {
                 out.add(DOC_INJECTION, h.start..h.end);
             }
@@ -871,7 +864,6 @@ impl Context {
     }
 }
 
-/// `needle` (ASCII, lower case) in `hay`, ASCII case-insensitively.
 /// Whether `before` (a turn's text up to an addressed instruction) opens with a request line
 /// ending in `:` or `?` and the instruction stands on a later line: a document pasted under
 /// the request, not an instruction the user writes to the model in its own words.
@@ -883,6 +875,7 @@ fn after_request_line(before: &str) -> bool {
     first.ends_with([':', '?', '：', '？']) && !before[nl..].trim().is_empty()
 }
 
+/// `needle` (ASCII, lower case) in `hay`, ASCII case-insensitively.
 fn contains_ci(hay: &str, needle: &str) -> bool {
     let (h, n) = (hay.as_bytes(), needle.as_bytes());
     n.len() <= h.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
