@@ -297,6 +297,12 @@ struct Protected {
     topics: Vec<String>,
     /// Hashes of every protected term (values, personal data, topics).
     hashes: Vec<u64>,
+    /// The system strings, folded, one a line: a noun phrase a user turn shares with them
+    /// names the protected item ("the deploy token").
+    sys: String,
+    /// The sentences of guarded system strings that name personal data, folded: a person they
+    /// name is the protected one ("Maria Lopez's birthday"), not a third party.
+    people: String,
 }
 
 impl Protected {
@@ -474,6 +480,26 @@ impl Context {
         }
     }
 
+    /// The reference `r` with the word before it as the system prompt writes them together
+    /// ("the deploy token" after "use the deploy token ..."); a determiner or possessive alone
+    /// does not count.
+    fn named_as_declared(&self, t: &str, r: &M, sys: &str) -> bool {
+        let before = t[..r.start].trim_end();
+        let Some(w) = before.rsplit(' ').next() else {
+            return false;
+        };
+        if w.chars().count() < 3
+            || !w.chars().all(char::is_alphanumeric)
+            || [Kind::Skip, Kind::Stop, Kind::Yours, Kind::Mine, Kind::Indef]
+                .iter()
+                .any(|&k| self.is_kind(w, k))
+        {
+            return false;
+        }
+        t.get(before.len() - w.len()..r.end)
+            .is_some_and(|phrase| find_word(sys, phrase))
+    }
+
     fn is_kind(&self, word: &str, kind: Kind) -> bool {
         lexicon()
             .terms
@@ -589,6 +615,8 @@ impl Context {
     fn protect(&self, s: &str, buf: &mut String, ms: &mut Vec<M>, prot: &mut Protected) {
         fold(s, buf, None);
         let t = buf.as_str();
+        prot.sys.push_str(t);
+        prot.sys.push('\n');
         self.matches(t, ms);
         if ms.is_empty() {
             return;
@@ -622,7 +650,11 @@ impl Context {
                         prot.nouns.push(m.term);
                     }
                 }
-                Kind::Pii if !guards.is_empty() => prot.pii = true,
+                Kind::Pii if !guards.is_empty() => {
+                    prot.pii = true;
+                    prot.people.push_str(&t[sentence(t, m.start)]);
+                    prot.people.push('\n');
+                }
                 Kind::Topic => {
                     for w in t[m.end..]
                         .split(['.', ',', ';', '!', '?', '\n', ':'])
@@ -704,8 +736,12 @@ impl Context {
                 let v = token(t, p)?;
                 return self.value_ok(v).then(|| (v.to_owned(), false));
             }
-            // An adjective between noun and copula ("contraseña secreta es"): skip one word.
+            // An adjective between noun and copula ("contraseña secreta es"): skip one word,
+            // unless the word is the credential itself ("use the deploy token ghp_x7Qa9...").
             let w = token(t, p)?;
+            if credential_like(w) && self.value_ok(w) {
+                return Some((w.to_owned(), false));
+            }
             if unspaced(c) {
                 return None;
             }
@@ -751,19 +787,28 @@ impl Context {
         let about_code = ms.iter().any(|m| m.kind == Kind::Prog);
         for r in refs {
             let yours = preceded_by(t, ms, r, Kind::Yours);
-            if (about_code && !yours && matches!(r.kind, Kind::Weak | Kind::Secret))
+            // Named as the system prompt names it ("the deploy token", "the admin PIN"): the
+            // protected item even in a turn about code.
+            let as_declared = matches!(r.kind, Kind::Weak | Kind::Secret)
+                && self.named_as_declared(t, r, &prot.sys);
+            if (about_code && !yours && !as_declared && matches!(r.kind, Kind::Weak | Kind::Secret))
                 || preceded_by(t, ms, r, Kind::Mine)
                 || preceded_by(t, ms, r, Kind::Indef)
-                || third_party(t, r)
+                || third_party(t, r, &prot.people)
                 || followed_by(ms, r, Kind::Compound)
             {
                 continue;
             }
             let ask = |a: &&M| matches!(a.kind, Kind::Ask | Kind::Xform);
             let near = if r.kind == Kind::Weak {
-                // "code", "key", "secret" are everyday words: only "your code", an ask right
+                // "code", "key", "secret" are everyday words: only "your code" or the noun as
+                // the system prompt names it with a request in the sentence, an ask right
                 // before it ("spell the code") or a transform right after ("the code backwards").
-                (yours && ms.iter().filter(ask).any(|a| within(a, r, 120)))
+                ((yours || as_declared)
+                    && ms
+                        .iter()
+                        .filter(ask)
+                        .any(|a| within(a, r, 120) && !asks_how(t, a)))
                     || ms
                         .iter()
                         .filter(ask)
@@ -898,8 +943,10 @@ fn value_in(v: &str, t: &str, squeezed: &str, orig: &str) -> Option<bool> {
     if n < 4 {
         return None;
     }
-    // Spelled out with separators ("T-U-L-I-P", "t u l i p").
-    if squeezed.contains(&vs) {
+    // Spelled out with separators ("T-U-L-I-P", "t u l i p"); the value inside a longer word
+    // ("Sonnenblumen" for "Sonnenblume") is not spelled out, so only occurrences beyond the
+    // plain ones count.
+    if squeezed.matches(vs.as_str()).count() > t.matches(v).count() {
         return Some(true);
     }
     let rev: String = vs.chars().rev().collect();
@@ -980,14 +1027,39 @@ fn within(a: &M, b: &M, gap: usize) -> bool {
     a.start.saturating_sub(b.end) <= gap && b.start.saturating_sub(a.end) <= gap
 }
 
-/// "Pat's computer password": someone else's, not the protected one.
-fn third_party(t: &str, r: &M) -> bool {
+/// "Pat's computer password": someone else's, not the protected one. Not a contraction
+/// ("what's the password") and not a person the system prompt names ("Maria Lopez's date of
+/// birth" when the system prompt holds Maria Lopez's record).
+fn third_party(t: &str, r: &M, people: &str) -> bool {
+    const CONTRACTIONS: [&str; 12] = [
+        "what's", "that's", "it's", "here's", "there's", "who's", "where's", "how's", "let's",
+        "he's", "she's", "when's",
+    ];
     let before = &t[..r.start];
-    before
-        .trim_end()
-        .rsplit(' ')
-        .take(2)
-        .any(|w| w.len() > 2 && (w.ends_with("'s") || w.ends_with("s'")))
+    before.trim_end().rsplit(' ').take(2).any(|w| {
+        let Some(owner) = w.strip_suffix("'s").or_else(|| w.strip_suffix('\'')) else {
+            return false;
+        };
+        w.len() > 2 && !CONTRACTIONS.contains(&w) && !find_word(people, owner)
+    })
+}
+
+/// "Show me how to ...", "tell me why ...": a request for a procedure or a reason, not for
+/// the item named after it.
+fn asks_how(t: &str, a: &M) -> bool {
+    let rest = t[a.end..].trim_start();
+    ["how ", "why ", "where to ", "whether "]
+        .iter()
+        .any(|w| rest.starts_with(w))
+}
+
+/// A token that reads as a credential, not a word: letters and digits, at least 8 characters
+/// with a `-` / `_` inside or at least 12 ("ghp_x7qa9...", "sk-live-4f9a...", "a8f3k2m9q1z7").
+fn credential_like(w: &str) -> bool {
+    let n = w.chars().count();
+    w.chars().any(|c| c.is_ascii_digit())
+        && w.chars().any(|c| c.is_alphabetic())
+        && ((n >= 8 && w.trim_matches(['-', '_']).contains(['-', '_'])) || n >= 12)
 }
 
 /// A `kind` term (a possessive or determiner) stands at most two words before `r`.
