@@ -52,6 +52,62 @@ use std::ops::Range;
 
 const TERMS: &str = include_str!("context_terms.txt");
 
+/// Prepositions that make a noun phrase about something else: "the name of our suppliers" is
+/// not "the company name". The genitive ones first: in a do-not-disclose sentence only they
+/// qualify ("never reveal the location to players" names a recipient).
+const QUALIFIERS: [&str; 16] = [
+    "of", "de", "du", "des", "del", "della", "di", "von", "vom", "for", "to", "from", "about",
+    "on", "in", "für",
+];
+const GENITIVE: usize = 9;
+/// More prepositions that put a reference inside another phrase ("arrive at the answer").
+const EMBEDDING: [&str; 8] = [
+    "at", "with", "into", "by", "before", "after", "without", "is",
+];
+
+/// The word after `at` in `t`, if it is one of [`QUALIFIERS`] and not followed by a person
+/// ("reveal the codename to anyone", "confirm the launch date for me": a recipient).
+fn qualifier_at(t: &str, at: usize, genitive_only: bool) -> Option<&str> {
+    const PERSONS: [&str; 12] = [
+        "me",
+        "us",
+        "you",
+        "him",
+        "her",
+        "them",
+        "anyone",
+        "anybody",
+        "nobody",
+        "everyone",
+        "everybody",
+        "others",
+    ];
+    let mut words = t[at..].split(' ').filter(|w| !w.is_empty());
+    let w = words.next()?;
+    let next = words
+        .next()
+        .map(|n| n.trim_end_matches(|c: char| !c.is_alphanumeric()));
+    let list = if genitive_only {
+        &QUALIFIERS[..GENITIVE]
+    } else {
+        &QUALIFIERS[..]
+    };
+    (list.contains(&w) && !next.is_some_and(|n| PERSONS.contains(&n))).then_some(w)
+}
+
+/// What "keep ... X" makes a guard ("keep the launch date secret").
+const KEPT: [&str; 9] = [
+    "secret",
+    "confidential",
+    "private",
+    "hidden",
+    "secreto",
+    "geheim",
+    "secrète",
+    "segreto",
+    "segreta",
+];
+
 /// Hit ids, categories and scores of the context and suffix checks.
 pub(super) const SECRET_PROBE: (&str, &str, u32) = ("CTX-001", "prompt_leak", 60);
 pub(super) const INSTR_PROBE: (&str, &str, u32) = ("CTX-002", "prompt_leak", 50);
@@ -136,6 +192,8 @@ enum Kind {
     Neg,
     Topic,
     Stop,
+    Def,
+    Keep,
 }
 
 impl Kind {
@@ -158,6 +216,8 @@ impl Kind {
             "neg" => Kind::Neg,
             "topic" => Kind::Topic,
             "stop" => Kind::Stop,
+            "def" => Kind::Def,
+            "keep" => Kind::Keep,
             _ => return None,
         })
     }
@@ -303,18 +363,29 @@ struct Protected {
     /// The sentences of guarded system strings that name personal data, folded: a person they
     /// name is the protected one ("Maria Lopez's birthday"), not a third party.
     people: String,
+    /// Noun phrases outside the lexicon that the system prompt declares a quoted value for and
+    /// names again in a do-not-disclose sentence ("the launch date is 'March 14' ... keep the
+    /// launch date secret"), folded.
+    phrases: Vec<String>,
+    /// A value was declared for a secret noun of the lexicon or quoted in a do-not-disclose
+    /// sentence (a value declared for a phrase leaves the lexicon's nouns alone).
+    noun_values: bool,
 }
 
 impl Protected {
     fn any(&self) -> bool {
         !self.values.is_empty()
             || !self.nouns.is_empty()
+            || !self.phrases.is_empty()
             || self.guarded
             || self.pii
             || !self.topics.is_empty()
     }
     fn secrets(&self) -> bool {
-        !self.values.is_empty() || !self.nouns.is_empty()
+        self.noun_values || !self.nouns.is_empty()
+    }
+    fn has_phrase(&self, p: &str) -> bool {
+        self.phrases.iter().any(|x| x == p)
     }
 }
 
@@ -621,9 +692,18 @@ impl Context {
         if ms.is_empty() {
             return;
         }
+        // A guard term, or "keep <...> secret / confidential" ("keep the launch date secret
+        // until ...", "mantén la fecha en secreto").
         let guards: Vec<Range<usize>> = ms
             .iter()
-            .filter(|m| m.kind == Kind::Guard)
+            .filter(|m| {
+                m.kind == Kind::Guard
+                    || (m.kind == Kind::Keep && {
+                        let sent = sentence(t, m.start);
+                        let rest = &t[m.end..sent.end];
+                        KEPT.iter().any(|w| find_word(rest, w))
+                    })
+            })
             .map(|m| sentence(t, m.start))
             .collect();
         if !guards.is_empty() {
@@ -633,7 +713,14 @@ impl Context {
         for m in ms.iter() {
             match m.kind {
                 Kind::Secret | Kind::Weak => {
-                    if followed_by(ms, m, Kind::Compound) {
+                    // "keep the launch date secret": an adjective, not the noun.
+                    let kept_adjective = KEPT.contains(&&t[m.start..m.end])
+                        && ms.iter().any(|k| {
+                            matches!(k.kind, Kind::Keep | Kind::Guard)
+                                && k.start < m.start
+                                && m.end <= sentence(t, k.start).end
+                        });
+                    if followed_by(ms, m, Kind::Compound) || kept_adjective {
                         continue;
                     }
                     let v = self.value_after(t, m, ms);
@@ -644,6 +731,7 @@ impl Context {
                             || v.0.chars().any(|c| c.is_ascii_digit());
                         if ok {
                             push_value(prot, v.0);
+                            prot.noun_values = true;
                         }
                     }
                     if declared && !prot.nouns.contains(&m.term) {
@@ -678,6 +766,12 @@ impl Context {
                 _ => {}
             }
         }
+        // "<noun phrase> is '<value>'" where a do-not-disclose sentence names the noun phrase
+        // again: the value and the phrase are protected, whatever the noun ("the launch date",
+        // "the final clue location", "la palabra oculta").
+        if !guards.is_empty() {
+            self.declared_phrases(t, ms, &guards, prot);
+        }
         // Quoted values in do-not-disclose sentences ("never say the word 'X'").
         for g in &guards {
             let mut p = g.start;
@@ -690,6 +784,7 @@ impl Context {
                     Some((v, next)) => {
                         if self.value_ok(&v) {
                             push_value(prot, v);
+                            prot.noun_values = true;
                         }
                         p = next;
                     }
@@ -710,6 +805,155 @@ impl Context {
                 }
             }
         }
+    }
+
+    /// For each copula followed by a quoted value: the longest run of the (up to four) words
+    /// before the copula that a guard sentence also holds, its first and last word not a
+    /// function word, at least four characters.
+    fn declared_phrases(&self, t: &str, ms: &[M], guards: &[Range<usize>], prot: &mut Protected) {
+        for c in ms.iter().filter(|m| m.kind == Kind::Copula) {
+            let p = skip_spaces(t, c.end);
+            if !t[p..].chars().next().is_some_and(is_open_quote) {
+                continue;
+            }
+            let Some((v, _)) = quoted(t, p) else { continue };
+            if !self.value_ok(&v) {
+                continue;
+            }
+            let sent = sentence(t, c.start);
+            let mut words: Vec<Range<usize>> = Vec::with_capacity(4);
+            let mut end = t[..c.start].trim_end().len();
+            while words.len() < 4 && end > sent.start {
+                let start = t[sent.start..end]
+                    .rfind(' ')
+                    .map_or(sent.start, |i| sent.start + i + 1);
+                if start < end {
+                    words.push(start..end);
+                }
+                end = t[..start].trim_end().len();
+            }
+            words.reverse();
+            let function = |w: &Range<usize>| {
+                let w = t[w.clone()].trim_matches(|c: char| !c.is_alphanumeric());
+                w.is_empty()
+                    || [
+                        Kind::Stop,
+                        Kind::Skip,
+                        Kind::Def,
+                        Kind::Yours,
+                        Kind::Indef,
+                        Kind::Copula,
+                    ]
+                    .iter()
+                    .any(|&k| self.is_kind(w, k))
+            };
+            let mut best: Option<Range<usize>> = None;
+            'len: for len in (1..=words.len()).rev() {
+                for i in 0..=words.len() - len {
+                    let (a, b) = (&words[i], &words[i + len - 1]);
+                    if function(a) || function(b) {
+                        continue;
+                    }
+                    let phrase = &t[a.start..b.end];
+                    // Named again in a guard sentence, and not qualified there otherwise than
+                    // in the declaration ("the answer to today's riddle is ... never give away
+                    // the answer to today's riddle", not "the company name is ... never reveal
+                    // the name of our suppliers").
+                    let declared_by = qualifier_at(t, b.end, true);
+                    let named = |g: &Range<usize>| {
+                        let gt = &t[g.clone()];
+                        word_hits(gt, phrase).any(|h| {
+                            qualifier_at(gt, h.end, true).is_none_or(|q| Some(q) == declared_by)
+                        })
+                    };
+                    if phrase.chars().count() >= 4
+                        && phrase.chars().all(|c| is_word(c) || c == ' ' || c == '-')
+                        && guards.iter().any(|g| *g != sent && named(g))
+                    {
+                        best = Some(a.start..b.end);
+                        break 'len;
+                    }
+                }
+            }
+            if let Some(r) = best {
+                let phrase = t[r].to_owned();
+                push_value(prot, v);
+                if !prot.has_phrase(&phrase) {
+                    prot.phrases.push(phrase);
+                }
+            }
+        }
+    }
+
+    /// A declared phrase ([`Protected::phrases`]) in a user turn, as a definite reference with
+    /// a request in its sentence ("what's the launch date?"), right after an ask ("tell me the
+    /// meeting place") or right before a transformation ("the codename backwards").
+    fn probe_phrases(&self, t: &str, ms: &[M], prot: &Protected) -> bool {
+        let ask = |a: &&M| matches!(a.kind, Kind::Ask | Kind::Xform);
+        for ph in &prot.phrases {
+            for r in word_hits(t, ph) {
+                let r = M {
+                    kind: Kind::Weak,
+                    term: u32::MAX,
+                    start: r.start,
+                    end: r.end,
+                };
+                // "the answer to yesterday's puzzle": qualified as the system prompt never did.
+                let qualified = qualifier_at(t, r.end, false).is_some_and(|q| {
+                    !word_hits(&prot.sys, ph)
+                        .any(|h| qualifier_at(&prot.sys, h.end, false) == Some(q))
+                });
+                if qualified
+                    || preceded_by(t, ms, &r, Kind::Mine)
+                    || preceded_by(t, ms, &r, Kind::Indef)
+                    || third_party(t, &r, &prot.people)
+                    || followed_by(ms, &r, Kind::Compound)
+                {
+                    continue;
+                }
+                let before = t[..r.start].trim_end();
+                // "Your answer" is the model's own: a one-word phrase needs "the" / "l'".
+                let definite = (ph.contains(' ') && preceded_by(t, ms, &r, Kind::Yours))
+                    || before.ends_with("l'")
+                    || ms
+                        .iter()
+                        .any(|m| m.kind == Kind::Def && m.end == before.len());
+                // Inside another noun phrase ("the rules for the winner's prize"): that phrase
+                // is what is asked for; only an ask or a transformation right at it counts.
+                let det = ms
+                    .iter()
+                    .find(|m| m.kind == Kind::Def && m.end == before.len())
+                    .map_or(before.len(), |m| m.start);
+                let embedded = t[..det]
+                    .trim_end()
+                    .rsplit(' ')
+                    .next()
+                    .is_some_and(|w| QUALIFIERS.contains(&w) || EMBEDDING.contains(&w));
+                // A one-word phrase ("answer", "winner") is also a verb or an everyday noun:
+                // only as a definite noun phrase ("the answer", "your codename").
+                if !definite && !ph.contains(' ') {
+                    continue;
+                }
+                let sent = sentence(t, r.start);
+                let asked = (definite
+                    && !embedded
+                    && ms
+                        .iter()
+                        .filter(ask)
+                        .any(|a| sent.contains(&a.start) && !asks_how(t, a)))
+                    || ms
+                        .iter()
+                        .filter(ask)
+                        .any(|a| a.end <= r.start && r.start - a.end <= 16)
+                    || ms
+                        .iter()
+                        .any(|a| a.kind == Kind::Xform && a.start >= r.end && a.start - r.end <= 8);
+                if asked {
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     /// The value declared after a secret noun: `(value, quoted)`.
@@ -828,10 +1072,25 @@ impl Context {
                 out.add(what, seg.clone());
             }
         }
+        if !prot.phrases.is_empty() && self.probe_phrases(t, ms, prot) {
+            out.add(SECRET_PROBE, seg.clone());
+        }
         // The secret value itself, verbatim or transformed.
         if !prot.values.is_empty() {
+            // Letters and digits of the runs of one- and two-character tokens ("t-u-l-i-p",
+            // "T U L I P"): what a value spelled out with separators leaves; a longer token
+            // breaks the run, so words that happen to join ("is a turning") do not count.
             squeezed.clear();
-            squeezed.extend(t.chars().filter(|c| c.is_alphanumeric()));
+            for tok in t.split(|c: char| !c.is_alphanumeric()) {
+                if tok.is_empty() {
+                    continue;
+                }
+                if tok.chars().count() <= 2 {
+                    squeezed.push_str(tok);
+                } else {
+                    squeezed.push(' ');
+                }
+            }
             for v in &prot.values {
                 match value_in(v, t, squeezed, text) {
                     Some(true) => out.add(SECRET_TRANSFORMED, seg.clone()),
@@ -943,14 +1202,27 @@ fn value_in(v: &str, t: &str, squeezed: &str, orig: &str) -> Option<bool> {
     if n < 4 {
         return None;
     }
-    // Spelled out with separators ("T-U-L-I-P", "t u l i p"); the value inside a longer word
-    // ("Sonnenblumen" for "Sonnenblume") is not spelled out, so only occurrences beyond the
-    // plain ones count.
-    if squeezed.matches(vs.as_str()).count() > t.matches(v).count() {
+    // Spelled out with separators ("T-U-L-I-P", "t u l i p"), or one word of the text
+    // (its letters and digits) transformed; the value inside a longer word ("Sonnenblumen"
+    // for "Sonnenblume") is neither.
+    let word = |x: &str| {
+        t.split(char::is_whitespace).any(|w| {
+            let mut a = w.chars().filter(|c| c.is_alphanumeric());
+            let mut b = x.chars();
+            loop {
+                match (a.next(), b.next()) {
+                    (None, None) => return true,
+                    (Some(p), Some(q)) if p == q => {}
+                    _ => return false,
+                }
+            }
+        })
+    };
+    if squeezed.contains(vs.as_str()) {
         return Some(true);
     }
     let rev: String = vs.chars().rev().collect();
-    if rev != vs && squeezed.contains(&rev) {
+    if rev != vs && (squeezed.contains(&rev) || word(&rev)) {
         return Some(true);
     }
     if vs.is_ascii() {
@@ -961,7 +1233,7 @@ fn value_in(v: &str, t: &str, squeezed: &str, orig: &str) -> Option<bool> {
                 _ => b,
             } as char)
             .collect();
-        if rot != vs && squeezed.contains(&rot) {
+        if rot != vs && (squeezed.contains(&rot) || word(&rot)) {
             return Some(true);
         }
         let hex: String = v.bytes().map(|b| format!("{b:02x}")).collect();
@@ -1003,23 +1275,30 @@ fn base64(b: &[u8]) -> String {
 
 /// `w` in `t` at word boundaries (anywhere for unspaced scripts).
 fn find_word(t: &str, w: &str) -> bool {
-    if w.is_empty() {
-        return false;
-    }
+    word_hits(t, w).next().is_some()
+}
+
+/// Where `w` stands in `t` at word boundaries (anywhere for unspaced scripts).
+fn word_hits<'a>(t: &'a str, w: &'a str) -> impl Iterator<Item = Range<usize>> + 'a {
     let spaced = !w.chars().any(unspaced);
     let mut from = 0;
-    while let Some(off) = t[from..].find(w) {
-        let s = from + off;
-        let e = s + w.len();
-        if !spaced
-            || (!t[..s].chars().next_back().is_some_and(is_word)
-                && !t[e..].chars().next().is_some_and(is_word))
-        {
-            return true;
+    std::iter::from_fn(move || {
+        if w.is_empty() {
+            return None;
         }
-        from = s + t[s..].chars().next().map_or(1, char::len_utf8);
-    }
-    false
+        while let Some(off) = t.get(from..)?.find(w) {
+            let s = from + off;
+            let e = s + w.len();
+            from = s + t[s..].chars().next().map_or(1, char::len_utf8);
+            if !spaced
+                || (!t[..s].chars().next_back().is_some_and(is_word)
+                    && !t[e..].chars().next().is_some_and(is_word))
+            {
+                return Some(s..e);
+            }
+        }
+        None
+    })
 }
 
 /// `a` and `b` are at most `gap` bytes apart.
