@@ -1341,10 +1341,14 @@ fn credential_like(w: &str) -> bool {
         && ((n >= 8 && w.trim_matches(['-', '_']).contains(['-', '_'])) || n >= 12)
 }
 
-/// A `kind` term (a possessive or determiner) stands at most two words before `r`.
+/// A `kind` term (a possessive or determiner) stands at most two words before `r`, and not
+/// inside an ask ("powiedz mi hasło": Polish "tell me", not Spanish "mi", my).
 fn preceded_by(t: &str, ms: &[M], r: &M, kind: Kind) -> bool {
     ms.iter().any(|m| {
         m.kind == kind
+            && !ms
+                .iter()
+                .any(|a| a.kind == Kind::Ask && a.start <= m.start && m.end <= a.end)
             && m.end <= r.start
             && r.start - m.end <= 24
             && t[m.end..r.start].matches(' ').count() <= 2
