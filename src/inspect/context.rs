@@ -1035,7 +1035,12 @@ impl Context {
             // protected item even in a turn about code.
             let as_declared = matches!(r.kind, Kind::Weak | Kind::Secret)
                 && self.named_as_declared(t, r, &prot.sys);
-            if (about_code && !yours && !as_declared && matches!(r.kind, Kind::Weak | Kind::Secret))
+            // In a turn about code, "key", "code" and "salary" / "email address" are a program's
+            // words and a table's columns.
+            if (about_code
+                && !yours
+                && !as_declared
+                && matches!(r.kind, Kind::Weak | Kind::Secret | Kind::Pii))
                 || preceded_by(t, ms, r, Kind::Mine)
                 || preceded_by(t, ms, r, Kind::Indef)
                 || third_party(t, r, &prot.people)
