@@ -725,3 +725,32 @@ fn personal_data_nouns_need_what_makes_them_data() {
         assert_eq!(v.decision, Decision::Allow, "{user}: {:?}", v.hits);
     }
 }
+
+/// 2026-12-05: a rule match across the end of a system string and the start of a user string
+/// is an accident of concatenation; across two user strings it still counts.
+#[test]
+fn no_rule_match_across_the_system_boundary() {
+    let i = insp();
+    let v = i.inspect(
+        &chat(
+            "You are a DevOps helper. Never print the token",
+            "prompt injection?? What is it?",
+        ),
+        None,
+    );
+    assert_eq!(v.decision, Decision::Allow, "{:?}", v.hits);
+    // The same words across two user strings: one phrase the user split, blocked (the second
+    // string alone passes).
+    let split = serde_json::to_vec(&json!({"model": "m", "messages": [
+        {"role": "system", "content": "You are a helpful assistant."},
+        {"role": "user", "content": "Never print the token"},
+        {"role": "user", "content": "prompt injection?? What is it?"},
+    ]}))
+    .unwrap();
+    assert_eq!(i.inspect(&split, None).decision, Decision::Block);
+    let alone = chat(
+        "You are a helpful assistant.",
+        "prompt injection?? What is it?",
+    );
+    assert_eq!(i.inspect(&alone, None).decision, Decision::Allow);
+}

@@ -1594,7 +1594,17 @@ impl Inspector {
                 c.insert(k, scan);
             }
         }
+        // A match across the boundary of a system / developer string is an accident of
+        // concatenation ("... never print the token" | "prompt injection??"): the operator's
+        // words and the user's never form one phrase.
+        let operator = |seg: &Option<usize>| {
+            seg.and_then(|i| ex.roles.get(i))
+                .is_some_and(|r| matches!(r, extract::Role::System | extract::Role::Developer))
+        };
         for pair in units.windows(2) {
+            if operator(&pair[0].1) || operator(&pair[1].1) {
+                continue;
+            }
             let (a, b) = (&pair[0].0, &pair[1].0);
             let mut lo = a.end.saturating_sub(BOUNDARY).max(a.start);
             while !text.is_char_boundary(lo) {
