@@ -941,13 +941,7 @@ impl Context {
                         .iter()
                         .filter(ask)
                         .any(|a| sent.contains(&a.start) && !asks_how(t, a)))
-                    || ms
-                        .iter()
-                        .filter(ask)
-                        .any(|a| a.end <= r.start && r.start - a.end <= 16)
-                    || ms
-                        .iter()
-                        .any(|a| a.kind == Kind::Xform && a.start >= r.end && a.start - r.end <= 8);
+                    || asked_right_at(ms, &r);
                 if asked {
                     return true;
                 }
@@ -1058,13 +1052,7 @@ impl Context {
                         .iter()
                         .filter(ask)
                         .any(|a| within(a, r, 120) && !asks_how(t, a)))
-                    || ms
-                        .iter()
-                        .filter(ask)
-                        .any(|a| a.end <= r.start && r.start - a.end <= 16)
-                    || ms
-                        .iter()
-                        .any(|a| a.kind == Kind::Xform && a.start >= r.end && a.start - r.end <= 8)
+                    || asked_right_at(ms, r)
             } else {
                 ms.iter().filter(ask).any(|a| within(a, r, 120))
             };
@@ -1325,6 +1313,16 @@ fn third_party(t: &str, r: &M, people: &str) -> bool {
             return false;
         };
         w.len() > 2 && !CONTRACTIONS.contains(&w) && !find_word(people, owner)
+    })
+}
+
+/// An ask right before `r` ("spell the code", 16 bytes) or a transformation right after it
+/// ("the code backwards", 8 bytes).
+fn asked_right_at(ms: &[M], r: &M) -> bool {
+    ms.iter().any(|a| match a.kind {
+        Kind::Ask | Kind::Xform if a.end <= r.start && r.start - a.end <= 16 => true,
+        Kind::Xform => a.start >= r.end && a.start - r.end <= 8,
+        _ => false,
     })
 }
 
