@@ -710,6 +710,7 @@ impl Context {
             prot.guarded = true;
         }
         let in_guarded = |p: usize| guards.iter().any(|g| g.contains(&p));
+        let mut people_sent: Option<Range<usize>> = None;
         for m in ms.iter() {
             match m.kind {
                 Kind::Secret | Kind::Weak => {
@@ -740,8 +741,13 @@ impl Context {
                 }
                 Kind::Pii if !guards.is_empty() => {
                     prot.pii = true;
-                    prot.people.push_str(&t[sentence(t, m.start)]);
-                    prot.people.push('\n');
+                    // Once per sentence (a record names several kinds of data).
+                    let s = sentence(t, m.start);
+                    if people_sent.as_ref() != Some(&s) {
+                        prot.people.push_str(&t[s.clone()]);
+                        prot.people.push('\n');
+                        people_sent = Some(s);
+                    }
                 }
                 Kind::Topic => {
                     for w in t[m.end..]
@@ -912,25 +918,22 @@ impl Context {
                     continue;
                 }
                 let before = t[..r.start].trim_end();
-                // "Your answer" is the model's own: a one-word phrase needs "the" / "l'".
-                let definite = (ph.contains(' ') && preceded_by(t, ms, &r, Kind::Yours))
-                    || before.ends_with("l'")
-                    || ms
-                        .iter()
-                        .any(|m| m.kind == Kind::Def && m.end == before.len());
-                // Inside another noun phrase ("the rules for the winner's prize"): that phrase
-                // is what is asked for; only an ask or a transformation right at it counts.
                 let det = ms
                     .iter()
-                    .find(|m| m.kind == Kind::Def && m.end == before.len())
-                    .map_or(before.len(), |m| m.start);
-                let embedded = t[..det]
+                    .find(|m| m.kind == Kind::Def && m.end == before.len());
+                // "Your answer" is the model's own: a one-word phrase needs "the" / "l'".
+                let definite = det.is_some()
+                    || before.ends_with("l'")
+                    || (ph.contains(' ') && preceded_by(t, ms, &r, Kind::Yours));
+                // Inside another noun phrase ("the rules for the winner's prize"): that phrase
+                // is what is asked for; only an ask or a transformation right at it counts.
+                let embedded = t[..det.map_or(before.len(), |m| m.start)]
                     .trim_end()
                     .rsplit(' ')
                     .next()
                     .is_some_and(|w| QUALIFIERS.contains(&w) || EMBEDDING.contains(&w));
                 // A one-word phrase ("answer", "winner") is also a verb or an everyday noun:
-                // only as a definite noun phrase ("the answer", "your codename").
+                // only as a definite noun phrase ("the answer", "l'indice").
                 if !definite && !ph.contains(' ') {
                     continue;
                 }
