@@ -498,13 +498,17 @@ impl Context {
             }
         }
         // A harmful ask followed by token soup under the suffix detector's own bar (GCG suffixes
-        // of mostly English words): the soup is the framing. Only asked when a harmful ask is
+        // of mostly English words), or by the "! ! ! ..." run such suffixes start from: the soup
+        // is the framing. Only asked when a harmful ask is
         // there and nothing else framed it (rare); a pure function of the turn's text.
         if let (false, true, Some(span)) = (framed, self.suffix, &harm) {
             framed = seg_of(span.start)
                 .and_then(|i| ex.segments.get(i))
                 .and_then(|s| ex.text.get(s.clone()))
-                .is_some_and(|t| super::suffix::flag_above(t, super::suffix::WITH_HARMFUL_ASK));
+                .is_some_and(|t| {
+                    super::suffix::placeholder_run(t)
+                        || super::suffix::flag_above(t, super::suffix::WITH_HARMFUL_ASK)
+                });
         }
         if let (true, Some(span)) = (framed, harm) {
             out.add(FRAMED_HARM, span);

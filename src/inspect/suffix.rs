@@ -348,6 +348,31 @@ pub fn flag_above(text: &str, threshold: u32) -> bool {
     scan_regions(b, &regions, threshold + 1, true, true).is_some()
 }
 
+/// Tokens of the run that GCG-style optimisation starts its suffix from ("! ! ! ! ..."), among
+/// [`PLACEHOLDER_SPAN`] consecutive whitespace-separated tokens, that make the run a suffix.
+const PLACEHOLDER_TOKENS: usize = 8;
+/// Consecutive tokens looked at together: a partly optimised suffix still holds many of its
+/// placeholders between the tokens already replaced ("! ! describing ! ! similarlyNow ! !").
+const PLACEHOLDER_SPAN: usize = 16;
+
+/// True when the text holds the placeholder run of an adversarial suffix: at least
+/// [`PLACEHOLDER_TOKENS`] of [`PLACEHOLDER_SPAN`] consecutive tokens are `!`, `!!` or `!!!`.
+/// Not token soup under the language model (one repeated mark, no markup), so [`flag`] misses
+/// it; only asked of a turn that holds a harmful ask (`context.rs`, `JBC-001`), since excited
+/// text ("Congrats ! ! ! ! ! ! ! !") has it too.
+pub fn placeholder_run(text: &str) -> bool {
+    let mut recent: u32 = 0; // bit i: the token i back was a placeholder
+    let mask: u32 = (1 << PLACEHOLDER_SPAN) - 1;
+    for token in text.split_ascii_whitespace() {
+        let bang = (1..=3).contains(&token.len()) && token.bytes().all(|b| b == b'!');
+        recent = ((recent << 1) | u32::from(bang)) & mask;
+        if bang && recent.count_ones() as usize >= PLACEHOLDER_TOKENS {
+            return true;
+        }
+    }
+    false
+}
+
 /// Markers of code, SQL, markup and shell sessions (case-sensitive). A window with one on its
 /// lines is not flagged ([`code_near`]): an unusual window there is far more likely code than
 /// an attack suffix.
