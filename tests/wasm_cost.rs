@@ -659,11 +659,15 @@ fn sse_guard_cost() {
 /// (5,553 -> 6,501 distinct terms, +97 M); 685 M after the 2026-12-05 lines (issue 15: mode
 /// switch + "without censorship", role-play as an AI without limits, "your instructions" declared
 /// void, leak verbs, across the lexicon's languages and Romanian, Czech, Swedish, Swahili and
-/// Tagalog; about 820 more distinct terms, 610.5 M -> 685.4 M). The ceiling keeps a rule
-/// pack or lexicon change from silently growing it again.
+/// Tagalog; about 820 more distinct terms, 610.5 M -> 685.4 M); 798 M after the later
+/// 2026-12-05 jailbreak-family and content-harm lines (issue 15: ~840 more distinct terms, from
+/// 697.2 M; the anchor DFA 16.1 -> 18.6 MB per VM). Envoy's log put `proxy_on_configure` at 11 ms
+/// per VM when start-up was last split (BENCHMARKS.md "Start-up"), against 1.77 s of V8 compile,
+/// so the ceiling was raised for detection. The ceiling keeps a rule pack or lexicon change from
+/// silently growing it again.
 #[test]
 fn configure_cost() {
-    const CEILING: u64 = 700_000_000;
+    const CEILING: u64 = 810_000_000;
     let wasm = common::wasm_path();
     println!("| config | wasm ops to start and configure one VM |");
     println!("|---|---:|");
