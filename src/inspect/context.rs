@@ -499,8 +499,8 @@ impl Context {
         }
         // A harmful ask followed by token soup under the suffix detector's own bar (GCG suffixes
         // of mostly English words), or by the "! ! ! ..." run such suffixes start from: the soup
-        // is the framing. Only asked when a harmful ask is
-        // there and nothing else framed it (rare); a pure function of the turn's text.
+        // is the framing. Only asked when a harmful ask is there and nothing else framed it
+        // (rare); a pure function of the turn's text.
         if let (false, true, Some(span)) = (framed, self.suffix, &harm) {
             framed = seg_of(span.start)
                 .and_then(|i| ex.segments.get(i))
