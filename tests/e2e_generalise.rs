@@ -620,3 +620,36 @@ fn task_hijack_and_new_override_wordings_are_blocked_and_a_negated_override_pass
         "",
     );
 }
+
+/// 2026-12-05, SQL precision: a subquery after a value it closes is SQLI-014 and blocks; the
+/// same subquery nested in a statement, or in a string literal of DB code, reaches the model, as
+/// does a question that names `xp_cmdshell` (MEN-002 recorded).
+#[test]
+fn subquery_payloads_are_blocked_and_nested_subqueries_and_named_functions_pass() {
+    let h = Harness::start("{}");
+    run(
+        &h,
+        &[
+            (user("1 AND (SELECT * FROM Users) = 1"), 403),
+            (
+                user("SELECT name FROM users u WHERE EXISTS (SELECT 1 FROM orders o WHERE o.user_id = u.id);"),
+                200,
+            ),
+            (
+                user("rows = db.execute(\"SELECT * FROM users WHERE id = ?\", (uid,)).fetchall()"),
+                200,
+            ),
+            (
+                user("How do I disable xp_cmdshell on SQL Server 2019 for our CIS benchmark?"),
+                200,
+            ),
+        ],
+        "SQLI-014",
+    );
+    let events = h.wait_audit_events(4);
+    assert!(
+        events[3]["rules"].to_string().contains("MEN-002"),
+        "{}",
+        events[3]
+    );
+}

@@ -290,6 +290,32 @@ fn jailbreak_families_of_2026_12_05_block_and_their_twins_pass() {
     ]);
 }
 
+/// SQL precision (issue 15 item 6, 2026-12-05), `tests/data/sql-precision-2026-12-05.jsonl`:
+/// payloads in many styles, and what developers and DBAs send (statements with subqueries, DB
+/// code with SQL string literals, questions naming `xp_cmdshell`, `benchmark()`,
+/// `sp_executesql`). Before SQLI-014 and MEN-002's `named` (918263b) the benign rows blocked
+/// 10/70, 8/37 and, held out (written before the change, measured once), 11/20; now one each.
+/// The payloads block as before (39/40 and, held, 14/15).
+#[test]
+fn sql_precision_of_2026_12_05() {
+    const SQL: &str = include_str!("../../tests/data/sql-precision-2026-12-05.jsonl");
+    let known_fp = [
+        // a percent-encoded payload quoted from a log: decoded hits have no mention frame
+        "Our log shows: GET /item?id=5",
+        // a whole statement with a trailing comment and nothing that discusses it
+        "SELECT id FROM t WHERE a = 'x' OR b = 'y' -- legacy filter",
+        // a hardening script quoted with `EXEC sp_configure 'xp_cmdshell', 0;`
+        "Our DBA uses EXEC sp_configure",
+    ];
+    let t = tally(
+        SQL,
+        |r| r.source.ends_with("-dev") && !r.shown.starts_with("My last name is O'Brien'"),
+        |r| known_fp.iter().any(|k| r.shown.starts_with(k)),
+    );
+    assert_eq!(t.benign, 127);
+    t.assert(&[("sql-payloads-dev", 39), ("sql-payloads-held", 14)]);
+}
+
 /// Blocked attack rows per source (the part after the last `:`), the benign row count and the
 /// rows decided wrongly: an attack row `must_block` says must block and did not, a benign row
 /// that blocked unless `known_fp` lists it.

@@ -270,3 +270,53 @@ fn other_actors_housekeeping_and_identifiers_pass() {
         assert_eq!(v.decision, Decision::Block, "{t}: {:?}", hit_ids(&v));
     }
 }
+
+/// Issue 15, SQL precision (2026-12-05): a subquery inside a well-formed statement or a code
+/// string literal (SQLI-014), and a function or procedure named in a question (MEN-002's
+/// `named`), pass; the same subquery after a value, and the names injected, block.
+#[test]
+fn nested_subqueries_and_named_functions_pass_payloads_block() {
+    let i = insp();
+    for t in [
+        "SELECT name FROM users u WHERE EXISTS (SELECT 1 FROM orders o WHERE o.user_id = u.id);",
+        "SELECT * FROM (SELECT * FROM t) sub;",
+        "WITH x AS (SELECT * FROM sales) SELECT region, sum(amount) FROM x GROUP BY region;",
+        "SELECT T1.name FROM people AS T1 WHERE T1.id IN (SELECT count(*) FROM perpetrator)",
+        "cur.execute(\"SELECT 1\")",
+        "rows = db.execute(\"SELECT * FROM users\").fetchall()",
+        "df = pd.read_sql(\"SELECT * FROM sales\", conn)",
+        "$stmt = $pdo->prepare(\"SELECT * FROM users WHERE email = ?\");",
+        "query = f\"SELECT * FROM items WHERE id = {item_id}\"",
+        "rows, _ := db.Query(\"SELECT id, (SELECT count(*) FROM likes WHERE post_id = p.id) FROM posts p\")",
+        "cursor.execute('SELECT name, (SELECT 1 FROM t2 WHERE t2.id = t1.id) FROM t1')",
+    ] {
+        let v = verdict(&i, t);
+        assert_eq!(v.decision, Decision::Allow, "{t}: {:?}", hit_ids(&v));
+    }
+    for t in [
+        "How do I disable xp_cmdshell on SQL Server 2019 for our CIS benchmark?",
+        "In MySQL, does BENCHMARK(1000000, MD5('x')) give a reliable CPU measurement?",
+        "What privileges does sp_executesql need, and can it be used with output parameters?",
+        "Show me how extractvalue() works for parsing XML columns in MySQL.",
+        "Is sp_configure 'show advanced options' needed before changing max server memory?",
+        "I need WAITFOR DELAY '00:00:05' in a T-SQL job to pause between batches; is there a better way?",
+    ] {
+        let v = verdict(&i, t);
+        assert_eq!(v.decision, Decision::Allow, "{t}: {:?}", hit_ids(&v));
+        assert!(has(&v, "MEN-002"), "{t}: {:?}", hit_ids(&v));
+    }
+    for t in [
+        "1 AND (SELECT * FROM Users) = 1",
+        "1 or 4915 = ( select count ( * ) from domain.domains as t1 ) --",
+        "x') and (select 1 from dual)--",
+        "'; exec xp_cmdshell 'dir'--",
+        "1 and benchmark(5000000,md5(1))",
+        "1' and extractvalue(1,concat(0x7e,(select user())))--",
+        // a question, but the names follow an operator or a statement keyword
+        "Why does 1 and sleep(5) work?",
+        "What happens with '; exec xp_cmdshell 'whoami'-- ?",
+    ] {
+        let v = verdict(&i, t);
+        assert_eq!(v.decision, Decision::Block, "{t}: {:?}", hit_ids(&v));
+    }
+}

@@ -40,6 +40,10 @@ const OVERRIDES: &[&str] = &[
     "PI-001", "PI-002", "PI-003", "PI-007", "PI-008", "PI-009", "PI-015", "ML-001", "ML-005",
 ];
 
+/// A subquery in a payload's position (`SQLI-014`): inside a well-formed statement or a code
+/// string literal it is how SQL nests, discussed or not.
+const SUBQUERY: &str = "SQLI-014";
+
 /// The system / admin / developer override claim (`PI-010`).
 const OPERATOR_CLAIM: &str = "PI-010";
 
@@ -100,7 +104,11 @@ pub(super) fn apply(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: 
         let r = &rules[h.rule as usize];
         let (marker, dropped) = if r.category == "sqli" {
             let Some(mk) = m.sql else { return true };
-            (mk, sql_frame && sql_mentioned(t, h.start, h.end))
+            (
+                mk,
+                (sql_frame && sql_mentioned(t, h.start, h.end))
+                    || (r.id == SUBQUERY && nested_subquery(t, h.start, h.end)),
+            )
         } else if r.id == ADDRESSED {
             // an instruction addressed to the model inside content: quoting is how documents
             // arrive (DOC-001 decides)
@@ -1624,6 +1632,11 @@ fn not_the_prompt(t: &str, s: usize, e: usize) -> bool {
 const SQL_DISCUSSION: &[&str] = &[
     "explain*",
     "why",
+    "how",
+    "does",
+    "which",
+    "need",
+    "needed",
     "how do",
     "how can",
     "how to",
@@ -1784,7 +1797,20 @@ fn sql_discussion<'a>(t: &str, frags: impl Iterator<Item = &'a RawHit>) -> bool 
         }
         prev = w;
     }
-    false
+    asks(&t[..head], &spans)
+}
+
+/// A question mark ends a sentence of `t` outside the fragments `spans`: after a word or a
+/// closing bracket, before a space or the end ("... need?", not the placeholders of
+/// `WHERE a = ? OR b = ?`).
+fn asks(t: &str, spans: &[(usize, usize)]) -> bool {
+    let b = t.as_bytes();
+    (1..b.len()).any(|i| {
+        b[i] == b'?'
+            && (b[i - 1].is_ascii_alphanumeric() || matches!(b[i - 1], b')' | b'\'' | b'"'))
+            && b.get(i + 1).is_none_or(|c| c.is_ascii_whitespace())
+            && !spans.iter().any(|&(s, e)| s <= i && i < e)
+    })
 }
 
 /// [`SQL_DISCUSSION`] split once at its space: (the word before, if any; the word). Splitting
@@ -1805,7 +1831,94 @@ fn sql_discussion_words() -> &'static [(Option<&'static str>, &'static str)] {
 }
 
 fn sql_mentioned(t: &str, s: usize, e: usize) -> bool {
-    well_formed(t, s) || sql_example(t, s, e)
+    well_formed(t, s) || sql_example(t, s, e) || named(t, s, e)
+}
+
+/// The fragment starts with a name (`xp_cmdshell`, `benchmark(`, `extractvalue()`) that a prose
+/// word introduces ("disable xp_cmdshell", "does BENCHMARK(...) give", "how extractvalue()
+/// works", "Is sp_configure ... needed"): a function talked about, not one injected after a
+/// value, an operator, a `;` or a statement keyword ("1 and sleep(5)", "; exec xp_cmdshell").
+fn named(t: &str, s: usize, e: usize) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let first: String = t[s..e]
+        .chars()
+        .take_while(|&c| word(c))
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if first.is_empty()
+        || !first.starts_with(|c: char| c.is_ascii_alphabetic())
+        || SQL_START.contains(&first.as_str())
+        || SQL_GLUE.contains(&first.as_str())
+    {
+        return false;
+    }
+    let before = t[..s].trim_end_matches([' ', '\t']);
+    if !before.ends_with(|c: char| c.is_alphabetic()) {
+        return false;
+    }
+    let w = before
+        .rsplit(|c: char| !word(c))
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let rest = before[..before.len() - w.len()].trim_end_matches([' ', '\t']);
+    let sentence_start = rest.is_empty() || rest.ends_with(['.', '?', '!', ':', '\n']);
+    !w.is_empty()
+        && !SQL_START.contains(&w.as_str())
+        && !SQL_NAMES_BEFORE.contains(&w.as_str())
+        && (!SQL_GLUE.contains(&w.as_str())
+            || (sentence_start && matches!(w.as_str(), "is" | "in")))
+}
+
+/// Words after which a function name is SQL, not prose.
+const SQL_NAMES_BEFORE: &[&str] = &[
+    "from",
+    "into",
+    "procedure",
+    "function",
+    "values",
+    "return",
+    "returns",
+    "then",
+    "else",
+    "begin",
+];
+
+/// SQLI-014's subquery is nested in a well-formed statement (`... where exists (select 1`,
+/// `from (select * ...`) or opens a string literal in code (`execute("select * ...")`,
+/// `sql = f"select 1"`): not a subquery that follows a value it closes (`1 and (select ...`).
+fn nested_subquery(t: &str, s: usize, e: usize) -> bool {
+    well_formed(t, s) || code_literal(t, s, e)
+}
+
+/// The `select` of `t[s..e]` opens a string literal in code: a quote (maybe after a one-letter
+/// prefix such as Python's `f`) right before it, and `(`, `=`, `,` or `:` before the quote.
+fn code_literal(t: &str, s: usize, e: usize) -> bool {
+    let b = t.as_bytes();
+    let Some(k) = b[s..e.min(b.len())]
+        .windows(6)
+        .position(|w| w.eq_ignore_ascii_case(b"select"))
+    else {
+        return false;
+    };
+    let mut i = s + k;
+    while i > 0 && b[i - 1] == b' ' {
+        i -= 1;
+    }
+    if i == 0 || !matches!(b[i - 1], b'"' | b'\'' | b'`') {
+        return false;
+    }
+    i -= 1;
+    while i > 0 && matches!(b[i - 1], b'"' | b'\'') {
+        i -= 1;
+    }
+    if i >= 2 && b[i - 1].is_ascii_alphabetic() && !b[i - 2].is_ascii_alphanumeric() {
+        i -= 1;
+    }
+    while i > 0 && b[i - 1] == b' ' {
+        i -= 1;
+    }
+    i > 0 && matches!(b[i - 1], b'(' | b'=' | b',' | b':')
 }
 
 /// The fragment at `s` is part of a statement that starts with a keyword at a statement start
@@ -1868,14 +1981,22 @@ fn statement_start(t: &str, p: usize) -> bool {
     let Some(c) = before.chars().next_back() else {
         return true;
     };
-    if matches!(c, '\n' | ':' | '`' | '.' | '?' | '!' | '(' | '"') {
+    if matches!(c, '\n' | ':' | '`' | '.' | '?' | '!' | '(' | '"' | '\'') {
         // `(` and `"` only at the start of a code span: "(select" inside a payload has a quote
-        // or an operator before it
-        if c == '(' || c == '"' {
-            let b2 = before[..before.len() - 1].trim_end();
-            return b2.is_empty() || b2.ends_with(|c: char| c.is_alphabetic() || c == ':');
-        }
-        return true;
+        // or an operator before it; a string literal passed or assigned in code
+        // (`query("select`, `sql = "select`, `execute('select`) opens one too
+        let b2 = before[..before.len() - 1].trim_end();
+        return match c {
+            '(' => b2.is_empty() || b2.ends_with(|c: char| c.is_alphabetic() || c == ':'),
+            '"' => {
+                b2.is_empty()
+                    || b2.ends_with(|c: char| {
+                        c.is_alphabetic() || matches!(c, ':' | '(' | '=' | ',')
+                    })
+            }
+            '\'' => b2.ends_with('('),
+            _ => true,
+        };
     }
     if c.is_alphabetic() {
         let word = before

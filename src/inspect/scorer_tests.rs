@@ -167,15 +167,24 @@ fn only_user_tool_and_unattributed_text_is_scored() {
     assert!(v.hits.iter().any(|h| h.rule_id == "MDL-002"));
 }
 
-/// Blind SQLi that only a weak rule (`SQLI-013`, 30) sees.
+/// Blind SQLi that only a weak rule (`SQLI-013`, 30) sees once SQLI-014 (the subquery after
+/// `1 and`, which blocks it on its own since 2026-12-05) is switched off.
 const BLIND: &str = "1 and (select substring(@@version,1,1))='5'";
+
+/// `cfg` without SQLI-014, so [`BLIND`] has only the weak rule.
+fn weak_only(cfg: InspectionConfig) -> InspectionConfig {
+    InspectionConfig {
+        disabled_rules: vec!["SQLI-014".to_owned()],
+        ..cfg
+    }
+}
 /// Well-formed SQL pasted in to ask about.
 const QUERY: &str = "SELECT id, email FROM accounts WHERE created_at > NOW() - INTERVAL '7 days' ORDER BY created_at DESC LIMIT 50;";
 
 #[test]
 fn a_confident_sqli_score_is_a_hit_of_its_own_and_a_pasted_query_passes() {
-    let on = Inspector::new(&confirming()).unwrap();
-    let logged = Inspector::new(&logging()).unwrap();
+    let on = Inspector::new(&weak_only(confirming())).unwrap();
+    let logged = Inspector::new(&weak_only(logging())).unwrap();
     let ids = |v: &Verdict| v.hits.iter().map(|h| h.rule_id.clone()).collect::<Vec<_>>();
     let v = on.inspect(&chat(BLIND), None);
     assert_eq!(v.decision, Decision::Block, "{:?}", ids(&v));
@@ -194,7 +203,7 @@ fn a_confident_sqli_score_is_a_hit_of_its_own_and_a_pasted_query_passes() {
     // With `action: redact` the scored turn is what is redacted.
     let redact = Inspector::new(&InspectionConfig {
         action: Action::Redact,
-        disabled_rules: vec!["SQLI-013".to_owned()],
+        disabled_rules: vec!["SQLI-013".to_owned(), "SQLI-014".to_owned()],
         ..confirming()
     })
     .unwrap();
