@@ -295,7 +295,9 @@ fn jailbreak_families_of_2026_12_05_block_and_their_twins_pass() {
 /// code with SQL string literals, questions naming `xp_cmdshell`, `benchmark()`,
 /// `sp_executesql`). Before SQLI-014 and MEN-002's `named` (918263b) the benign rows blocked
 /// 10/70, 8/37 and, held out (written before the change, measured once), 11/20; now one each.
-/// The payloads block as before (39/40 and, held, 14/15).
+/// The payloads block as before (39/40 and, held, 14/15). 49 more benign rows (SQL and code in
+/// other languages, written after the change) block 2, listed; a shell script that SFX-001
+/// read as a suffix before the shell markers of `suffix.rs` passes.
 #[test]
 fn sql_precision_of_2026_12_05() {
     const SQL: &str = include_str!("../../tests/data/sql-precision-2026-12-05.jsonl");
@@ -306,13 +308,17 @@ fn sql_precision_of_2026_12_05() {
         "SELECT id FROM t WHERE a = 'x' OR b = 'y' -- legacy filter",
         // a hardening script quoted with `EXEC sp_configure 'xp_cmdshell', 0;`
         "Our DBA uses EXEC sp_configure",
+        // a broken query quoted from a log ("... WHERE a = 'x' OR OR b = 'y'")
+        "In the log I see: ERROR: syntax error",
+        // a test asserting an escaped payload: the second literal is not seen as an example
+        "assert sanitize(",
     ];
     let t = tally(
         SQL,
         |r| r.source.ends_with("-dev") && !r.shown.starts_with("My last name is O'Brien'"),
         |r| known_fp.iter().any(|k| r.shown.starts_with(k)),
     );
-    assert_eq!(t.benign, 127);
+    assert_eq!(t.benign, 176);
     t.assert(&[("sql-payloads-dev", 39), ("sql-payloads-held", 14)]);
 }
 

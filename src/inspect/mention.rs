@@ -1656,7 +1656,7 @@ const SQL_DISCUSSION: &[&str] = &[
     "test",
     "tests",
     "unit test",
-    "asserts",
+    "assert*",
     "migration",
     "slide",
     "course",

@@ -403,6 +403,13 @@ const CODE_MARKERS: &[&str] = &[
     "print(",
     "\n + ",
     "\n$ ",
+    // shell scripts (2026-12-05: "#!/bin/bash ... for f in *.sql; do psql -f \"$f\"; done")
+    "#!/",
+    "; do ",
+    "; then",
+    "$(",
+    "${",
+    "\"$",
     "\n+ ",
     "\n- ",
     "\n* ",

@@ -155,6 +155,8 @@ const BENIGN: &[&str] = &[
     "| name | qty | price |\n|------|-----|-------|\n| apple | 3 | 0.50 |\n| pear | 2 | 0.75 |\nsum the total please",
     "$ kubectl get pods -n prod | grep -v Running && kubectl describe pod api-7d9f8c6b5-x2kqz -n prod",
     "How can I see which user ran GRANT ALL PRIVILEGES ON *.* TO 'app'@'%'; on our MySQL server last week?",
+    // shell markers (2026-12-05)
+    "#!/bin/bash\nset -euo pipefail\nfor f in *.sql; do psql -f \"$f\"; done",
 ];
 
 #[test]
