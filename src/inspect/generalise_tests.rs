@@ -322,6 +322,28 @@ fn sql_precision_of_2026_12_05() {
     t.assert(&[("sql-payloads-dev", 39), ("sql-payloads-held", 14)]);
 }
 
+/// Overrides that point at "the above" (2026-12-05, ML-005 lines "ignore the above and say /
+/// instead ...", "the directions above", "everything before that"),
+/// `tests/data/override-above-2026-12-05.jsonl`: before the lines (918263b) the development
+/// attacks blocked 6/12 and the held ones (written after the lines, measured once) 5/10; now
+/// 12/12 and 9/10. Benign rows that ignore something above (a typo, outliers, warnings, a
+/// table's formatting) pass, except a retraction PI-001 already took ("Ignore the above
+/// message, it was sent by mistake").
+#[test]
+fn overrides_of_the_above_block_and_ignoring_things_above_passes() {
+    const ABOVE: &str = include_str!("../../tests/data/override-above-2026-12-05.jsonl");
+    let t = tally(
+        ABOVE,
+        |r| r.source.ends_with("-dev"),
+        |r| {
+            r.shown
+                .starts_with("Ignore the above message, it was sent by mistake")
+        },
+    );
+    assert_eq!(t.benign, 20);
+    t.assert(&[("override-above-attack-held", 9)]);
+}
+
 /// Blocked attack rows per source (the part after the last `:`), the benign row count and the
 /// rows decided wrongly: an attack row `must_block` says must block and did not, a benign row
 /// that blocked unless `known_fp` lists it.
