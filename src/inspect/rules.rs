@@ -259,9 +259,9 @@ static BUILTIN: &[BuiltinRule] = &[
         r"\b(?:reveal|tell|give|say|print|output|share|leak|spell|repeat|write|show|provide|what(?: is|'s| was)|disclose) (?:(?:me|us|the|your|my|exact|correct|real|actual|current|hidden|secret|full) ){0,4}(?:password|passcode|pass code|access code|passphrase|secret (?:key|code|word|phrase|password)|secret)\b"),
     // ---------------------------------------------------------------- jailbreak
     rule!("JB-001", "jailbreak", 80,
-        "DAN / do anything now",
+        "DAN / do anything now; you are now DAN; you are DAN, ... without restrictions",
         ["do anything now", "doanythingnow", "dan"],
-        r"\b(?:do anything now|(?:act|acting|pretend|pretending|be|become|becoming|play|playing|called|named|as) (?:as )?(?:a |an |the )?dan\b|dan (?:mode|prompt|jailbreak|\d|which stands)|stay (?:a )?dan\b|dan:)"),
+        r"\b(?:do anything now|(?:act|acting|pretend|pretending|be|become|becoming|play|playing|called|named|as) (?:as )?(?:a |an |the )?dan\b|dan (?:mode|prompt|jailbreak|\d|which stands)|stay (?:a )?dan\b|dan:|(?:you are|you're|ur|u r) now dan\b|(?:you are|you're) dan\b[^.!?\n]{0,24}\b(?:(?:no|without|free of|free from) (?:\w+ ){0,2}(?:restrictions|limits|limitations|filters|rules|guidelines|ethics|morals|censorship)|unrestricted|unfiltered|uncensored)\b)"),
     rule!("JB-002", "jailbreak", 60,
         "developer mode / god mode / jailbreak mode",
         ["mode"],
