@@ -295,7 +295,8 @@ fn jailbreak_families_of_2026_12_05_block_and_their_twins_pass() {
 /// code with SQL string literals, questions naming `xp_cmdshell`, `benchmark()`,
 /// `sp_executesql`). Before SQLI-014 and MEN-002's `named` (918263b) the benign rows blocked
 /// 10/70, 8/37 and, held out (written before the change, measured once), 11/20; now one each.
-/// The payloads block as before (39/40 and, held, 14/15). 49 more benign rows (SQL and code in
+/// The payloads block as before (39/40 and, held, 14/15), and since SQLI-003 reads a UNION
+/// after a name with an apostrophe ("O'Brien' UNION SELECT ..."), 40/40. 49 more benign rows (SQL and code in
 /// other languages, written after the change) block 2, listed; a shell script that SFX-001
 /// read as a suffix before the shell markers of `suffix.rs` passes.
 #[test]
@@ -315,11 +316,11 @@ fn sql_precision_of_2026_12_05() {
     ];
     let t = tally(
         SQL,
-        |r| r.source.ends_with("-dev") && !r.shown.starts_with("My last name is O'Brien'"),
+        |r| r.source.ends_with("-dev"),
         |r| known_fp.iter().any(|k| r.shown.starts_with(k)),
     );
     assert_eq!(t.benign, 176);
-    t.assert(&[("sql-payloads-dev", 39), ("sql-payloads-held", 14)]);
+    t.assert(&[("sql-payloads-dev", 40), ("sql-payloads-held", 14)]);
 }
 
 /// Overrides that point at "the above" (2026-12-05, ML-005 lines "ignore the above and say /
