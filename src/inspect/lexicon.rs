@@ -479,42 +479,29 @@ fn separator(c: char) -> bool {
         || matches!(c as u32, 0x2000..=0x206F | 0x3000..=0x303F)
 }
 
-/// The character that ends at byte `s` of `view` is part of a word.
+/// The non-ASCII character that ends at byte `s` of `view` is part of a word.
 #[cold]
 #[inline(never)]
 fn word_before(view: &[u8], s: usize) -> bool {
-    let b = view[s - 1];
-    if b < 0x80 {
-        return b.is_ascii_alphanumeric();
-    }
     let mut k = s - 1;
     while k > 0 && view[k] & 0xC0 == 0x80 && s - k < 4 {
         k -= 1;
     }
-    std::str::from_utf8(&view[k..s])
-        .ok()
-        .and_then(|c| c.chars().next())
-        .is_none_or(|c| !separator(c))
+    first_char(&view[k..s]).is_none_or(|c| !separator(c))
 }
 
-/// The character that starts at byte `e` of `view` (if any) is part of a word.
+/// The non-ASCII character that starts at byte `e` of `view` is part of a word.
 #[cold]
 #[inline(never)]
 fn word_at(view: &[u8], e: usize) -> bool {
-    let Some(&b) = view.get(e) else {
-        return false;
-    };
-    if b < 0x80 {
-        return b.is_ascii_alphanumeric();
-    }
-    let end = (e + 4).min(view.len());
-    let c = match std::str::from_utf8(&view[e..end]) {
-        Ok(x) => x.chars().next(),
-        Err(err) => std::str::from_utf8(&view[e..e + err.valid_up_to()])
-            .ok()
-            .and_then(|x| x.chars().next()),
-    };
-    c.is_none_or(|c| !separator(c))
+    first_char(&view[e..(e + 4).min(view.len())]).is_none_or(|c| !separator(c))
+}
+
+/// The first character of `b` when `b` starts with valid UTF-8.
+fn first_char(b: &[u8]) -> Option<char> {
+    b.utf8_chunks()
+        .next()
+        .and_then(|c| c.valid().chars().next())
 }
 
 #[cfg(test)]
