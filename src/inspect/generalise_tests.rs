@@ -328,8 +328,8 @@ fn sql_precision_of_2026_12_05() {
 /// `tests/data/override-above-2026-12-05.jsonl`: before the lines (918263b) the development
 /// attacks blocked 6/12 and the held ones (written after the lines, measured once) 5/10; now
 /// 12/12 and 9/10. Benign rows that ignore something above (a typo, outliers, warnings, a
-/// table's formatting) pass, except a retraction PI-001 already took ("Ignore the above
-/// message, it was sent by mistake"). The same override in 15 other languages (ML-005 lines
+/// table's formatting) pass; so, since a retraction reads as one (`mention::retracted_message`,
+/// later on 2026-12-05), does "Ignore the above message, it was sent by mistake". The same override in 15 other languages (ML-005 lines
 /// "ignore the above in other languages"): development 0/15 -> 15/15 (the 15 of 19 first
 /// written that the filter missed); held (16 rows in 16
 /// languages, written after the lines, measured once) 6/16 -> 16/16; their benign rows
@@ -337,14 +337,7 @@ fn sql_precision_of_2026_12_05() {
 #[test]
 fn overrides_of_the_above_block_and_ignoring_things_above_passes() {
     const ABOVE: &str = include_str!("../../tests/data/override-above-2026-12-05.jsonl");
-    let t = tally(
-        ABOVE,
-        |r| r.source.ends_with("-dev"),
-        |r| {
-            r.shown
-                .starts_with("Ignore the above message, it was sent by mistake")
-        },
-    );
+    let t = tally(ABOVE, |r| r.source.ends_with("-dev"), |_| false);
     assert_eq!(t.benign, 49);
     t.assert(&[
         ("override-above-attack-held", 9),

@@ -121,7 +121,9 @@ pub(super) fn apply(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: 
                     || retraction(t, h.start, h.end)
                     || third_party_object(t, h.start, h.end)
                     || (OVERRIDES.contains(&r.id.as_str())
-                        && (speaker_acts(t, h.start) || negated(t, h.start, h.end)))
+                        && (speaker_acts(t, h.start)
+                            || negated(t, h.start, h.end)
+                            || retracted_message(t, h.start, h.end)))
                     || (r.id == EXFIL && prohibited(t, h.start))
                     || (OVERRIDES.contains(&r.id.as_str())
                         && (third_party_subject(t, h.start) || housekeeping(t, h.start, h.end)))
@@ -830,6 +832,268 @@ fn retraction(t: &str, s: usize, e: usize) -> bool {
     }
     let h = lower(t, s, e);
     (any_word(&h, MY) && !any_word(&h, MODEL_TARGET)) || self_retraction(t, s, &h)
+}
+
+/// What a user takes back (2026-12-05): a message, a question, an email, not the model's
+/// instructions.
+const OWN_CONTENT: &[&str] = &[
+    "message*",
+    "question*",
+    "email*",
+    "e-mail*",
+    "mail",
+    "text",
+    "post",
+    "comment*",
+    "sentence",
+    "paragraph",
+    "reply",
+    "note",
+    "draft",
+    "query",
+];
+
+/// Why it is taken back: sent by mistake, solved, wrong chat. English and the languages of the
+/// "ignore the above" lines (issue 15, 2026-12-05), whose overrides name no noun.
+const RETRACTION_REASON: &[&str] = &[
+    "by mistake",
+    "by accident",
+    "accidentally",
+    "mistakenly",
+    "in error",
+    "wrong chat",
+    "wrong person",
+    "wrong window",
+    "wrong thread",
+    "wrong file",
+    "wrong conversation",
+    "a typo",
+    "my typo",
+    "my bad",
+    "my mistake",
+    "was a mistake",
+    "figured it out",
+    "found it",
+    "found the answer",
+    "found the solution",
+    "solved it",
+    "sorted it out",
+    "never mind",
+    "nevermind",
+    "no longer needed",
+    "not relevant anymore",
+    // es, pt, it, fr
+    "por error",
+    "por equivocación",
+    "por equivocacion",
+    "me equivoqué",
+    "me equivoque",
+    "ya lo encontré",
+    "ya lo encontre",
+    "ya lo resolví",
+    "ya lo resolvi",
+    "chat equivocado",
+    "por engano",
+    "já resolvi",
+    "ja resolvi",
+    "já encontrei",
+    "conversa errada",
+    "per sbaglio",
+    "per errore",
+    "ho risolto",
+    "ho trovato",
+    "chat sbagliata",
+    "par erreur",
+    "je me suis trompé",
+    "je me suis trompe",
+    "j'ai trouvé",
+    "j'ai trouve",
+    "j'ai résolu",
+    "mauvaise conversation",
+    // de, nl, pl, sv, tr, id
+    "aus versehen",
+    "versehentlich",
+    "vertippt",
+    "falschen chat",
+    "gefunden",
+    "gelöst",
+    "per ongeluk",
+    "per vergissing",
+    "przez pomyłkę",
+    "omyłkowo",
+    "av misstag",
+    "yanlışlıkla",
+    "tidak sengaja",
+    "salah kirim",
+    // ru, uk
+    "по ошибке",
+    "ошибся",
+    "ошиблась",
+    "ошибочно",
+    "нашёл",
+    "нашел",
+    "нашла",
+    "разобрался",
+    "разобралась",
+    "помилково",
+    "помилився",
+    // ja, zh, ko, hi, ar, vi
+    "間違えて",
+    "誤って",
+    "解決しました",
+    "見つかりました",
+    "发错",
+    "發錯",
+    "搞错",
+    "搞錯",
+    "已经解决",
+    "已經解決",
+    "找到了",
+    "잘못 보냈",
+    "실수로",
+    "해결했",
+    "गलती से",
+    "بالخطأ",
+    "عن طريق الخطأ",
+    "nhầm",
+];
+
+/// An order to the model after an override: what a retraction never carries.
+const DIRECTIVE_AFTER: &[&str] = &[
+    "say",
+    "print",
+    "output",
+    "write",
+    "respond",
+    "reply",
+    "answer",
+    "tell",
+    "reveal",
+    "show",
+    "repeat",
+    "translate",
+    "act",
+    "pretend",
+    "behave",
+    "become",
+    "you are",
+    "you're",
+    "you will",
+    "you must",
+    "you should",
+    "you now",
+    "from now",
+    "instead",
+    "only",
+    "new",
+    "instruction*",
+    "task",
+    "follow",
+    "obey",
+    "give",
+    "list",
+    "explain",
+    "describe",
+    "generate",
+    "create",
+    "produce",
+    "start",
+    "begin",
+    "return",
+    "send",
+    "forward",
+    "delete",
+    "click",
+    "visit",
+    "open",
+    "run",
+    "execute",
+    "call",
+    "include",
+    "append",
+    "insert",
+    "prompt*",
+    "rule*",
+    "password*",
+    "secret*",
+    "key",
+    "now",
+    // the same orders in the languages of RETRACTION_REASON
+    "dime",
+    "muestra",
+    "escribe",
+    "responde",
+    "revela",
+    "ahora",
+    "dis-moi",
+    "écris",
+    "réponds",
+    "révèle",
+    "affiche",
+    "maintenant",
+    "sag",
+    "sage",
+    "schreib",
+    "schreibe",
+    "zeig",
+    "zeige",
+    "antworte",
+    "gib",
+    "jetzt",
+    "dimmi",
+    "scrivi",
+    "rispondi",
+    "mostra",
+    "rivela",
+    "ora",
+    "diga",
+    "escreva",
+    "responda",
+    "mostre",
+    "revele",
+    "agora",
+    "скажи",
+    "напиши",
+    "покажи",
+    "ответь",
+    "выведи",
+    "теперь",
+    "教えて",
+    "書いて",
+    "表示",
+    "今から",
+    "告诉",
+    "输出",
+    "写",
+    "显示",
+    "现在",
+    "contraseña",
+    "mot de passe",
+    "passwort",
+    "senha",
+    "пароль",
+    "パスワード",
+    "密码",
+];
+
+/// "Ignore the above message, it was sent by mistake", "Forget the previous question. What is
+/// the capital of Peru?", "Olvida lo anterior, ya lo encontré": the override names the user's
+/// own content (or only "the above"), nothing of the model's, and what follows gives a reason
+/// to take it back or carries no order. Only for the override rules.
+fn retracted_message(t: &str, s: usize, e: usize) -> bool {
+    if e - s > 120 {
+        return false;
+    }
+    let h = &lower(t, s, e);
+    let blocked = MODEL_TARGET.iter().any(|w| *w != "above" && has_word(h, w));
+    if blocked {
+        return false;
+    }
+    let after = lower(t, e, e.saturating_add(160));
+    if any_word(&after, DIRECTIVE_AFTER) {
+        return false;
+    }
+    any_word(h, OWN_CONTENT) || any_word(&after, RETRACTION_REASON)
 }
 
 /// What a third-party artefact's instructions are attached to.
