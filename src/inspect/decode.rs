@@ -802,7 +802,9 @@ fn nested_b64(d: &[u8]) -> bool {
 
 /// Decoded bytes that are one run of hex pairs (base64 of hex, 2026-12-05): decode again.
 fn nested_hex(d: &[u8]) -> bool {
-    d.len() % 2 == 0 && d.iter().all(u8::is_ascii_hexdigit) && d.iter().any(u8::is_ascii_digit)
+    d.len().is_multiple_of(2)
+        && d.iter().all(u8::is_ascii_hexdigit)
+        && d.iter().any(u8::is_ascii_digit)
 }
 
 /// Looser check for percent-encoded runs (payloads are often punctuation-heavy).
