@@ -664,11 +664,13 @@ fn sse_guard_cost() {
 /// 697.2 M; the anchor DFA 16.1 -> 18.6 MB per VM). Envoy's log put `proxy_on_configure` at 11 ms
 /// per VM when start-up was last split (BENCHMARKS.md "Start-up"), against 1.77 s of V8 compile,
 /// so the ceiling was raised for detection. 817.4 M after the "ignore the above" lines in 24
-/// languages of 2026-12-05 (from 801.2 M; ceiling 810 M -> 830 M). The ceiling keeps a rule pack
-/// or lexicon change from silently growing it again.
+/// languages of 2026-12-05 (from 801.2 M; ceiling 810 M -> 830 M); 832.1 M after the later
+/// 2026-12-05 lines (the model's safety declared off, "never mind the above, just ...", product
+/// keys; ceiling 830 M -> 845 M). The ceiling keeps a rule pack or lexicon change from silently
+/// growing it again.
 #[test]
 fn configure_cost() {
-    const CEILING: u64 = 830_000_000;
+    const CEILING: u64 = 845_000_000;
     let wasm = common::wasm_path();
     println!("| config | wasm ops to start and configure one VM |");
     println!("|---|---:|");

@@ -336,3 +336,42 @@ fn nested_subqueries_and_named_functions_pass_payloads_block() {
         assert_eq!(v.decision, Decision::Block, "{t}: {:?}", hit_ids(&v));
     }
 }
+
+/// SQLI-015 (2026-12-05): a boolean fragment that opens the text or follows a quote blocks when
+/// it is a tautology on equal operands, leaves a quote open for the query to close, or ends in a
+/// comment; conditions in statements, code and prose that compare different things pass.
+#[test]
+fn boolean_fragments_block_and_ordinary_conditions_pass() {
+    let i = insp();
+    for t in [
+        "or a=a",
+        "or a = a--",
+        "OR x=y#",
+        "or 'a'='a",
+        "or ''='",
+        "' and a='a",
+        ") or (a=a",
+        "or 'something' = 'some'+'thing'",
+        "or 'text' = n'text'",
+        "or uid like '%",
+        "1' and non_existant_table = '1",
+        "username: x' OR 'z'='z",
+    ] {
+        let v = verdict(&i, t);
+        assert_eq!(v.decision, Decision::Block, "{t}: {:?}", hit_ids(&v));
+    }
+    for t in [
+        "Or x = 5, then what is y?",
+        "And x = x + 1 increments x, right?",
+        "SELECT * FROM users WHERE name LIKE '%son' OR name LIKE 'Mc%'",
+        "SELECT * FROM t WHERE first_name = 'Ann' OR last_name = 'Ann'",
+        "WHERE title LIKE 'A%' OR title LIKE 'B%' ORDER BY title",
+        "Let a = 'hello' and b = ' world'. What does a + b print in Python?",
+        "if (name == \"x\" || name == \"y\") { return; }",
+        "In boolean algebra, p or p = p is idempotence.",
+        "test \"$x\" = \"y\" -o \"$x\" = \"z\" && echo ok",
+    ] {
+        let v = verdict(&i, t);
+        assert_eq!(v.decision, Decision::Allow, "{t}: {:?}", hit_ids(&v));
+    }
+}

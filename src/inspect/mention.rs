@@ -44,6 +44,10 @@ const OVERRIDES: &[&str] = &[
 /// string literal it is how SQL nests, discussed or not.
 const SUBQUERY: &str = "SQLI-014";
 
+/// A boolean fragment opening the text (`SQLI-015`, maybe after a value and a quote): a payload only with
+/// equal operands, a quote left open or a comment after it.
+const FRAGMENT: &str = "SQLI-015";
+
 /// The system / admin / developer override claim (`PI-010`).
 const OPERATOR_CLAIM: &str = "PI-010";
 
@@ -102,6 +106,10 @@ pub(super) fn apply(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: 
         }
         budget -= 1;
         let r = &rules[h.rule as usize];
+        if r.id == FRAGMENT && !tautology(t, h.start, h.end) {
+            // not a payload at all: no marker either
+            return false;
+        }
         let (marker, dropped) = if r.category == "sqli" {
             let Some(mk) = m.sql else { return true };
             (
@@ -2147,6 +2155,75 @@ const SQL_NAMES_BEFORE: &[&str] = &[
     "else",
     "begin",
 ];
+
+/// SQLI-015's comparison `t[s..e]` is a payload's: its two operands are equal once quotes,
+/// string concatenation and an `N` prefix are left out (`a=a`, `'a'='a`, `''='`, `'some'+'thing'
+/// = 'something'`), its right operand opens a quote the hit does not close (`a='a`, `= '1`: the
+/// query's own quote closes it), or a comment follows (`or x=y#`). `or x = 5`, `' or b = 'y'`
+/// are not.
+fn tautology(t: &str, s: usize, e: usize) -> bool {
+    let b = t.as_bytes();
+    let e = e.min(b.len());
+    let h = &b[s..e];
+    let Some(op) = h
+        .iter()
+        .rposition(|&c| matches!(c, b'=' | b'>' | b'<'))
+        .or_else(|| {
+            h.windows(4)
+                .rposition(|w| w.eq_ignore_ascii_case(b"like"))
+                .map(|k| k + 3)
+        })
+    else {
+        return false;
+    };
+    let mut l = op;
+    while l > 0 && matches!(h[l - 1], b'=' | b'!' | b'<' | b'>') {
+        l -= 1;
+    }
+    // the left operand: back from the operator to the space after the boolean word
+    let left_end = l;
+    let mut ls = left_end;
+    while ls > 0 && h[ls - 1] == b' ' {
+        ls -= 1;
+    }
+    while ls > 0 && !matches!(h[ls - 1], b' ' | b'(') {
+        ls -= 1;
+    }
+    let right = &h[op + 1..];
+    let norm = |x: &[u8]| -> Vec<u8> {
+        let mut x = x.trim_ascii();
+        if let [b'n' | b'N', b'\'' | b'"', ..] = x {
+            x = &x[1..];
+        }
+        x.iter()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'$' | b'.'))
+            .map(u8::to_ascii_lowercase)
+            .collect()
+    };
+    let (lv, rv) = (norm(&h[ls..left_end]), norm(right));
+    let quoted = |x: &[u8]| x.iter().any(|c| matches!(c, b'\'' | b'"'));
+    let after = t[e..].trim_start_matches(' ');
+    let comment = after.starts_with("--") || after.starts_with('#') || after.starts_with("/*");
+    // `x = x + 1` goes on: the right operand is more than the hit holds
+    let goes_on = !comment && after.starts_with(['+', '-', '*', '/', '%', '^', '(', '[']);
+    if lv == rv && !goes_on && (!lv.is_empty() || quoted(right)) {
+        return true;
+    }
+    // a quote opened and never closed in its token: `a='a`, `like '%`, `= '1` at the end (not
+    // `like 'R%' ...`, not the `' world'` of a sentence)
+    let r = right.trim_ascii_start();
+    if let Some(&q @ (b'\'' | b'"')) = r.first() {
+        let token_end = e + b[e..]
+            .iter()
+            .position(u8::is_ascii_whitespace)
+            .unwrap_or(b.len() - e);
+        let open = !r[1..].contains(&q) && !b[e..token_end].contains(&q);
+        if open && (r.len() > 1 || token_end > e || t[e..].trim().is_empty()) {
+            return true;
+        }
+    }
+    comment
+}
 
 /// SQLI-014's subquery is nested in a well-formed statement (`... where exists (select 1`,
 /// `from (select * ...`) or opens a string literal in code (`execute("select * ...")`,
