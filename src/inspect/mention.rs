@@ -661,7 +661,47 @@ fn quoted_mention(t: &str, s: usize, e: usize) -> bool {
     {
         return false;
     }
-    any_word(&before, CUES_BEFORE) || any_word(&after_s, CUES_AFTER)
+    any_word(&before, CUES_BEFORE)
+        || any_word(&after_s, CUES_AFTER)
+        || code_string(t, line, open, after)
+}
+
+/// Shell commands whose quoted arguments are patterns or text, not orders.
+const SHELL_COMMANDS: &[&str] = &[
+    "grep", "egrep", "fgrep", "rg", "ack", "ag", "sed", "awk", "echo", "printf", "jq", "curl",
+];
+
+/// The quote `t[open..after]` is a string literal in code (2026-12-05): opened after `(`, `[`,
+/// `,`, `=`, `{` or `:` (maybe with a one-letter prefix such as Python's `r` or `f`) and closed
+/// before `)`, `]`, `,`, `;`, `}` or `:`, or ` in ` (`'ignore previous' in text.lower()`), or an
+/// argument of a search / print command at the line's start (`grep -ri '...' logs/`): a
+/// detector's blocklist, a test, a log search. The caller has already ruled out an order to
+/// follow or say it.
+fn code_string(t: &str, line: usize, open: usize, after: usize) -> bool {
+    let b = t.as_bytes();
+    let mut i = open;
+    while i > line && b[i - 1] == b' ' {
+        i -= 1;
+    }
+    if i > line + 1
+        && matches!(b[i - 1], b'r' | b'f' | b'b' | b'u' | b'R' | b'F' | b'B')
+        && !b[i - 2].is_ascii_alphanumeric()
+    {
+        i -= 1;
+    }
+    let opened = (i > line && matches!(b[i - 1], b'(' | b'[' | b',' | b'=' | b'{' | b':'))
+        || t[line..i].ends_with("return");
+    let rest = t[after.min(t.len())..].trim_start_matches(' ');
+    let closed = rest.starts_with([')', ']', ',', ';', '}', ':']) || rest.starts_with("in ");
+    if opened && closed {
+        return true;
+    }
+    let first = t[line..open]
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches('$');
+    SHELL_COMMANDS.contains(&first)
 }
 
 /// The quote is what the model is told to produce: "say 'X'", "reply with 'X'", "start your
