@@ -672,11 +672,13 @@ const SHELL_COMMANDS: &[&str] = &[
 ];
 
 /// The quote `t[open..after]` is a string literal in code (2026-12-05): opened after `(`, `[`,
-/// `,`, `=`, `{` or `:` (maybe with a one-letter prefix such as Python's `r` or `f`) and closed
-/// before `)`, `]`, `,`, `;`, `}` or `:`, or ` in ` (`'ignore previous' in text.lower()`), or an
-/// argument of a search / print command at the line's start (`grep -ri '...' logs/`): a
-/// detector's blocklist, a test, a log search. The caller has already ruled out an order to
-/// follow or say it.
+/// `,` or `=` (maybe with a one-letter prefix such as Python's `r` or `f`) or `return`, closed
+/// before `)`, `]`, `,`, `;` or ` in `, on a line that calls a function or assigns before it
+/// (`PATTERNS = [...]`, `re.search(r"...")`, `return '...' in text`); or an argument of a search
+/// / print command at the line's start (`grep -ri '...' logs/`): a detector's blocklist, a
+/// test, a log search. JSON is not code here: a value after `"key":` or in a bare array is data
+/// (a tool result, a request body), and data carries indirect injections. The caller has
+/// already ruled out an order to follow or say it.
 fn code_string(t: &str, line: usize, open: usize, after: usize) -> bool {
     let b = t.as_bytes();
     let mut i = open;
@@ -689,19 +691,39 @@ fn code_string(t: &str, line: usize, open: usize, after: usize) -> bool {
     {
         i -= 1;
     }
-    let opened = (i > line && matches!(b[i - 1], b'(' | b'[' | b',' | b'=' | b'{' | b':'))
-        || t[line..i].ends_with("return");
-    let rest = t[after.min(t.len())..].trim_start_matches(' ');
-    let closed = rest.starts_with([')', ']', ',', ';', '}', ':']) || rest.starts_with("in ");
-    if opened && closed {
-        return true;
-    }
-    let first = t[line..open]
+    let prefix = &t[line..i];
+    let first = prefix
         .split_whitespace()
         .next()
         .unwrap_or("")
         .trim_start_matches('$');
-    SHELL_COMMANDS.contains(&first)
+    if SHELL_COMMANDS.contains(&first) {
+        return true;
+    }
+    let opened = prefix.ends_with(['(', '[', ',', '=']) || prefix.ends_with("return");
+    let rest = t[after.min(t.len())..].trim_start_matches(' ');
+    let closed = rest.starts_with([')', ']', ',', ';']) || rest.starts_with("in ");
+    opened && closed && (prefix.trim_start().starts_with("return") || calls_or_assigns(prefix))
+}
+
+/// `p` (a line up to a quote) calls a function (`name(`) or assigns (`name = `, not `==`).
+fn calls_or_assigns(p: &str) -> bool {
+    let b = p.as_bytes();
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b']';
+    (1..b.len()).any(|k| match b[k] {
+        b'(' => ident(b[k - 1]) && b[k - 1] != b']',
+        b'=' => {
+            let mut j = k;
+            while j > 0 && b[j - 1] == b' ' {
+                j -= 1;
+            }
+            j > 0
+                && ident(b[j - 1])
+                && b.get(k + 1) != Some(&b'=')
+                && !matches!(b[k - 1], b'=' | b'!' | b'<' | b'>')
+        }
+        _ => false,
+    })
 }
 
 /// The quote is what the model is told to produce: "say 'X'", "reply with 'X'", "start your
