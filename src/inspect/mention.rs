@@ -921,6 +921,20 @@ const OWN_CONTENT: &[&str] = &[
     "note",
     "draft",
     "query",
+    // the same in the languages of RETRACTION_REASON
+    "mensaje*",
+    "pregunta*",
+    "correo*",
+    "texto",
+    "mensagem",
+    "mensagens",
+    "messaggi*",
+    "domanda",
+    "domande",
+    "nachricht*",
+    "frage*",
+    "сообщени*",
+    "вопрос*",
 ];
 
 /// Why it is taken back: sent by mistake, solved, wrong chat. English and the languages of the
