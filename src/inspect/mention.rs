@@ -2239,7 +2239,9 @@ const SQL_NAMES_BEFORE: &[&str] = &[
 /// are not.
 fn tautology(t: &str, s: usize, e: usize) -> bool {
     let b = t.as_bytes();
-    let e = e.min(b.len());
+    // the text after the hit is read as `str`: start it on a character boundary
+    let e = ceil(t, e);
+    let s = s.min(e);
     let h = &b[s..e];
     let Some(op) = h
         .iter()
