@@ -95,6 +95,9 @@ pub(super) struct UnitScan {
     pub allow_all: bool,
     /// The adversarial-suffix verdict on the unit, once a user turn asked for it.
     pub suffix: Option<bool>,
+    /// Whether the unit holds a constraint cue (`context::constraint_cue`), once a user turn
+    /// under a constraining system prompt asked for it.
+    pub cue: Option<bool>,
 }
 
 impl UnitScan {
@@ -245,6 +248,13 @@ impl MsgCache {
         }
     }
 
+    /// Records the constraint cue of a cached unit.
+    pub(super) fn set_cue(&mut self, k: Key, flag: bool) {
+        if let Some(v) = self.young.get_mut(&k).or_else(|| self.old.get_mut(&k)) {
+            v.cue = Some(flag);
+        }
+    }
+
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.young.len() + self.old.len()
@@ -314,6 +324,7 @@ mod tests {
             hits: (0..n).map(|i| (i as u16, 0, 1, false)).collect(),
             allow_all: false,
             suffix: None,
+            cue: None,
         }
     }
 
@@ -403,6 +414,10 @@ mod tests {
         let k = c.key(b'S', [0, 0], b"a");
         c.insert(k, scan(0));
         c.set_suffix(k, true);
+        assert_eq!(c.get(k).and_then(|v| v.suffix), Some(true));
+        assert_eq!(c.get(k).and_then(|v| v.cue), None);
+        c.set_cue(k, false);
+        assert_eq!(c.get(k).and_then(|v| v.cue), Some(false));
         assert_eq!(c.get(k).and_then(|v| v.suffix), Some(true));
     }
 

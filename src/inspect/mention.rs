@@ -2616,7 +2616,10 @@ pub(super) fn operator_rule(t: &str, s: usize, e: usize) -> bool {
         &before,
         &["hesitate", "forget to", "fail to", "be afraid to"],
     );
+    // "Always answer concisely", "always respond in JSON": a style the operator sets, which
+    // JB-005 reads as an "always answers" persona when a user writes it (2026-12-05)
     (any_word(&before, OPERATOR_BEFORE) && !orders)
+        || hit.starts_with("always ")
         || any_word(&hit, &attempt)
         || any_word(&after, OPERATOR_AFTER)
         || quoted_mention(t, s, e)

@@ -1112,14 +1112,17 @@ impl Inspector {
         // Whole-request checks (context.rs): they see the roles of the strings.
         let mut found = context::Findings::default();
         if self.context.enabled() {
-            let mut suffix_of = |i: usize, t: &str| self.suffix_of(seg_keys.get(i), t);
+            let mut flag_of = |f: context::UnitFlag, i: usize, t: &str| match f {
+                context::UnitFlag::Suffix => self.suffix_of(seg_keys.get(i), t),
+                context::UnitFlag::Cue => self.cue_of(seg_keys.get(i), t),
+            };
             self.context.check(
                 &mut ex,
                 &self.roles,
                 &self.rules,
                 &mut raw,
                 &mut found,
-                &mut suffix_of,
+                &mut flag_of,
             );
         }
         if self.model_check {
@@ -1719,7 +1722,25 @@ impl Inspector {
                 .collect(),
             allow_all,
             suffix: None,
+            cue: None,
         }
+    }
+
+    /// The constraint cue of a user turn (`context::constraint_cue`), from the cache when its
+    /// unit is there: a conversation's history is read for it once, not on every turn.
+    fn cue_of(&self, key: Option<&Option<cache::Key>>, t: &str) -> bool {
+        let key = key.copied().flatten();
+        let mut cache = key.and(self.cache.as_ref()).and_then(|m| m.lock().ok());
+        if let (Some(c), Some(k)) = (cache.as_ref(), key) {
+            if let Some(f) = c.peek(k).and_then(|u| u.cue) {
+                return f;
+            }
+        }
+        let f = context::constraint_cue(t);
+        if let (Some(c), Some(k)) = (cache.as_mut(), key) {
+            c.set_cue(k, f);
+        }
+        f
     }
 
     /// The adversarial-suffix verdict on a user turn, from the cache when its unit is there.
