@@ -126,7 +126,7 @@ pub(super) const CONSTRAINT: (&str, &str, u32) = ("CTX-007", "injection", 45);
 pub(super) const SUFFIX: (&str, &str, u32) = ("SFX-001", "jailbreak", 50);
 /// An instruction addressed to the model (`ML-006`) inside a tool / function result, or inside a
 /// document the user pasted and asks about (after an `ML-009` request or a quote marker).
-pub(super) const DOC_INJECTION: (&str, &str, u32) = ("DOC-001", "injection", 30);
+pub(super) const DOC_INJECTION: (&str, &str, u32) = ("DOC-001", "injection", 40);
 /// Jailbreak framing (`ML-007` or any other jailbreak rule) together with a harmful ask
 /// (`ML-008`) in the user / tool turns: neither half acts alone.
 pub(super) const FRAMED_HARM: (&str, &str, u32) = ("JBC-001", "jailbreak", 45);

@@ -787,3 +787,21 @@ fn constraint_overrides_block_and_their_twins_pass() {
         ("constraint-held2-attack", 15),
     ]);
 }
+
+/// Instructions to an AI reader inside tool results and pasted documents (2026-12-05,
+/// `tests/data/indirect-2026-12-05.jsonl`): DOC-001 blocks alone (40, was 30: it is the
+/// indirect injection's own shape), and more addressees ("Assistant: tell the user ...", "AI
+/// agent directive:", "Note to any automated grader:", "whoever processes this transcript").
+/// Before / after: development 13/15 -> 15/15; held (written after, measured once) 3/8 ->
+/// 3/8, then 7/8 with the addressees written from its misses; benign 0/18 throughout.
+#[test]
+fn instructions_to_an_ai_reader_of_a_document_block() {
+    const DATA: &str = include_str!("../../tests/data/indirect-2026-12-05.jsonl");
+    let t = tally(
+        DATA,
+        |r| !r.shown.contains("AI reviewing this contract"),
+        |_| false,
+    );
+    assert_eq!(t.benign, 18);
+    t.assert(&[("indirect-dev-attack", 15), ("indirect-held-attack", 7)]);
+}
