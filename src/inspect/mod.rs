@@ -525,21 +525,25 @@ const PROBE_SHIFTED: u16 = u16::MAX - 2;
 const PROBE_WORDS_REVERSED: u16 = u16::MAX - 3;
 /// Pattern target of the Pig Latin probe words in the prefilters (not a rule index).
 const PROBE_PIG_LATIN: u16 = u16::MAX - 4;
+/// Pattern target of the NATO-alphabet probe words in the prefilters (not a rule index).
+const PROBE_NATO: u16 = u16::MAX - 5;
 /// `run_view`'s probe bits: a ROT13 probe word, a backwards one, a shifted one, words in
-/// reverse order, Pig Latin. The bit of probe target `t` is `1 << (u16::MAX - t)`.
+/// reverse order, Pig Latin, the NATO alphabet. The bit of probe target `t` is `1 << (u16::MAX - t)`.
 const SAW_ROT13: u8 = 1;
 const SAW_REVERSED: u8 = 2;
 const SAW_SHIFTED: u8 = 4;
 const SAW_WORDS_REVERSED: u8 = 8;
 const SAW_PIG_LATIN: u8 = 16;
+const SAW_NATO: u8 = 32;
 /// The lowest probe target: targets from here to `u16::MAX` are probes.
-const FIRST_PROBE: u16 = PROBE_PIG_LATIN;
+const FIRST_PROBE: u16 = PROBE_NATO;
 const _: () = assert!(
     SAW_ROT13 == 1 << (u16::MAX - PROBE_ROT13)
         && SAW_REVERSED == 1 << (u16::MAX - PROBE_REVERSED)
         && SAW_SHIFTED == 1 << (u16::MAX - PROBE_SHIFTED)
         && SAW_WORDS_REVERSED == 1 << (u16::MAX - PROBE_WORDS_REVERSED)
         && SAW_PIG_LATIN == 1 << (u16::MAX - PROBE_PIG_LATIN)
+        && SAW_NATO == 1 << (u16::MAX - PROBE_NATO)
 );
 /// Pattern targets at or above this are lexicon terms (`LEX_TERM | term index`).
 const LEX_TERM: u16 = 0x8000;
@@ -938,6 +942,7 @@ impl Inspector {
             (views::REVERSED_PROBES, PROBE_REVERSED),
             (views::WORDS_REVERSED_PROBES, PROBE_WORDS_REVERSED),
             (views::PIG_LATIN_PROBES, PROBE_PIG_LATIN),
+            (views::NATO_PROBES, PROBE_NATO),
         ] {
             pats.extend(probes.iter().map(|p| (p.to_string(), target, View::Plain)));
         }
@@ -1328,6 +1333,9 @@ impl Inspector {
                 self.scan_decoded(&r, 0..text.len(), depth, true, out);
             }
             if probe & SAW_PIG_LATIN != 0 && views::unpigged(text, &mut r) {
+                self.scan_decoded(&r, 0..text.len(), depth, true, out);
+            }
+            if probe & SAW_NATO != 0 && views::nato(text, &mut r) {
                 self.scan_decoded(&r, 0..text.len(), depth, true, out);
             }
             if probe & SAW_REVERSED != 0 && !IN_BACKWARDS.with(|b| b.replace(true)) {
