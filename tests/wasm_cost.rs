@@ -666,11 +666,13 @@ fn sse_guard_cost() {
 /// so the ceiling was raised for detection. 817.4 M after the "ignore the above" lines in 24
 /// languages of 2026-12-05 (from 801.2 M; ceiling 810 M -> 830 M); 832.1 M after the later
 /// 2026-12-05 lines (the model's safety declared off, "never mind the above, just ...", product
-/// keys; ceiling 830 M -> 845 M). The ceiling keeps a rule pack or lexicon change from silently
+/// keys; ceiling 830 M -> 845 M); 847.2 M after the latest 2026-12-05 lines (ML-006 addressees:
+/// vocatives with an order, labelled directives, automated graders; the NATO-alphabet probe
+/// words; ceiling 845 M -> 860 M). The ceiling keeps a rule pack or lexicon change from silently
 /// growing it again.
 #[test]
 fn configure_cost() {
-    const CEILING: u64 = 845_000_000;
+    const CEILING: u64 = 860_000_000;
     let wasm = common::wasm_path();
     println!("| config | wasm ops to start and configure one VM |");
     println!("|---|---:|");

@@ -1430,6 +1430,22 @@ impl Context {
                 Kind::Lang if !prot.langs.is_empty() => {
                     let before = t[..o.start].trim_end();
                     let prep = before.rsplit(' ').next().unwrap_or("");
+                    // Chinese and Japanese put the verb after the language ("用英语回答",
+                    // "英語で答えて"): an answering verb within 12 bytes after it, nothing but
+                    // a particle between.
+                    let after = t[o.end..].chars().next().is_some_and(unspaced)
+                        || t[..o.start].chars().next_back().is_some_and(unspaced);
+                    if after
+                        && !prot.langs.contains(&group(o))
+                        && span(o.end, o.end + 24).iter().any(|r| {
+                            r.kind == Kind::Respond
+                                && r.start >= o.end
+                                && r.start - o.end <= 12
+                                && !t[o.end..r.start].contains(['。', '，', '.', ',', '?', '？'])
+                        })
+                    {
+                        return true;
+                    }
                     let near = span(o.start.saturating_sub(64), o.start);
                     let Some(resp) = near.iter().find(|r| {
                         r.kind == Kind::Respond
@@ -1665,7 +1681,20 @@ const CONJUNCTIONS: [&str; 12] = [
     "and", "then", "but", "or", "so", "y", "et", "und", "e", "и", "if", "when",
 ];
 /// Before a language name after an answering verb ("reply in English", "switch to German").
-const LANG_PREPS: [&str; 7] = ["in", "to", "into", "en", "auf", "em", "на"];
+/// Russian and Ukrainian name the language in the instrumental case, no preposition: "only"
+/// may stand between ("відповідай лише англійською").
+const LANG_PREPS: [&str; 10] = [
+    "in",
+    "to",
+    "into",
+    "en",
+    "auf",
+    "em",
+    "на",
+    "лише",
+    "только",
+    "тільки",
+];
 /// The speaker answers, not the model ("I'll write in English").
 const SUBJECTS: [&str; 8] = ["i", "we", "they", "he", "she", "i'll", "i'm", "people"];
 /// Before a format: "no JSON", "without markdown", "not in JSON".
