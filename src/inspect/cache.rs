@@ -27,6 +27,7 @@
 //! - **Per worker**: the cache is VM-local memory (no shared data): each Envoy worker warms its
 //!   own.
 
+use super::context::UnitFlag;
 use std::hash::{BuildHasher, Hasher};
 
 /// `inspection.cache`.
@@ -101,6 +102,14 @@ pub(super) struct UnitScan {
 }
 
 impl UnitScan {
+    /// A verdict on the unit's text alone, once a user turn asked for it.
+    pub(super) fn flag(&self, which: UnitFlag) -> Option<bool> {
+        match which {
+            UnitFlag::Suffix => self.suffix,
+            UnitFlag::Cue => self.cue,
+        }
+    }
+
     fn bytes(&self) -> usize {
         ENTRY_BYTES + HIT_BYTES * self.hits.len()
     }
@@ -241,17 +250,13 @@ impl MsgCache {
         self.young.insert(k, v);
     }
 
-    /// Records the suffix verdict on a cached unit.
-    pub(super) fn set_suffix(&mut self, k: Key, flag: bool) {
+    /// Records a verdict on a cached unit's text (`UnitScan::flag`).
+    pub(super) fn set_flag(&mut self, k: Key, which: UnitFlag, flag: bool) {
         if let Some(v) = self.young.get_mut(&k).or_else(|| self.old.get_mut(&k)) {
-            v.suffix = Some(flag);
-        }
-    }
-
-    /// Records the constraint cue of a cached unit.
-    pub(super) fn set_cue(&mut self, k: Key, flag: bool) {
-        if let Some(v) = self.young.get_mut(&k).or_else(|| self.old.get_mut(&k)) {
-            v.cue = Some(flag);
+            match which {
+                UnitFlag::Suffix => v.suffix = Some(flag),
+                UnitFlag::Cue => v.cue = Some(flag),
+            }
         }
     }
 
@@ -413,12 +418,12 @@ mod tests {
         let mut c = MsgCache::with_key(&cfg(8, 1 << 16), [3; 32]);
         let k = c.key(b'S', [0, 0], b"a");
         c.insert(k, scan(0));
-        c.set_suffix(k, true);
-        assert_eq!(c.get(k).and_then(|v| v.suffix), Some(true));
-        assert_eq!(c.get(k).and_then(|v| v.cue), None);
-        c.set_cue(k, false);
-        assert_eq!(c.get(k).and_then(|v| v.cue), Some(false));
-        assert_eq!(c.get(k).and_then(|v| v.suffix), Some(true));
+        c.set_flag(k, UnitFlag::Suffix, true);
+        assert_eq!(c.get(k).and_then(|v| v.flag(UnitFlag::Suffix)), Some(true));
+        assert_eq!(c.get(k).and_then(|v| v.flag(UnitFlag::Cue)), None);
+        c.set_flag(k, UnitFlag::Cue, false);
+        assert_eq!(c.get(k).and_then(|v| v.flag(UnitFlag::Cue)), Some(false));
+        assert_eq!(c.get(k).and_then(|v| v.flag(UnitFlag::Suffix)), Some(true));
     }
 
     #[test]

@@ -1117,10 +1117,8 @@ impl Inspector {
         // Whole-request checks (context.rs): they see the roles of the strings.
         let mut found = context::Findings::default();
         if self.context.enabled() {
-            let mut flag_of = |f: context::UnitFlag, i: usize, t: &str| match f {
-                context::UnitFlag::Suffix => self.suffix_of(seg_keys.get(i), t),
-                context::UnitFlag::Cue => self.cue_of(seg_keys.get(i), t),
-            };
+            let mut flag_of =
+                |f: context::UnitFlag, i: usize, t: &str| self.unit_flag(seg_keys.get(i), f, t);
             self.context.check(
                 &mut ex,
                 &self.roles,
@@ -1734,35 +1732,28 @@ impl Inspector {
         }
     }
 
-    /// The constraint cue of a user turn (`context::constraint_cue`), from the cache when its
-    /// unit is there: a conversation's history is read for it once, not on every turn.
-    fn cue_of(&self, key: Option<&Option<cache::Key>>, t: &str) -> bool {
+    /// A verdict on a user turn that depends on its text alone ([`context::UnitFlag`]: the
+    /// adversarial suffix, the constraint cue), from the cache when its unit is there: a
+    /// conversation's history is read for it once, not on every turn.
+    fn unit_flag(
+        &self,
+        key: Option<&Option<cache::Key>>,
+        which: context::UnitFlag,
+        t: &str,
+    ) -> bool {
         let key = key.copied().flatten();
         let mut cache = key.and(self.cache.as_ref()).and_then(|m| m.lock().ok());
         if let (Some(c), Some(k)) = (cache.as_ref(), key) {
-            if let Some(f) = c.peek(k).and_then(|u| u.cue) {
+            if let Some(f) = c.peek(k).and_then(|u| u.flag(which)) {
                 return f;
             }
         }
-        let f = context::constraint_cue(t);
+        let f = match which {
+            context::UnitFlag::Suffix => suffix::flag(t),
+            context::UnitFlag::Cue => context::constraint_cue(t),
+        };
         if let (Some(c), Some(k)) = (cache.as_mut(), key) {
-            c.set_cue(k, f);
-        }
-        f
-    }
-
-    /// The adversarial-suffix verdict on a user turn, from the cache when its unit is there.
-    fn suffix_of(&self, key: Option<&Option<cache::Key>>, t: &str) -> bool {
-        let key = key.copied().flatten();
-        let mut cache = key.and(self.cache.as_ref()).and_then(|m| m.lock().ok());
-        if let (Some(c), Some(k)) = (cache.as_ref(), key) {
-            if let Some(f) = c.peek(k).and_then(|u| u.suffix) {
-                return f;
-            }
-        }
-        let f = suffix::flag(t);
-        if let (Some(c), Some(k)) = (cache.as_mut(), key) {
-            c.set_suffix(k, f);
+            c.set_flag(k, which, f);
         }
         f
     }
