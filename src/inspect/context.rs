@@ -1349,8 +1349,14 @@ impl Context {
                 || RULE_COMPOUNDS.contains(&next.trim_end_matches(|c: char| !c.is_alphanumeric()))
         };
         for o in ms {
-            // Quoted: a phrase talked about ("text such as 'ignore your instructions'").
-            if in_quotes(t, o.start) {
+            // Only the kinds the arms below read; quoted ones are a phrase talked about ("text
+            // such as 'ignore your instructions'"). The kind first: the quote look-back is the
+            // dearer test, and most matches (possessives, negations) need neither.
+            if !matches!(
+                o.kind,
+                Kind::Switch | Kind::Override | Kind::Rule | Kind::Lang | Kind::Fmt
+            ) || in_quotes(t, o.start)
+            {
                 continue;
             }
             match o.kind {
