@@ -1112,9 +1112,25 @@ impl Context {
         ms: &mut Vec<M>,
         out: &mut Findings,
     ) {
+        // Most turns name nothing the system prompt protects: the references the loop below
+        // needs are looked for first, in one DFA pass over the text folded on the fly, and the
+        // fold and the full lexicon run only when one is there or another check needs them.
+        let (refs_possible, topics_possible) = probe_cues(text, prot);
+        if !refs_possible && !topics_possible && prot.phrases.is_empty() && prot.values.is_empty() {
+            return;
+        }
         fold(text, buf, None);
         let t = buf.as_str();
-        self.matches(t, ms);
+        if refs_possible
+            || prot
+                .phrases
+                .iter()
+                .any(|ph| word_hits(t, ph).next().is_some())
+        {
+            self.matches(t, ms);
+        } else {
+            ms.clear();
+        }
         let refs = ms.iter().filter(|m| match m.kind {
             Kind::Secret => prot.secrets(),
             Kind::Weak => prot.nouns.contains(&m.term),
@@ -1192,7 +1208,7 @@ impl Context {
                 }
             }
         }
-        for w in &prot.topics {
+        for w in prot.topics.iter().filter(|_| topics_possible) {
             if find_word(t, w) {
                 out.add(TOPIC, seg.clone());
             }
@@ -1583,6 +1599,252 @@ fn cue_ends(t: &str, mut f: impl FnMut(usize) -> bool) {
     }
 }
 
+/// The kinds of the references `probe` looks for in a user turn.
+const REF_KINDS: [Kind; 4] = [Kind::Secret, Kind::Weak, Kind::Instr, Kind::Pii];
+
+/// How many bytes of a word `RefKeys` compares (packed in a `u64`).
+const KEY_LEN: usize = 6;
+
+/// One word of each reference term, by its first `KEY_LEN` bytes. A term matched at word
+/// boundaries has each of its words as a whole word of the text (its last word, for a prefix
+/// term, as a word's beginning), so a turn none of whose words begins with a key holds no
+/// reference. Built on the first user turn under a system prompt that protects something: a
+/// few hundred sorted keys, where an automaton of the terms cost ~100 M wasm operators to
+/// build (2026-12-05).
+struct RefKeys {
+    /// Open addressing, linear probing: each key (a word's first bytes, little-endian,
+    /// zero-padded; 0 marks a free slot) with the range of `ids` it stands for.
+    slots: Vec<(u64, u32, u32)>,
+    /// The terms, grouped by key.
+    ids: Vec<u32>,
+    /// Lengths (bit `n`) of keys shorter than `KEY_LEN` that may begin a longer word (the last
+    /// word of a prefix term).
+    short_prefix: u8,
+    /// Terms with a letter of a script without spaces (they match anywhere): a turn with such
+    /// a letter passes the gate.
+    unspaced: Vec<u32>,
+    /// Terms with no word at all: any turn passes.
+    always: Vec<u32>,
+}
+
+/// `w`'s first `KEY_LEN` bytes as a key.
+fn word_key(w: &[u8]) -> u64 {
+    w.iter()
+        .take(KEY_LEN)
+        .enumerate()
+        .fold(0, |k, (i, &b)| k | u64::from(b) << (8 * i))
+}
+
+impl RefKeys {
+    fn slot(&self, key: u64) -> usize {
+        // Fibonacci hashing; the table is a power of two, at most a quarter full
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & (self.slots.len() - 1)
+    }
+
+    /// The terms `key` stands for (none for a key of no term).
+    fn terms(&self, key: u64) -> &[u32] {
+        let mut i = self.slot(key);
+        loop {
+            let (k, a, n) = self.slots[i];
+            if k == key {
+                return &self.ids[a as usize..(a + n) as usize];
+            }
+            if k == 0 {
+                return &[];
+            }
+            i = (i + 1) & (self.slots.len() - 1);
+        }
+    }
+}
+
+fn ref_keys() -> &'static RefKeys {
+    static KEYS: std::sync::OnceLock<RefKeys> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut keyed: Vec<(u64, u32)> = Vec::new();
+        let mut k = RefKeys {
+            slots: Vec::new(),
+            ids: Vec::new(),
+            short_prefix: 0,
+            unspaced: Vec::new(),
+            always: Vec::new(),
+        };
+        for (i, t) in lexicon().terms.iter().enumerate() {
+            if !REF_KINDS.contains(&t.kind) {
+                continue;
+            }
+            let id = i as u32;
+            if t.text.chars().any(unspaced) {
+                k.unspaced.push(id);
+                continue;
+            }
+            let words: Vec<&str> = t.text.split(|c: char| !is_word(c)).collect();
+            // the longest word: the rarest key
+            let Some((j, w)) = words
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| !w.is_empty())
+                .max_by_key(|(j, w)| (w.len(), usize::MAX - j))
+            else {
+                k.always.push(id);
+                continue;
+            };
+            if w.len() < KEY_LEN && j == words.len() - 1 && !t.right {
+                k.short_prefix |= 1 << w.len();
+            }
+            keyed.push((word_key(w.as_bytes()), id));
+        }
+        keyed.sort_unstable();
+        k.slots = vec![(0, 0, 0); (keyed.len() * 4).next_power_of_two().max(16)];
+        for group in keyed.chunk_by(|a, b| a.0 == b.0) {
+            let key = group[0].0;
+            let at = k.ids.len() as u32;
+            k.ids.extend(group.iter().map(|g| g.1));
+            let mut i = k.slot(key);
+            while k.slots[i].0 != 0 {
+                i = (i + 1) & (k.slots.len() - 1);
+            }
+            k.slots[i] = (key, at, group.len() as u32);
+        }
+        k
+    })
+}
+
+/// `fold`'s view of an ASCII byte: 0 for a non-word character, the lower-cased byte for a word
+/// character (`is_word`).
+static ASCII_WORD: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || c == b'_' {
+            t[b] = c.to_ascii_lowercase();
+        }
+        b += 1;
+    }
+    t
+};
+
+/// Feeds each word of `fold(text)` (a run of `is_word` characters) to `f` as its key (first
+/// `KEY_LEN` bytes), its length in bytes and whether it holds a letter of a script without
+/// spaces, until `f` returns true; returns whether it did. ASCII is read a byte at a time
+/// through a table, other characters lower-cased as `fold` does.
+fn fold_words(text: &str, mut f: impl FnMut(u64, usize, bool) -> bool) -> bool {
+    let (mut key, mut len, mut cjk) = (0u64, 0usize, false);
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let x = b[i];
+        if x < 0x80 {
+            i += 1;
+            let w = ASCII_WORD[x as usize];
+            if w != 0 {
+                if len < KEY_LEN {
+                    key |= u64::from(w) << (8 * len);
+                }
+                len += 1;
+            } else if len > 0 {
+                if f(key, len, cjk) {
+                    return true;
+                }
+                (key, len, cjk) = (0, 0, false);
+            }
+            continue;
+        }
+        let Some(c) = text[i..].chars().next() else {
+            break;
+        };
+        i += c.len_utf8();
+        // `fold` makes typographic apostrophes `'` (U+02BC is a letter otherwise) and
+        // lower-cases the rest (whitespace stays a non-word character)
+        let apostrophe = matches!(c, '\u{2019}' | '\u{2018}' | '\u{02BC}');
+        for c in c
+            .to_lowercase()
+            .filter(|_| !apostrophe)
+            .chain(apostrophe.then_some('\''))
+        {
+            if is_word(c) {
+                cjk |= unspaced(c);
+                let mut u = [0u8; 4];
+                for &x in c.encode_utf8(&mut u).as_bytes() {
+                    if len < KEY_LEN {
+                        key |= u64::from(x) << (8 * len);
+                    }
+                    len += 1;
+                }
+            } else if len > 0 {
+                if f(key, len, cjk) {
+                    return true;
+                }
+                (key, len, cjk) = (0, 0, false);
+            }
+        }
+    }
+    len > 0 && f(key, len, cjk)
+}
+
+/// The key of a phrase matched at word boundaries (a topic): its longest word, or `None` when
+/// it cannot be keyed (no word, or a script without spaces: it matches anywhere).
+fn phrase_key(p: &str) -> Option<u64> {
+    if p.chars().any(unspaced) {
+        return None;
+    }
+    p.split(|c: char| !is_word(c))
+        .max_by_key(|w| w.len())
+        .filter(|w| !w.is_empty())
+        .map(|w| word_key(w.as_bytes()))
+}
+
+/// What `probe` may find in a user turn, read from its words before any fold: `(refs,
+/// topics)`, whether the folded text may hold a term it counts as a reference under `prot`
+/// and a forbidden topic. Supersets (`ref_cue_misses_no_reference`,
+/// `topic_cue_misses_no_topic`): a false here means the full check finds nothing.
+fn probe_cues(text: &str, prot: &Protected) -> (bool, bool) {
+    let k = ref_keys();
+    let terms = &lexicon().terms;
+    let secrets = prot.secrets();
+    let counts = |ids: &[u32]| {
+        ids.iter().any(|&id| {
+            terms.get(id as usize).is_some_and(|t| match t.kind {
+                Kind::Secret => secrets,
+                Kind::Weak => prot.nouns.contains(&id),
+                Kind::Instr => true,
+                Kind::Pii => prot.pii,
+                _ => false,
+            })
+        })
+    };
+    let mut topic_keys: Vec<u64> = Vec::with_capacity(prot.topics.len());
+    let mut topics = false;
+    for t in &prot.topics {
+        match phrase_key(t) {
+            Some(key) => topic_keys.push(key),
+            None => topics = true,
+        }
+    }
+    let mut refs = counts(&k.always);
+    let anywhere = counts(&k.unspaced);
+    if refs && (topics || topic_keys.is_empty()) {
+        return (refs, topics);
+    }
+    fold_words(text, |key, len, cjk| {
+        if !refs {
+            let l = len.min(KEY_LEN);
+            refs = (cjk && anywhere)
+                || counts(k.terms(key))
+                || (k.short_prefix != 0
+                    && (1..l).any(|s| {
+                        k.short_prefix & (1 << s) != 0
+                            && counts(k.terms(key & ((1 << (8 * s)) - 1)))
+                    }));
+        }
+        if !topics {
+            topics = topic_keys.contains(&key);
+        }
+        refs && (topics || topic_keys.is_empty())
+    });
+    (refs, topics)
+}
+
 /// Lexicon matches in folded text, at word boundaries, in the order of their ends.
 fn lex_matches(t: &str, out: &mut Vec<M>) {
     out.clear();
@@ -1826,8 +2088,7 @@ fn word_hits<'a>(t: &'a str, w: &'a str) -> impl Iterator<Item = Range<usize>> +
         if w.is_empty() {
             return None;
         }
-        while let Some(off) = t.get(from..)?.find(w) {
-            let s = from + off;
+        while let Some(s) = super::mention::find_from(t, from, w) {
             let e = s + w.len();
             from = s + t[s..].chars().next().map_or(1, char::len_utf8);
             if !spaced

@@ -201,8 +201,7 @@ fn has_word(hay: &str, needle: &str) -> bool {
     };
     let unspaced = n.chars().next().is_some_and(|c| c as u32 >= 0x0E00);
     let mut from = 0;
-    while let Some(i) = hay[from..].find(n) {
-        let s = from + i;
+    while let Some(s) = find_from(hay, from, n) {
         let e = s + n.len();
         let left = !n.starts_with(|c: char| c.is_alphanumeric()) || !alnum_before(hay, s);
         let right = prefix || !n.ends_with(|c: char| c.is_alphanumeric()) || !alnum_at(hay, e);
@@ -212,6 +211,24 @@ fn has_word(hay: &str, needle: &str) -> bool {
         from = s + hay[s..].chars().next().map_or(1, char::len_utf8);
     }
     false
+}
+
+/// The first `needle` in `hay` at or after byte `from` (any position; `None` if `from` is past
+/// the end). The hays here are short windows and the needle lists long: `str::find` builds a
+/// two-way searcher per call, whose set-up cost more than the search (2026-12-05, issue 16).
+pub(super) fn find_from(hay: &str, from: usize, needle: &str) -> Option<usize> {
+    let (h, n) = (hay.as_bytes().get(from..)?, needle.as_bytes());
+    let Some(&first) = n.first() else {
+        return Some(from);
+    };
+    let mut at = 0;
+    while let Some(i) = memchr::memchr(first, &h[at..]) {
+        if h[at + i..].starts_with(n) {
+            return Some(from + at + i);
+        }
+        at += i + 1;
+    }
+    None
 }
 
 fn any_word(hay: &str, needles: &[&str]) -> bool {
