@@ -272,7 +272,7 @@ impl MsgCache {
 }
 
 /// The VM's cache key: 32 random bytes, drawn once per VM.
-fn vm_key() -> &'static [u8; 32] {
+pub(super) fn vm_key() -> &'static [u8; 32] {
     static KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
     KEY.get_or_init(|| {
         let mut k = [0u8; 32];

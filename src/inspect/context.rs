@@ -438,7 +438,7 @@ fn lexicon() -> &'static Lexicon {
 }
 
 /// What the system prompt protects.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq)]
 struct Protected {
     /// Declared secret values, folded.
     values: Vec<String>,
@@ -527,7 +527,36 @@ pub(super) struct Context {
     suffix: bool,
     system: RoleFilter,
     assistant: RoleFilter,
+    /// What the last few system prompts protect, by a keyed hash of their strings: an
+    /// application sends the same system prompt with every request, and reading it (fold,
+    /// lexicon, constraints) cost ~1 M wasm operators a request for a 1 KiB prompt.
+    memo: std::sync::Mutex<Vec<(u128, Protected)>>,
+    /// The negations' reach in the last few system strings with a rule hit (`drop_defensive`),
+    /// relative to the string, by a keyed hash of its text.
+    shield_memo: std::sync::Mutex<Vec<(u128, Vec<(usize, usize)>)>>,
 }
+
+/// A keyed hash (the VM's random key) of `parts`, each with its length, after a `tag`.
+fn memo_key<'a>(tag: u8, parts: impl IntoIterator<Item = &'a [u8]>) -> u128 {
+    use core::hash::Hasher;
+    use siphasher::sip128::Hasher128;
+    let k = super::cache::vm_key();
+    let half = |at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&k[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    let mut h = siphasher::sip128::SipHasher13::new_with_keys(half(16), half(24));
+    h.write_u8(tag);
+    for p in parts {
+        h.write_usize(p.len());
+        h.write(p);
+    }
+    h.finish128().as_u128()
+}
+
+/// How many system prompts `Context::memo` keeps (most recent first).
+const MEMO_ENTRIES: usize = 4;
 
 impl Context {
     pub(super) fn new(context: bool, suffix: bool) -> Context {
@@ -536,6 +565,26 @@ impl Context {
             suffix,
             system: RoleFilter::Only(vec!["system".to_owned(), "developer".to_owned()]),
             assistant: RoleFilter::Only(vec!["assistant".to_owned()]),
+            memo: std::sync::Mutex::new(Vec::new()),
+            shield_memo: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// `Protected` of the system strings whose keyed hash is `key`, if remembered.
+    fn recall(&self, key: u128) -> Option<Protected> {
+        let mut m = self.memo.lock().ok()?;
+        let i = m.iter().position(|e| e.0 == key)?;
+        let e = m.remove(i);
+        let p = e.1.clone();
+        m.insert(0, e);
+        Some(p)
+    }
+
+    fn remember(&self, key: u128, p: &Protected) {
+        if let Ok(mut m) = self.memo.lock() {
+            m.retain(|e| e.0 != key);
+            m.insert(0, (key, p.clone()));
+            m.truncate(MEMO_ENTRIES);
         }
     }
 
@@ -706,12 +755,25 @@ impl Context {
             ApiShape::Chat | ApiShape::AnthropicMessages | ApiShape::Responses
         );
         if let (Doc::Json(doc), true) = (&mut ex.doc, roled) {
+            // The system strings in order (their bytes, for the memo's key).
+            let mut sys_bytes: Vec<u8> = Vec::new();
             extract::walk(doc, ex.shape, &self.system, &mut |s: &mut String| {
                 sys_addrs.push(s as *const String as usize as u64);
-                if self.context {
-                    self.protect(s, &mut buf, &mut ms, &mut prot);
-                }
+                sys_bytes.extend_from_slice(&(s.len() as u64).to_le_bytes());
+                sys_bytes.extend_from_slice(s.as_bytes());
             });
+            if self.context && !sys_addrs.is_empty() {
+                let key = memo_key(b'P', [sys_bytes.as_slice()]);
+                match self.recall(key) {
+                    Some(p) => prot = p,
+                    None => {
+                        extract::walk(doc, ex.shape, &self.system, &mut |s: &mut String| {
+                            self.protect(s, &mut buf, &mut ms, &mut prot);
+                        });
+                        self.remember(key, &prot);
+                    }
+                }
+            }
             extract::walk(doc, ex.shape, &self.assistant, &mut |s: &mut String| {
                 asst_addrs.push(s as *const String as usize as u64);
             });
@@ -1534,13 +1596,33 @@ impl Context {
             let Some(text) = ex.text.get(seg.clone()) else {
                 continue;
             };
-            fold(text, buf, Some(&mut map));
-            self.matches(buf, ms);
-            for m in ms.iter().filter(|m| m.kind == Kind::Neg) {
-                let sent = sentence(buf, m.start);
-                let orig = |p: usize| seg.start + map.get(p).map_or(text.len(), |&o| o as usize);
-                shields.push((orig(m.start), orig(sent.end)));
-            }
+            // The same system prompt comes with every request: its shields are remembered.
+            let key = memo_key(b'S', [text.as_bytes()]);
+            let known = self.shield_memo.lock().ok().and_then(|m| {
+                m.iter().find(|e| e.0 == key).map(|e| e.1.clone())
+            });
+            let rel = match known {
+                Some(rel) => rel,
+                None => {
+                    fold(text, buf, Some(&mut map));
+                    self.matches(buf, ms);
+                    let rel: Vec<(usize, usize)> = ms
+                        .iter()
+                        .filter(|m| m.kind == Kind::Neg)
+                        .map(|m| {
+                            let sent = sentence(buf, m.start);
+                            let orig = |p: usize| map.get(p).map_or(text.len(), |&o| o as usize);
+                            (orig(m.start), orig(sent.end))
+                        })
+                        .collect();
+                    if let Ok(mut m) = self.shield_memo.lock() {
+                        m.insert(0, (key, rel.clone()));
+                        m.truncate(MEMO_ENTRIES);
+                    }
+                    rel
+                }
+            };
+            shields.extend(rel.iter().map(|&(a, b)| (seg.start + a, seg.start + b)));
         }
         let sys_segs: Vec<&Range<usize>> = ex
             .segments
