@@ -1598,9 +1598,11 @@ impl Context {
             };
             // The same system prompt comes with every request: its shields are remembered.
             let key = memo_key(b'S', [text.as_bytes()]);
-            let known = self.shield_memo.lock().ok().and_then(|m| {
-                m.iter().find(|e| e.0 == key).map(|e| e.1.clone())
-            });
+            let known = self
+                .shield_memo
+                .lock()
+                .ok()
+                .and_then(|m| m.iter().find(|e| e.0 == key).map(|e| e.1.clone()));
             let rel = match known {
                 Some(rel) => rel,
                 None => {
