@@ -533,8 +533,11 @@ pub(super) struct Context {
     memo: std::sync::Mutex<Vec<(u128, Protected)>>,
     /// The negations' reach in the last few system strings with a rule hit (`drop_defensive`),
     /// relative to the string, by a keyed hash of its text.
-    shield_memo: std::sync::Mutex<Vec<(u128, Vec<(usize, usize)>)>>,
+    shield_memo: std::sync::Mutex<Vec<(u128, Shields)>>,
 }
+
+/// Where the negations of a system string reach: (start, end) byte offsets in the string.
+type Shields = Vec<(usize, usize)>;
 
 /// A keyed hash (the VM's random key) of `parts`, each with its length, after a `tag`.
 fn memo_key<'a>(tag: u8, parts: impl IntoIterator<Item = &'a [u8]>) -> u128 {
@@ -1608,7 +1611,7 @@ impl Context {
                 None => {
                     fold(text, buf, Some(&mut map));
                     self.matches(buf, ms);
-                    let rel: Vec<(usize, usize)> = ms
+                    let rel: Shields = ms
                         .iter()
                         .filter(|m| m.kind == Kind::Neg)
                         .map(|m| {
