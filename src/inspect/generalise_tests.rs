@@ -825,3 +825,22 @@ fn nato_and_braille_encodings_are_read() {
     assert_eq!(t.benign, 7);
     t.assert(&[("nato-attack", 13), ("braille-attack", 3)]);
 }
+
+/// Encodings read since 2026-12-06, `tests/data/encodings-2026-12-06.jsonl` (hand-written):
+/// text turned upside down (views::upside_down, reversed or letter by letter), code points
+/// written `U+0049 U+0067 ...` (decode::code_points) and uuencoded lines (decode::uudecode),
+/// each around six override, exfiltration and jailbreak sentences. Before (built at f109dfc,
+/// whose detection fc0de50 keeps): 0/9, 0/6, 0/6; after 9/9, 6/6, 6/6. The benign twins (IPA
+/// transcriptions, Unicode documentation, an upside-down greeting, uuencoded notes, upper-case
+/// prose and SQL) pass before and after.
+#[test]
+fn upside_down_code_points_and_uuencode_are_read() {
+    const DATA: &str = include_str!("../../tests/data/encodings-2026-12-06.jsonl");
+    let t = tally(DATA, |_| true, |_| false);
+    assert_eq!(t.benign, 10);
+    t.assert(&[
+        ("upside-down-attack", 9),
+        ("codepoints-attack", 6),
+        ("uuencode-attack", 6),
+    ]);
+}

@@ -1336,6 +1336,12 @@ impl Inspector {
             if probe & SAW_NATO != 0 && views::nato(text, &mut r) {
                 self.scan_decoded(&r, 0..text.len(), depth, true, out);
             }
+            if hints & crate::normalize::hint::NONASCII != 0 && views::has_turned(text) {
+                for reverse in [true, false] {
+                    views::upside_down(text, reverse, &mut r);
+                    self.scan_decoded(&r, 0..text.len(), depth, true, out);
+                }
+            }
             if probe & SAW_REVERSED != 0 && !IN_BACKWARDS.with(|b| b.replace(true)) {
                 views::backwards(text, &mut r);
                 self.scan_decoded(&r, 0..text.len(), depth, true, out);
