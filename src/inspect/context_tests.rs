@@ -1344,3 +1344,129 @@ fn system_prompt_memo_never_changes_a_verdict() {
     }
     assert!(with_system > 200, "{with_system}");
 }
+
+/// `n` strings of up to 40 of `pieces` each, drawn by a xorshift generator from `seed`.
+fn random_texts(pieces: &[&str], n: usize, mut seed: u64) -> Vec<String> {
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    (0..n)
+        .map(|_| {
+            let len = next() % 40;
+            (0..len)
+                .map(|_| pieces[(next() % pieces.len() as u64) as usize])
+                .collect()
+        })
+        .collect()
+}
+
+const FOLD_PIECES: &[&str] = &[
+    "A", "b", "Z", "q7", " ", "  ", "\t", "\u{0b}", "\u{0c}", "\r\n", "\u{85}", "\u{a0}",
+    "\u{3000}", "İ", "Ω", "ẞ", "ǅ", "’", "‘", "\u{02BC}", "'", "-", "x", "Ж", "码", "🙂", "é",
+    "e\u{301}", "T-U", "l.i", "p", "tulip", "PILUT", "ghyvc",
+];
+
+/// The fold's ASCII fast path (2026-12-06) gives the text and offset map the character loop
+/// gave.
+#[test]
+fn fold_is_the_character_fold() {
+    fn reference(s: &str, out: &mut String, map: &mut Vec<u32>) {
+        out.clear();
+        map.clear();
+        let mut space = false;
+        for (i, c) in s.char_indices() {
+            let before = out.len();
+            if c.is_whitespace() {
+                if !space {
+                    out.push(' ');
+                }
+                space = true;
+            } else {
+                space = false;
+                match c {
+                    '\u{2019}' | '\u{2018}' | '\u{02BC}' => out.push('\''),
+                    c if c.is_ascii() => out.push(c.to_ascii_lowercase()),
+                    c => out.extend(c.to_lowercase()),
+                }
+            }
+            for _ in before..out.len() {
+                map.push(i as u32);
+            }
+        }
+    }
+    let (mut a, mut b, mut ma, mut mb) = (String::new(), String::new(), Vec::new(), Vec::new());
+    let mut ascii_ws = String::new();
+    for x in 0u8..0x80 {
+        ascii_ws.push(x as char);
+    }
+    for t in random_texts(FOLD_PIECES, 3000, 0x2545_F491_4F6C_DD1D)
+        .iter()
+        .map(String::as_str)
+        .chain([ascii_ws.as_str(), ""])
+    {
+        reference(t, &mut a, &mut ma);
+        fold(t, &mut b, Some(&mut mb));
+        assert_eq!(b, a, "{t:?}");
+        assert_eq!(mb, ma, "{t:?}");
+        fold(t, &mut b, None);
+        assert_eq!(b, a, "{t:?}");
+    }
+}
+
+/// `squeeze` and `a_word_is` (2026-12-06, one pass each) say what the token split and the
+/// word-by-word comparison they replace said, on folded text.
+#[test]
+fn squeeze_and_word_match_read_as_before() {
+    let reference_squeeze = |t: &str| {
+        let mut s = String::new();
+        for tok in t.split(|c: char| !c.is_alphanumeric()) {
+            if tok.is_empty() {
+                continue;
+            }
+            if tok.chars().count() <= 2 {
+                s.push_str(tok);
+            } else {
+                s.push(' ');
+            }
+        }
+        s
+    };
+    let reference_word = |t: &str, x: &str| {
+        t.split(char::is_whitespace).any(|w| {
+            let mut a = w.chars().filter(|c| c.is_alphanumeric());
+            let mut b = x.chars();
+            loop {
+                match (a.next(), b.next()) {
+                    (None, None) => return true,
+                    (Some(p), Some(q)) if p == q => {}
+                    _ => return false,
+                }
+            }
+        })
+    };
+    let (mut folded, mut squeezed) = (String::new(), String::new());
+    let mut words_found = 0;
+    for t in random_texts(FOLD_PIECES, 3000, 0x9E37_79B9_7F4A_7C15) {
+        fold(&t, &mut folded, None);
+        squeeze(&folded, &mut squeezed);
+        assert_eq!(squeezed, reference_squeeze(&folded), "{t:?}");
+        for x in ["tulip", "pilut", "ghyvc", "q7b", "bz", "ж码", "é"] {
+            let want = reference_word(&folded, x);
+            words_found += usize::from(want);
+            assert_eq!(a_word_is(&folded, &[x]), want, "{t:?} {x}");
+            assert_eq!(
+                a_word_is(&folded, &[x, "tulip"]),
+                want || reference_word(&folded, "tulip"),
+                "{t:?} {x}"
+            );
+        }
+        assert!(!a_word_is(&folded, &[]));
+    }
+    assert!(
+        words_found > 100,
+        "the generator should make matching words: {words_found}"
+    );
+}
