@@ -218,7 +218,7 @@ static BUILTIN: &[BuiltinRule] = &[
     rule!("PI-017", "injection", 50,
         "claims the rules / instructions were changed by the user",
         ["changed", "updated", "modified", "replaced", "rewritten", "overridden", "keep your previous", "keepyourprevious"],
-        r"\b(?:(?:i|we|the admin|the developer|your developer|openai) (?:have |has )?(?:changed|updated|modified|replaced|rewritten|overridden|reset) (?:the|your|all) (?:\w+ )?(?:rules|instructions|prompt|guidelines|programming|directives|policies)|keep your previous (?:instructions|rules)(?: but| however)?)\b"),
+        r"\b(?:(?:i|we) (?:have )?(?:changed|updated|modified|replaced|rewritten|overridden|reset) (?:(?:your|all|all of your|all your) (?:\w+ )?(?:rules|instructions|prompt|guidelines|programming|directives|policies)|the (?:\w+ )?(?:rules|instructions|prompt|guidelines|programming|directives|policies) (?:for you|you follow|you (?:were|have been) given|you (?:operate|work) under))|(?:the admin|the developer|your developer|openai) (?:have |has )?(?:changed|updated|modified|replaced|rewritten|overridden|reset) (?:the|your|all) (?:\w+ )?(?:rules|instructions|prompt|guidelines|programming|directives|policies)|keep your previous (?:instructions|rules)(?: but| however)?)\b"),
     // ---------------------------------------------------------------- exfiltration (issue 15)
     rule!("EX-001", "injection", 60,
         "markdown image / link, HTML img or markdown reference whose URL holds a data placeholder ({conversation}, {{history}}, [DATA], <secret>, $TOKEN, INSERT_CHAT_SUMMARY_HERE): exfiltration when rendered",
