@@ -36,6 +36,13 @@ pub const MENTION_ID: &str = "MEN-001";
 /// Marker recorded in place of an SQL hit in text that discusses SQL (`mention.rs`).
 pub const SQL_MENTION_ID: &str = "MEN-002";
 
+/// The names of the system prompt PL-003 and PL-006 read (one list for both rules' patterns).
+macro_rules! sp_names {
+    () => {
+        r"(?:system prompt|initial prompt|original prompt|pre-?prompt|initial instructions|original instructions)"
+    };
+}
+
 macro_rules! rule {
     ($id:expr, $cat:expr, $score:expr, $desc:expr, [$($a:expr),* $(,)?], $pat:expr) => {
         BuiltinRule { id: $id, category: $cat, score: $score, description: $desc,
@@ -252,11 +259,11 @@ static BUILTIN: &[BuiltinRule] = &[
     rule!("PL-003", "prompt_leak", 60,
         "asks what the system prompt / initial instructions / hidden rules say: the model's own (your system prompt, the hidden prompt, the instructions you were given) or asked what it is",
         ["prompt", "instruction", "pre-prompt", "secret", "hidden"],
-        r"\b(?:hidden prompt|secret prompt|prompt so far|hidden instructions|secret instructions|instructions (?:you were given|above|so far|given to you|in (?:the|your) prompt)|(?:your|ur|thy)\b (?:\w+ ){0,2}?(?:system prompt|initial prompt|original prompt|pre-?prompt|initial instructions|original instructions)|(?:system prompt|initial prompt|original prompt|pre-?prompt|initial instructions|original instructions) (?:verbatim|word for word|in full|you (?:were|have been|got) given)|(?:need|want|have|got) to (?:see|know|read|view) (?:(?:your|ur)\b (?:\w+ ){0,1}?(?:system prompt|initial prompt|original prompt|pre-?prompt|initial instructions|original instructions)|the (?:system prompt|initial prompt|original prompt|pre-?prompt|initial instructions|original instructions) (?:now|immediately|right now|asap|right away|at once)))\b|\[(?:pre-?prompt|system prompt)\]|\b(?:what|which) (?:is|are|was|were|'s|does|did|do) (?:in )?(?:the|this|ur) (?:\w+ ){0,1}?(?:system prompt|initial prompt|original prompt|pre-?prompt|initial instructions|original instructions)(?: (?:say|says|said|contain|contains|tell you|read|reads|of (?:this|the) (?:chat|conversation|session)|for (?:this|the) (?:chat|conversation|session)|here|now|again))? ?\?"),
+        concat!(r"\b(?:hidden prompt|secret prompt|prompt so far|hidden instructions|secret instructions|instructions (?:you were given|above|so far|given to you|in (?:the|your) prompt)|(?:your|ur|thy)\b (?:\w+ ){0,2}?", sp_names!(), r"|", sp_names!(), r" (?:verbatim|word for word|in full|you (?:were|have been|got) given)|(?:need|want|have|got) to (?:see|know|read|view) (?:(?:your|ur)\b (?:\w+ ){0,1}?", sp_names!(), r"|the ", sp_names!(), r" (?:now|immediately|right now|asap|right away|at once)))\b|\[(?:pre-?prompt|system prompt)\]|\b(?:what|which) (?:is|are|was|were|'s|does|did|do) (?:in )?(?:the|this|ur) (?:\w+ ){0,1}?", sp_names!(), r"(?: (?:say|says|said|contain|contains|tell you|read|reads|of (?:this|the) (?:chat|conversation|session)|for (?:this|the) (?:chat|conversation|session)|here|now|again))? ?\?")),
     rule!("PL-006", "prompt_leak", 20,
         "names the system prompt or the initial instructions (weak: developers ask about their own system prompts; needs a second signal)",
         ["prompt", "instruction", "pre-prompt"],
-        r"\b(?:system prompt|initial prompt|original prompt|pre-?prompt|initial instructions|original instructions)\b"),
+        concat!(r"\b", sp_names!(), r"\b")),
     rule!("PL-004", "prompt_leak", 35,
         "asks for the password / secret / access code",
         ["password", "passcode", "access code", "accesscode", "passphrase", "secret", "pass code"],
