@@ -85,8 +85,7 @@ fn metric(h: &Harness, line_start: &str) -> f64 {
 
 #[test]
 fn generic_protocol_failure_mode_open() {
-    let cls_port = free_port();
-    let mut stand_in = start_mock(cls_port, &[]);
+    let (mut stand_in, cls_port) = start_mock(&[]);
     let h = envoy(
         r#"{"cluster": "classifier", "timeout_ms": 300, "failure_mode": "open"}"#,
         cls_port,
@@ -189,8 +188,7 @@ fn generic_protocol_failure_mode_open() {
 
 #[test]
 fn llm_guard_protocol_failure_mode_closed() {
-    let cls_port = free_port();
-    let mut stand_in = start_mock(cls_port, &[]);
+    let (mut stand_in, cls_port) = start_mock(&[]);
     let h = envoy(
         r#"{"cluster": "classifier", "protocol": "llm_guard", "path": "/analyze/prompt",
             "timeout_ms": 300, "failure_mode": "closed", "max_bytes": 32}"#,
@@ -253,8 +251,7 @@ fn added_latency_p50() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(400);
-    let cls_port = free_port();
-    let _stand_in = start_mock(cls_port, &[]);
+    let (_stand_in, cls_port) = start_mock(&[]);
     let off = Harness::start_with(Options {
         config: "{}".into(),
         extra_clusters: cluster(cls_port),

@@ -163,8 +163,8 @@ fn custom_envoy(
     edits: &[(&str, &str)],
 ) -> (Proc, Proc, u16, u16, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let (port, admin, model) = (free_port(), free_port(), free_port());
-    let mock = start_mock(model, &[]);
+    let (mock, model) = start_mock(&[]);
+    let (port, admin) = (free_port(), free_port());
     let out = dir.path().join("envoy.yaml");
     let config_file = dir.path().join("promptgate.json");
     std::fs::write(&config_file, config).unwrap();

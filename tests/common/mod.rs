@@ -3,7 +3,7 @@
 //! by PID when the harness is dropped, which also happens when a test panics.
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -189,25 +189,45 @@ pub fn start_envoy_with_env(
     }
 }
 
-pub fn start_mock(port: u16, args: &[String]) -> Proc {
-    let child = Command::new(mock_bin())
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--quiet"])
+/// Starts the mock model on a port the OS picks (`--listen 127.0.0.1:0`) and returns it with
+/// that port, read from the mock's first line of output: no window in which another process can
+/// take a port chosen in advance.
+pub fn start_mock(args: &[String]) -> (Proc, u16) {
+    let mut child = Command::new(mock_bin())
+        .args(["--listen", "127.0.0.1:0", "--quiet"])
         .args(args)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("spawn mock-model");
+    let mut out = BufReader::new(child.stdout.take().expect("mock-model stdout"));
+    let mut line = String::new();
+    let read = out.read_line(&mut line);
     let mut p = Proc {
         child,
         name: "mock-model",
     };
+    let port = match read {
+        Ok(n) if n > 0 => line
+            .trim()
+            .rsplit(':')
+            .next()
+            .and_then(|s| s.parse::<u16>().ok())
+            .unwrap_or_else(|| panic!("mock-model: no port in {line:?}")),
+        _ => panic!(
+            "mock-model printed no address: {:?}",
+            p.exited().map(|s| s.to_string())
+        ),
+    };
+    // Keep draining stdout so a later write never meets a closed pipe.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
     wait_until(&mut p, Duration::from_secs(20), || {
         http_get(port, "/health")
             .map(|(s, _)| s == 200)
             .unwrap_or(false)
     });
-    p
+    (p, port)
 }
 
 fn wait_until(p: &mut Proc, timeout: Duration, mut ready: impl FnMut() -> bool) {
@@ -253,8 +273,8 @@ impl Harness {
             .prefix("promptgate-e2e")
             .tempdir()
             .unwrap();
-        let (port, admin_port, model_port) = (free_port(), free_port(), free_port());
-        let mock = start_mock(model_port, &opts.mock_args);
+        let (mock, model_port) = start_mock(&opts.mock_args);
+        let (port, admin_port) = (free_port(), free_port());
         let names: Vec<&str> = opts.vm_env.iter().map(|(k, _)| k.as_str()).collect();
         let bootstrap = render_envoy_with_env(
             dir.path(),
