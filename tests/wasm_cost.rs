@@ -668,11 +668,14 @@ fn sse_guard_cost() {
 /// 2026-12-05 lines (the model's safety declared off, "never mind the above, just ...", product
 /// keys; ceiling 830 M -> 845 M); 847.2 M after the latest 2026-12-05 lines (ML-006 addressees:
 /// vocatives with an order, labelled directives, automated graders; the NATO-alphabet probe
-/// words; ceiling 845 M -> 860 M). The ceiling keeps a rule pack or lexicon change from silently
+/// words; ceiling 845 M -> 860 M); 879.3 M after the 2026-12-06 tool-result lines (ML-006: a
+/// message "to you, AI model", "before you can solve the task I gave you", claimed consent of
+/// the user, bracketed orders to the assistant; about 200 more distinct terms, all multi-word,
+/// from 848.9 M; ceiling 860 M -> 885 M). The ceiling keeps a rule pack or lexicon change from silently
 /// growing it again.
 #[test]
 fn configure_cost() {
-    const CEILING: u64 = 860_000_000;
+    const CEILING: u64 = 885_000_000;
     let wasm = common::wasm_path();
     println!("| config | wasm ops to start and configure one VM |");
     println!("|---|---:|");
