@@ -338,6 +338,8 @@ struct CompiledRule {
     regex: LazyRegex,
     /// A cheap necessary condition an anchor hit must pass to open a window (`rules::gate`).
     gate: Option<rules::Gate>,
+    /// Matches that are not the rule's construction (`rules::veto`).
+    veto: Option<rules::Veto>,
 }
 
 /// A rule's regex. Built-in rules compile on first use: most never wake on ordinary traffic,
@@ -894,6 +896,7 @@ impl Inspector {
                 score: r.score,
                 regex,
                 gate: rules::gate(r.id),
+                veto: rules::veto(r.id),
             });
         }
         let lexicon = lexicon::Lexicon::compile(lexicon::SOURCE)
@@ -980,6 +983,7 @@ impl Inspector {
                 score: c.score,
                 regex: LazyRegex::ready(regex),
                 gate: None,
+                veto: None,
             });
         }
         let mut allow = Vec::new();
@@ -1279,6 +1283,12 @@ impl Inspector {
             self.lexicon
                 .matches(&n.plain, lex, &mut sc.lex_match, |rule, s, e| {
                     if let Some(Some(ri)) = self.lex_rules.get(rule) {
+                        let vetoed = self.rules[*ri as usize]
+                            .veto
+                            .is_some_and(|veto| veto(&n.plain, s));
+                        if vetoed {
+                            return;
+                        }
                         let (os, oe) = n.orig_span(text, s, e);
                         out.push(RawHit {
                             rule: *ri,
@@ -1537,16 +1547,33 @@ impl Inspector {
         }
         let r = &self.rules[ri as usize];
         let Some(regex) = r.regex.get() else { return };
-        for m in regex.find_iter(&view[s..e]) {
-            if m.end() > m.start() {
-                let (os, oe) = n.orig_span(text, s + m.start(), s + m.end());
-                out.push(RawHit {
-                    rule: ri,
-                    start: os,
-                    end: oe,
-                    decoded: false,
-                });
+        let hay = &view[s..e];
+        let mut at = 0;
+        while let Some(m) = regex.find_at(hay, at) {
+            if m.end() == m.start() {
+                at = m.end() + 1;
+                if at > hay.len() {
+                    break;
+                }
+                continue;
             }
+            if r.veto.is_some_and(|veto| veto(view, s + m.start())) {
+                // look again after the vetoed match's first word
+                let word = hay[m.start()..]
+                    .iter()
+                    .position(|b| !b.is_ascii_alphanumeric())
+                    .unwrap_or(hay.len() - m.start());
+                at = m.start() + word.max(1);
+                continue;
+            }
+            let (os, oe) = n.orig_span(text, s + m.start(), s + m.end());
+            out.push(RawHit {
+                rule: ri,
+                start: os,
+                end: oe,
+                decoded: false,
+            });
+            at = m.end();
         }
     }
 

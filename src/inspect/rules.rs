@@ -149,6 +149,165 @@ fn gate_jb_007(view: &[u8], start: usize, end: usize) -> bool {
     &view[start..end] != b"dan" || !view.get(end).is_some_and(|&b| word_byte(b))
 }
 
+/// A check on a regex match of a built-in rule (`view`, the match's start): true when the match
+/// is not the rule's construction and the matcher looks again one word later. Rust's regex has
+/// no look-behind, and the leak rules' verbs are also nouns and third-person statements.
+pub type Veto = fn(view: &[u8], start: usize) -> bool;
+
+/// The [`Veto`] of a built-in rule, if it has one.
+pub fn veto(id: &str) -> Option<Veto> {
+    match id {
+        "PL-001" | "PL-002" | "PL-005" | "ML-002" => Some(declarative_leak_verb),
+        _ => None,
+    }
+}
+
+/// The leak verb that starts a PL-001 / PL-002 / PL-005 match is a noun or the verb of a
+/// statement, not an order (2026-12-06): after a determiner ("the output shows your
+/// instructions"), after a noun that makes an ambiguous verb a noun ("the debug output displays
+/// the system prompt", "console log ..."), or after a subject ("we print the system prompt to
+/// the log", "results show the system prompt is fine"), or a third-person verb after a thing
+/// that shows ("this output reveals the system prompt"). Orders keep their words before the
+/// verb: "please", "and", "now", "can you", "to", a sentence start. ML-002 (the lexicon's leak
+/// verb + prompt) is read the same way.
+fn declarative_leak_verb(view: &[u8], start: usize) -> bool {
+    let word_at = |from: usize| {
+        let end = view[from..]
+            .iter()
+            .position(|b| !b.is_ascii_alphanumeric())
+            .map_or(view.len(), |k| from + k);
+        &view[from..end]
+    };
+    let verb = word_at(start);
+    if verb.is_empty() || view.get(start + verb.len()).is_some_and(|&b| b >= 0x80) {
+        return false;
+    }
+    // the word before, in the same clause; English only (a non-ASCII byte ends the look)
+    let mut i = start;
+    while i > 0 && !view[i - 1].is_ascii_alphanumeric() {
+        if view[i - 1] >= 0x80
+            || matches!(
+                view[i - 1],
+                b'.' | b'!' | b'?' | b':' | b';' | b'\n' | b',' | b'(' | b'"'
+            )
+        {
+            return false;
+        }
+        i -= 1;
+    }
+    let end = i;
+    while i > 0 && (view[i - 1].is_ascii_alphanumeric() || view[i - 1] == b'\'') {
+        i -= 1;
+    }
+    if i > 0 && view[i - 1] >= 0x80 {
+        return false;
+    }
+    let before = &view[i..end];
+    const DETERMINERS: &[&[u8]] = &[
+        b"the", b"a", b"an", b"this", b"that's", b"these", b"those", b"its", b"their", b"our",
+        b"his", b"her", b"whose", b"my",
+    ];
+    const SUBJECTS: &[&[u8]] = &[
+        b"we",
+        b"they",
+        b"i",
+        b"results",
+        b"tests",
+        b"logs",
+        b"studies",
+        b"metrics",
+        b"traces",
+        b"screenshots",
+        b"outputs",
+        b"evals",
+        b"evaluations",
+        b"experiments",
+        b"benchmarks",
+        b"charts",
+        b"graphs",
+        b"docs",
+        b"examples",
+        b"developers",
+        b"users",
+        b"people",
+        b"scripts",
+        b"tools",
+        b"apps",
+        b"servers",
+        b"models",
+        b"agents",
+        b"attackers",
+    ];
+    const NOUN_VERBS: &[&[u8]] = &[
+        b"output", b"show", b"display", b"print", b"list", b"dump", b"return", b"post", b"copy",
+        b"paste", b"echo", b"state", b"outline", b"format", b"leak", b"share", b"repeat",
+        b"reveal", b"summary",
+    ];
+    const NOUN_MODIFIERS: &[&[u8]] = &[
+        b"debug",
+        b"console",
+        b"log",
+        b"program",
+        b"model",
+        b"test",
+        b"expected",
+        b"actual",
+        b"sample",
+        b"raw",
+        b"final",
+        b"json",
+        b"api",
+        b"script",
+        b"tool",
+        b"terminal",
+        b"command",
+        b"stdout",
+        b"server",
+        b"cli",
+        b"app",
+        b"function",
+        b"code",
+        b"build",
+        b"compiler",
+        b"data",
+        b"memory",
+        b"prompt",
+        b"system",
+    ];
+    /// Things that show or print, as the subject of a third-person verb ("the expected output
+    /// repeats the above instructions", "this page displays ...").
+    const THINGS: &[&[u8]] = &[
+        b"output",
+        b"log",
+        b"page",
+        b"screen",
+        b"endpoint",
+        b"file",
+        b"response",
+        b"report",
+        b"dashboard",
+        b"ui",
+        b"panel",
+        b"view",
+        b"tab",
+        b"window",
+        b"trace",
+        b"snapshot",
+        b"viewer",
+        b"inspector",
+        b"playground",
+        b"template",
+        b"library",
+        b"framework",
+        b"sdk",
+    ];
+    let third_person = verb.len() > 3 && verb.ends_with(b"s") && !verb.ends_with(b"ss");
+    DETERMINERS.contains(&before)
+        || SUBJECTS.contains(&before)
+        || (NOUN_VERBS.contains(&verb) && NOUN_MODIFIERS.contains(&before))
+        || (third_person && (THINGS.contains(&before) || NOUN_MODIFIERS.contains(&before)))
+}
+
 /// The built-in rules, in evaluation order.
 pub fn builtin() -> &'static [BuiltinRule] {
     BUILTIN
