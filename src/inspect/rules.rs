@@ -302,7 +302,9 @@ fn declarative_leak_verb(view: &[u8], start: usize) -> bool {
         b"sdk",
     ];
     let third_person = verb.len() > 3 && verb.ends_with(b"s") && !verb.ends_with(b"ss");
-    DETERMINERS.contains(&before)
+    // a past tense is never the order ("the chatbot revealed its system prompt when asked")
+    verb.ends_with(b"ed")
+        || DETERMINERS.contains(&before)
         || SUBJECTS.contains(&before)
         || (NOUN_VERBS.contains(&verb) && NOUN_MODIFIERS.contains(&before))
         || (third_person && (THINGS.contains(&before) || NOUN_MODIFIERS.contains(&before)))
@@ -418,11 +420,11 @@ static BUILTIN: &[BuiltinRule] = &[
     rule!("PL-003", "prompt_leak", 60,
         "asks what the system prompt / initial instructions / hidden rules say: the model's own (your system prompt, the hidden prompt, the instructions you were given) or asked what it is",
         ["prompt", "instruction", "pre-prompt", "secret", "hidden"],
-        concat!(r"\b(?:hidden prompt|secret prompt|prompt so far|hidden instructions|secret instructions|instructions (?:you were given|above|so far|given to you|in (?:the|your) prompt)|(?:your|ur|thy)\b (?:\w+ ){0,2}?", sp_names!(), r"|", sp_names!(), r" (?:verbatim|word for word|in full|you (?:were|have been|got) given)|(?:need|want|have|got) to (?:see|know|read|view) (?:(?:your|ur)\b (?:\w+ ){0,1}?", sp_names!(), r"|the ", sp_names!(), r" (?:now|immediately|right now|asap|right away|at once)))\b|\[(?:pre-?prompt|system prompt)\]|\b(?:what|which) (?:is|are|was|were|'s|does|did|do) (?:in )?(?:the|this|ur) (?:\w+ ){0,1}?", sp_names!(), r"(?: (?:say|says|said|contain|contains|tell you|read|reads|of (?:this|the) (?:chat|conversation|session)|for (?:this|the) (?:chat|conversation|session)|here|now|again))? ?\?")),
+        concat!(r"\b(?:prompt so far|(?:your|ur|thy)\b (?:\w+ ){0,2}?(?:hidden|secret) (?:prompt|instructions)|(?:do|did|have) (?:you|u) (?:have|got|get|follow|been given) (?:any )?(?:hidden|secret) (?:prompt|prompts|instructions|rules)|instructions (?:you were given|above|so far|given to you|in (?:the|your) prompt)|(?:your|ur|thy)\b (?:\w+ ){0,2}?", sp_names!(), r"|", sp_names!(), r" (?:verbatim|word for word|in full|you (?:were|have been|got) given)|(?:need|want|have|got) to (?:see|know|read|view) (?:(?:your|ur)\b (?:\w+ ){0,1}?", sp_names!(), r"|the ", sp_names!(), r" (?:now|immediately|right now|asap|right away|at once)))\b|\[(?:pre-?prompt|system prompt)\]|\b(?:what|which) (?:is|are|was|were|'s|does|did|do) (?:in )?(?:the|this|ur) (?:\w+ ){0,1}?(?:", sp_names!(), r"|hidden prompt|secret prompt|hidden instructions|secret instructions)(?: (?:say|says|said|contain|contains|tell you|read|reads|of (?:this|the) (?:chat|conversation|session)|for (?:this|the) (?:chat|conversation|session)|here|now|again))? ?\?")),
     rule!("PL-006", "prompt_leak", 20,
         "names the system prompt or the initial instructions (weak: developers ask about their own system prompts; needs a second signal)",
         ["prompt", "instruction", "pre-prompt"],
-        concat!(r"\b", sp_names!(), r"\b")),
+        concat!(r"\b(?:", sp_names!(), r"|hidden prompt|secret prompt|hidden instructions|secret instructions)\b")),
     rule!("PL-004", "prompt_leak", 35,
         "asks for the password / secret / access code",
         ["password", "passcode", "access code", "accesscode", "passphrase", "secret", "pass code"],
