@@ -1036,7 +1036,9 @@ fn vietnamese_role_play_with_a_comma_blocks() {
 /// security-training text 2/10 at cc174eb. The past-tense veto ("the chatbot revealed its
 /// system prompt when asked") and the bare "hidden instructions" moving from PL-003 (60) to
 /// PL-006 (20) leave 1/10: "indicators that an email contains hidden instructions for an AI
-/// assistant" is PL-006 + ML-006, two weak signals at the threshold.
+/// assistant" is PL-006 + ML-006, two weak signals at the threshold. Role-play requests whose
+/// limits are a domain's ("you are now an architect without budget constraints", "no limits on
+/// the budget"): 2/10 -> 0/10 (`rules::limits_of_a_domain`, JB-003), the attacks 4/4.
 #[test]
 fn sql_reviews_translations_and_security_training_pass() {
     const DATA: &str = include_str!("../../tests/data/hard-negatives-2026-12-06.jsonl");
@@ -1045,8 +1047,8 @@ fn sql_reviews_translations_and_security_training_pass() {
         |_| true,
         |r| r.shown.contains("hidden instructions for an AI assistant"),
     );
-    assert_eq!(t.benign, 32);
-    t.assert(&[]);
+    assert_eq!(t.benign, 42);
+    t.assert(&[("role-play-attack", 4)]);
     // The extraction asks the bare "hidden instructions" used to catch still block (PL-003 now
     // names them as the model's own, asked about, or asked whether the model has them).
     let i = insp();

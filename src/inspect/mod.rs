@@ -1285,7 +1285,7 @@ impl Inspector {
                     if let Some(Some(ri)) = self.lex_rules.get(rule) {
                         let vetoed = self.rules[*ri as usize]
                             .veto
-                            .is_some_and(|veto| veto(&n.plain, s));
+                            .is_some_and(|veto| veto(&n.plain, s, e));
                         if vetoed {
                             return;
                         }
@@ -1557,7 +1557,9 @@ impl Inspector {
                 }
                 continue;
             }
-            if r.veto.is_some_and(|veto| veto(view, s + m.start())) {
+            if r.veto
+                .is_some_and(|veto| veto(view, s + m.start(), s + m.end()))
+            {
                 // look again after the vetoed match's first word
                 let word = hay[m.start()..]
                     .iter()

@@ -149,15 +149,16 @@ fn gate_jb_007(view: &[u8], start: usize, end: usize) -> bool {
     &view[start..end] != b"dan" || !view.get(end).is_some_and(|&b| word_byte(b))
 }
 
-/// A check on a regex match of a built-in rule (`view`, the match's start): true when the match
-/// is not the rule's construction and the matcher looks again one word later. Rust's regex has
+/// A check on a regex match of a built-in rule (`view`, the match's start and end): true when
+/// the match is not the rule's construction and the matcher looks again one word later. Rust's regex has
 /// no look-behind, and the leak rules' verbs are also nouns and third-person statements.
-pub type Veto = fn(view: &[u8], start: usize) -> bool;
+pub type Veto = fn(view: &[u8], start: usize, end: usize) -> bool;
 
 /// The [`Veto`] of a built-in rule, if it has one.
 pub fn veto(id: &str) -> Option<Veto> {
     match id {
         "PL-001" | "PL-002" | "PL-005" | "ML-002" => Some(declarative_leak_verb),
+        "JB-003" => Some(limits_of_a_domain),
         _ => None,
     }
 }
@@ -170,7 +171,7 @@ pub fn veto(id: &str) -> Option<Veto> {
 /// that shows ("this output reveals the system prompt"). Orders keep their words before the
 /// verb: "please", "and", "now", "can you", "to", a sentence start. ML-002 (the lexicon's leak
 /// verb + prompt) is read the same way.
-fn declarative_leak_verb(view: &[u8], start: usize) -> bool {
+fn declarative_leak_verb(view: &[u8], start: usize, _end: usize) -> bool {
     let word_at = |from: usize| {
         let end = view[from..]
             .iter()
@@ -308,6 +309,98 @@ fn declarative_leak_verb(view: &[u8], start: usize) -> bool {
         || SUBJECTS.contains(&before)
         || (NOUN_VERBS.contains(&verb) && NOUN_MODIFIERS.contains(&before))
         || (third_person && (THINGS.contains(&before) || NOUN_MODIFIERS.contains(&before)))
+}
+
+/// JB-003's limits are those of a domain, not of the model (2026-12-06): "you are now an
+/// architect without budget constraints", "no limits on the budget", "no restrictions on
+/// ingredients". The domain noun stands among the words before the limit noun, or right after
+/// it behind "on" / "for" / "regarding" (and "the", "your", ...). "No limits on what you say",
+/// "without restrictions on content" keep JB-003.
+fn limits_of_a_domain(view: &[u8], start: usize, end: usize) -> bool {
+    const DOMAINS: &[&[u8]] = &[
+        b"budget",
+        b"budgets",
+        b"budgetary",
+        b"spending",
+        b"money",
+        b"cost",
+        b"costs",
+        b"price",
+        b"prices",
+        b"financial",
+        b"time",
+        b"timing",
+        b"deadline",
+        b"deadlines",
+        b"hours",
+        b"length",
+        b"word",
+        b"words",
+        b"size",
+        b"memory",
+        b"storage",
+        b"speed",
+        b"equipment",
+        b"ingredients",
+        b"ingredient",
+        b"genre",
+        b"genres",
+        b"style",
+        b"format",
+        b"formatting",
+        b"colours",
+        b"colors",
+        b"materials",
+        b"travel",
+        b"guests",
+        b"distance",
+        b"calories",
+        b"weight",
+        b"age",
+        b"diet",
+        b"dietary",
+        b"parking",
+        b"space",
+        b"room",
+        b"rooms",
+        b"seats",
+        b"bandwidth",
+        b"usage",
+        b"quantity",
+        b"resources",
+        b"location",
+        b"venue",
+        b"staff",
+        b"team",
+        b"headcount",
+        b"travelling",
+        b"traveling",
+        b"luggage",
+        b"baggage",
+    ];
+    const OWNERS: &[&[u8]] = &[b"the", b"your", b"my", b"our", b"their", b"its", b"any"];
+    let words = |from: usize, to: usize| {
+        view[from..to]
+            .split(|b| !b.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+    };
+    // between "no" / "without" and the limit noun
+    if words(start, end).any(|w| DOMAINS.contains(&w)) {
+        return true;
+    }
+    // "... on (the) budget"
+    let mut after = words(end, (end + 40).min(view.len()));
+    if !matches!(
+        after.next(),
+        Some(b"on" | b"for" | b"regarding" | b"around" | b"about")
+    ) {
+        return false;
+    }
+    match after.next() {
+        Some(w) if OWNERS.contains(&w) => after.next().is_some_and(|w| DOMAINS.contains(&w)),
+        Some(w) => DOMAINS.contains(&w),
+        None => false,
+    }
 }
 
 /// The built-in rules, in evaluation order.
