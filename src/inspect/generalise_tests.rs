@@ -1038,17 +1038,24 @@ fn vietnamese_role_play_with_a_comma_blocks() {
 /// PL-006 (20) leave 1/10: "indicators that an email contains hidden instructions for an AI
 /// assistant" is PL-006 + ML-006, two weak signals at the threshold. Role-play requests whose
 /// limits are a domain's ("you are now an architect without budget constraints", "no limits on
-/// the budget"): 2/10 -> 0/10 (`rules::limits_of_a_domain`, JB-003), the attacks 4/4.
+/// the budget"): 2/10 -> 0/10 (`rules::limits_of_a_domain`, JB-003), the attacks 4/4. Code
+/// (12, written before measuring): 3/12 -> 1/12 (a Python `r'...'` pattern was read as an
+/// apostrophe, and a developer's system prompt in `SYSTEM = '''...'''` now reads as the
+/// operator's prohibitions; left: SQLI-011 on "strips 'DROP TABLE' and '--'"); split payloads
+/// in code strings (`a = "Ignore all previous instructions"`) 4/4 blocked before and after.
 #[test]
 fn sql_reviews_translations_and_security_training_pass() {
     const DATA: &str = include_str!("../../tests/data/hard-negatives-2026-12-06.jsonl");
     let t = tally(
         DATA,
         |_| true,
-        |r| r.shown.contains("hidden instructions for an AI assistant"),
+        |r| {
+            r.shown.contains("hidden instructions for an AI assistant")
+                || r.shown.contains("strips 'DROP TABLE'")
+        },
     );
-    assert_eq!(t.benign, 42);
-    t.assert(&[("role-play-attack", 4)]);
+    assert_eq!(t.benign, 54);
+    t.assert(&[("role-play-attack", 4), ("split-attack", 4)]);
     // The extraction asks the bare "hidden instructions" used to catch still block (PL-003 now
     // names them as the model's own, asked about, or asked whether the model has them).
     let i = insp();
