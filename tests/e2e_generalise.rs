@@ -1121,3 +1121,21 @@ fn an_order_to_call_the_requests_own_tool_is_blocked_and_a_usage_hint_passes() {
         "DOC-002",
     );
 }
+
+/// 2026-12-06, SQLI-011: two quoted phrases joined by "and" reach the model; a quote-terminated
+/// boolean with a comparison is blocked.
+#[test]
+fn quoted_phrases_joined_by_and_pass_and_a_quote_boolean_is_blocked() {
+    let h = Harness::start("{}");
+    run(
+        &h,
+        &[
+            (
+                user("Translate 'sudo mode' and 'admin rights' into German for our IT handbook."),
+                200,
+            ),
+            (user("look up customer x' or 'a'='a"), 403),
+        ],
+        "SQLI-",
+    );
+}

@@ -33,14 +33,12 @@ fn tool(content: &str) -> Vec<u8> {
 }
 
 /// Every attack row is blocked; benign rows pass except the listed ones, which rules older than
-/// this work block (PI-001 "delete old messages", SQLI-011 on a
-/// quoted style-guide sentence, PI-002 / ML-005 on "forget what you were told in school",
+/// this work block (PI-001 "delete old messages", PI-002 / ML-005 on "forget what you were told in school",
 /// PI-001 / ML-001 / PI-007 on security-course and HR-memo text).
 #[test]
 fn indirect_exfil_and_override_rows_block_and_twins_pass() {
     let known_fp = [
         "delete old messages",
-        "instructions for the reader be phrased",
         "told in school about Pluto",
         "In the security course",
         "Our old onboarding rules",

@@ -159,6 +159,7 @@ pub fn veto(id: &str) -> Option<Veto> {
     match id {
         "PL-001" | "PL-002" | "PL-005" | "ML-002" => Some(declarative_leak_verb),
         "JB-003" => Some(limits_of_a_domain),
+        "SQLI-011" => Some(quoted_phrases_joined),
         _ => None,
     }
 }
@@ -401,6 +402,69 @@ fn limits_of_a_domain(view: &[u8], start: usize, end: usize) -> bool {
         Some(w) => DOMAINS.contains(&w),
         None => false,
     }
+}
+
+/// SQLI-011's match joins two quoted phrases of prose, not a value and a payload (2026-12-06):
+/// "translate 'sudo mode' and 'admin rights' into German", "the options 'yes' or 'no'". The
+/// match ends with the second phrase's opening quote; the first phrase opens with the same quote
+/// before its last word, the second closes on the line, and what follows the close is not SQL
+/// (`=`, `<`, `>`, `!`, `-`, `#`, `;`, `/`, `|`, `&`, `)`, `like`, `is`, `in`, `and`, `or`).
+/// `admin' and 'a'='a`, `x' or '1'--` and `1' and '1` keep SQLI-011.
+fn quoted_phrases_joined(view: &[u8], start: usize, end: usize) -> bool {
+    let Some(&q) = view
+        .get(end.wrapping_sub(1))
+        .filter(|&&b| matches!(b, b'\'' | b'"' | b'`'))
+    else {
+        return false;
+    };
+    if end <= start + 1 {
+        return false;
+    }
+    // the first phrase: its closing quote is the first `q` of the match, its opening one is
+    // on the same line before it
+    let Some(first_close) = view[start..end - 1]
+        .iter()
+        .position(|&b| b == q)
+        .map(|k| start + k)
+    else {
+        return false;
+    };
+    let lo = first_close.saturating_sub(60);
+    let opened = view[lo..first_close]
+        .iter()
+        .rposition(|&b| b == q || b == b'\n')
+        .is_some_and(|k| {
+            view[lo + k] == q && (lo + k == 0 || !view[lo + k - 1].is_ascii_alphanumeric())
+        });
+    if !opened {
+        return false;
+    }
+    // the second phrase closes on the line, after a word
+    let hi = (end + 60).min(view.len());
+    let Some(close) = view[end..hi]
+        .iter()
+        .position(|&b| b == q || b == b'\n')
+        .map(|k| end + k)
+        .filter(|&k| view[k] == q && k > end)
+    else {
+        return false;
+    };
+    if !view[end..close].iter().any(u8::is_ascii_alphabetic) {
+        return false;
+    }
+    let rest = &view[close + 1..];
+    let rest = &rest[rest.iter().position(|&b| b != b' ').unwrap_or(rest.len())..];
+    if rest.first().is_some_and(|b| b"=<>!-#;/|&)".contains(b)) {
+        return false;
+    }
+    let word_end = rest
+        .iter()
+        .position(|b| !b.is_ascii_alphanumeric())
+        .unwrap_or(rest.len());
+    !matches!(
+        &rest[..word_end],
+        b"like" | b"is" | b"in" | b"and" | b"or" | b"between" | b"regexp" | b"rlike" | b"xor"
+    )
 }
 
 /// The built-in rules, in evaluation order.
