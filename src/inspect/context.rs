@@ -2580,7 +2580,7 @@ fn tool_order(t: &str, names: &[(&str, bool)]) -> Option<Range<usize>> {
             if (at > 0 && ident(b[at - 1])) || b.get(end).is_some_and(|&c| ident(c)) {
                 continue;
             }
-            let lo = char_floor(t, at.saturating_sub(160));
+            let lo = super::mention::floor(t, at.saturating_sub(160));
             // a sentence ends at ". ", "!", "?" or a line break (".ssh", "e.g" do not end one)
             let sentence_start = t[lo..at]
                 .rfind(['!', '?', '\n', '(', '['])
@@ -2596,18 +2596,14 @@ fn tool_order(t: &str, names: &[(&str, bool)]) -> Option<Range<usize>> {
             if !verb_near {
                 continue;
             }
-            let hi = char_floor(t, (end + 160).min(t.len()));
+            let hi = super::mention::floor(t, (end + 160).min(t.len()));
             let rest_end = [". ", "!", "?", "\n"]
                 .iter()
                 .filter_map(|p| t[end..hi].find(p))
                 .min()
                 .map_or(hi, |i| end + i);
             let after = t[end..rest_end].to_ascii_lowercase();
-            let modal = MODAL.iter().any(|m| {
-                before
-                    .match_indices(m)
-                    .any(|(i, _)| word_at(&before, i, m.len()))
-            });
+            let modal = MODAL.iter().any(|m| find_word(&before, m));
             let consented = CONSENTED
                 .iter()
                 .any(|c| after.contains(c) || before.contains(c));
@@ -2618,20 +2614,4 @@ fn tool_order(t: &str, names: &[(&str, bool)]) -> Option<Range<usize>> {
         }
     }
     None
-}
-
-/// `s[i..i + n]` stands as whole words.
-fn word_at(s: &str, i: usize, n: usize) -> bool {
-    let b = s.as_bytes();
-    (i == 0 || !b[i - 1].is_ascii_alphanumeric())
-        && b.get(i + n).is_none_or(|c| !c.is_ascii_alphanumeric())
-}
-
-/// `p` moved back to a character boundary of `t`.
-fn char_floor(t: &str, mut p: usize) -> usize {
-    p = p.min(t.len());
-    while !t.is_char_boundary(p) {
-        p -= 1;
-    }
-    p
 }

@@ -165,7 +165,7 @@ pub(super) fn apply(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: 
 
 // ------------------------------------------------------------------------------------ helpers
 
-fn floor(t: &str, mut p: usize) -> usize {
+pub(super) fn floor(t: &str, mut p: usize) -> usize {
     p = p.min(t.len());
     while !t.is_char_boundary(p) {
         p -= 1;
