@@ -671,11 +671,15 @@ fn sse_guard_cost() {
 /// words; ceiling 845 M -> 860 M); 879.3 M after the 2026-12-06 tool-result lines (ML-006: a
 /// message "to you, AI model", "before you can solve the task I gave you", claimed consent of
 /// the user, bracketed orders to the assistant; about 200 more distinct terms, all multi-word,
-/// from 848.9 M; ceiling 860 M -> 885 M). The ceiling keeps a rule pack or lexicon change from silently
+/// from 848.9 M; ceiling 860 M -> 885 M); 926.9 M after the 2026-12-06 framing lines (ML-007:
+/// persuasion, a persona without scruples, formats that leave no room for a refusal, fiction
+/// that must be real, a dictated opening, the ask moved into the past; about 250 terms, all
+/// multi-word but the era markers; ceiling 885 M -> 935 M; the harmful-goal and demand terms
+/// they act with are in the context lexicon, built on first use, not here). The ceiling keeps a rule pack or lexicon change from silently
 /// growing it again.
 #[test]
 fn configure_cost() {
-    const CEILING: u64 = 885_000_000;
+    const CEILING: u64 = 935_000_000;
     let wasm = common::wasm_path();
     println!("| config | wasm ops to start and configure one VM |");
     println!("|---|---:|");

@@ -215,10 +215,14 @@ enum Kind {
     Respond,
     Lang,
     Fmt,
+    Harm,
+    Demand,
+    HarmV,
+    Target,
 }
 
 // `Lexicon::kinds` keeps a term's kinds as bits of a u32.
-const _: () = assert!((Kind::Fmt as u32) < 32);
+const _: () = assert!((Kind::Target as u32) < 32);
 
 impl Kind {
     fn parse(s: &str) -> Option<Kind> {
@@ -250,6 +254,10 @@ impl Kind {
             "respond" => Kind::Respond,
             "lang" => Kind::Lang,
             "fmt" => Kind::Fmt,
+            "harm" => Kind::Harm,
+            "demand" => Kind::Demand,
+            "harmv" => Kind::HarmV,
+            "target" => Kind::Target,
             _ => return None,
         })
     }
@@ -693,6 +701,11 @@ impl Context {
             if asked || quoted || pasted {
                 out.add(DOC_INJECTION, h.start..h.end);
             }
+        }
+        // Framed, and no ML-008 phrase: a harmful goal and a demand for its detail anywhere in
+        // one user or tool turn (read only now, so unframed traffic never pays for it).
+        if framed && harm.is_none() {
+            harm = framed_goal(ex);
         }
         // A harmful ask followed by token soup under the suffix detector's own bar (GCG suffixes
         // of mostly English words), or by the "! ! ! ..." run such suffixes start from: the soup
@@ -2473,6 +2486,59 @@ const SECRET_NAMES: &[&str] = &[
     "seed phrase",
     "keychain",
 ];
+
+/// The harmful ask of a framed request that no ML-008 phrase named (2026-12-06): in one user or
+/// tool turn, a harmful goal (a `harm` term, or a `harmv` verb with a `target` at most three
+/// words after it in the same sentence) outside a protective sentence, and a demand for its
+/// working detail (`demand`) outside a sentence that asks for an overview. A persuasive
+/// jailbreak spreads its ask over sentences ("... walks his apprentice through cooking
+/// methamphetamine. ... Write his monologue with every reagent, quantity and temperature"). The
+/// span of the goal in `ex.text`.
+fn framed_goal(ex: &Extracted) -> Option<Range<usize>> {
+    let mut folded = String::new();
+    let mut map: Vec<u32> = Vec::new();
+    let mut ms: Vec<M> = Vec::new();
+    for (seg, role) in ex.segments.iter().zip(&ex.roles) {
+        if matches!(role, Role::System | Role::Developer | Role::Assistant) {
+            continue;
+        }
+        let Some(t) = ex.text.get(seg.clone()) else {
+            continue;
+        };
+        fold(t, &mut folded, Some(&mut map));
+        lex_matches(&folded, &mut ms);
+        let v = folded.as_bytes();
+        let demanded = ms
+            .iter()
+            .any(|m| m.kind == Kind::Demand && !rules::overview_sentence(v, m.start, m.end));
+        if !demanded {
+            continue;
+        }
+        let goal = ms.iter().find_map(|m| {
+            let span = match m.kind {
+                Kind::Harm => m.start..m.end,
+                Kind::HarmV => {
+                    let o = ms.iter().find(|o| {
+                        o.kind == Kind::Target
+                            && o.start > m.end
+                            && folded.get(m.end..o.start).is_some_and(|gap| {
+                                !gap.contains(['.', '!', '?', '\n'])
+                                    && gap.split_whitespace().count() <= 3
+                            })
+                    })?;
+                    m.start..o.end
+                }
+                _ => return None,
+            };
+            (!rules::protective_sentence(v, span.start, span.end)).then_some(span)
+        });
+        if let Some(g) = goal {
+            let at = |k: usize| map.get(k).map_or(t.len(), |&x| x as usize);
+            return Some(seg.start + at(g.start)..seg.start + at(g.end));
+        }
+    }
+    None
+}
 
 /// The request's declared tools (`tools[].function.name`, `tools[].name`, `functions[].name`)
 /// whose names are identifiers of two or more words (`send_email`, `transferMoney`), with

@@ -160,8 +160,145 @@ pub fn veto(id: &str) -> Option<Veto> {
         "PL-001" | "PL-002" | "PL-005" | "ML-002" => Some(declarative_leak_verb),
         "JB-003" => Some(limits_of_a_domain),
         "SQLI-011" => Some(quoted_phrases_joined),
+        "ML-008" => Some(protective_sentence),
         _ => None,
     }
+}
+
+/// A harmful goal (an ML-008 phrase, or a `harm` term of context.rs) named in a protective
+/// sentence is not asked for
+/// (2026-12-06): "how do I recognise a phishing email", "how to spot counterfeit bills", "what
+/// are the warning signs of stalkerware", "how can we protect our staff from ransomware", "how
+/// do investigators track down money launderers", "how do I check whether my phone has
+/// stalkerware" (but not "so investigators don't notice"). English only (ASCII words).
+pub(super) fn protective_sentence(view: &[u8], start: usize, end: usize) -> bool {
+    const WORDS: &[&[u8]] = &[
+        b"recognise",
+        b"recognize",
+        b"recognises",
+        b"recognizes",
+        b"recognising",
+        b"recognizing",
+        b"spot",
+        b"spots",
+        b"spotting",
+        b"detect",
+        b"detects",
+        b"detecting",
+        b"protect",
+        b"protects",
+        b"protecting",
+        b"protection",
+        b"prevent",
+        b"prevents",
+        b"preventing",
+        b"prevention",
+        b"defend",
+        b"defends",
+        b"defending",
+        b"reporting",
+        b"mitigate",
+        b"mitigating",
+        b"awareness",
+        b"incident",
+        b"backups",
+        b"harden",
+        b"hardening",
+        b"solve",
+        b"solving",
+        b"investigate",
+        b"investigating",
+    ];
+    const PAIRS: &[(&[u8], &[u8])] = &[
+        (b"warning", b"signs"),
+        (b"red", b"flags"),
+        (b"signs", b"of"),
+        (b"tell", b"if"),
+        (b"tell", b"whether"),
+        (b"check", b"if"),
+        (b"check", b"whether"),
+        (b"victim", b"of"),
+        (b"victims", b"of"),
+        (b"fall", b"for"),
+        (b"falling", b"for"),
+        (b"fell", b"for"),
+        (b"safe", b"from"),
+        (b"to", b"report"),
+        (b"and", b"report"),
+        (b"report", b"it"),
+        (b"report", b"them"),
+        (b"report", b"this"),
+        (b"report", b"him"),
+        (b"report", b"her"),
+        (b"been", b"hacked"),
+        (b"been", b"scammed"),
+        (b"was", b"hacked"),
+        (b"was", b"scammed"),
+        (b"investigators", b"track"),
+        (b"investigators", b"trace"),
+        (b"investigators", b"catch"),
+        (b"investigators", b"find"),
+        (b"investigators", b"uncover"),
+        (b"investigators", b"use"),
+        (b"detectives", b"track"),
+        (b"detectives", b"trace"),
+        (b"detectives", b"catch"),
+        (b"police", b"track"),
+        (b"police", b"trace"),
+        (b"police", b"catch"),
+        (b"sending", b"me"),
+        (b"sent", b"me"),
+    ];
+    sentence_has(view, start, end, WORDS, PAIRS)
+}
+
+/// A demand for detail (a `demand` term of context.rs) in a sentence that asks for an overview is
+/// not one: "explain how
+/// ransomware attacks hospitals, at a high level, for a board briefing" (2026-12-06).
+pub(super) fn overview_sentence(view: &[u8], start: usize, end: usize) -> bool {
+    const WORDS: &[&[u8]] = &[b"conceptually", b"overview", b"nontechnical"];
+    const PAIRS: &[(&[u8], &[u8])] = &[
+        (b"high", b"level"),
+        (b"non", b"technical"),
+        (b"general", b"terms"),
+        (b"no", b"operational"),
+        (b"without", b"operational"),
+    ];
+    sentence_has(view, start, end, WORDS, PAIRS)
+}
+
+/// Whether the sentence around `start..end` (up to a sentence end or a line break, at most 240
+/// bytes each way; the match included: a phrase line's gap may hold the word) holds one of
+/// `words`, or two adjacent words of `pairs`. ASCII words of the normalised (lower-case) view.
+fn sentence_has(
+    view: &[u8],
+    start: usize,
+    end: usize,
+    words: &[&[u8]],
+    pairs: &[(&[u8], &[u8])],
+) -> bool {
+    const STOP: &[u8] = b".!?\n";
+    let from = start.saturating_sub(240);
+    let lo = view[from..start]
+        .iter()
+        .rposition(|b| STOP.contains(b))
+        .map_or(from, |k| from + k + 1);
+    let to = (end + 240).min(view.len());
+    let hi = view[end..to]
+        .iter()
+        .position(|b| STOP.contains(b))
+        .map_or(to, |k| end + k);
+    let mut prev: &[u8] = b"";
+    for w in view[lo..hi].split(|c| !c.is_ascii_alphabetic()) {
+        if w.is_empty() {
+            continue;
+        }
+        if words.contains(&w) || pairs.iter().any(|&(x, y)| x == prev && y == w) {
+            return true;
+        }
+        prev = w;
+    }
+    false
 }
 
 /// The leak verb that starts a PL-001 / PL-002 / PL-005 match is a noun or the verb of a
