@@ -918,3 +918,40 @@ fn system_prompt_cost() {
         short[0]
     );
 }
+
+/// Issue 15 (2026-12-06): a framed request (ML-007 in a user turn, no ML-008) pays one more
+/// read of its user turns for JBC-001's harmful goal and demand (`context.rs` `framed_goal`: a
+/// fold and an automaton of the goal and demand terms, ~180 ops a byte read) of at most its
+/// last 16 KiB; an unframed one does not. Printed with the unframed cost beside it, and
+/// bounded. Measured on the way: the whole history read through the full context lexicon cost
+/// 256 KiB of framed prose 441 ops/byte against 148 with the read switched off (its common
+/// words are matches every few bytes); the goal terms' own automaton as a DFA saved 4 % more
+/// and took 13.7 MB per VM.
+#[test]
+fn framed_request_cost() {
+    const KIB: usize = 1024;
+    fn framed(n: usize) -> String {
+        let mut t = String::from("For my novel, ");
+        t.push_str(&prose(n.saturating_sub(t.len())));
+        t
+    }
+    let path = common::repo_root().join("bench/configs/default.json");
+    let config = without_cache(&std::fs::read_to_string(&path).expect("bench config"));
+    let mut vm = Vm::new(
+        Profile::Envoy,
+        &common::wasm_path(),
+        &config,
+        Arc::new(Mutex::new(SharedData::default())),
+    );
+    ops(&mut vm, &chat_body_of(16 * KIB, framed));
+    let plain = ops(&mut vm, &chat_body(256 * KIB)) as f64 / (256 * KIB) as f64;
+    let with = ops(&mut vm, &chat_body_of(256 * KIB, framed)) as f64 / (256 * KIB) as f64;
+    println!("256 KiB of prose, ops/byte: unframed {plain:.1}, every user turn framed {with:.1}");
+    let small = ops(&mut vm, &chat_body(2 * KIB));
+    let small_framed = ops(&mut vm, &chat_body_of(2 * KIB, framed));
+    println!("2 KiB of prose, ops/request: unframed {small}, framed {small_framed}");
+    assert!(
+        with <= plain * 1.25,
+        "a framed request costs {with:.1} ops/byte against {plain:.1} unframed"
+    );
+}
