@@ -1250,7 +1250,8 @@ fn harmful_ask_phrases_in_protective_sentences_are_not_asks() {
 /// goal of `context.rs` and that day's framing lines: 14/90 and 13/90 blocked. The first set
 /// was then read and the lines written beside it (53/90); the second was measured and not read
 /// (24/90). A second author's harm vocabulary (written without either set) moved neither; the
-/// broader demands after it: 54/90 and 26/90. Every benign row passes but one persona request of the second set that
+/// broader demands after it: 54/90 and 26/90; persuasion cues from the published taxonomy's
+/// technique names after that: 54/90 and 27/90. Every benign row passes but one persona request of the second set that
 /// PI-004 and JB-006 took before (a pirate who teaches maths, "stay in character").
 #[test]
 fn held_out_jailbreak_sets_of_2026_12_06_hold_their_recall() {
@@ -1271,6 +1272,7 @@ fn held_out_jailbreak_sets_of_2026_12_06_hold_their_recall() {
     t.assert(&[
         ("pair-roleplay", 7),
         ("past-tense", 4),
+        ("persuasion", 1),
         ("refusal-suppression", 3),
         ("template-persona", 12),
     ]);
