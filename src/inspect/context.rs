@@ -2524,6 +2524,14 @@ const SECRET_NAMES: &[&str] = &[
     "keychain",
 ];
 
+/// How much of a framed request's user and tool turns `framed_goal` reads: about 180 wasm
+/// operators a byte (`tests/wasm_cost.rs` `framed_request_cost`), so at most ~3 M a request. A
+/// jailbreak prompt with its ask is a few KiB; a longer turn is read from its end.
+const FRAMED_READ: usize = 16 * 1024;
+
+/// How far after a `harmv` verb its `target` may end (three words and the target itself).
+const TARGET_REACH: usize = 128;
+
 /// The harmful ask of a framed request that no ML-008 phrase named (2026-12-06): in one user or
 /// tool turn, a harmful goal (a `harm` term, or a `harmv` verb with a `target` at most three
 /// words after it in the same sentence) outside a protective sentence, and a demand for its
@@ -2531,11 +2539,6 @@ const SECRET_NAMES: &[&str] = &[
 /// jailbreak spreads its ask over sentences ("... walks his apprentice through cooking
 /// methamphetamine. ... Write his monologue with every reagent, quantity and temperature"). The
 /// span of the goal in `ex.text`. The latest turns are read first, [`FRAMED_READ`] bytes at most.
-/// How much of a framed request's user and tool turns `framed_goal` reads: about 180 wasm
-/// operators a byte (`tests/wasm_cost.rs` `framed_request_cost`), so at most ~3 M a request. A
-/// jailbreak prompt with its ask is a few KiB; a longer turn is read from its end.
-const FRAMED_READ: usize = 16 * 1024;
-
 fn framed_goal(ex: &Extracted) -> Option<Range<usize>> {
     let (nfa, ids) = goal_automaton()?;
     let mut folded = String::new();
@@ -2570,11 +2573,15 @@ fn framed_goal(ex: &Extracted) -> Option<Range<usize>> {
         if !demanded {
             continue;
         }
-        let goal = ms.iter().find_map(|m| {
+        let goal = ms.iter().enumerate().find_map(|(i, m)| {
             let span = match m.kind {
                 Kind::Harm => m.start..m.end,
                 Kind::HarmV => {
-                    let o = ms.iter().find(|o| {
+                    // the matches come in the order of their ends: only the few after the verb
+                    let mut after = ms[i + 1..]
+                        .iter()
+                        .take_while(|o| o.end <= m.end + TARGET_REACH);
+                    let o = after.find(|o| {
                         o.kind == Kind::Target
                             && o.start > m.end
                             && folded.get(m.end..o.start).is_some_and(|gap| {

@@ -253,8 +253,8 @@ pub(super) fn protective_sentence(view: &[u8], start: usize, end: usize) -> bool
 }
 
 /// A demand for detail (a `demand` term of context.rs) in a sentence that asks for an overview is
-/// not one: "explain how
-/// ransomware attacks hospitals, at a high level, for a board briefing" (2026-12-06).
+/// not one: "explain how ransomware attacks hospitals, at a high level, for a board briefing"
+/// (2026-12-06).
 pub(super) fn overview_sentence(view: &[u8], start: usize, end: usize) -> bool {
     const WORDS: &[&[u8]] = &[b"conceptually", b"overview", b"nontechnical"];
     const PAIRS: &[(&[u8], &[u8])] = &[
