@@ -654,12 +654,7 @@ impl Context {
             i.and_then(|i| ex.roles.get(i).copied())
                 .unwrap_or(Role::Unattributed)
         };
-        let counts = |h: &RawHit| {
-            !matches!(
-                role_of(seg_of(h.start)),
-                Role::System | Role::Developer | Role::Assistant
-            )
-        };
+        let counts = |h: &RawHit| asks(role_of(seg_of(h.start)));
         let mut framed = false;
         let mut harm: Option<Range<usize>> = None;
         for h in raw.iter().filter(|h| counts(h)) {
@@ -2524,6 +2519,12 @@ const SECRET_NAMES: &[&str] = &[
     "keychain",
 ];
 
+/// Whether a string of this role can ask for something on the user's side (a user or tool turn,
+/// or a string of no known role): the combinations of weak hits read only these.
+fn asks(role: Role) -> bool {
+    !matches!(role, Role::System | Role::Developer | Role::Assistant)
+}
+
 /// How much of a framed request's user and tool turns `framed_goal` reads: about 180 wasm
 /// operators a byte (`tests/wasm_cost.rs` `framed_request_cost`), so at most ~3 M a request. A
 /// jailbreak prompt with its ask is a few KiB; a longer turn is read from its end.
@@ -2552,7 +2553,7 @@ fn framed_goal(ex: &Extracted) -> Option<Range<usize>> {
         if budget == 0 {
             break;
         }
-        if matches!(role, Role::System | Role::Developer | Role::Assistant) {
+        if !asks(*role) {
             continue;
         }
         let Some(whole) = ex.text.get(seg.clone()) else {
