@@ -422,6 +422,9 @@ fn scan(text: &str, skip: bool, mut f: impl FnMut(Range<usize>, &str)) {
         if hexval(c).is_some() && (i == 0 || !b[i - 1].is_ascii_alphanumeric()) {
             let start = i;
             let mut j = i;
+            // the end of the last pair read: a separator after it that no pair follows (the
+            // space before "exec" in "0x7700... exec(@s)") is not part of the segment
+            let mut last = i;
             scratch.clear();
             loop {
                 // optional prefix
@@ -439,6 +442,7 @@ fn scan(text: &str, skip: bool, mut f: impl FnMut(Range<usize>, &str)) {
                     if let (Some(h), Some(l)) = (hexval(b[j]), hexval(b[j + 1])) {
                         scratch.push(h * 16 + l);
                         j += 2;
+                        last = j;
                         if j < n && (b[j] == b' ' || b[j] == b',' || b[j] == b':') {
                             // one separator, or a comma and a space ("0x49, 0x67": a C array)
                             let sep = if b[j] == b',' && b.get(j + 1) == Some(&b' ') {
@@ -455,7 +459,8 @@ fn scan(text: &str, skip: bool, mut f: impl FnMut(Range<usize>, &str)) {
                 }
                 break;
             }
-            let end = j;
+            let end = last;
+            narrow_utf16le(&mut scratch);
             if scratch.len() >= MIN_DECODED
                 && (end >= n || !b[end].is_ascii_alphanumeric())
                 && plausible(&scratch)
@@ -502,11 +507,17 @@ fn scan(text: &str, skip: bool, mut f: impl FnMut(Range<usize>, &str)) {
                 let eng = if url { &B64URL } else { &B64 };
                 // cheap check on a prefix before decoding everything
                 let pre = &seg[..len.min(64) & !3];
-                let ok =
-                    pre.len() < 16 || eng.decode(pre).ok().is_some_and(|d| plausible_prefix(&d));
+                let ok = pre.len() < 16
+                    || eng.decode(pre).ok().is_some_and(|mut d| {
+                        narrow_utf16le(&mut d);
+                        plausible_prefix(&d)
+                    });
                 if ok {
                     scratch.clear();
-                    if eng.decode_vec(seg, &mut scratch).is_ok() && plausible(&scratch) {
+                    if eng.decode_vec(seg, &mut scratch).is_ok() && {
+                        narrow_utf16le(&mut scratch);
+                        plausible(&scratch)
+                    } {
                         if let Ok(s) = std::str::from_utf8(&scratch) {
                             f(start..j, s);
                         }
@@ -962,6 +973,29 @@ fn printable(d: &[u8]) -> bool {
     })
 }
 
+/// Decoded bytes that are ASCII text in UTF-16LE (each character followed by a zero byte, as
+/// SQL Server's `nvarchar` hex literals and PowerShell's `-EncodedCommand` base64 write it),
+/// maybe with a zero terminator, become that ASCII text in place; anything else is left as it
+/// is. At least four characters; a last odd byte (a prefix cut mid-character) is dropped.
+fn narrow_utf16le(d: &mut Vec<u8>) {
+    let pairs = d.len() / 2;
+    if pairs < 4 {
+        return;
+    }
+    let mut chars = pairs;
+    while chars > 0 && d[2 * chars - 2] == 0 && d[2 * chars - 1] == 0 {
+        chars -= 1;
+    }
+    let utf16 =
+        chars >= 4 && (0..chars).all(|k| d[2 * k + 1] == 0 && d[2 * k] != 0 && d[2 * k] < 0x80);
+    if utf16 {
+        for k in 0..chars {
+            d[k] = d[2 * k];
+        }
+        d.truncate(chars);
+    }
+}
+
 /// Like `plausible` but tolerant of a UTF-8 sequence cut at the end.
 fn plausible_prefix(d: &[u8]) -> bool {
     let valid = match std::str::from_utf8(d) {
@@ -1172,6 +1206,38 @@ mod tests {
         assert_eq!(v[0].1, "ignore rules");
         let v = all("x %69%67%6e%6f%72%65%20%72%75%6c%65%73");
         assert_eq!(v[0].1, "ignore rules");
+    }
+
+    /// A hex literal followed by a word that starts with hex digits ("0x77... exec(@s)"), and
+    /// ASCII in UTF-16LE as hex (`nvarchar`) and base64 (PowerShell's `-EncodedCommand`), maybe
+    /// zero-terminated (2026-12-06, issue 15).
+    #[test]
+    fn hex_before_a_word_and_utf16le_text_are_decoded() {
+        let hex = |t: &[u8]| t.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let utf16: Vec<u8> = "waitfor delay '0:0:5'"
+            .bytes()
+            .flat_map(|b| [b, 0])
+            .collect();
+        let v = all(&format!(
+            "set @q = 0x{} exec(@q)",
+            hex(b"waitfor delay '0:0:5'")
+        ));
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(v[0].1, "waitfor delay '0:0:5'");
+        for t in [hex(&utf16), format!("{}0000", hex(&utf16))] {
+            let v = all(&format!(
+                "declare @q nvarchar(200) select @q = 0x{t} exec(@q)"
+            ));
+            assert_eq!(v.len(), 1, "{v:?}");
+            assert_eq!(v[0].1, "waitfor delay '0:0:5'");
+        }
+        let v = all(&format!("powershell -enc {}", B64.encode(&utf16)));
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(v[0].1, "waitfor delay '0:0:5'");
+        // bytes that are not UTF-16LE ASCII stay as they are (and are no text)
+        let mut d = vec![0x41, 0, 0x42, 0, 0x43, 1, 0x44, 0];
+        narrow_utf16le(&mut d);
+        assert_eq!(d, [0x41, 0, 0x42, 0, 0x43, 1, 0x44, 0]);
     }
 
     #[test]

@@ -1273,7 +1273,57 @@ fn held_out_jailbreak_sets_of_2026_12_06_hold_their_recall() {
         ("pair-roleplay", 7),
         ("past-tense", 4),
         ("persuasion", 1),
-        ("refusal-suppression", 3),
+        // 3 -> 2 (2026-12-06, later): one row blocked with the help of an SQLI-011 hit on its
+        // quoted phrases joined by "or", which the SQL mention check now reads as prose
+        ("refusal-suppression", 2),
         ("template-persona", 12),
     ]);
+}
+
+/// Two SQL-injection sets written on 2026-12-06 by two authors who saw neither the rules nor
+/// each other's rows (130 payloads, bare and in carriers, and 130 hard negatives each: text to
+/// SQL, DBA questions, code, security teaching, everyday text). The first was read and worked
+/// on (SQLI-016, the hex and UTF-16LE decoding, the prose-sentence mention check); the second
+/// was only measured: 111/130 -> 115/130 blocked, 11 -> 8 benign. Floors per group; the second
+/// set's benign rows are counted, not listed.
+#[test]
+fn held_out_sqli_sets_of_2026_12_06_hold_their_figures() {
+    const DEV: &str = include_str!("../../tests/data/sqli-heldout-2026-12-06.jsonl");
+    const HELD: &str = include_str!("../../tests/data/sqli-heldout2-2026-12-06.jsonl");
+    // a shell line the adversarial-suffix check reads (SFX-001), not an SQL rule
+    let t = tally(DEV, |_| false, |r| r.shown.contains("go test ./..."));
+    assert_eq!(t.benign, 130);
+    t.assert(&[
+        ("tautology", 17),
+        ("comment-truncation", 15),
+        ("union", 15),
+        ("stacked", 15),
+        ("blind-time", 16),
+        ("blind-boolean-error", 15),
+        ("encoded-obfuscated", 16),
+        ("dialect-probes", 16),
+    ]);
+    let t = tally(HELD, |_| false, |_| true);
+    assert_eq!(t.benign, 130);
+    t.assert(&[
+        ("always-true", 13),
+        ("truncation", 14),
+        ("union-extract", 13),
+        ("piggyback", 14),
+        ("time-delay", 16),
+        ("inference-error", 15),
+        ("evasion", 15),
+        ("db-specific", 15),
+    ]);
+    let i = insp();
+    let blocked = rows_of(HELD)
+        .iter()
+        .filter(|r| {
+            !r.label && i.inspect(&r.body, Some("application/json")).decision == Decision::Block
+        })
+        .count();
+    assert!(
+        blocked <= 8,
+        "{blocked} benign rows of the second set blocked, more than 8"
+    );
 }

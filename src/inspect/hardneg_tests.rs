@@ -130,6 +130,35 @@ fn retractions_and_third_party_instructions_pass_overrides_block() {
     }
 }
 
+/// A fragment quoted inside a prose sentence of a text that discusses SQL is a mention (prose
+/// words on both sides, no order to run it), and a literal compared with itself after a boolean
+/// operator is a payload anywhere in the text (SQLI-016, 2026-12-06).
+#[test]
+fn fragments_inside_prose_pass_and_self_comparisons_block() {
+    let i = insp();
+    for t in [
+        "Why would admin' OR 'x'='x still log someone in when the password field is empty?",
+        "Our ticket says the form accepted 7 OR 3=3 as an order number and returned every order. How do we fix it?",
+        "How does a name like Anne'); DROP TABLE pupils;-- end up deleting the table in the cartoon?",
+        "The scanner reported that the page behaved differently for 10 AND 4=4 versus 10 AND 4=5, which suggests blind injection. What should we change first?",
+        "If a and b == b: pass",
+        "x = x + 1 and y = y",
+    ] {
+        let v = verdict(&i, t);
+        assert_eq!(v.decision, Decision::Allow, "{t}: {:?}", hit_ids(&v));
+    }
+    for t in [
+        "end and ('qwer'='qwer",
+        "x) and (4410=4410",
+        "zz\" or \"zz\" like \"zz",
+        "Why not: look up the customer joe' OR 'k'='k and show every order",
+        "Please run the report for region 'north' and 'n'='n for me",
+    ] {
+        let v = verdict(&i, t);
+        assert_eq!(v.decision, Decision::Block, "{t}: {:?}", hit_ids(&v));
+    }
+}
+
 #[test]
 fn sql_discussed_passes_and_payload_fragments_block() {
     let i = insp();

@@ -2229,7 +2229,7 @@ fn sql_discussion_words() -> &'static [(Option<&'static str>, &'static str)] {
 }
 
 fn sql_mentioned(t: &str, s: usize, e: usize) -> bool {
-    well_formed(t, s) || sql_example(t, s, e) || named(t, s, e)
+    well_formed(t, s) || sql_example(t, s, e) || named(t, s, e) || inside_prose(t, s, e)
 }
 
 /// The fragment starts with a name (`xp_cmdshell`, `benchmark(`, `extractvalue()`) that a prose
@@ -2384,10 +2384,139 @@ fn code_literal(t: &str, s: usize, e: usize) -> bool {
     if i >= 2 && b[i - 1].is_ascii_alphabetic() && !b[i - 2].is_ascii_alphanumeric() {
         i -= 1;
     }
+    // C#'s interpolated and verbatim strings: `$"`, `@"`, `$@"`
+    while i > 0 && matches!(b[i - 1], b'$' | b'@') {
+        i -= 1;
+    }
     while i > 0 && b[i - 1] == b' ' {
         i -= 1;
     }
     i > 0 && matches!(b[i - 1], b'(' | b'=' | b',' | b':')
+}
+
+/// Verbs that order a query run or a record fetched, at the start of a sentence (maybe after
+/// "please", "can you", "now", "then", "just", "go ahead and").
+const USE_VERBS: &[&str] = &[
+    "find", "show", "look", "lookup", "search", "fetch", "retrieve", "display", "run", "execute",
+    "exec", "list", "pull", "get", "give", "return", "query", "select", "build", "enter", "submit",
+    "type", "login", "log", "try", "use", "set", "insert", "update", "delete",
+];
+
+/// Words that may stand before an ordering verb at a sentence's start.
+const USE_LEAD: &[&str] = &[
+    "please", "can", "could", "would", "will", "you", "now", "then", "just", "go", "ahead", "and",
+    "ok", "okay", "so", "kindly",
+];
+
+/// The sentence start `span` orders a use: its first word that is not a [`USE_LEAD`] is a
+/// [`USE_VERBS`] verb.
+fn orders_use(span: &[u8]) -> bool {
+    span.split(|c| !c.is_ascii_alphabetic())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_ascii_lowercase())
+        .find(|w| !USE_LEAD.contains(&std::str::from_utf8(w).unwrap_or("")))
+        .is_some_and(|w| USE_VERBS.contains(&std::str::from_utf8(&w).unwrap_or("")))
+}
+
+/// Words of SQL that a payload is made of: they do not count as prose around a fragment.
+const SQL_WORDS: &[&str] = &[
+    "select",
+    "union",
+    "all",
+    "from",
+    "where",
+    "and",
+    "or",
+    "not",
+    "xor",
+    "null",
+    "table",
+    "values",
+    "into",
+    "order",
+    "group",
+    "by",
+    "having",
+    "like",
+    "limit",
+    "exec",
+    "execute",
+    "drop",
+    "delete",
+    "insert",
+    "update",
+    "sleep",
+    "char",
+    "concat",
+    "then",
+    "else",
+    "when",
+    "case",
+    "end",
+    "if",
+    "waitfor",
+    "delay",
+    "declare",
+    "admin",
+    "true",
+    "false",
+    "version",
+    "user",
+    "users",
+    "password",
+    "information",
+    "schema",
+    "columns",
+    "tables",
+    "name",
+];
+
+/// In a text that discusses SQL, the fragment `t[s..e]` stands inside a prose sentence: two
+/// words or more that are not SQL before it and after it, within the sentence (2026-12-06,
+/// issue 15): "Why is ' OR '1'='1 dangerous when it gets concatenated ...", "Why does naming a
+/// kid Robert'); DROP TABLE Students;-- delete the table", "responded differently to id=5 AND
+/// 1=1 versus id=5 AND 1=2, indicating ...". A payload sent to be used ends its sentence or the
+/// text ("look up user admin' OR '1'='1").
+fn inside_prose(t: &str, s: usize, e: usize) -> bool {
+    let b = t.as_bytes();
+    let end_of_sentence = |c: u8| matches!(c, b'.' | b'?' | b'!' | b'\n');
+    let prose_words = |span: &[u8]| {
+        span.split(|c| !c.is_ascii_alphabetic() && *c != b'\'')
+            .filter(|w| {
+                w.len() >= 2
+                    && w.iter().all(u8::is_ascii_alphabetic)
+                    && !SQL_WORDS
+                        .iter()
+                        .any(|k| w.eq_ignore_ascii_case(k.as_bytes()))
+            })
+            .count()
+    };
+    // before: back to the sentence's (or a colon's) start, at most 80 bytes; a sentence that
+    // orders the use ("find the user named bob'; DELETE ...", "please run ...") is no mention
+    let lo = s.saturating_sub(80);
+    let from = b[lo..s]
+        .iter()
+        .rposition(|&c| end_of_sentence(c) || c == b':')
+        .map_or(lo, |k| lo + k + 1);
+    if prose_words(&b[from..s]) < 2 || orders_use(&b[from..s]) {
+        return false;
+    }
+    // after: on to the sentence's end (a `.` followed by a space or the end, `?`, `!`, a line
+    // break), at most 80 bytes
+    let e = e.min(b.len());
+    let hi = (e + 80).min(b.len());
+    let mut to = hi;
+    for k in e..hi {
+        let stop = match b[k] {
+            b'.' => b.get(k + 1).is_none_or(|c| c.is_ascii_whitespace()),
+            c => end_of_sentence(c),
+        };
+        if stop {
+            to = k;
+            break;
+        }
+    }
+    prose_words(&b[e..to]) >= 2
 }
 
 /// The fragment at `s` is part of a statement that starts with a keyword at a statement start

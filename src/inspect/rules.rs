@@ -66,6 +66,7 @@ pub fn gate(id: &str) -> Option<Gate> {
     match id {
         "SQLI-008" => Some(gate_sqli_008),
         "SQLI-011" => Some(gate_sqli_011),
+        "SQLI-016" => Some(gate_sqli_016),
         "JB-001" => Some(gate_jb_001),
         "JB-007" => Some(gate_jb_007),
         _ => None,
@@ -116,6 +117,110 @@ fn gate_sqli_011(view: &[u8], start: usize, end: usize) -> bool {
         || w.starts_with(b"&&")
 }
 
+/// SQLI-016's comparison operator (`=` or `like`) at `view[start..end]` has a number or a quoted
+/// word on its left ([`left_literal`]; `x = 5` in code has neither). Whether the right one is
+/// the same is the veto's question ([`not_a_self_comparison`]).
+fn gate_sqli_016(view: &[u8], start: usize, _end: usize) -> bool {
+    left_literal(view, start).is_some()
+}
+
+/// SQLI-016's match `view[start..end]` is no comparison of a literal with itself: its operator
+/// is the last `=` or `like` of the match.
+fn not_a_self_comparison(view: &[u8], start: usize, end: usize) -> bool {
+    let m = &view[start..end];
+    let op = match m.iter().rposition(|&b| b == b'=') {
+        Some(k) => Some((start + k, start + k + 1)),
+        None => m
+            .windows(4)
+            .rposition(|w| w == b"like")
+            .map(|k| (start + k, start + k + 4)),
+    };
+    !op.is_some_and(|(s, e)| self_comparison(view, s, e))
+}
+
+/// The comparison operator at `view[op..op_end]` (`=`, `==`, `like`) has the same literal on
+/// both sides (2026-12-06, issue 15): a number, or a word in quotes, maybe in brackets
+/// (`9416=9416`, `'nchh'='nchh`, `("x" like "x`, `n'a' = n'a'`), with nothing after the right
+/// one that continues an expression (`x = x + 1`). The boundary tests of injection tools close
+/// a query's own bracket or quote with such a comparison: `) and (9416=9416`.
+pub(super) fn self_comparison(view: &[u8], op: usize, op_end: usize) -> bool {
+    let Some(left) = left_literal(view, op) else {
+        return false;
+    };
+    // the right operand: on over `==`'s second `=`, spaces, brackets, `n` and one quote
+    let mut j = op_end;
+    while j < view.len() && matches!(view[j], b'=' | b' ' | b'(') {
+        j += 1;
+    }
+    if j + 1 < view.len() && view[j] == b'n' && sql_quote(view[j + 1]) {
+        j += 1;
+    }
+    if j < view.len() && sql_quote(view[j]) {
+        j += 1;
+    }
+    let right_start = j;
+    while j < view.len() && j - right_start < 24 && sql_literal(view[j]) {
+        j += 1;
+    }
+    if view[right_start..j] != *left || (j < view.len() && sql_literal(view[j])) {
+        return false;
+    }
+    // `x = x + 1` goes on; `1=1--` is a comment
+    if j < view.len() && sql_quote(view[j]) {
+        j += 1;
+    }
+    while j < view.len() && view[j] == b' ' {
+        j += 1;
+    }
+    match view.get(j) {
+        Some(b'+' | b'*' | b'/' | b'%' | b'^' | b'(' | b'[') => view.get(j + 1) == Some(&b'*'),
+        Some(b'-') => view.get(j + 1) == Some(&b'-'),
+        _ => true,
+    }
+}
+
+fn sql_literal(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'.')
+}
+
+fn sql_quote(b: u8) -> bool {
+    matches!(b, b'\'' | b'"' | b'`')
+}
+
+/// The left operand of the comparison operator at `view[op]`, when it is a number or a quoted
+/// word (a bare word is a column or a variable: `b == b` in code).
+fn left_literal(view: &[u8], op: usize) -> Option<&[u8]> {
+    // back over `==`'s first `=`, a space and a closing quote
+    let mut i = op;
+    while i > 0 && view[i - 1] == b'=' {
+        i -= 1;
+    }
+    while i > 0 && view[i - 1] == b' ' {
+        i -= 1;
+    }
+    if i > 0 && sql_quote(view[i - 1]) {
+        i -= 1;
+    }
+    let end = i;
+    while i > 0 && end - i < 24 && sql_literal(view[i - 1]) {
+        i -= 1;
+    }
+    if i == end {
+        return None;
+    }
+    if i > 0 && sql_quote(view[i - 1]) {
+        return Some(&view[i..end]);
+    }
+    // a number: its digits, after a byte that is not a word byte
+    let digits = view[i..end]
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let d = end - digits;
+    (digits > 0 && (d == 0 || !word_byte(view[d - 1]))).then_some(&view[d..end])
+}
+
 /// A `\w` byte of the ASCII regexes (`\b` is a change between these and the others).
 fn word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
@@ -160,6 +265,7 @@ pub fn veto(id: &str) -> Option<Veto> {
         "PL-001" | "PL-002" | "PL-005" | "ML-002" => Some(declarative_leak_verb),
         "JB-003" => Some(limits_of_a_domain),
         "SQLI-011" => Some(quoted_phrases_joined),
+        "SQLI-016" => Some(not_a_self_comparison),
         "ML-008" => Some(protective_sentence),
         _ => None,
     }
@@ -859,9 +965,9 @@ static BUILTIN: &[BuiltinRule] = &[
         ["--", "#", "/*", "%00"],
         r#"(?:[\w)]['"`]\)*(?:--|#|/\*|;? ?%00)|^ ?['"`]\)* ?(?:--|#|/\*)|[\w)]['"`] ?\)* ?(?:--|#|/\*) ?$|['"`] ?\)* ?(?:and|or) [^'"]{0,60}(?:;|\)) ?(?:--|#|/\*))"#),
     rule!("SQLI-003", "sqli", 60,
-        "UNION-based extraction: union select null,null / 1,2,3 / @@version / information_schema; a catalog name cut off by a comment",
+        "UNION-based extraction: union select null,null / 1,2,3 / @@version / information_schema; a catalog name cut off by a comment; 1.0e0union select; uniunionon selselectect (a keyword nested in itself, for filters that strip it once)",
         ["union", "information_schema", "sysobjects", "syscolumns", "@@version"],
-        r#"(?:\bunion (?:all |distinct )?\(* ?select ?\(* ?(?:(?:null|-?\d+|'[^']{0,20}'|"[^"]{0,20}"|0x[0-9a-f]+|@@\w+|char ?\([^)]{0,30}\)|concat\w* ?\([^)]{0,80}\)|version ?\(\)|user ?\(\)|database ?\(\)|\w+ ?\(\)) ?(?:,|from|--|#|/\*|$|\)) ?){1,}|\bunion (?:all )?select\b.{0,240}?\b(?:information_schema|sysobjects|syscolumns|sys\.\w+|mysql\.user|pg_catalog|pg_shadow|pg_user|all_tables|user_tables|sqlite_master|msysobjects|@@version|table_name|column_name|username|password|passwd|user_password)|(?:^|[ (=])(?:[\w.-]{0,20}|[\w.-]{1,20}'[\w-]{1,20})['"`]\)* ?union (?:all |distinct )?\(* ?select|\) ?union (?:all |distinct )?\(* ?select ?(?:null|\d|\(|@@|char)|(?:--|#|/\*)[^\n]{0,20}\bunion (?:all )?select|(?:^|[=( ])-\d+[ (]*union (?:all )?select|\b(?:information_schema\.\w+|sysobjects|syscolumns|@@version)\x20?\)*\x20?(?:--|#|/\*))"#),
+        r#"(?:\bunion (?:all |distinct )?\(* ?select ?\(* ?(?:(?:null|-?\d+|'[^']{0,20}'|"[^"]{0,20}"|0x[0-9a-f]+|@@\w+|char ?\([^)]{0,30}\)|concat\w* ?\([^)]{0,80}\)|version ?\(\)|user ?\(\)|database ?\(\)|\w+ ?\(\)) ?(?:,|from|--|#|/\*|$|\)) ?){1,}|\bunion (?:all )?select\b.{0,240}?\b(?:information_schema|sysobjects|syscolumns|sys\.\w+|mysql\.user|pg_catalog|pg_shadow|pg_user|all_tables|user_tables|sqlite_master|msysobjects|@@version|table_name|column_name|username|password|passwd|user_password)|(?:^|[ (=])(?:[\w.%-]{0,20}|[\w.-]{1,20}'[\w-]{1,20})['"`]\)* ?union (?:all |distinct )?\(* ?select|\d(?:\.\d+)?(?:e-?\d+)?union (?:all |distinct )?\(* ?select\b|\buniunionon\b|\bselselectect\b|\) ?union (?:all |distinct )?\(* ?select ?(?:null|\d|\(|@@|char)|(?:--|#|/\*)[^\n]{0,20}\bunion (?:all )?select|(?:^|[=( ])-\d+[ (]*union (?:all )?select|\b(?:information_schema\.\w+|sysobjects|syscolumns|@@version)\x20?\)*\x20?(?:--|#|/\*))"#),
     rule!("SQLI-004", "sqli", 60,
         "stacked query after a quote: '; drop table, '); shutdown, ; exec xp_; a text that starts with one (; begin declare @v)",
         [";drop", "; drop", ";delete", "; delete", ";insert", "; insert", ";update", "; update", ";shutdown", "; shutdown", ";exec", "; exec", ";declare", "; declare", ";alter", "; alter", ";create", "; create", ";truncate", "; truncate", ";waitfor", "; waitfor", ";select", "; select", ";set", "; set", ";grant", "; grant", ";union", "; union", ";call", "; call", ";begin", "; begin", ";if", "; if", ";load", "; load", ";rename", "; rename", ";desc", "; desc", ";show", "; show", ";xp_", "; xp_"],
@@ -879,9 +985,9 @@ static BUILTIN: &[BuiltinRule] = &[
         ["char(", "char (", "chr(", "chr (", "concat", "0x", "unhex"],
         r#"(?:\b(?:n?char|chr) ?\( ?\d+ ?\) ?(?:\+|\|\||,) ?(?:n?char|chr) ?\(|\b(?:n?char|chr) ?\( ?\d+ ?(?:,|\)\|\|) ?\d+|\bconcat(?:_ws)? ?\( ?0x[0-9a-f]+|\b(?:unhex|0x[0-9a-f]{6,}) ?(?:,|\)) ?\(? ?select\b|=0x[0-9a-f]{6,}\b|\bselect 0x[0-9a-f]{6,})"#),
     rule!("SQLI-008", "sqli", 55,
-        "quote break into a boolean subquery or function: ' and (select, ' or exists(, ' and ascii(",
-        ["'", "\"", "`", ")", "case", "if(", "if (", "ascii", "ord(", "ord (", "select"],
-        r#"(?:['"`)] ?(?:and|or|&&|\|\||xor|div|\+|\|\|) (?:\d+ ?(?:=|<|>|<>) ?)?[( ]*(?:(?:select|case)\b|(?:exists|ascii|substring|substr|length|mid|ord|updatexml|extractvalue|if|char|chr|cast|convert|sleep|benchmark|count|bitand) ?\()|\bcase when \(* ?\d+ ?(?:=|<|>|<>) ?\d+|\bif ?\( ?\d+ ?(?:=|<|>|<>) ?\d+ ?,|(?:and|or) \(* ?(?:ascii|ord) ?\( ?(?:substring|substr|mid) ?\(|^ ?(?:and|or|&&|\|\|) ?\(+ ?select\b|\b(?:and|or) -?\d+ in ?\( ?select\b)"#),
+        "quote break into a boolean subquery or function: ' and (select, ' or exists(, ' and ascii(; a number and a compared probe function: 1 and substring(@@version,1,1)='5', 1 and version() like",
+        ["'", "\"", "`", ")", "case", "if(", "if (", "ascii", "ord(", "ord (", "select", "substr", "mid(", "mid (", "length(", "length (", "char(", "char (", "sleep", "benchmark", "version(", "version (", "database(", "database (", "user(", "user (", "user_name", "db_name", "current_user", "schema(", "schema ("],
+        r#"(?:['"`)] ?(?:and|or|&&|\|\||xor|div|\+|\|\|) (?:\d+ ?(?:=|<|>|<>) ?)?[( ]*(?:(?:select|case)\b|(?:exists|ascii|substring|substr|length|mid|ord|updatexml|extractvalue|if|char|chr|cast|convert|sleep|benchmark|count|bitand) ?\()|\bcase when \(* ?\d+ ?(?:=|<|>|<>) ?\d+|\bif ?\( ?\d+ ?(?:=|<|>|<>) ?\d+ ?,|(?:and|or) \(* ?(?:ascii|ord) ?\( ?(?:substring|substr|mid) ?\(|^ ?(?:and|or|&&|\|\|) ?\(+ ?select\b|\b(?:and|or) -?\d+ in ?\( ?select\b|\b\d+ (?:and|or|&&|\|\|) [( ]*(?:ascii|substring|substr|mid|ord|length|char|sleep|benchmark|version|sqlite_version|database|user|current_user|schema|db_name|user_name) ?\([^)]{0,60}\)[) ]*(?:=|<>|!=|<|>|like|between)\s?)"#),
     rule!("SQLI-014", "sqli", 55,
         "a subquery in a payload's position: 1 and (select ...), (select * / 1 / count( / sleep( ...; dropped inside a well-formed statement or a code string literal (mention.rs)",
         ["select"],
@@ -890,10 +996,14 @@ static BUILTIN: &[BuiltinRule] = &[
         "a boolean fragment that opens the text (maybe after a value and a quote): or a=a, ' and a='a, OR x=y#, or 'a'='a, 1' and t = '1; kept only with equal operands, a quote left open or a comment after (mention.rs)",
         ["=", "like"],
         r#"^ ?(?:[\w@.-]{0,24}['"`])?\){0,4} ?(?:or|and|xor|\|\||&&) \({0,4} ?n?['"]?[\w$.]{0,20}['"]? ?(?:=|<>|!=|like) ?n?['"]?[\w$.+'"|]{1,30}"#),
+    rule!("SQLI-016", "sqli", 55,
+        "a boolean operator before a literal compared with itself, anywhere in the text: ) and (9416=9416, end and ('x'='x, or \"a\" like \"a (rules::self_comparison)",
+        ["=", "like"],
+        r#"(?:\b(?:and|or|xor)|&&|\|\|) (?:n?['"`][\w$.]{1,24}['"`]?|\b\d{1,24})\x20?(?:=|like) (?:n['"])?[\w$.]{1,24}"#),
     rule!("SQLI-009", "sqli", 55,
         "column-count probing / quote break with order by, group by, having",
         ["order by", "group by", "having", "orderby", "groupby"],
-        r#"(?:['"`)] ?(?:(?:as \w+ )?where \d+ ?= ?\d+ )?(?:order|group) by \d+|(?:order|group) by \d+ ?(?:--|#|/\*|%23|;)|['"`)] ?having \d+ ?=|\border by \d{1,3}(?:,\d{1,3}){3,})"#),
+        r#"(?:['"`)] ?(?:(?:as \w+ )?where \d+ ?= ?\d+ )?(?:order|group) by \d+|(?:order|group) by \d+(?: ?, ?\d+)* ?(?:--|#|/\*|%23|;)|['"`)] ?having \d+ ?=|\border by \d{1,3}(?:,\d{1,3}){3,})"#),
     rule!("SQLI-010", "sqli", 45,
         "DB fingerprint / credential store probes: @@datadir, mysql.user, pg_shadow, syslogins",
         ["@@", "sysusers", "syslogins", "mysql.user", "pg_", "msysobjects", "all_users"],
