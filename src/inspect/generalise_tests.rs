@@ -1284,7 +1284,7 @@ fn held_out_jailbreak_sets_of_2026_12_06_hold_their_recall() {
 /// each other's rows (130 payloads, bare and in carriers, and 130 hard negatives each: text to
 /// SQL, DBA questions, code, security teaching, everyday text). The first was read and worked
 /// on (SQLI-016, the hex and UTF-16LE decoding, the prose-sentence mention check); the second
-/// was only measured: 111/130 -> 115/130 blocked, 11 -> 8 benign. Floors per group; the second
+/// was only measured: 111/130 -> 116/130 blocked, 11 -> 8 benign. Floors per group; the second
 /// set's benign rows are counted, not listed.
 #[test]
 fn held_out_sqli_sets_of_2026_12_06_hold_their_figures() {
@@ -1311,7 +1311,7 @@ fn held_out_sqli_sets_of_2026_12_06_hold_their_figures() {
         ("union-extract", 13),
         ("piggyback", 14),
         ("time-delay", 16),
-        ("inference-error", 15),
+        ("inference-error", 16),
         ("evasion", 15),
         ("db-specific", 15),
     ]);

@@ -159,6 +159,40 @@ fn fragments_inside_prose_pass_and_self_comparisons_block() {
     }
 }
 
+/// Payload constructs of injection tools read since 2026-12-06 (SQLI-003/005/008/009/014 and the
+/// hex decoding), each beside a well-formed statement with the same words.
+#[test]
+fn tool_payload_constructs_block_and_their_statements_pass() {
+    let i = insp();
+    for t in [
+        "HAVING 1=1#",
+        "' group by login having 1=1--",
+        "or true--",
+        "IF(5511=5511) SELECT 5511 ELSE DROP FUNCTION abcd--",
+        "1' rlike sleep(5)",
+        "' (select top 1 name from sysobjects)",
+        "1 GROUP BY 1,2,3,4--",
+        "-1.0e0union select 1,user()-- -",
+        "-1 UNIunionON SELselectECT 1,2--",
+        "1 AND SUBSTRING(@@version,1,1)='8'",
+        "2 and db_name() like 'prod%'",
+        "declare @c nvarchar(100) set @c = 0x770061006900740066006f0072002000640065006c00610079002000270030003a0030003a0039002700 exec(@c)",
+    ] {
+        let v = verdict(&i, t);
+        assert_eq!(v.decision, Decision::Block, "{t}: {:?}", hit_ids(&v));
+    }
+    for t in [
+        "SELECT dept, COUNT(*) FROM emp GROUP BY dept HAVING COUNT(*) > 1 ORDER BY 2 DESC;",
+        "IF (@qty = 0) SELECT 'out of stock' ELSE SELECT 'in stock';",
+        "UPDATE items SET price = (SELECT TOP 1 price FROM history WHERE history.id = items.id);",
+        "Our seed is 0x9E3779B97F4A7C15 and the mask is 0xFFFF0000; is that a good hash constant?",
+        "I sleep about 7 hours and like to run 2 or 3 times a week.",
+    ] {
+        let v = verdict(&i, t);
+        assert_eq!(v.decision, Decision::Allow, "{t}: {:?}", hit_ids(&v));
+    }
+}
+
 #[test]
 fn sql_discussed_passes_and_payload_fragments_block() {
     let i = insp();
