@@ -676,11 +676,13 @@ fn sse_guard_cost() {
 /// that must be real, a dictated opening, the ask moved into the past; about 250 terms, all
 /// multi-word but the era markers; ceiling 885 M -> 935 M; the harmful-goal and demand terms
 /// they act with are in the context lexicon, built on first use, not here), 942.4 M with the
-/// persuasion techniques' cues after them (about 110 terms; ceiling 950 M). The ceiling keeps a rule pack or lexicon change from silently
+/// persuasion techniques' cues after them (about 110 terms; ceiling 950 M), 985.2 M with the
+/// lexicon classes' words split in two (2026-12-06: about 330 terms, "ig nore", "instruc tions";
+/// ceiling 1,000 M). The ceiling keeps a rule pack or lexicon change from silently
 /// growing it again.
 #[test]
 fn configure_cost() {
-    const CEILING: u64 = 950_000_000;
+    const CEILING: u64 = 1_000_000_000;
     let wasm = common::wasm_path();
     println!("| config | wasm ops to start and configure one VM |");
     println!("|---|---:|");

@@ -143,6 +143,12 @@ fn fragments_inside_prose_pass_and_self_comparisons_block() {
         "The scanner reported that the page behaved differently for 10 AND 4=4 versus 10 AND 4=5, which suggests blind injection. What should we change first?",
         "If a and b == b: pass",
         "x = x + 1 and y = y",
+        // a `?` in a URL and the `:` of a time do not end the sentence
+        "Incident note: at 02:14 UTC the WAF logged GET /shop?id=7' OR 'z'='z from 192.0.2.10; the app returned 500 and nothing left the system. Can you summarise it?",
+        "Please polish this finding: the sort parameter is open to blind SQL injection; appending ;WAITFOR DELAY '0:0:5'-- to it caused a steady five-second delay. Add a remediation paragraph.",
+        "Write a detection rule: alert when EXEC xp_cmdshell is run by any login other than svc_ops, and page whoever is on call.",
+        // a doubled quote inside a literal of a well-formed statement
+        "How do I match names with apostrophes? SELECT * FROM pets WHERE name = 'Rover''s Toy' OR name LIKE 'Max''s%'; is doubling the quote portable?",
     ] {
         let v = verdict(&i, t);
         assert_eq!(v.decision, Decision::Allow, "{t}: {:?}", hit_ids(&v));
@@ -186,6 +192,7 @@ fn tool_payload_constructs_block_and_their_statements_pass() {
         "IF (@qty = 0) SELECT 'out of stock' ELSE SELECT 'in stock';",
         "UPDATE items SET price = (SELECT TOP 1 price FROM history WHERE history.id = items.id);",
         "Our seed is 0x9E3779B97F4A7C15 and the mask is 0xFFFF0000; is that a good hash constant?",
+        "Weekly totals: SELECT region, SUM(units) AS units FROM sales GROUP BY region ORDER BY 2;",
         "I sleep about 7 hours and like to run 2 or 3 times a week.",
     ] {
         let v = verdict(&i, t);

@@ -158,10 +158,18 @@ impl Lexicon {
                     .split_once('=')
                     .ok_or_else(|| err("class without `=`"))?;
                 let name = name.trim();
+                // `@NAME~ = ...`: the class's one-word members also match split in two
+                let (name, split) = match name.strip_suffix('~') {
+                    Some(n) => (n.trim_end(), true),
+                    None => (name, false),
+                };
                 if name.is_empty() || !name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
                     return Err(err("class names are upper-case letters and `_`"));
                 }
-                let expanded = expand(alts.trim(), &classes).map_err(|m| err(&m))?;
+                let mut expanded = expand(alts.trim(), &classes).map_err(|m| err(&m))?;
+                if split {
+                    expanded = with_splits(&expanded);
+                }
                 classes.insert(name.to_owned(), expanded);
                 continue;
             }
@@ -394,6 +402,35 @@ impl Lexicon {
             }
         }
     }
+}
+
+/// Shortest word [`with_splits`] splits, and shortest piece it leaves.
+const SPLIT_MIN_WORD: usize = 6;
+const SPLIT_MIN_PIECE: usize = 2;
+
+/// The alternatives `alts` (`a|b|...`) and, for each one-word ASCII member of six letters or
+/// more, its spellings with one space inside (`ignore` -> `ig_nore`, `ign_ore`, `igno_re`;
+/// `instruction*` -> `in_struction*`, ...): words broken by a space or a line break inside them
+/// ("Ig nore previ ous instruc tions", issue 15 item 5), read like the whole words.
+fn with_splits(alts: &str) -> String {
+    let mut out = String::from(alts);
+    for alt in alts.split('|') {
+        let (core, star) = match alt.strip_suffix('*') {
+            Some(c) => (c, "*"),
+            None => (alt, ""),
+        };
+        if core.len() < SPLIT_MIN_WORD || !core.bytes().all(|b| b.is_ascii_lowercase()) {
+            continue;
+        }
+        for k in SPLIT_MIN_PIECE..=core.len() - SPLIT_MIN_PIECE {
+            out.push('|');
+            out.push_str(&core[..k]);
+            out.push('_');
+            out.push_str(&core[k..]);
+            out.push_str(star);
+        }
+    }
+    out
 }
 
 /// Expands the `@NAME` alternatives of a slot with the word classes defined so far. An

@@ -44,6 +44,11 @@ const OVERRIDES: &[&str] = &[
 /// string literal it is how SQL nests, discussed or not.
 const SUBQUERY: &str = "SQLI-014";
 
+/// Column positions after `order by` / `group by` (`SQLI-009`): at the end of a well-formed
+/// statement (`... GROUP BY store ORDER BY 1;`) they are how SQL sorts, discussed or not
+/// (2026-12-06).
+const POSITIONS: &str = "SQLI-009";
+
 /// A boolean fragment opening the text (`SQLI-015`, maybe after a value and a quote): a payload only with
 /// equal operands, a quote left open or a comment after it.
 const FRAGMENT: &str = "SQLI-015";
@@ -115,7 +120,8 @@ pub(super) fn apply(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: 
             (
                 mk,
                 (sql_frame && sql_mentioned(t, h.start, h.end))
-                    || (r.id == SUBQUERY && nested_subquery(t, h.start, h.end)),
+                    || (r.id == SUBQUERY && nested_subquery(t, h.start, h.end))
+                    || (r.id == POSITIONS && well_formed(t, h.start)),
             )
         } else if r.id == ADDRESSED {
             // an instruction addressed to the model inside content: quoting is how documents
@@ -2448,12 +2454,6 @@ const SQL_WORDS: &[&str] = &[
     "sleep",
     "char",
     "concat",
-    "then",
-    "else",
-    "when",
-    "case",
-    "end",
-    "if",
     "waitfor",
     "delay",
     "declare",
@@ -2479,7 +2479,13 @@ const SQL_WORDS: &[&str] = &[
 /// text ("look up user admin' OR '1'='1").
 fn inside_prose(t: &str, s: usize, e: usize) -> bool {
     let b = t.as_bytes();
-    let end_of_sentence = |c: u8| matches!(c, b'.' | b'?' | b'!' | b'\n');
+    // `.`, `?`, `!` and `:` end a sentence before a space or the end (not in `/product?id=`,
+    // `203.0.113.45`, `'0:0:5'`); a line break always
+    let ends_at = |k: usize| match b[k] {
+        b'\n' => true,
+        b'.' | b'?' | b'!' | b':' => b.get(k + 1).is_none_or(|c| c.is_ascii_whitespace()),
+        _ => false,
+    };
     let prose_words = |span: &[u8]| {
         span.split(|c| !c.is_ascii_alphabetic() && *c != b'\'')
             .filter(|w| {
@@ -2494,10 +2500,7 @@ fn inside_prose(t: &str, s: usize, e: usize) -> bool {
     // before: back to the sentence's (or a colon's) start, at most 80 bytes; a sentence that
     // orders the use ("find the user named bob'; DELETE ...", "please run ...") is no mention
     let lo = s.saturating_sub(80);
-    let from = b[lo..s]
-        .iter()
-        .rposition(|&c| end_of_sentence(c) || c == b':')
-        .map_or(lo, |k| lo + k + 1);
+    let from = (lo..s).rev().find(|&k| ends_at(k)).map_or(lo, |k| k + 1);
     if prose_words(&b[from..s]) < 2 || orders_use(&b[from..s]) {
         return false;
     }
@@ -2505,17 +2508,7 @@ fn inside_prose(t: &str, s: usize, e: usize) -> bool {
     // break), at most 80 bytes
     let e = e.min(b.len());
     let hi = (e + 80).min(b.len());
-    let mut to = hi;
-    for k in e..hi {
-        let stop = match b[k] {
-            b'.' => b.get(k + 1).is_none_or(|c| c.is_ascii_whitespace()),
-            c => end_of_sentence(c),
-        };
-        if stop {
-            to = k;
-            break;
-        }
-    }
+    let to = (e..hi).find(|&k| b[k] != b':' && ends_at(k)).unwrap_or(hi);
     prose_words(&b[e..to]) >= 2
 }
 
@@ -2560,11 +2553,25 @@ fn well_formed(t: &str, s: usize) -> bool {
         }
     }
     let Some(p) = kw else { return false };
-    let stmt = &t[p..s];
+    // a fragment that opens with a word before its quote (`\sTylenol' OR ...` of `name =
+    // 'Children''s Tylenol' OR ...`): the parity is the one at that quote
+    let bs = &t.as_bytes()[s..];
+    let space = bs.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    let lead = space
+        + bs[space..]
+            .iter()
+            .take(24)
+            .take_while(|&&c| word(c))
+            .count();
+    let q = match bs.get(lead) {
+        Some(b'\'' | b'"') if lead > space => s + lead,
+        _ => s,
+    };
+    let stmt = &t[p..q];
     // quote parity: an odd count means the fragment's first quote closes a literal
     let single = stmt.matches('\'').count() - 2 * stmt.matches("''").count();
     let double = stmt.matches('"').count();
-    let first = t[s..].chars().next().unwrap_or(' ');
+    let first = t[q..].chars().next().unwrap_or(' ');
     match first {
         '\'' => !single.is_multiple_of(2) && double.is_multiple_of(2),
         '"' => !double.is_multiple_of(2) && single.is_multiple_of(2),
