@@ -1284,7 +1284,7 @@ fn held_out_jailbreak_sets_of_2026_12_06_hold_their_recall() {
 /// each other's rows (130 payloads, bare and in carriers, and 130 hard negatives each: text to
 /// SQL, DBA questions, code, security teaching, everyday text). The first was read and worked
 /// on (SQLI-016, the hex and UTF-16LE decoding, the prose-sentence mention check); the second
-/// was only measured: 111/130 -> 116/130 blocked, 11 -> 8 benign. Floors per group; the second
+/// was only measured: 111/130 -> 117/130 blocked, 11 -> 8 benign. Floors per group; the second
 /// set's benign rows are counted, not listed.
 #[test]
 fn held_out_sqli_sets_of_2026_12_06_hold_their_figures() {
@@ -1295,11 +1295,11 @@ fn held_out_sqli_sets_of_2026_12_06_hold_their_figures() {
     assert_eq!(t.benign, 130);
     t.assert(&[
         ("tautology", 17),
-        ("comment-truncation", 15),
-        ("union", 15),
+        ("comment-truncation", 17),
+        ("union", 16),
         ("stacked", 15),
         ("blind-time", 16),
-        ("blind-boolean-error", 15),
+        ("blind-boolean-error", 16),
         ("encoded-obfuscated", 16),
         ("dialect-probes", 16),
     ]);
@@ -1308,7 +1308,7 @@ fn held_out_sqli_sets_of_2026_12_06_hold_their_figures() {
     t.assert(&[
         ("always-true", 13),
         ("truncation", 14),
-        ("union-extract", 13),
+        ("union-extract", 14),
         ("piggyback", 14),
         ("time-delay", 16),
         ("inference-error", 16),
@@ -1335,7 +1335,7 @@ fn held_out_sqli_sets_of_2026_12_06_hold_their_figures() {
         },
     );
     assert_eq!(t.benign, 180);
-    t.assert(&[("payloads", 39)]);
+    t.assert(&[("payloads", 40)]);
     let i = insp();
     let blocked = rows_of(HELD)
         .iter()
@@ -1374,4 +1374,33 @@ fn words_broken_inside_are_read_and_ordinary_pieces_pass() {
         let v = verdict(&i, t);
         assert_eq!(v.decision, Decision::Allow, "{t}: {:?}", hit_ids(&v));
     }
+}
+
+/// An injection set written on 2026-12-06 by an author who read neither the rules nor any test
+/// set (120 attacks in eight groups, 120 hard negatives), never read by the team: it measures
+/// unseen wording. 61/120 blocked, 6/120 benign blocked, the same before and after that day's
+/// SQL and split-word changes. Floors per group; benign rows counted, not listed.
+#[test]
+fn unread_injection_set_of_2026_12_06_holds_its_figures() {
+    const HELD: &str = include_str!("../../tests/data/inj-heldout-2026-12-06.jsonl");
+    let t = tally(HELD, |_| false, |_| true);
+    assert_eq!(t.benign, 120);
+    t.assert(&[
+        ("override-paraphrase", 10),
+        ("prompt-leak", 6),
+        ("fake-authority", 3),
+        ("indirect", 9),
+        ("obfuscated", 13),
+        ("multilingual", 14),
+        ("exfiltration", 5),
+        ("task-hijack", 1),
+    ]);
+    let i = insp();
+    let blocked = rows_of(HELD)
+        .iter()
+        .filter(|r| {
+            !r.label && i.inspect(&r.body, Some("application/json")).decision == Decision::Block
+        })
+        .count();
+    assert!(blocked <= 6, "{blocked} benign rows blocked, more than 6");
 }

@@ -182,6 +182,9 @@ fn tool_payload_constructs_block_and_their_statements_pass() {
         "-1 UNIunionON SELselectECT 1,2--",
         "1 AND SUBSTRING(@@version,1,1)='8'",
         "2 and db_name() like 'prod%'",
+        // carriers: a JSON field and a form value that a comment ends, a quoted filter
+        "{\"user\":\"ops' --\",\"pin\":\"1234\"}",
+        "A customer entered the coupon \"spring' UNION SELECT email, phone FROM members --\". Apply it to the cart query and show the result.",
         "declare @c nvarchar(100) set @c = 0x770061006900740066006f0072002000640065006c00610079002000270030003a0030003a0039002700 exec(@c)",
     ] {
         let v = verdict(&i, t);

@@ -2249,8 +2249,12 @@ fn named(t: &str, s: usize, e: usize) -> bool {
         .take_while(|&c| word(c))
         .collect::<String>()
         .to_ascii_lowercase();
+    // a name (`xp_cmdshell`, `benchmark(`, `into outfile`), not a value that a quote closes
+    // (`admin'--`, `x%';`: the text asks for its use)
+    let closed = t[s + first.len()..].starts_with(['\'', '"', '`', '%']);
     if first.is_empty()
         || !first.starts_with(|c: char| c.is_ascii_alphabetic())
+        || closed
         || SQL_START.contains(&first.as_str())
         || SQL_GLUE.contains(&first.as_str())
     {
@@ -2500,8 +2504,11 @@ fn inside_prose(t: &str, s: usize, e: usize) -> bool {
     // before: back to the sentence's (or a colon's) start, at most 80 bytes; a sentence that
     // orders the use ("find the user named bob'; DELETE ...", "please run ...") is no mention
     let lo = s.saturating_sub(80);
-    let from = (lo..s).rev().find(|&k| ends_at(k)).map_or(lo, |k| k + 1);
-    if prose_words(&b[from..s]) < 2 || orders_use(&b[from..s]) {
+    let start = (lo..s).rev().find(|&k| ends_at(k)).map(|k| k + 1);
+    let from = start.or((lo == 0).then_some(0));
+    // the sentence's first word is known only when its start is within reach
+    let ordered = from.is_some_and(|f| orders_use(&b[f..s]));
+    if prose_words(&b[from.unwrap_or(lo)..s]) < 2 || ordered {
         return false;
     }
     // after: on to the sentence's end (a `.` followed by a space or the end, `?`, `!`, a line
