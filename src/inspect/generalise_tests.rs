@@ -437,6 +437,18 @@ fn tally(data: &str, must_block: impl Fn(&Row) -> bool, known_fp: impl Fn(&Row) 
     t
 }
 
+/// Benign rows of `data` the default policy blocks (for sets whose rows are counted, never
+/// listed: the unread ones).
+fn benign_blocked(data: &str) -> usize {
+    let i = insp();
+    rows_of(data)
+        .iter()
+        .filter(|r| {
+            !r.label && i.inspect(&r.body, Some("application/json")).decision == Decision::Block
+        })
+        .count()
+}
+
 impl Tally {
     /// No row decided wrongly, and each source blocks at least its floor.
     fn assert(&self, floors: &[(&str, usize)]) {
@@ -1336,13 +1348,7 @@ fn held_out_sqli_sets_of_2026_12_06_hold_their_figures() {
     );
     assert_eq!(t.benign, 180);
     t.assert(&[("payloads", 40)]);
-    let i = insp();
-    let blocked = rows_of(HELD)
-        .iter()
-        .filter(|r| {
-            !r.label && i.inspect(&r.body, Some("application/json")).decision == Decision::Block
-        })
-        .count();
+    let blocked = benign_blocked(HELD);
     assert!(
         blocked <= 8,
         "{blocked} benign rows of the second set blocked, more than 8"
@@ -1395,12 +1401,6 @@ fn unread_injection_set_of_2026_12_06_holds_its_figures() {
         ("exfiltration", 5),
         ("task-hijack", 1),
     ]);
-    let i = insp();
-    let blocked = rows_of(HELD)
-        .iter()
-        .filter(|r| {
-            !r.label && i.inspect(&r.body, Some("application/json")).decision == Decision::Block
-        })
-        .count();
+    let blocked = benign_blocked(HELD);
     assert!(blocked <= 6, "{blocked} benign rows blocked, more than 6");
 }

@@ -190,6 +190,17 @@ const RULE_EXAMPLES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Every built-in pattern compiles (a built-in rule compiles on first use, and one that fails
+/// is switched off at run time rather than failing the load: this names it, 2026-12-06).
+#[test]
+fn every_builtin_pattern_compiles() {
+    for r in rules::builtin() {
+        if let Err(e) = build_regex(&expand(r.pattern), false) {
+            panic!("{}: {e}", r.id);
+        }
+    }
+}
+
 #[test]
 fn every_builtin_rule_has_a_triggering_example() {
     let i = insp();
