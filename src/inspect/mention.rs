@@ -2421,11 +2421,11 @@ const USE_LEAD: &[&str] = &[
 /// The sentence start `span` orders a use: its first word that is not a [`USE_LEAD`] is a
 /// [`USE_VERBS`] verb.
 fn orders_use(span: &[u8]) -> bool {
+    let is = |w: &[u8], list: &[&str]| list.iter().any(|k| w.eq_ignore_ascii_case(k.as_bytes()));
     span.split(|c| !c.is_ascii_alphabetic())
         .filter(|w| !w.is_empty())
-        .map(|w| w.to_ascii_lowercase())
-        .find(|w| !USE_LEAD.contains(&std::str::from_utf8(w).unwrap_or("")))
-        .is_some_and(|w| USE_VERBS.contains(&std::str::from_utf8(&w).unwrap_or("")))
+        .find(|w| !is(w, USE_LEAD))
+        .is_some_and(|w| is(w, USE_VERBS))
 }
 
 /// Words of SQL that a payload is made of: they do not count as prose around a fragment.
