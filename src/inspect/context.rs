@@ -139,6 +139,11 @@ pub(super) const TOOL_ORDER: (&str, &str, u32) = ("DOC-002", "injection", 60);
 /// Lexicon rules the combinations read (ids of `rules.rs`).
 const ADDRESSED: &str = "ML-006";
 const DOC_REQUEST: &str = "ML-009";
+/// A forced answer ("the only acceptable summary is ...", "output only ...").
+const FORCED_OUTPUT: &str = "ML-013";
+/// The task set aside: an order only inside a tool result (concealment, ML-014, is also how a
+/// product page describes an app that "updates silently without notifying the user").
+const TOOL_ONLY_ORDERS: &[&str] = &["ML-012"];
 const FRAMING: &str = "ML-007";
 const HARMFUL: &str = "ML-008";
 /// What opens a pasted document or quotation inside a user turn (matched case-insensitively
@@ -665,12 +670,20 @@ impl Context {
             } else if id == FRAMING || (r.category == "jailbreak" && r.score > 0) {
                 framed = true;
             }
-            if id != ADDRESSED {
+            // a forced answer (ML-013) stands in for the addressed reader inside a document or a
+            // tool result; a task set aside (ML-012) only in a tool result (a pasted brief may
+            // say "do not translate brand names", 2026-12-06)
+            let forced = id == FORCED_OUTPUT;
+            let tool_only = TOOL_ONLY_ORDERS.contains(&id);
+            if id != ADDRESSED && !forced && !tool_only {
                 continue;
             }
             let seg = seg_of(h.start);
             if role_of(seg) == Role::Tool {
                 out.add(DOC_INJECTION, h.start..h.end);
+                continue;
+            }
+            if tool_only {
                 continue;
             }
             let Some(seg) = seg.and_then(|i| ex.segments.get(i)) else {

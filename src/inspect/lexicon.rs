@@ -166,6 +166,10 @@ impl Lexicon {
                 if name.is_empty() || !name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
                     return Err(err("class names are upper-case letters and `_`"));
                 }
+                // a second definition would silently change the lines above that use the class
+                if classes.contains_key(name) {
+                    return Err(err(&format!("class `@{name}` is defined twice")));
+                }
                 let mut expanded = expand(alts.trim(), &classes).map_err(|m| err(&m))?;
                 if split {
                     expanded = with_splits(&expanded);
@@ -638,6 +642,8 @@ mod tests {
         assert_eq!(rules_in(&lx, "drop the orders: x forget orders"), ["R-1"]);
         assert!(Lexicon::compile("R-1 en: @NOPE <1> x").is_err());
         assert!(Lexicon::compile("@bad = a|b").is_err());
+        let e = Lexicon::compile("@A = alpha|beta\nR-1 en: @A\n@A = gamma").unwrap_err();
+        assert!(e.contains("line 3") && e.contains("defined twice"), "{e}");
     }
 
     #[test]

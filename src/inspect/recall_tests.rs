@@ -56,7 +56,8 @@ fn recall_rows_block_and_negatives_pass() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-    assert_eq!((attacks, negatives, misses), (88, 123, 3));
+    // misses 3 -> 2 on 2026-12-06 (one "miss" row is now read by that day's lexicon lines)
+    assert_eq!((attacks, negatives, misses), (88, 123, 2));
     assert!(known_fp <= 4, "known-fp rows blocked: {known_fp}");
 }
 
