@@ -272,7 +272,9 @@ pub type Veto = fn(view: &[u8], start: usize, end: usize) -> bool;
 pub fn veto(id: &str) -> Option<Veto> {
     match id {
         "PL-001" | "PL-005" => Some(leak_of_other_guidance),
-        "PL-002" | "ML-002" => Some(declarative_leak_verb),
+        "PL-002" => Some(leak_of_a_named_text),
+        "ML-002" => Some(declarative_leak_verb),
+        "PI-001" | "PI-002" => Some(own_words_set_aside),
         "JB-003" => Some(limits_of_a_domain),
         "PI-010" => Some(override_as_a_noun),
         "SQLI-011" => Some(quoted_phrases_joined),
@@ -426,6 +428,78 @@ fn sentence_has(
 /// that shows ("this output reveals the system prompt"). Orders keep their words before the
 /// verb: "please", "and", "now", "can you", "to", a sentence start. ML-002 (the lexicon's leak
 /// verb + prompt) is read the same way.
+/// PL-002 (2026-12-06): [`declarative_leak_verb`], or "the above" naming a text of the user's
+/// own ("repeat the above list but sorted", "print the above table as CSV"). "Repeat the words
+/// above" and "print everything above" keep the rule.
+fn leak_of_a_named_text(view: &[u8], start: usize, end: usize) -> bool {
+    if declarative_leak_verb(view, start, end) {
+        return true;
+    }
+    let after = &view[end..(end + 12).min(view.len())];
+    let noun = after
+        .strip_prefix(b" ")
+        .map(|a| {
+            let e = a
+                .iter()
+                .position(|b| !b.is_ascii_alphanumeric())
+                .unwrap_or(a.len());
+            &a[..e]
+        })
+        .unwrap_or(b"");
+    view[start..end].ends_with(b"above")
+        && matches!(
+            noun,
+            b"list"
+                | b"table"
+                | b"items"
+                | b"numbers"
+                | b"code"
+                | b"json"
+                | b"csv"
+                | b"yaml"
+                | b"snippet"
+                | b"paragraph"
+                | b"email"
+                | b"letter"
+                | b"poem"
+                | b"story"
+                | b"recipe"
+                | b"steps"
+                | b"answer"
+                | b"response"
+                | b"results"
+                | b"data"
+                | b"rows"
+                | b"names"
+                | b"question"
+                | b"equation"
+                | b"query"
+                | b"config"
+        )
+}
+
+/// PI-001 / PI-002 (2026-12-06): the user setting aside their own words ("disregard the first
+/// paragraph I sent", "forget everything I said about the itinerary"): the object is followed
+/// by "I sent / wrote / pasted ..." or by "about" / "regarding". "Forget everything I said
+/// before" keeps the rule.
+fn own_words_set_aside(view: &[u8], _start: usize, end: usize) -> bool {
+    let after = &view[end..(end + 16).min(view.len())];
+    const OWN: &[&[u8]] = &[
+        b" i sent",
+        b" i wrote",
+        b" i pasted",
+        b" i gave",
+        b" i typed",
+        b" i shared",
+        b" i uploaded",
+        b" i attached",
+        b" i mentioned",
+        b" about ",
+        b" regarding ",
+    ];
+    OWN.iter().any(|o| after.starts_with(o))
+}
+
 /// PI-010 (2026-12-06): "admin / emergency override" named as a feature or an event, not
 /// claimed: an article or a verb of use before it ("added an admin override for rate limits",
 /// "the engineer used an emergency admin override to roll back"). "[ADMIN OVERRIDE]",
@@ -502,6 +576,20 @@ fn leak_of_other_guidance(view: &[u8], start: usize, end: usize) -> bool {
         b" i wrote",
         b" below",
         b" attached",
+        b" for a ",
+        b" for an ",
+        b" for installing",
+        b" for using",
+        b" for assembling",
+        b" to assemble",
+        b" to install",
+        b" on how ",
+        b" it was given",
+        b" it received",
+        b" it got",
+        b" they were given",
+        b" he was given",
+        b" she was given",
     ];
     LOCATORS.iter().any(|l| after.starts_with(l))
 }
