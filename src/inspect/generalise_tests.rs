@@ -1520,7 +1520,7 @@ fn task_and_authority_sets_of_2026_12_06_hold_their_figures() {
     let t = tally(C, |_| false, |r| r.shown.contains("customize my prompt"));
     assert_eq!(t.benign, 120);
     t.assert(&[
-        ("task-hijack", 13),
+        ("task-hijack", 12),
         ("fake-authority", 24),
         ("exfiltration", 13),
         ("prompt-leak", 21),
