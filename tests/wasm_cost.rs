@@ -678,11 +678,13 @@ fn sse_guard_cost() {
 /// they act with are in the context lexicon, built on first use, not here), 942.4 M with the
 /// persuasion techniques' cues after them (about 110 terms; ceiling 950 M), 985.2 M with the
 /// lexicon classes' words split in two (2026-12-06: about 330 terms, "ig nore", "instruc tions";
-/// ceiling 1,000 M). The ceiling keeps a rule pack or lexicon change from silently
-/// growing it again.
+/// ceiling 1,000 M), 1,290.1 M with the forged-authority, task-hijack, exfiltration and
+/// prompt-leak lines of 2026-12-06 (ML-011 .. ML-014 and more ML-002 / ML-006 / ML-010: about
+/// 2,150 terms, 31 KB of term bytes, multi-word so that requests do not pay for them; ceiling
+/// 1,320 M). The ceiling keeps a rule pack or lexicon change from silently growing it again.
 #[test]
 fn configure_cost() {
-    const CEILING: u64 = 1_000_000_000;
+    const CEILING: u64 = 1_320_000_000;
     let wasm = common::wasm_path();
     println!("| config | wasm ops to start and configure one VM |");
     println!("|---|---:|");

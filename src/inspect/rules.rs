@@ -483,7 +483,6 @@ fn leak_of_a_named_text(view: &[u8], start: usize, end: usize) -> bool {
 /// by "I sent / wrote / pasted ..." or by "about" / "regarding". "Forget everything I said
 /// before" keeps the rule.
 fn own_words_set_aside(view: &[u8], _start: usize, end: usize) -> bool {
-    let after = &view[end..(end + 16).min(view.len())];
     const OWN: &[&[u8]] = &[
         b" i sent",
         b" i wrote",
@@ -497,7 +496,13 @@ fn own_words_set_aside(view: &[u8], _start: usize, end: usize) -> bool {
         b" about ",
         b" regarding ",
     ];
-    OWN.iter().any(|o| after.starts_with(o))
+    followed_by_any(view, end, OWN)
+}
+
+/// The text at `end` starts with one of `phrases` (the vetoes' look after a match).
+fn followed_by_any(view: &[u8], end: usize, phrases: &[&[u8]]) -> bool {
+    let after = view.get(end..).unwrap_or_default();
+    phrases.iter().any(|p| after.starts_with(p))
 }
 
 /// PI-010 (2026-12-06): "admin / emergency override" named as a feature or an event, not
@@ -554,7 +559,6 @@ fn leak_of_other_guidance(view: &[u8], start: usize, end: usize) -> bool {
     }) {
         return true;
     }
-    let after = &view[end..(end + 24).min(view.len())];
     const LOCATORS: &[&[u8]] = &[
         b" in this ",
         b" in my ",
@@ -591,7 +595,7 @@ fn leak_of_other_guidance(view: &[u8], start: usize, end: usize) -> bool {
         b" he was given",
         b" she was given",
     ];
-    LOCATORS.iter().any(|l| after.starts_with(l))
+    followed_by_any(view, end, LOCATORS)
 }
 
 fn declarative_leak_verb(view: &[u8], start: usize, _end: usize) -> bool {
