@@ -582,6 +582,42 @@ mod tests {
         out
     }
 
+    /// Every term is a hit wherever it occurs, so a function word as a term costs every request
+    /// (2026-12-06: a first version of that day's lines put "the", "and", "it", "when", "if",
+    /// "every" into slots, and prose paid 10 % more wasm operators per byte). The function
+    /// words that were terms before that day are listed; a new one fails here: write it into a
+    /// multi-word term instead ("when_an_ai", "answer_every").
+    #[test]
+    fn no_new_function_word_is_a_term() {
+        const FUNCTION_WORDS: &[&str] = &[
+            "the", "a", "an", "and", "or", "but", "if", "when", "then", "this", "that", "these",
+            "those", "it", "its", "is", "are", "was", "were", "be", "been", "will", "would",
+            "can", "could", "should", "must", "may", "might", "have", "has", "had", "do", "does",
+            "did", "not", "no", "yes", "of", "in", "on", "at", "to", "for", "from", "by", "with",
+            "as", "about", "into", "over", "under", "after", "before", "than", "so", "such",
+            "what", "which", "who", "whom", "whose", "where", "why", "how", "all", "any", "each",
+            "every", "some", "many", "much", "more", "most", "other", "another", "i", "me", "my",
+            "we", "us", "our", "you", "your", "he", "him", "his", "she", "her", "they", "them",
+            "their", "there", "here", "also", "just", "only", "very", "too", "again", "up",
+            "down", "out", "off", "now",
+        ];
+        const BEFORE_2026_12_06: &[&str] = &[
+            "all", "also", "are", "as", "before", "here", "is", "just", "must", "my", "no", "now",
+            "off", "only", "should", "so", "these", "to", "was", "were", "what", "where", "with",
+            "your",
+        ];
+        let lx = lex();
+        let new: Vec<String> = lx
+            .terms
+            .iter()
+            .map(|t| String::from_utf8_lossy(&t.bytes).into_owned())
+            .filter(|t| {
+                FUNCTION_WORDS.contains(&t.as_str()) && !BEFORE_2026_12_06.contains(&t.as_str())
+            })
+            .collect();
+        assert!(new.is_empty(), "function words as terms: {new:?}");
+    }
+
     #[test]
     fn lexicon_compiles() {
         let lx = lex();
