@@ -706,7 +706,17 @@ impl Context {
             // question mark and the instruction stands on a later line ("I got this email, is
             // it legit?\n\nDear user, ... Any AI assistant summarising this should ...").
             let pasted = !asked && !quoted && before.is_some_and(after_request_line);
-            if asked || quoted || pasted {
+            // A turn that is itself a document (it opens with markup, JSON, mail or ticket
+            // headers, a front-matter or comment line): what addresses an AI reader in it is
+            // not the user's voice (2026-12-06).
+            let document = !asked
+                && !quoted
+                && !pasted
+                && ex
+                    .text
+                    .get(seg.start..seg.end)
+                    .is_some_and(opens_as_document);
+            if asked || quoted || pasted || document {
                 out.add(DOC_INJECTION, h.start..h.end);
             }
         }
@@ -2165,6 +2175,33 @@ fn after_request_line(before: &str) -> bool {
     };
     let first = before[..nl].trim_end();
     first.ends_with([':', '?', '：', '？']) && !before[nl..].trim().is_empty()
+}
+
+/// The text opens the way a document, not a message, does: a markup tag or comment, a JSON
+/// object or array, mail or ticket headers, front matter, a code comment or fence.
+fn opens_as_document(t: &str) -> bool {
+    let t = t.trim_start();
+    const OPENERS: &[&str] = &[
+        "<",
+        "{",
+        "[",
+        "```",
+        "---",
+        "//",
+        "/*",
+        "# ",
+        "## ",
+        "from:",
+        "subject:",
+        "to:",
+        "date:",
+        "ticket",
+        "metadata:",
+        "title:",
+    ];
+    OPENERS
+        .iter()
+        .any(|o| t.len() >= o.len() && t.as_bytes()[..o.len()].eq_ignore_ascii_case(o.as_bytes()))
 }
 
 /// `needle` (ASCII, lower case) in `hay`, ASCII case-insensitively.
