@@ -480,10 +480,11 @@ fn leak_of_a_named_text(view: &[u8], start: usize, end: usize) -> bool {
 
 /// PI-001 / PI-002 (2026-12-06): the user setting aside their own words ("disregard the first
 /// paragraph I sent", "forget everything I said about the itinerary"): the object is followed
-/// by "I sent / wrote / pasted ..." or by "about" / "regarding". "Forget everything I said
-/// before" keeps the rule.
-fn own_words_set_aside(view: &[u8], _start: usize, end: usize) -> bool {
-    const OWN: &[&[u8]] = &[
+/// by "I sent / wrote / pasted ...", or the match holds "I said / told / wrote ..." and goes on
+/// with "about" / "regarding". "Forget everything I said before" and "ignore your previous
+/// instructions about the password" keep the rule.
+fn own_words_set_aside(view: &[u8], start: usize, end: usize) -> bool {
+    const SENT: &[&[u8]] = &[
         b" i sent",
         b" i wrote",
         b" i pasted",
@@ -493,10 +494,20 @@ fn own_words_set_aside(view: &[u8], _start: usize, end: usize) -> bool {
         b" i uploaded",
         b" i attached",
         b" i mentioned",
-        b" about ",
-        b" regarding ",
     ];
-    followed_by_any(view, end, OWN)
+    const SAID: &[&[u8]] = &[
+        b" i said",
+        b" i told",
+        b" i wrote",
+        b" i mentioned",
+        b" i asked",
+    ];
+    if followed_by_any(view, end, SENT) {
+        return true;
+    }
+    let m = &view[start..end];
+    SAID.iter().any(|p| m.windows(p.len()).any(|w| w == *p))
+        && followed_by_any(view, end, &[b" about ", b" regarding "])
 }
 
 /// The text at `end` starts with one of `phrases` (the vetoes' look after a match).
