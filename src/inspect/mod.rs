@@ -16,6 +16,7 @@
 //! (`block` > `redact` > `monitor`) of the actions of the categories of the hits, where a
 //! category's action is `category_actions[category]`, else `action`.
 
+mod anchors;
 pub mod cache;
 mod context;
 mod decode;
@@ -32,7 +33,7 @@ use crate::config::ConfigError;
 use crate::extract::{self, ApiShape, Doc, RequestMeta, RoleFilter};
 use crate::normalize::{normalize_into, Normalized};
 use aho_corasick::automaton::Automaton;
-use aho_corasick::{dfa, Anchored, MatchKind, PatternID};
+use aho_corasick::{Anchored, MatchKind, PatternID};
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 use std::cell::RefCell;
@@ -381,13 +382,13 @@ struct CompiledAllow {
 }
 
 /// Literal prefilter for one normalised view: anchors -> rules.
-/// The anchors of every rule in one Aho-Corasick DFA. A pattern's targets are split by the view
-/// their rule reads, so the same automaton serves the leet view, the plain view, or both at once
-/// when the two views are equal (the common case: text without leetspeak). One automaton, not
-/// one per view plus their union: building them is most of what configuring a VM costs
-/// (`tests/wasm_cost.rs` `configure_cost`, issue 15's plugin start).
+/// The anchors of every rule (with the lexicon's ASCII terms and the probes) in one Aho-Corasick
+/// automaton ([`anchors::Anchors`], its DFA rows made on demand). A pattern's targets are split
+/// by the view their rule reads, so the same automaton serves the leet view, the plain view, or
+/// both at once when the two views are equal (the common case: text without leetspeak). One
+/// automaton, not one per view plus their union (`tests/wasm_cost.rs` `configure_cost`).
 struct Prefilter {
-    dfa: Option<dfa::DFA>,
+    automaton: Option<anchors::Anchors>,
     /// Every pattern's targets, flattened: first those of rules that read the leet view, then
     /// those that read the plain view (sqli rules, lexicon terms, probes).
     targets: Vec<u16>,
@@ -644,17 +645,7 @@ fn build_prefilter(pats: &[(String, u16, View)]) -> Prefilter {
             list.push(*r);
         }
     }
-    // A DFA without prefilter: `anchor_hits` drives it byte by byte, and without a prefilter
-    // the start state is not "special", so the hot loop is one table lookup and one compare.
-    let dfa = if uniq.is_empty() {
-        None
-    } else {
-        dfa::DFA::builder()
-            .match_kind(MatchKind::Standard)
-            .prefilter(false)
-            .build(&uniq)
-            .ok()
-    };
+    let automaton = anchors::Anchors::new(&uniq);
     let mut targets = Vec::new();
     let mut spans = Vec::with_capacity(uniq.len());
     for (l, p) in leet.iter().zip(&plain) {
@@ -665,7 +656,7 @@ fn build_prefilter(pats: &[(String, u16, View)]) -> Prefilter {
         spans.push([start, mid, targets.len() as u32]);
     }
     Prefilter {
-        dfa,
+        automaton,
         targets,
         spans,
     }
@@ -693,86 +684,6 @@ fn anchor_hits<A: Automaton>(d: &A, hay: &[u8], mut f: impl FnMut(usize, Pattern
     }
 }
 
-/// [`anchor_hits`] over the rule anchors' DFA, for the text's views.
-///
-/// One walk is a chain of dependent loads (each state is read from the one before), so its speed
-/// is the memory latency of the transition table (14 MB for the built-in anchors and the
-/// lexicon's terms), not the instruction count. A text of [`LANE_MIN`] bytes or more is
-/// therefore cut into [`LANES`] pieces walked side by side, the chains independent of each other
-/// (natively ~3x faster on prose, 2026-12-04, issue 16). An Aho-Corasick state is the longest
-/// suffix of the bytes read that begins some pattern, so a lane that starts `max_pattern_len`
-/// bytes before its piece reaches the piece in the state one walk from the start would have; the
-/// matches each lane finds in its piece are reported after those of the pieces before it.
-fn dfa_hits(d: &dfa::DFA, hay: &[u8], mut f: impl FnMut(usize, PatternID)) {
-    // An unanchored Standard automaton never enters its dead state (only leftmost kinds stop
-    // after a match), which the lanes rely on: a lane cannot end the search for the others.
-    if hay.len() < LANE_MIN || d.match_kind() != MatchKind::Standard {
-        return anchor_hits(d, hay, f);
-    }
-    let Ok(start) = d.start_state(Anchored::No) else {
-        return;
-    };
-    let len = hay.len() / LANES;
-    let (p0, rest) = hay.split_at(len);
-    let (p1, rest) = rest.split_at(len);
-    let (p2, p3) = rest.split_at(len);
-    // lane 3 also takes the bytes left over by the division
-    let (p3, tail) = p3.split_at(len);
-    let warm = d.max_pattern_len();
-    let warm_up = |at: usize| {
-        let mut sid = start;
-        for &b in &hay[at.saturating_sub(warm)..at] {
-            sid = d.next_state(Anchored::No, sid, b);
-        }
-        sid
-    };
-    // four locals, not an array: the states stay in registers (wasm locals)
-    let (mut s0, mut s1, mut s2, mut s3) =
-        (start, warm_up(len), warm_up(2 * len), warm_up(3 * len));
-    let mut later = LANE_HITS.with(|h| std::mem::take(&mut *h.borrow_mut()));
-    later.clear();
-    for (i, (((&b0, &b1), &b2), &b3)) in p0.iter().zip(p1).zip(p2).zip(p3).enumerate() {
-        s0 = d.next_state(Anchored::No, s0, b0);
-        s1 = d.next_state(Anchored::No, s1, b1);
-        s2 = d.next_state(Anchored::No, s2, b2);
-        s3 = d.next_state(Anchored::No, s3, b3);
-        if d.is_special(s0) | d.is_special(s1) | d.is_special(s2) | d.is_special(s3) {
-            if d.is_match(s0) {
-                for k in 0..d.match_len(s0) {
-                    f(i + 1, d.match_pattern(s0, k));
-                }
-            }
-            for (w, sid) in [(1u8, s1), (2, s2), (3, s3)] {
-                if d.is_match(sid) {
-                    let end = (usize::from(w) * len + i + 1) as u32;
-                    for k in 0..d.match_len(sid) {
-                        later.push((w, end, d.match_pattern(sid, k)));
-                    }
-                }
-            }
-        }
-    }
-    for (i, &b) in tail.iter().enumerate() {
-        s3 = d.next_state(Anchored::No, s3, b);
-        if d.is_match(s3) {
-            for k in 0..d.match_len(s3) {
-                later.push((3, (4 * len + i + 1) as u32, d.match_pattern(s3, k)));
-            }
-        }
-    }
-    // by lane, then in the order found (ends ascending within a lane)
-    for w in 1..LANES as u8 {
-        for &(_, end, pat) in later.iter().filter(|h| h.0 == w) {
-            f(end as usize, pat);
-        }
-    }
-    LANE_HITS.with(|h| *h.borrow_mut() = later);
-}
-
-/// Side-by-side walks of [`dfa_hits`], and the shortest text it splits among them.
-const LANES: usize = 4;
-const LANE_MIN: usize = 256;
-
 /// One 16-byte block as a wasm SIMD vector, for the byte classifiers (`decode::classes`,
 /// `suffix::soup_classes`): one `v128.load` instead of sixteen byte loads and lane inserts.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -799,8 +710,6 @@ thread_local! {
     static VIEW_SCRATCH: RefCell<ViewScratch> = const { RefCell::new(ViewScratch::new()) };
     /// Set while a backwards view is scanned: its own backwards view would be the text again.
     static IN_BACKWARDS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    /// [`dfa_hits`]' matches of lanes after the first, kept across calls.
-    static LANE_HITS: RefCell<Vec<(u8, u32, PatternID)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Reusable state of one view pass (see `VIEW_SCRATCH`).
@@ -1442,7 +1351,7 @@ impl Inspector {
         sc: &mut ViewScratch,
     ) -> u8 {
         let pf = &self.anchors;
-        let Some(d) = &pf.dfa else { return 0 };
+        let Some(d) = &pf.automaton else { return 0 };
         // per rule: current pending window (all `None` on entry; `touched` lists the set ones)
         let nrules = self.rules.len();
         if sc.pending.len() < nrules {
@@ -1456,7 +1365,7 @@ impl Inspector {
         } = sc;
         touched.clear();
         let mut probe = 0u8;
-        dfa_hits(d, view, |end, pat| {
+        d.hits(view, |end, pat| {
             let [a, m, b] = pf.spans[pat.as_usize()];
             let (a, b) = match pass {
                 Pass::Both => (a, b),
