@@ -2594,11 +2594,11 @@ fn hidden_spelling(t: &str) -> bool {
     let b = t.as_bytes();
     let alpha = |i: usize| b.get(i).is_some_and(u8::is_ascii_alphabetic);
     let (mut letters, mut joined, mut leet) = (0usize, 0usize, 0usize);
-    for i in 0..b.len() {
-        if b[i].is_ascii_alphabetic() {
+    for (i, c) in b.iter().enumerate() {
+        if c.is_ascii_alphabetic() {
             letters += 1;
             joined += usize::from((i > 0 && alpha(i - 1)) || alpha(i + 1));
-        } else if b[i].is_ascii_digit() && i > 0 && alpha(i - 1) && alpha(i + 1) {
+        } else if c.is_ascii_digit() && i > 0 && alpha(i - 1) && alpha(i + 1) {
             leet += 1;
         }
     }
