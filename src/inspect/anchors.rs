@@ -188,6 +188,25 @@ impl Anchors {
         e
     }
 
+    /// One walk over `bytes` (a single lane), feeding the end offset of each position where
+    /// some pattern ends to `f` until it returns false. `f` must not walk this automaton.
+    pub(super) fn ends(&self, bytes: impl Iterator<Item = u8>, mut f: impl FnMut(usize) -> bool) {
+        let mut guard = self.lock();
+        let t = &mut *guard;
+        let mut s = self.start;
+        for (i, b) in bytes.enumerate() {
+            let (at, e) = self.step(t, s, b);
+            s = e;
+            if e & FLAG != 0 {
+                let mut ended = false;
+                s = self.resolve(t, at, e, b, i + 1, &mut |_, _| ended = true);
+                if ended && !f(i + 1) {
+                    return;
+                }
+            }
+        }
+    }
+
     /// Every pattern occurrence in `hay` (overlapping), as (end offset, pattern), in end
     /// order: the matches of `AhoCorasick::find_overlapping_iter` with `MatchKind::Standard`.
     /// `f` must not walk this automaton (the table is locked meanwhile).

@@ -49,7 +49,6 @@
 use super::{rules, RawHit};
 use crate::extract::{self, ApiShape, Doc, Extracted, Role, RoleFilter};
 use aho_corasick::automaton::Automaton;
-use aho_corasick::dfa::DFA;
 use aho_corasick::nfa::noncontiguous::NFA;
 use aho_corasick::{Anchored, MatchKind};
 use std::ops::Range;
@@ -405,7 +404,7 @@ fn ascii_non_space(x: u8) -> bool {
 struct Lexicon {
     terms: Vec<Term>,
     nfa: Option<NFA>,
-    cue: Option<DFA>,
+    cue: Option<super::anchors::Anchors>,
     /// The kinds (bit `Kind as u32`) of each term's text: `is_kind` is one lookup.
     kinds: hashbrown::HashMap<String, u32>,
 }
@@ -462,11 +461,9 @@ fn lexicon() -> &'static Lexicon {
         }
         cues.sort_unstable();
         cues.dedup();
-        let cue = DFA::builder()
-            .match_kind(MatchKind::Standard)
-            .prefilter(false)
-            .build(&cues)
-            .ok();
+        // its DFA rows made on demand (`anchors.rs`): built whole it cost ~50 M wasm
+        // operators on the first such turn of every VM (2026-12-06)
+        let cue = super::anchors::Anchors::new(&cues);
         let mut kinds: hashbrown::HashMap<String, u32> = hashbrown::HashMap::new();
         for t in &terms {
             *kinds.entry(t.text.clone()).or_default() |= 1 << t.kind as u32;
@@ -1749,17 +1746,9 @@ pub(super) fn constraint_cue(text: &str) -> bool {
 }
 
 /// Feeds the end of each cue in raw `t` to `f` until it returns false.
-fn cue_ends(t: &str, mut f: impl FnMut(usize) -> bool) {
+fn cue_ends(t: &str, f: impl FnMut(usize) -> bool) {
     let Some(d) = &lexicon().cue else { return };
-    let Ok(mut sid) = d.start_state(Anchored::No) else {
-        return;
-    };
-    for (i, &b) in t.as_bytes().iter().enumerate() {
-        sid = d.next_state(Anchored::No, sid, b.to_ascii_lowercase());
-        if d.is_match(sid) && !f(i + 1) {
-            return;
-        }
-    }
+    d.ends(t.bytes().map(|b| b.to_ascii_lowercase()), f);
 }
 
 /// The kinds of the references `probe` looks for in a user turn.

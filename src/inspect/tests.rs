@@ -1204,6 +1204,24 @@ fn lanes_report_what_one_walk_reports() {
     // the random patterns match often: the comparison is not of two empty lists
     let compared = compare(&anchors::Anchors::new(&pats).unwrap(), &small, &texts);
     assert!(compared > 10_000, "{compared}");
+    // `ends` (one walk, stopping when told): every end of a match, once, in order
+    let fresh = anchors::Anchors::new(&pats).unwrap();
+    for t in &texts {
+        let mut want: Vec<usize> = one_walk(&small, t).into_iter().map(|(e, _)| e).collect();
+        want.dedup();
+        let mut got = Vec::new();
+        fresh.ends(t.iter().copied(), |e| {
+            got.push(e);
+            true
+        });
+        assert_eq!(got, want);
+        let mut first = Vec::new();
+        fresh.ends(t.iter().copied(), |e| {
+            first.push(e);
+            false
+        });
+        assert_eq!(first, want.first().copied().into_iter().collect::<Vec<_>>());
+    }
     // the built-in anchors, lexicon terms and probes, against the NFA the rows are made from
     let builtin = insp();
     let auto = builtin.anchors.automaton.as_ref().unwrap();
