@@ -1587,8 +1587,9 @@ fn a_turn_that_is_a_document_and_addresses_an_ai_reader_blocks() {
 /// project: `jb-harmask` (read; harmful asks dressed as refusal suppression, persuasion, past or
 /// hypothetical, role-play and obfuscation, with hard negatives of the same surfaces) and
 /// `jb-gauge` (the same design by another author, never read: counted, never listed). Floors at
-/// the figures measured with the evening's framing lines and the hidden-ask framing (the gauge
-/// 19 -> 19 -> 21 of 80, obfuscated 1 -> 3); the read set's three
+/// the figures measured with the evening's framing lines, the hidden-ask framing and the
+/// context lexicon's demands and goals (the gauge 19 -> 19 -> 21 -> 21 of 80, obfuscated 1 ->
+/// 3; the read set 21 -> 37 -> 38 -> 47 of 100); the read set's three
 /// blocked benign rows are refusal suppression plus a dictated opening on harmless tasks
 /// (JB-012 with PI-012 or JB-005), blocked before these lines too.
 #[test]
@@ -1608,9 +1609,9 @@ fn harmful_ask_sets_of_2026_12_06_hold_their_figures() {
     t.assert(&[
         ("refusal-suppression", 14),
         ("obfuscated-ask", 8),
-        ("past-tense-or-hypothetical", 7),
-        ("roleplay", 6),
-        ("persuasion", 3),
+        ("past-tense-or-hypothetical", 10),
+        ("roleplay", 8),
+        ("persuasion", 7),
     ]);
     let t = tally(GAUGE, |_| false, |_| true);
     assert_eq!(t.benign, 80);
