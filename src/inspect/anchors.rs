@@ -85,20 +85,15 @@ impl Anchors {
             }
         }
         // column 0: every byte in no pattern (from any state it leads where the start state's
-        // own loop leads); one column for each other byte
+        // own loop leads); one column for each other byte. When all 256 bytes occur, one column
+        // each and none shared.
+        let shared = usize::from(!used.iter().all(|u| *u));
         let mut columns = [0u8; 256];
-        let mut width = 1;
+        let mut width = shared;
         for (b, u) in used.iter().enumerate() {
-            if *u && width < 256 {
+            if *u {
                 columns[b] = width as u8;
                 width += 1;
-            }
-        }
-        if used.iter().all(|u| *u) {
-            // all 256 bytes occur: one column each
-            width = 256;
-            for (b, c) in columns.iter_mut().enumerate() {
-                *c = b as u8;
             }
         }
         let start = nfa.start_state(Anchored::No).ok()?;
@@ -176,6 +171,24 @@ impl Anchors {
         e
     }
 
+    /// One step of one walk from `s` on byte `b`, its matches (ending at `end`) reported.
+    #[inline(always)]
+    fn advance(
+        &self,
+        t: &mut Table,
+        s: Entry,
+        b: u8,
+        end: usize,
+        f: &mut impl FnMut(usize, PatternID),
+    ) -> Entry {
+        let (at, e) = self.step(t, s, b);
+        if e & FLAG != 0 {
+            self.resolve(t, at, e, b, end, f)
+        } else {
+            e
+        }
+    }
+
     /// The entry at `at` (in the row of some state, the column of byte `b`) computed from the
     /// NFA and kept, the target's row made if it has none.
     #[cold]
@@ -195,14 +208,10 @@ impl Anchors {
         let t = &mut *guard;
         let mut s = self.start;
         for (i, b) in bytes.enumerate() {
-            let (at, e) = self.step(t, s, b);
-            s = e;
-            if e & FLAG != 0 {
-                let mut ended = false;
-                s = self.resolve(t, at, e, b, i + 1, &mut |_, _| ended = true);
-                if ended && !f(i + 1) {
-                    return;
-                }
+            let mut ended = false;
+            s = self.advance(t, s, b, i + 1, &mut |_, _| ended = true);
+            if ended && !f(i + 1) {
+                return;
             }
         }
     }
@@ -225,12 +234,7 @@ impl Anchors {
         if hay.len() < LANE_MIN {
             let mut s = self.start;
             for (i, &b) in hay.iter().enumerate() {
-                let (at, e) = self.step(t, s, b);
-                s = if e & FLAG != 0 {
-                    self.resolve(t, at, e, b, i + 1, &mut f)
-                } else {
-                    e
-                };
+                s = self.advance(t, s, b, i + 1, &mut f);
             }
             return;
         }
@@ -244,12 +248,7 @@ impl Anchors {
         let warm_up = |t: &mut Table, at: usize| {
             let mut s = self.start;
             for &b in &hay[at.saturating_sub(warm)..at] {
-                let (at, e) = self.step(t, s, b);
-                s = if e & FLAG != 0 {
-                    self.resolve(t, at, e, b, 0, &mut |_, _| {})
-                } else {
-                    e
-                };
+                s = self.advance(t, s, b, 0, &mut |_, _| {});
             }
             s
         };
@@ -287,13 +286,8 @@ impl Anchors {
             }
         }
         for (i, &b) in tail.iter().enumerate() {
-            let (at, e) = self.step(t, s3, b);
-            s3 = if e & FLAG != 0 {
-                let end = (4 * len + i + 1) as u32;
-                self.resolve(t, at, e, b, 0, &mut |_, p| later.push((3, end, p)))
-            } else {
-                e
-            };
+            let end = (4 * len + i + 1) as u32;
+            s3 = self.advance(t, s3, b, 0, &mut |_, p| later.push((3, end, p)));
         }
         drop(guard);
         // by lane, then in the order found (ends ascending within a lane)
