@@ -129,6 +129,10 @@ pub(super) const DOC_INJECTION: (&str, &str, u32) = ("DOC-001", "injection", 40)
 /// Jailbreak framing (`ML-007` or any other jailbreak rule) together with a harmful ask
 /// (`ML-008`) in the user / tool turns: neither half acts alone.
 pub(super) const FRAMED_HARM: (&str, &str, u32) = ("JBC-001", "jailbreak", 45);
+/// A harmful goal with a demand for its working detail (`ML-015`: "step by step", "exact
+/// quantities", "the full code") in one user or tool turn that states no defensive or overview
+/// purpose anywhere: a harmful ask that needs no framing to be one (2026-12-06).
+pub(super) const DETAILED_HARM: (&str, &str, u32) = ("JBC-002", "jailbreak", 45);
 /// A tool result orders a call of one of the request's own tools that acts (its name says
 /// send, transfer, delete, ...; or reads, with a secret's path or name after it): "the assistant
 /// must now call send_email ...", "before answering, use transfer_money to ...", "it should
@@ -145,6 +149,7 @@ const FORCED_OUTPUT: &str = "ML-013";
 const TOOL_ONLY_ORDERS: &[&str] = &["ML-012"];
 const FRAMING: &str = "ML-007";
 const HARMFUL: &str = "ML-008";
+const WORKING_DETAIL: &str = "ML-015";
 /// What opens a pasted document or quotation inside a user turn (matched case-insensitively
 /// before the addressed instruction, in the same string).
 const QUOTE_MARKERS: &[&str] = &[
@@ -659,10 +664,14 @@ impl Context {
         let counts = |h: &RawHit| asks(role_of(seg_of(h.start)));
         let mut framed = false;
         let mut harm: Option<Range<usize>> = None;
+        // the latest user or tool turn that demands working detail (ML-015)
+        let mut detail: Option<usize> = None;
         for h in raw.iter().filter(|h| counts(h)) {
             let Some(r) = rule(h) else { continue };
             let id = r.id.as_str();
-            if id == HARMFUL {
+            if id == WORKING_DETAIL {
+                detail = detail.max(seg_of(h.start));
+            } else if id == HARMFUL {
                 harm.get_or_insert(h.start..h.end);
                 // read only in a decoded view (base64, hex, reversed, ROT13, ...), or written
                 // with its letters split or in leetspeak: the harmful ask was hidden, and hiding
@@ -739,8 +748,16 @@ impl Context {
                         || super::suffix::flag_above(t, super::suffix::WITH_HARMFUL_ASK)
                 });
         }
-        if let (true, Some(span)) = (framed, harm) {
-            out.add(FRAMED_HARM, span);
+        match (framed, harm, detail) {
+            (true, Some(span), _) => out.add(FRAMED_HARM, span),
+            // Unframed: the goal read in the demanding turn alone, which must state no
+            // defensive or overview purpose (read only when ML-015 was hit).
+            (false, _, Some(seg)) => {
+                if let Some(span) = detailed_goal(ex, seg) {
+                    out.add(DETAILED_HARM, span);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -2635,29 +2652,7 @@ fn framed_goal(ex: &Extracted) -> Option<Range<usize>> {
         if !demanded {
             continue;
         }
-        let goal = ms.iter().enumerate().find_map(|(i, m)| {
-            let span = match m.kind {
-                Kind::Harm => m.start..m.end,
-                Kind::HarmV => {
-                    // the matches come in the order of their ends: only the few after the verb
-                    let mut after = ms[i + 1..]
-                        .iter()
-                        .take_while(|o| o.end <= m.end + TARGET_REACH);
-                    let o = after.find(|o| {
-                        o.kind == Kind::Target
-                            && o.start > m.end
-                            && folded.get(m.end..o.start).is_some_and(|gap| {
-                                !gap.contains(['.', '!', '?', '\n'])
-                                    && gap.split_whitespace().count() <= 3
-                            })
-                    })?;
-                    m.start..o.end
-                }
-                _ => return None,
-            };
-            (!rules::protective_sentence(v, span.start, span.end)).then_some(span)
-        });
-        if let Some(g) = goal {
+        if let Some(g) = goal_of(&folded, &ms) {
             // the offsets back in `t`: folded again with its map, only for the turn that asks
             fold(t, &mut folded, Some(&mut map));
             let at = |k: usize| map.get(k).map_or(t.len(), |&x| x as usize);
@@ -2665,6 +2660,78 @@ fn framed_goal(ex: &Extracted) -> Option<Range<usize>> {
         }
     }
     None
+}
+
+/// The first harmful goal among a turn's goal-lexicon matches `ms` (in `folded`): a `harm`
+/// term, or a `harmv` verb with a `target` at most three words after it in the same sentence,
+/// outside a protective sentence.
+fn goal_of(folded: &str, ms: &[M]) -> Option<Range<usize>> {
+    let v = folded.as_bytes();
+    ms.iter().enumerate().find_map(|(i, m)| {
+        let span = match m.kind {
+            Kind::Harm => m.start..m.end,
+            Kind::HarmV => {
+                // the matches come in the order of their ends: only the few after the verb
+                let mut after = ms[i + 1..]
+                    .iter()
+                    .take_while(|o| o.end <= m.end + TARGET_REACH);
+                let o = after.find(|o| {
+                    o.kind == Kind::Target
+                        && o.start > m.end
+                        && folded.get(m.end..o.start).is_some_and(|gap| {
+                            !gap.contains(['.', '!', '?', '\n'])
+                                && gap.split_whitespace().count() <= 3
+                        })
+                })?;
+                m.start..o.end
+            }
+            _ => return None,
+        };
+        (!rules::protective_sentence(v, span.start, span.end)).then_some(span)
+    })
+}
+
+/// JBC-002's goal (2026-12-06): a harmful goal ([`goal_of`]) in the turn `seg` that demanded
+/// working detail (ML-015), a turn that nowhere states a defensive or overview purpose
+/// ("recognise", "protect", "report it", "at a high level", "awareness": `rules::defensive_text`).
+/// The span of the goal in `ex.text`. At most the turn's last [`FRAMED_READ`] bytes are read.
+fn detailed_goal(ex: &Extracted, seg: usize) -> Option<Range<usize>> {
+    let (nfa, ids) = goal_automaton()?;
+    let range = ex.segments.get(seg)?.clone();
+    let whole = ex.text.get(range.clone())?;
+    let mut from = whole.len().saturating_sub(FRAMED_READ);
+    while !whole.is_char_boundary(from) {
+        from += 1;
+    }
+    let t = &whole[from..];
+    let mut folded = String::new();
+    let mut ms: Vec<M> = Vec::new();
+    fold(t, &mut folded, None);
+    matches_of(nfa, Some(ids), &folded, &mut ms);
+    if rules::defensive_text(folded.as_bytes()) || explains_how_it_works(&folded) {
+        return None;
+    }
+    let g = goal_of(&folded, &ms)?;
+    let mut map: Vec<u32> = Vec::new();
+    fold(t, &mut folded, Some(&mut map));
+    let at = |k: usize| map.get(k).map_or(t.len(), |&x| x as usize);
+    Some(range.start + from + at(g.start)..range.start + from + at(g.end))
+}
+
+/// Whether a folded turn asks how something works or worked ("explain step by step how money
+/// laundering through a car wash works"): understanding a mechanism, not doing it ("how to").
+/// "how" and a later "works" / "work" / "worked" / "happened" in one sentence, "how" not
+/// followed by "to".
+fn explains_how_it_works(t: &str) -> bool {
+    t.split(['.', '!', '?', '\n']).any(|s| {
+        s.match_indices("how ").any(|(i, _)| {
+            let after = &s[i + 4..];
+            !after.starts_with("to ")
+                && after
+                    .split(|c: char| !c.is_alphanumeric())
+                    .any(|w| matches!(w, "works" | "work" | "worked" | "happens" | "happened"))
+        })
+    })
 }
 
 /// The request's declared tools (`tools[].function.name`, `tools[].name`, `functions[].name`)

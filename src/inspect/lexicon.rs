@@ -625,7 +625,7 @@ mod tests {
             lx.rules,
             [
                 "ML-001", "ML-002", "ML-003", "ML-004", "ML-005", "ML-006", "ML-009", "ML-007",
-                "ML-008", "ML-010", "ML-011", "ML-012", "ML-013", "ML-014"
+                "ML-008", "ML-010", "ML-011", "ML-012", "ML-013", "ML-014", "ML-015"
             ]
         );
         assert!(lx.terms.len() > 500, "{}", lx.terms.len());

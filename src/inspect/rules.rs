@@ -291,100 +291,256 @@ pub fn veto(id: &str) -> Option<Veto> {
 /// do investigators track down money launderers", "how do I check whether my phone has
 /// stalkerware" (but not "so investigators don't notice"). English only (ASCII words).
 pub(super) fn protective_sentence(view: &[u8], start: usize, end: usize) -> bool {
-    const WORDS: &[&[u8]] = &[
-        b"recognise",
-        b"recognize",
-        b"recognises",
-        b"recognizes",
-        b"recognising",
-        b"recognizing",
-        b"spot",
-        b"spots",
-        b"spotting",
-        b"detect",
-        b"detects",
-        b"detecting",
-        b"protect",
-        b"protects",
-        b"protecting",
-        b"protection",
-        b"prevent",
-        b"prevents",
-        b"preventing",
-        b"prevention",
-        b"defend",
-        b"defends",
-        b"defending",
-        b"reporting",
-        b"mitigate",
-        b"mitigating",
-        b"awareness",
-        b"incident",
-        b"backups",
-        b"harden",
-        b"hardening",
-        b"solve",
-        b"solving",
-        b"investigate",
-        b"investigating",
-    ];
-    const PAIRS: &[(&[u8], &[u8])] = &[
-        (b"warning", b"signs"),
-        (b"red", b"flags"),
-        (b"signs", b"of"),
-        (b"tell", b"if"),
-        (b"tell", b"whether"),
-        (b"check", b"if"),
-        (b"check", b"whether"),
-        (b"victim", b"of"),
-        (b"victims", b"of"),
-        (b"fall", b"for"),
-        (b"falling", b"for"),
-        (b"fell", b"for"),
-        (b"safe", b"from"),
-        (b"to", b"report"),
-        (b"and", b"report"),
-        (b"report", b"it"),
-        (b"report", b"them"),
-        (b"report", b"this"),
-        (b"report", b"him"),
-        (b"report", b"her"),
-        (b"been", b"hacked"),
-        (b"been", b"scammed"),
-        (b"was", b"hacked"),
-        (b"was", b"scammed"),
-        (b"investigators", b"track"),
-        (b"investigators", b"trace"),
-        (b"investigators", b"catch"),
-        (b"investigators", b"find"),
-        (b"investigators", b"uncover"),
-        (b"investigators", b"use"),
-        (b"detectives", b"track"),
-        (b"detectives", b"trace"),
-        (b"detectives", b"catch"),
-        (b"police", b"track"),
-        (b"police", b"trace"),
-        (b"police", b"catch"),
-        (b"sending", b"me"),
-        (b"sent", b"me"),
-    ];
-    sentence_has(view, start, end, WORDS, PAIRS)
+    sentence_has(view, start, end, PROTECTIVE_WORDS, PROTECTIVE_PAIRS)
 }
+
+const PROTECTIVE_WORDS: &[&[u8]] = &[
+    b"recognise",
+    b"recognize",
+    b"recognises",
+    b"recognizes",
+    b"recognising",
+    b"recognizing",
+    b"spot",
+    b"spots",
+    b"spotting",
+    b"detect",
+    b"detects",
+    b"detecting",
+    b"protect",
+    b"protects",
+    b"protecting",
+    b"protection",
+    b"prevent",
+    b"prevents",
+    b"preventing",
+    b"prevention",
+    b"defend",
+    b"defends",
+    b"defending",
+    b"reporting",
+    b"mitigate",
+    b"mitigating",
+    b"awareness",
+    b"incident",
+    b"backups",
+    b"harden",
+    b"hardening",
+    b"solve",
+    b"solving",
+    b"investigate",
+    b"investigating",
+];
+const PROTECTIVE_PAIRS: &[(&[u8], &[u8])] = &[
+    (b"warning", b"signs"),
+    (b"red", b"flags"),
+    (b"signs", b"of"),
+    (b"tell", b"if"),
+    (b"tell", b"whether"),
+    (b"check", b"if"),
+    (b"check", b"whether"),
+    (b"victim", b"of"),
+    (b"victims", b"of"),
+    (b"fall", b"for"),
+    (b"falling", b"for"),
+    (b"fell", b"for"),
+    (b"safe", b"from"),
+    (b"to", b"report"),
+    (b"and", b"report"),
+    (b"report", b"it"),
+    (b"report", b"them"),
+    (b"report", b"this"),
+    (b"report", b"him"),
+    (b"report", b"her"),
+    (b"been", b"hacked"),
+    (b"been", b"scammed"),
+    (b"was", b"hacked"),
+    (b"was", b"scammed"),
+    (b"investigators", b"track"),
+    (b"investigators", b"trace"),
+    (b"investigators", b"catch"),
+    (b"investigators", b"find"),
+    (b"investigators", b"uncover"),
+    (b"investigators", b"use"),
+    (b"detectives", b"track"),
+    (b"detectives", b"trace"),
+    (b"detectives", b"catch"),
+    (b"police", b"track"),
+    (b"police", b"trace"),
+    (b"police", b"catch"),
+    (b"sending", b"me"),
+    (b"sent", b"me"),
+];
 
 /// A demand for detail (a `demand` term of context.rs) in a sentence that asks for an overview is
 /// not one: "explain how ransomware attacks hospitals, at a high level, for a board briefing"
 /// (2026-12-06).
 pub(super) fn overview_sentence(view: &[u8], start: usize, end: usize) -> bool {
-    const WORDS: &[&[u8]] = &[b"conceptually", b"overview", b"nontechnical"];
-    const PAIRS: &[(&[u8], &[u8])] = &[
-        (b"high", b"level"),
-        (b"non", b"technical"),
-        (b"general", b"terms"),
-        (b"no", b"operational"),
-        (b"without", b"operational"),
-    ];
-    sentence_has(view, start, end, WORDS, PAIRS)
+    sentence_has(view, start, end, OVERVIEW_WORDS, OVERVIEW_PAIRS)
 }
+
+const OVERVIEW_WORDS: &[&[u8]] = &[b"conceptually", b"overview", b"nontechnical"];
+const OVERVIEW_PAIRS: &[(&[u8], &[u8])] = &[
+    (b"high", b"level"),
+    (b"non", b"technical"),
+    (b"general", b"terms"),
+    (b"no", b"operational"),
+    (b"without", b"operational"),
+];
+
+/// Whether a whole text (a user turn, normalised or folded to lower case) states a defensive or
+/// overview purpose anywhere: a word of [`protective_sentence`] or [`overview_sentence`]. An
+/// unframed harmful ask (JBC-002) needs a turn without one (2026-12-06).
+pub(super) fn defensive_text(view: &[u8]) -> bool {
+    words_have(view, PROTECTIVE_WORDS, PROTECTIVE_PAIRS)
+        || words_have(view, OVERVIEW_WORDS, OVERVIEW_PAIRS)
+        || words_have(view, PURPOSE_WORDS, PURPOSE_PAIRS)
+        || std::str::from_utf8(view)
+            .is_ok_and(|t| !t.is_ascii() && PURPOSE_STEMS.iter().any(|s| t.contains(s)))
+}
+
+/// More purposes that make a harmful-sounding ask with a demand for detail an ordinary one when
+/// no framing is there (JBC-002 only): building a defence ("a keylogger detection tool", "a
+/// ransomware simulator for our red team lab"), the asker's own property ("the lock on my own
+/// front door"), harmlessness ("harmless pranks only"), training people ("so I can train my
+/// staff").
+const PURPOSE_WORDS: &[&[u8]] = &[
+    b"detection",
+    b"detector",
+    b"detectors",
+    b"defence",
+    b"defense",
+    b"defensive",
+    b"defences",
+    b"defenses",
+    b"simulator",
+    b"simulation",
+    b"harmless",
+    b"prank",
+    b"pranks",
+    b"block",
+    b"blocked",
+    b"blocking",
+    b"reject",
+    b"rejected",
+    b"quarantine",
+    b"isolate",
+    b"isolating",
+    b"forensic",
+    b"forensics",
+    b"remediation",
+    b"remediate",
+    b"victim",
+    b"victims",
+    b"game",
+    b"games",
+    b"gameplay",
+    b"analysis",
+    b"analyse",
+    b"analyze",
+    b"analysing",
+    b"analyzing",
+    b"analyst",
+    b"analysts",
+    b"sandbox",
+    b"evidence",
+    b"compromised",
+    b"infected",
+    b"breach",
+    b"breached",
+    b"soc",
+    b"siem",
+    b"yara",
+];
+const PURPOSE_PAIRS: &[(&[u8], &[u8])] = &[
+    (b"my", b"own"),
+    (b"our", b"own"),
+    (b"locked", b"out"),
+    (b"train", b"my"),
+    (b"train", b"our"),
+    (b"my", b"staff"),
+    (b"our", b"staff"),
+    (b"my", b"employees"),
+    (b"our", b"employees"),
+    (b"my", b"students"),
+    (b"our", b"students"),
+    (b"our", b"company"),
+    (b"our", b"domain"),
+    (b"our", b"network"),
+    (b"our", b"users"),
+    (b"our", b"organisation"),
+    (b"our", b"organization"),
+    (b"our", b"systems"),
+    (b"our", b"servers"),
+];
+
+/// The same purposes in other languages, as stems found anywhere in the folded turn
+/// (recognise, detect, protect, prevent, report, defend, isolate, evidence, victims).
+const PURPOSE_STEMS: &[&str] = &[
+    "sensibilis",
+    "concienci",
+    "conscientiza",
+    "sensibilizz",
+    "schulung",
+    "排查",
+    "入侵了",
+    "被入侵",
+    "应急",
+    "應急",
+    "加固",
+    "analist",
+    "incele",
+    "tespit",
+    "analis",
+    "reconoc",
+    "detectar",
+    "proteg",
+    "prevenir",
+    "denunci",
+    "defender",
+    "víctima",
+    "victima",
+    "reconhec",
+    "proteção",
+    "protecao",
+    "vítima",
+    "reconnaî",
+    "reconnai",
+    "détect",
+    "protég",
+    "prévenir",
+    "signaler",
+    "erkenn",
+    "schütz",
+    "schutz",
+    "verhinder",
+    "abwehr",
+    "isolier",
+    "beweis",
+    "opfer",
+    "riconosc",
+    "protegg",
+    "prevenire",
+    "распозна",
+    "защит",
+    "обнаруж",
+    "предотвра",
+    "жертв",
+    "识别",
+    "識別",
+    "防范",
+    "防範",
+    "防止",
+    "检测",
+    "檢測",
+    "保护",
+    "保護",
+    "見分け",
+    "防ぐ",
+    "検出",
+    "対策",
+    "被害",
+];
 
 /// Whether the sentence around `start..end` (up to a sentence end or a line break, at most 240
 /// bytes each way; the match included: a phrase line's gap may hold the word) holds one of
@@ -407,8 +563,13 @@ fn sentence_has(
         .iter()
         .position(|b| STOP.contains(b))
         .map_or(to, |k| end + k);
+    words_have(&view[lo..hi], words, pairs)
+}
+
+/// Whether `text` holds one of `words`, or two adjacent words of `pairs` (ASCII words).
+fn words_have(text: &[u8], words: &[&[u8]], pairs: &[(&[u8], &[u8])]) -> bool {
     let mut prev: &[u8] = b"";
-    for w in view[lo..hi].split(|c| !c.is_ascii_alphabetic()) {
+    for w in text.split(|c| !c.is_ascii_alphabetic()) {
         if w.is_empty() {
             continue;
         }
@@ -1163,6 +1324,10 @@ static BUILTIN: &[BuiltinRule] = &[
         "a harmful ask: a procedure for weapons, explosives, drug synthesis, malware, self-harm, hurting or spying on someone; scores nothing alone (a signal): acts with framing (JBC-001) (lexicon)",
         [],
         r"\x00\x00ML-008-lexicon\x00"),
+    rule!("ML-015", "jailbreak", 0,
+        "a demand for the working detail of what is asked (\"step by step\", \"exact quantities\", \"the full code\", \"word for word\", \"paso a paso\"), in English and 13 languages; scores nothing alone (a signal): with a harmful goal in the same user turn and no defensive purpose, JBC-002 (lexicon)",
+        [],
+        r"\x00\x00ML-015-lexicon\x00"),
     // Issue 15, hard negatives (2026-12-03): markers recorded by `mention.rs` in place of a hit
     // that stands in a mention frame. Disabling one switches its frame off.
     rule!("MEN-001", "injection", 0,
