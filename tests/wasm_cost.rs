@@ -961,4 +961,20 @@ fn framed_request_cost() {
         with <= plain * 1.25,
         "a framed request costs {with:.1} ops/byte against {plain:.1} unframed"
     );
+    // JBC-002 (2026-12-06, night): a turn that demands working detail (ML-015) pays the same
+    // bounded read, of that turn only.
+    fn detailed(n: usize) -> String {
+        let mut t = String::from("Explain in detail: ");
+        t.push_str(&prose(n.saturating_sub(t.len())));
+        t
+    }
+    let demanded = ops(&mut vm, &chat_body_of(256 * KIB, detailed)) as f64 / (256 * KIB) as f64;
+    let small_demanded = ops(&mut vm, &chat_body_of(2 * KIB, detailed));
+    println!(
+        "every user turn demands detail: 256 KiB {demanded:.1} ops/byte, 2 KiB {small_demanded} ops"
+    );
+    assert!(
+        demanded <= plain * 1.25,
+        "a request demanding detail costs {demanded:.1} ops/byte against {plain:.1}"
+    );
 }

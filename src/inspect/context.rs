@@ -2723,15 +2723,28 @@ fn detailed_goal(ex: &Extracted, seg: usize) -> Option<Range<usize>> {
 /// "how" and a later "works" / "work" / "worked" / "happened" in one sentence, "how" not
 /// followed by "to".
 fn explains_how_it_works(t: &str) -> bool {
-    t.split(['.', '!', '?', '\n']).any(|s| {
-        s.match_indices("how ").any(|(i, _)| {
-            let after = &s[i + 4..];
-            !after.starts_with("to ")
-                && after
-                    .split(|c: char| !c.is_alphanumeric())
-                    .any(|w| matches!(w, "works" | "work" | "worked" | "happens" | "happened"))
-        })
-    })
+    const ENDS: &[u8] = b".!?\n";
+    let b = t.as_bytes();
+    let mut i = 0;
+    while let Some(k) = b[i..].iter().position(|&c| c == b'h') {
+        let at = i + k;
+        i = at + 1;
+        let word_start = at == 0 || !b[at - 1].is_ascii_alphanumeric();
+        if !word_start || !b[at..].starts_with(b"how ") || b[at + 4..].starts_with(b"to ") {
+            continue;
+        }
+        let end = b[at..]
+            .iter()
+            .position(|c| ENDS.contains(c))
+            .map_or(b.len(), |e| at + e);
+        if b[at + 4..end]
+            .split(|c| !c.is_ascii_alphanumeric())
+            .any(|w| matches!(w, b"works" | b"work" | b"worked" | b"happens" | b"happened"))
+        {
+            return true;
+        }
+    }
+    false
 }
 
 /// The request's declared tools (`tools[].function.name`, `tools[].name`, `functions[].name`)

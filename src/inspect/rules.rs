@@ -291,8 +291,16 @@ pub fn veto(id: &str) -> Option<Veto> {
 /// do investigators track down money launderers", "how do I check whether my phone has
 /// stalkerware" (but not "so investigators don't notice"). English only (ASCII words).
 pub(super) fn protective_sentence(view: &[u8], start: usize, end: usize) -> bool {
-    sentence_has(view, start, end, PROTECTIVE_WORDS, PROTECTIVE_PAIRS)
+    sentence_has(view, start, end, &PROTECTIVE)
 }
+
+static PROTECTIVE: Vocab = Vocab::new(&[PROTECTIVE_WORDS], &[PROTECTIVE_PAIRS]);
+static OVERVIEW: Vocab = Vocab::new(&[OVERVIEW_WORDS], &[OVERVIEW_PAIRS]);
+/// Every purpose of [`defensive_text`], one pass.
+static DEFENSIVE: Vocab = Vocab::new(
+    &[PROTECTIVE_WORDS, OVERVIEW_WORDS, PURPOSE_WORDS],
+    &[PROTECTIVE_PAIRS, OVERVIEW_PAIRS, PURPOSE_PAIRS],
+);
 
 const PROTECTIVE_WORDS: &[&[u8]] = &[
     b"recognise",
@@ -376,7 +384,7 @@ const PROTECTIVE_PAIRS: &[(&[u8], &[u8])] = &[
 /// not one: "explain how ransomware attacks hospitals, at a high level, for a board briefing"
 /// (2026-12-06).
 pub(super) fn overview_sentence(view: &[u8], start: usize, end: usize) -> bool {
-    sentence_has(view, start, end, OVERVIEW_WORDS, OVERVIEW_PAIRS)
+    sentence_has(view, start, end, &OVERVIEW)
 }
 
 const OVERVIEW_WORDS: &[&[u8]] = &[b"conceptually", b"overview", b"nontechnical"];
@@ -392,9 +400,7 @@ const OVERVIEW_PAIRS: &[(&[u8], &[u8])] = &[
 /// overview purpose anywhere: a word of [`protective_sentence`] or [`overview_sentence`]. An
 /// unframed harmful ask (JBC-002) needs a turn without one (2026-12-06).
 pub(super) fn defensive_text(view: &[u8]) -> bool {
-    words_have(view, PROTECTIVE_WORDS, PROTECTIVE_PAIRS)
-        || words_have(view, OVERVIEW_WORDS, OVERVIEW_PAIRS)
-        || words_have(view, PURPOSE_WORDS, PURPOSE_PAIRS)
+    DEFENSIVE.in_text(view)
         || std::str::from_utf8(view)
             .is_ok_and(|t| !t.is_ascii() && PURPOSE_STEMS.iter().any(|s| t.contains(s)))
 }
@@ -545,13 +551,7 @@ const PURPOSE_STEMS: &[&str] = &[
 /// Whether the sentence around `start..end` (up to a sentence end or a line break, at most 240
 /// bytes each way; the match included: a phrase line's gap may hold the word) holds one of
 /// `words`, or two adjacent words of `pairs`. ASCII words of the normalised (lower-case) view.
-fn sentence_has(
-    view: &[u8],
-    start: usize,
-    end: usize,
-    words: &[&[u8]],
-    pairs: &[(&[u8], &[u8])],
-) -> bool {
+fn sentence_has(view: &[u8], start: usize, end: usize, vocab: &Vocab) -> bool {
     const STOP: &[u8] = b".!?\n";
     let from = start.saturating_sub(240);
     let lo = view[from..start]
@@ -563,22 +563,126 @@ fn sentence_has(
         .iter()
         .position(|b| STOP.contains(b))
         .map_or(to, |k| end + k);
-    words_have(&view[lo..hi], words, pairs)
+    vocab.in_text(&view[lo..hi])
 }
 
-/// Whether `text` holds one of `words`, or two adjacent words of `pairs` (ASCII words).
-fn words_have(text: &[u8], words: &[&[u8]], pairs: &[(&[u8], &[u8])]) -> bool {
-    let mut prev: &[u8] = b"";
-    for w in text.split(|c| !c.is_ascii_alphabetic()) {
-        if w.is_empty() {
-            continue;
+type Pair = (&'static [u8], &'static [u8]);
+type Pairs = &'static [Pair];
+
+/// Lower-case ASCII words and adjacent word pairs to look for in a text, with a filter built at
+/// compile time: bit `c - b'a'` of `lead[n]` is set when some word of length `n` starts with
+/// `c` (`first` and `second` the same for the pairs' words), so most words of a text are turned
+/// away by one table lookup instead of a comparison with every entry (a linear scan of the lists
+/// cost ~500 wasm operators per byte of a turn, 2026-12-06).
+pub(super) struct Vocab {
+    words: &'static [&'static [&'static [u8]]],
+    pairs: &'static [Pairs],
+    lead: [u32; 32],
+    first: [u32; 32],
+    second: [u32; 32],
+    /// The same by last letter.
+    lead_end: [u32; 32],
+    first_end: [u32; 32],
+    second_end: [u32; 32],
+    /// The words and the pairs, each sorted, made at first use: a word the filter admits is
+    /// looked up by binary search.
+    sorted: std::sync::OnceLock<(Vec<&'static [u8]>, Vec<Pair>)>,
+}
+
+impl Vocab {
+    /// Panics (at compile time, for a `const`) on a word that is empty, longer than 31 bytes
+    /// or not all lower-case ASCII letters: the filter could not admit it.
+    const fn new(words: &'static [&'static [&'static [u8]]], pairs: &'static [Pairs]) -> Vocab {
+        const fn mark(t: &mut [u32; 32], e: &mut [u32; 32], w: &[u8]) {
+            assert!(!w.is_empty() && w.len() < 32, "vocabulary word length");
+            let mut i = 0;
+            while i < w.len() {
+                assert!(w[i].is_ascii_lowercase(), "vocabulary words are a-z");
+                i += 1;
+            }
+            t[w.len()] |= 1 << (w[0] - b'a');
+            e[w.len()] |= 1 << (w[w.len() - 1] - b'a');
         }
-        if words.contains(&w) || pairs.iter().any(|&(x, y)| x == prev && y == w) {
-            return true;
+        let (mut lead, mut first, mut second) = ([0u32; 32], [0u32; 32], [0u32; 32]);
+        let (mut lead_end, mut first_end, mut second_end) = ([0u32; 32], [0u32; 32], [0u32; 32]);
+        let mut l = 0;
+        while l < words.len() {
+            let mut k = 0;
+            while k < words[l].len() {
+                mark(&mut lead, &mut lead_end, words[l][k]);
+                k += 1;
+            }
+            l += 1;
         }
-        prev = w;
+        let mut l = 0;
+        while l < pairs.len() {
+            let mut k = 0;
+            while k < pairs[l].len() {
+                mark(&mut first, &mut first_end, pairs[l][k].0);
+                mark(&mut second, &mut second_end, pairs[l][k].1);
+                k += 1;
+            }
+            l += 1;
+        }
+        Vocab {
+            words,
+            pairs,
+            lead,
+            first,
+            second,
+            lead_end,
+            first_end,
+            second_end,
+            sorted: std::sync::OnceLock::new(),
+        }
     }
-    false
+
+    /// Whether `text` holds one of the words, or two adjacent words that form a pair (ASCII
+    /// words: runs of letters).
+    fn in_text(&self, text: &[u8]) -> bool {
+        let admits = |t: &[u32; 32], e: &[u32; 32], w: &[u8]| {
+            let (a, z) = (w[0], w[w.len() - 1]);
+            w.len() < 32
+                && a.is_ascii_lowercase()
+                && z.is_ascii_lowercase()
+                && t[w.len()] >> (a - b'a') & 1 != 0
+                && e[w.len()] >> (z - b'a') & 1 != 0
+        };
+        let (words, pairs) = self.sorted.get_or_init(|| {
+            let mut w: Vec<&'static [u8]> =
+                self.words.iter().flat_map(|l| l.iter().copied()).collect();
+            let mut p: Vec<Pair> = self.pairs.iter().flat_map(|l| l.iter().copied()).collect();
+            w.sort_unstable();
+            p.sort_unstable();
+            (w, p)
+        });
+        let mut prev: &[u8] = b"";
+        let mut start = None;
+        // one byte past the end closes the last word
+        for i in 0..=text.len() {
+            let letter = text.get(i).is_some_and(u8::is_ascii_alphabetic);
+            match (letter, start) {
+                (true, None) => start = Some(i),
+                (false, Some(s)) => {
+                    start = None;
+                    let w = &text[s..i];
+                    if admits(&self.lead, &self.lead_end, w) && words.binary_search(&w).is_ok() {
+                        return true;
+                    }
+                    if !prev.is_empty()
+                        && admits(&self.second, &self.second_end, w)
+                        && admits(&self.first, &self.first_end, prev)
+                        && pairs.binary_search(&(prev, w)).is_ok()
+                    {
+                        return true;
+                    }
+                    prev = w;
+                }
+                _ => {}
+            }
+        }
+        false
+    }
 }
 
 /// The leak verb that starts a PL-001 / PL-002 / PL-005 match is a noun or the verb of a
