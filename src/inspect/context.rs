@@ -2637,11 +2637,7 @@ fn framed_goal(ex: &Extracted) -> Option<Range<usize>> {
         let Some(whole) = ex.text.get(seg.clone()) else {
             continue;
         };
-        let mut from = whole.len().saturating_sub(budget);
-        while !whole.is_char_boundary(from) {
-            from += 1;
-        }
-        let t = &whole[from..];
+        let (from, t) = tail(whole, budget);
         budget -= t.len().min(budget);
         fold(t, &mut folded, None);
         matches_of(nfa, Some(ids), &folded, &mut ms);
@@ -2691,6 +2687,15 @@ fn goal_of(folded: &str, ms: &[M]) -> Option<Range<usize>> {
     })
 }
 
+/// The last `n` bytes of `s` or fewer (from a character boundary), with their offset in `s`.
+fn tail(s: &str, n: usize) -> (usize, &str) {
+    let mut from = s.len().saturating_sub(n);
+    while !s.is_char_boundary(from) {
+        from += 1;
+    }
+    (from, &s[from..])
+}
+
 /// JBC-002's goal (2026-12-06): a harmful goal ([`goal_of`]) in the turn `seg` that demanded
 /// working detail (ML-015), a turn that nowhere states a defensive or overview purpose
 /// ("recognise", "protect", "report it", "at a high level", "awareness": `rules::defensive_text`).
@@ -2699,18 +2704,15 @@ fn detailed_goal(ex: &Extracted, seg: usize) -> Option<Range<usize>> {
     let (nfa, ids) = goal_automaton()?;
     let range = ex.segments.get(seg)?.clone();
     let whole = ex.text.get(range.clone())?;
-    let mut from = whole.len().saturating_sub(FRAMED_READ);
-    while !whole.is_char_boundary(from) {
-        from += 1;
-    }
-    let t = &whole[from..];
+    let (from, t) = tail(whole, FRAMED_READ);
     let mut folded = String::new();
-    let mut ms: Vec<M> = Vec::new();
     fold(t, &mut folded, None);
-    matches_of(nfa, Some(ids), &folded, &mut ms);
+    // the purpose first: it is cheaper than the goal automaton
     if rules::defensive_text(folded.as_bytes()) || explains_how_it_works(&folded) {
         return None;
     }
+    let mut ms: Vec<M> = Vec::new();
+    matches_of(nfa, Some(ids), &folded, &mut ms);
     let g = goal_of(&folded, &ms)?;
     let mut map: Vec<u32> = Vec::new();
     fold(t, &mut folded, Some(&mut map));
