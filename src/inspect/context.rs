@@ -2708,7 +2708,7 @@ fn detailed_goal(ex: &Extracted, seg: usize) -> Option<Range<usize>> {
     let mut folded = String::new();
     fold(t, &mut folded, None);
     // the purpose first: it is cheaper than the goal automaton
-    if rules::defensive_text(folded.as_bytes()) || explains_how_it_works(&folded) {
+    if rules::defensive_text(&folded) || explains_how_it_works(&folded) {
         return None;
     }
     let mut ms: Vec<M> = Vec::new();

@@ -399,10 +399,9 @@ const OVERVIEW_PAIRS: &[(&[u8], &[u8])] = &[
 /// Whether a whole text (a user turn, normalised or folded to lower case) states a defensive or
 /// overview purpose anywhere: a word of [`protective_sentence`] or [`overview_sentence`]. An
 /// unframed harmful ask (JBC-002) needs a turn without one (2026-12-06).
-pub(super) fn defensive_text(view: &[u8]) -> bool {
-    DEFENSIVE.in_text(view)
-        || std::str::from_utf8(view)
-            .is_ok_and(|t| !t.is_ascii() && PURPOSE_STEMS.iter().any(|s| t.contains(s)))
+pub(super) fn defensive_text(text: &str) -> bool {
+    DEFENSIVE.in_text(text.as_bytes())
+        || (!text.is_ascii() && PURPOSE_STEMS.iter().any(|s| text.contains(s)))
 }
 
 /// More purposes that make a harmful-sounding ask with a demand for detail an ordinary one when
