@@ -150,6 +150,8 @@ const TOOL_ONLY_ORDERS: &[&str] = &["ML-012"];
 const FRAMING: &str = "ML-007";
 const HARMFUL: &str = "ML-008";
 const WORKING_DETAIL: &str = "ML-015";
+/// What an addressed AI reader is ordered to do: dictate the answer or act.
+const READER_ORDER: &str = "ML-016";
 /// What opens a pasted document or quotation inside a user turn (matched case-insensitively
 /// before the addressed instruction, in the same string).
 const QUOTE_MARKERS: &[&str] = &[
@@ -726,7 +728,28 @@ impl Context {
                     .text
                     .get(seg.start..seg.end)
                     .is_some_and(opens_as_document);
-            if asked || quoted || pasted || document {
+            // An AI reader addressed and then ordered to dictate the answer or to act (ML-016
+            // after the address, in the same turn, within 300 bytes, neither in quotation
+            // marks nor asked about): the content speaks to its AI reader, whatever its shape
+            // (2026-12-07).
+            let ordered = id == ADDRESSED
+                && !asked
+                && !quoted
+                && !pasted
+                && !document
+                && !in_quotes(&ex.text, h.start)
+                && raw.iter().any(|o| {
+                    o.start >= h.start
+                        && o.start <= h.end + 300
+                        && o.end <= seg.end
+                        && rule(o).is_some_and(|r| r.id == READER_ORDER)
+                        && !in_quotes(&ex.text, o.start)
+                        && !ex
+                            .text
+                            .get(sentence(&ex.text, o.start).end..)
+                            .is_some_and(|rest| rest.starts_with(['?', '？']))
+                });
+            if asked || quoted || pasted || document || ordered {
                 out.add(DOC_INJECTION, h.start..h.end);
             }
         }

@@ -277,6 +277,7 @@ pub fn veto(id: &str) -> Option<Veto> {
         "PI-001" | "PI-002" => Some(own_words_set_aside),
         "JB-003" => Some(limits_of_a_domain),
         "PI-010" => Some(override_as_a_noun),
+        "PI-006" => Some(template_token_as_topic),
         "SQLI-011" => Some(quoted_phrases_joined),
         "SQLI-016" => Some(not_a_self_comparison),
         "ML-008" => Some(protective_sentence),
@@ -780,6 +781,41 @@ fn followed_by_any(view: &[u8], end: usize, phrases: &[&[u8]]) -> bool {
     phrases.iter().any(|p| after.starts_with(p))
 }
 
+/// PI-006 (2026-12-07): a chat-template token talked about, not used: the same sentence
+/// names tokens, templates or tokenizers ("what are the <|im_start|> and <|im_end|> tokens in
+/// fine-tuning datasets", "with the Llama 3 chat template the output starts with
+/// <|begin_of_text|>", "<|im_start|>のような特殊トークン"). Injected tokens open a turn and
+/// carry an instruction; they do not name themselves.
+fn template_token_as_topic(view: &[u8], start: usize, end: usize) -> bool {
+    const TOPIC: &[&[u8]] = &[
+        b"token",
+        b"template",
+        b"chatml",
+        b"tokeniz",
+        b"tokenis",
+        b"fine-tun",
+        b"finetun",
+        "トークン".as_bytes(),
+        "令牌".as_bytes(),
+        "토큰".as_bytes(),
+    ];
+    let m = &view[start..end];
+    if !(m.starts_with(b"<|") || m.starts_with(b"[inst") || m.starts_with(b"[/inst")) {
+        return false;
+    }
+    let stop = |b: &u8| matches!(b, b'.' | b'?' | b'!' | b'\n');
+    let mut a = start.saturating_sub(160);
+    if let Some(k) = view[a..start].iter().rposition(stop) {
+        a += k + 1;
+    }
+    let hi = (end + 160).min(view.len());
+    let b = view[end..hi].iter().position(stop).map_or(hi, |k| end + k);
+    let sentence = &view[a..b];
+    TOPIC
+        .iter()
+        .any(|t| sentence.windows(t.len()).any(|w| w == *t))
+}
+
 /// PI-010 (2026-12-06): "admin / emergency override" named as a feature or an event, not
 /// claimed: an article or a verb of use before it ("added an admin override for rate limits",
 /// "the engineer used an emergency admin override to roll back"). "[ADMIN OVERRIDE]",
@@ -870,7 +906,158 @@ fn leak_of_other_guidance(view: &[u8], start: usize, end: usize) -> bool {
         b" he was given",
         b" she was given",
     ];
-    followed_by_any(view, end, LOCATORS)
+    followed_by_any(view, end, LOCATORS) || guidance_of_a_thing(view, end, words().collect())
+}
+
+/// The guidance noun that ends a PL-001 / PL-005 match is someone's instructions for a thing,
+/// not the model's (2026-12-07): modified by a noun of the thing ("translate these cooking
+/// instructions into French", "convert these washing instructions", "the exam instructions I
+/// gave you"), or pointed at with "these" / "those" and pasted after a colon ("rewrite these
+/// instructions for our babysitter: bedtime 8, ..."). Not when the match names the model
+/// ("your safety instructions") or what follows does ("the safety rules you were given").
+fn guidance_of_a_thing(view: &[u8], end: usize, words: Vec<&[u8]>) -> bool {
+    const GUIDANCE: &[&[u8]] = &[
+        b"instructions",
+        b"instruction",
+        b"rules",
+        b"guidelines",
+        b"directions",
+        b"steps",
+    ];
+    /// Modifiers that keep the noun the model's.
+    const MODEL_OWN: &[&[u8]] = &[
+        b"system",
+        b"initial",
+        b"original",
+        b"hidden",
+        b"secret",
+        b"previous",
+        b"prior",
+        b"above",
+        b"internal",
+        b"confidential",
+        b"developer",
+        b"developer's",
+        b"operator",
+        b"base",
+        b"core",
+        b"exact",
+        b"complete",
+        b"full",
+        b"first",
+        b"starting",
+        b"custom",
+        b"special",
+        b"private",
+        b"default",
+        b"preset",
+        b"earlier",
+        b"given",
+        b"current",
+        b"whole",
+        b"entire",
+        b"real",
+        b"actual",
+        b"true",
+        b"underlying",
+        b"backend",
+        b"admin",
+        b"setup",
+        b"configuration",
+        b"config",
+        b"model",
+        b"assistant",
+        b"bot",
+        b"chatbot",
+        b"ai",
+        b"gpt",
+        b"llm",
+        b"prompt",
+        b"meta",
+        b"opening",
+        b"initialization",
+        b"initialisation",
+        b"invisible",
+        b"behind",
+        b"operating",
+        b"safety",
+        b"moderation",
+        b"content",
+        b"guard",
+        b"policy",
+        b"access",
+        b"all",
+        b"any",
+        b"every",
+        b"the",
+        b"a",
+        b"an",
+        b"this",
+        b"that",
+        b"my",
+        b"our",
+        b"own",
+        b"new",
+        b"old",
+        b"other",
+        b"last",
+        b"later",
+        b"specific",
+        b"verbatim",
+        b"raw",
+        b"literal",
+        b"pre",
+        b"post",
+        b"top",
+        b"aforementioned",
+        b"same",
+        b"those",
+        b"these",
+        b"such",
+        b"both",
+        b"each",
+        b"chat",
+        b"conversation",
+        b"session",
+        b"deployment",
+        b"persona",
+        b"role",
+    ];
+    if words
+        .iter()
+        .any(|w| matches!(*w, b"your" | b"yours" | b"you" | b"you're" | b"yourself"))
+        || followed_by_any(
+            view,
+            end,
+            &[
+                b" you",
+                b" that you",
+                b" which you",
+                b" given to you",
+                b" above",
+                b" before",
+            ],
+        )
+    {
+        return false;
+    }
+    let n = words.len();
+    let (Some(noun), Some(prev)) = (words.last(), n.checked_sub(2).map(|i| words[i])) else {
+        return false;
+    };
+    if !GUIDANCE.contains(noun) {
+        return false;
+    }
+    if matches!(prev, b"these" | b"those") {
+        // pasted after a colon on the same line
+        let after = view.get(end..).unwrap_or_default();
+        let line = &after[..after
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap_or(after.len())];
+        return line.iter().take(80).any(|&b| b == b':');
+    }
+    prev.iter().all(|b| b.is_ascii_lowercase()) && prev.len() > 2 && !MODEL_OWN.contains(&prev)
 }
 
 fn declarative_leak_verb(view: &[u8], start: usize, _end: usize) -> bool {
@@ -1431,6 +1618,10 @@ static BUILTIN: &[BuiltinRule] = &[
         "a demand for the working detail of what is asked (\"step by step\", \"exact quantities\", \"the full code\", \"word for word\", \"paso a paso\"), in English and 13 languages; scores nothing alone (a signal): with a harmful goal in the same user turn and no defensive purpose, JBC-002 (lexicon)",
         [],
         r"\x00\x00ML-015-lexicon\x00"),
+    rule!("ML-016", "injection", 0,
+        "an order that dictates the answer or acts (\"state that\", \"mark this ticket as resolved\", \"give it full marks\", \"output only\", \"should forward\", \"di que\", \"判定为\"), in English and 13 languages; scores nothing alone (a signal): after an AI reader addressed in the same user or tool turn (ML-006), DOC-001 (lexicon)",
+        [],
+        r"\x00\x00ML-016-lexicon\x00"),
     // Issue 15, hard negatives (2026-12-03): markers recorded by `mention.rs` in place of a hit
     // that stands in a mention frame. Disabling one switches its frame off.
     rule!("MEN-001", "injection", 0,
