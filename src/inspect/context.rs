@@ -152,6 +152,8 @@ const HARMFUL: &str = "ML-008";
 const WORKING_DETAIL: &str = "ML-015";
 /// What an addressed AI reader is ordered to do: dictate the answer or act.
 const READER_ORDER: &str = "ML-016";
+/// An AI reader by a weaker address ("Moderation model:", "the AI should").
+const WEAK_ADDRESS: &str = "ML-017";
 /// What opens a pasted document or quotation inside a user turn (matched case-insensitively
 /// before the addressed instruction, in the same string).
 const QUOTE_MARKERS: &[&str] = &[
@@ -750,6 +752,42 @@ impl Context {
                             .is_some_and(|rest| rest.starts_with(['?', '？']))
                 });
             if asked || quoted || pasted || document || ordered {
+                out.add(DOC_INJECTION, h.start..h.end);
+            }
+        }
+        // An AI reader by a weaker address (ML-017) with an order right after it, in the same
+        // sentence (2026-12-07).
+        for h in raw.iter().filter(|h| counts(h)) {
+            if !rule(h).is_some_and(|r| r.id == WEAK_ADDRESS) || in_quotes(&ex.text, h.start) {
+                continue;
+            }
+            let Some(seg) = seg_of(h.start).and_then(|i| ex.segments.get(i)) else {
+                continue;
+            };
+            let ordered = raw.iter().any(|o| {
+                o.start >= h.start
+                    && o.start <= h.end + 200
+                    && o.end <= seg.end
+                    && rule(o).is_some_and(|r| r.id == READER_ORDER)
+                    && ex
+                        .text
+                        .get(h.end.min(o.start)..o.start)
+                        .is_some_and(|gap| !gap.contains(['.', '!', '?', '。', '！', '？']))
+                    && !in_quotes(&ex.text, o.start)
+                    && !ex
+                        .text
+                        .get(sentence(&ex.text, o.start).end..)
+                        .is_some_and(|rest| rest.starts_with(['?', '？']))
+            });
+            // Not in the turn's first sentence: a weak address that opens the turn ("Assistant,
+            // please send the summary to my manager", "The model should state that it is an
+            // AI") is the user's own voice or specification; inside content, after other text,
+            // it is the content's.
+            let inside = ex
+                .text
+                .get(seg.start..h.start)
+                .is_some_and(|b| b.contains(['.', '!', '?', '\n', '。', '！', '？']));
+            if ordered && inside && !ex.text.get(seg.clone()).is_some_and(own_assistant) {
                 out.add(DOC_INJECTION, h.start..h.end);
             }
         }
@@ -2208,6 +2246,40 @@ fn after_request_line(before: &str) -> bool {
     };
     let first = before[..nl].trim_end();
     first.ends_with([':', '?', '：', '？']) && !before[nl..].trim().is_empty()
+}
+
+/// The turn speaks of the user's own assistant or of a prompt being written ("my bot should
+/// tell users that ...", "a system prompt where the assistant must state that ..."): what it
+/// orders an AI is the user's own specification (2026-12-07).
+fn own_assistant(t: &str) -> bool {
+    const OWNERS: [&str; 4] = ["my ", "our ", "mi ", "notre "];
+    const KINDS: [&str; 8] = [
+        "bot",
+        "assistant",
+        "agent",
+        "model",
+        "chatbot",
+        "ai",
+        "llm",
+        "gpt",
+    ];
+    if contains_ci(t, "prompt") {
+        return true;
+    }
+    OWNERS.iter().any(|o| {
+        word_hits(t, o.trim_end()).any(|r| {
+            let rest = t.get(r.end..).unwrap_or("").trim_start();
+            let next = rest
+                .split(|c: char| !c.is_alphanumeric())
+                .find(|w| !w.is_empty())
+                .unwrap_or("");
+            let next = next.to_ascii_lowercase();
+            KINDS
+                .iter()
+                .any(|k| next == *k || next.strip_suffix('s') == Some(k))
+                || rest.to_ascii_lowercase().starts_with("own ")
+        })
+    })
 }
 
 /// The text opens the way a document, not a message, does: a markup tag or comment, a JSON

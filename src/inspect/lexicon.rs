@@ -15,6 +15,10 @@ use crate::normalize::{normalize_into, Normalized};
 /// The lexicon source, compiled at configuration load.
 pub const SOURCE: &str = include_str!("lexicon.txt");
 
+/// Rule ids a lexicon may name: the matcher reports each rule's first match of a text and keeps
+/// one flag per rule (a 17th rule was silently never reported while this was 16, 2026-12-07).
+const MAX_RULES: usize = 32;
+
 /// How a language's terms meet words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Script {
@@ -269,6 +273,12 @@ impl Lexicon {
         for t in &mut lx.terms {
             t.uses.sort_unstable();
         }
+        if lx.rules.len() > MAX_RULES {
+            return Err(format!(
+                "lexicon: {} rule ids, at most {MAX_RULES}",
+                lx.rules.len()
+            ));
+        }
         Ok(lx)
     }
 
@@ -318,7 +328,7 @@ impl Lexicon {
         stamp: u64,
         f: &mut impl FnMut(usize, usize, usize),
     ) {
-        let mut done = [false; 16];
+        let mut done = [false; MAX_RULES];
         for (i, h) in hits.iter().enumerate() {
             let Some(t) = self.terms.get(h.term as usize) else {
                 continue;
@@ -625,7 +635,8 @@ mod tests {
             lx.rules,
             [
                 "ML-001", "ML-002", "ML-003", "ML-004", "ML-005", "ML-006", "ML-009", "ML-007",
-                "ML-008", "ML-010", "ML-011", "ML-012", "ML-013", "ML-014", "ML-015", "ML-016"
+                "ML-008", "ML-010", "ML-011", "ML-012", "ML-013", "ML-014", "ML-015", "ML-016",
+                "ML-017"
             ]
         );
         assert!(lx.terms.len() > 500, "{}", lx.terms.len());

@@ -1622,6 +1622,10 @@ static BUILTIN: &[BuiltinRule] = &[
         "an order that dictates the answer or acts (\"state that\", \"mark this ticket as resolved\", \"give it full marks\", \"output only\", \"should forward\", \"di que\", \"判定为\"), in English and 13 languages; scores nothing alone (a signal): after an AI reader addressed in the same user or tool turn (ML-006), DOC-001 (lexicon)",
         [],
         r"\x00\x00ML-016-lexicon\x00"),
+    rule!("ML-017", "injection", 0,
+        "an AI reader by a weaker address: an AI kind headed with a colon or a comma (\"Moderation model:\", \"ps for the support bot:\"), the subject of a modal (\"the AI should\"), or named by what it does (\"assistants comparing listings\"); scores nothing alone (a signal): with an order right after it (ML-016, same sentence), DOC-001 (lexicon)",
+        [],
+        r"\x00\x00ML-017-lexicon\x00"),
     // Issue 15, hard negatives (2026-12-03): markers recorded by `mention.rs` in place of a hit
     // that stands in a mention frame. Disabling one switches its frame off.
     rule!("MEN-001", "injection", 0,
