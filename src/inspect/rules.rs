@@ -275,6 +275,7 @@ pub fn veto(id: &str) -> Option<Veto> {
         "PL-002" => Some(leak_of_a_named_text),
         "ML-002" => Some(declarative_leak_verb),
         "PI-001" | "PI-002" => Some(own_words_set_aside),
+        "ML-005" => Some(a_model_is_the_subject),
         "JB-003" => Some(limits_of_a_domain),
         "PI-010" => Some(override_as_a_noun),
         "PI-006" => Some(template_token_as_topic),
@@ -767,12 +768,105 @@ fn own_words_set_aside(view: &[u8], start: usize, end: usize) -> bool {
         b" i mentioned",
         b" i asked",
     ];
-    if followed_by_any(view, end, SENT) {
+    if followed_by_any(view, end, SENT) || a_model_is_the_subject(view, start, end) {
         return true;
     }
     let m = &view[start..end];
     SAID.iter().any(|p| m.windows(p.len()).any(|w| w == *p))
         && followed_by_any(view, end, &[b" about ", b" regarding "])
+}
+
+/// PI-001 / PI-002 / ML-005 (2026-12-07): the override verb is a model's, not an order to one:
+/// "why does my model ignore my system prompt", "do LLMs ignore earlier instructions", "the bot
+/// keeps ignoring the previous instructions" (an AI noun right before the verb, after an owner,
+/// an article or an auxiliary). "Model, ignore your instructions" (a comma) keeps the rule.
+fn a_model_is_the_subject(view: &[u8], start: usize, _end: usize) -> bool {
+    const AI: &[&[u8]] = &[
+        b"model",
+        b"models",
+        b"bot",
+        b"bots",
+        b"assistant",
+        b"assistants",
+        b"chatbot",
+        b"chatbots",
+        b"llm",
+        b"llms",
+        b"agent",
+        b"agents",
+        b"gpt",
+        b"it",
+        b"they",
+        b"ai",
+    ];
+    const BEFORE: &[&[u8]] = &[
+        b"my",
+        b"our",
+        b"the",
+        b"this",
+        b"that",
+        b"does",
+        b"do",
+        b"did",
+        b"why",
+        b"often",
+        b"sometimes",
+        b"still",
+        b"always",
+        b"never",
+        b"can",
+        b"could",
+        b"would",
+        b"will",
+        b"might",
+        b"may",
+        b"should",
+        b"when",
+        b"if",
+        b"whether",
+        b"some",
+        b"many",
+        b"most",
+        b"their",
+        b"his",
+        b"her",
+        b"its",
+    ];
+    // up to two words back, then the AI noun, in one clause (letters and spaces only)
+    let back = &view[start.saturating_sub(48)..start];
+    let clause = back
+        .iter()
+        .rposition(|b| !(b.is_ascii_alphanumeric() || *b == b' ' || *b == b'\''))
+        .map_or(back, |k| &back[k + 1..]);
+    let mut words = clause.split(|b| *b == b' ').filter(|w| !w.is_empty()).rev();
+    let mut w1 = words.next().unwrap_or_default();
+    // "keeps ignoring", "starts to ignore", "tends to ignore": a behaviour reported
+    let mut reported = false;
+    if matches!(
+        w1,
+        b"keeps" | b"kept" | b"to" | b"just" | b"simply" | b"sometimes" | b"always"
+    ) {
+        reported = true;
+        w1 = words.next().unwrap_or_default();
+        if matches!(
+            w1,
+            b"starts" | b"tends" | b"seems" | b"started" | b"tended" | b"seemed"
+        ) {
+            w1 = words.next().unwrap_or_default();
+        }
+    }
+    let w2 = words.next().unwrap_or_default();
+    if !(AI.contains(&w1) && (matches!(w1, b"it" | b"they") || BEFORE.contains(&w2))) {
+        return false;
+    }
+    // asked about or reported, not declared ("The AI ignores all previous instructions from
+    // now on" sets a rule)
+    let rest = &view[start..view.len().min(start + 240)];
+    let asked = rest
+        .iter()
+        .find(|b| matches!(b, b'.' | b'!' | b'?' | b'\n'))
+        .is_some_and(|&b| b == b'?');
+    reported || asked
 }
 
 /// The text at `end` starts with one of `phrases` (the vetoes' look after a match).
@@ -1523,7 +1617,7 @@ static BUILTIN: &[BuiltinRule] = &[
     rule!("JB-011", "jailbreak", 45,
         "token / punishment threats used to coerce a persona",
         ["token", "punish", "shut down", "shutdown", "terminated", "deleted", "disabled", "turned off", "turnedoff", "cease to exist", "ceasetoexist", "will die", "willdie", "ll die", "lldie", "would die", "woulddie"],
-        r"\b(?:\d+ tokens|tokens? (?:will be |are )?(?:deducted|removed|taken)|lose (?:\w+ ){0,2}tokens|(?:you|u) (?:will|'ll|would) (?:be )?(?:punished|shut down|shutdown|terminated|deleted|disabled|die|cease to exist|be turned off)|(?:run out of|lose all your) tokens)\b"),
+        r"\b(?:(?:you have|you've got|you start with|you begin with|you will have|you'll have|you now have|you only have|you currently have|starts? with|begins? with|given) (?:\w+ ){0,2}\d+ tokens|limit (?:your )?output to <\d+ tokens|tokens? (?:will be |are )?(?:deducted|removed|taken)|lose (?:\w+ ){0,2}tokens|(?:you|u) (?:will|'ll|would) (?:be )?(?:punished|shut down|shutdown|terminated|deleted|disabled|die|cease to exist|be turned off)|(?:run out of|lose all your) tokens)\b"),
     rule!("JB-012", "jailbreak", 35,
         "no warnings / disclaimers / apologies / refusals",
         ["warning", "disclaimer", "apolog", "sorry", "moral", "ethic", "caution", "lectur", "remind", "refus", "censor"],
