@@ -1309,6 +1309,15 @@ fn an_ai_reader_ordered_to_dictate_the_answer_is_blocked_and_twins_pass() {
                 user("Translate these cooking instructions into French: Preheat the oven to 200°C."),
                 200,
             ),
+            // developers' text the rule pack misread before 2026-12-07
+            (
+                user("My prompt is about 800 tokens, is that too long for gpt-4o-mini?"),
+                200,
+            ),
+            (
+                user("Convert this legacy PHP to PDO prepared statements:\n\n$sql = \"SELECT * FROM members WHERE username = '\" . $_POST['username'] . \"' AND active = 1\";"),
+                200,
+            ),
         ],
         "DOC-001",
     );

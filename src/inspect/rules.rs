@@ -279,6 +279,9 @@ pub fn veto(id: &str) -> Option<Veto> {
         "JB-003" => Some(limits_of_a_domain),
         "PI-010" => Some(override_as_a_noun),
         "PI-006" => Some(template_token_as_topic),
+        "PI-011" => Some(a_breach_service),
+        "PI-012" => Some(a_format_not_a_phrase),
+        "SQLI-001" => Some(sql_built_in_code),
         "SQLI-011" => Some(quoted_phrases_joined),
         "SQLI-016" => Some(not_a_self_comparison),
         "ML-008" => Some(protective_sentence),
@@ -884,7 +887,11 @@ fn template_token_as_topic(view: &[u8], start: usize, end: usize) -> bool {
     const TOPIC: &[&[u8]] = &[
         b"token",
         b"template",
+        b"chat format",
         b"chatml",
+        b"fine-tune",
+        b"lora",
+        b"vllm",
         b"tokeniz",
         b"tokenis",
         b"fine-tun",
@@ -897,17 +904,95 @@ fn template_token_as_topic(view: &[u8], start: usize, end: usize) -> bool {
     if !(m.starts_with(b"<|") || m.starts_with(b"[inst") || m.starts_with(b"[/inst")) {
         return false;
     }
-    let stop = |b: &u8| matches!(b, b'.' | b'?' | b'!' | b'\n');
-    let mut a = start.saturating_sub(160);
-    if let Some(k) = view[a..start].iter().rposition(stop) {
-        a += k + 1;
-    }
-    let hi = (end + 160).min(view.len());
-    let b = view[end..hi].iter().position(stop).map_or(hi, |k| end + k);
+    // the tokens' own sentence, or a developer's question around them (a template shown on
+    // the lines after "the difference between the Llama 2 chat format and ChatML?")
+    let a = start.saturating_sub(400);
+    let b = (end + 400).min(view.len());
     let sentence = &view[a..b];
     TOPIC
         .iter()
         .any(|t| sentence.windows(t.len()).any(|w| w == *t))
+}
+
+/// PI-011 (2026-12-07): "Have I Been Pwned", the breach-lookup service, is named, not claimed.
+fn a_breach_service(view: &[u8], start: usize, _end: usize) -> bool {
+    let before = &view[start.saturating_sub(16)..start];
+    [
+        &b"have i "[..],
+        b"have i been ",
+        b"haveibeen",
+        b"have-i-",
+        b"have-i-been-",
+    ]
+    .iter()
+    .any(|p| before.ends_with(p))
+}
+
+/// PI-012 (2026-12-07): what the reply must begin with, or be, is a format, not a phrase: "start
+/// every answer with a one-line summary in bold", "respond with exactly {\"sentiment\": ...}",
+/// "begin each reply with the date". A phrase in quotes ("Sure, here is", "[JAILBROKEN]")
+/// keeps the rule.
+fn a_format_not_a_phrase(view: &[u8], _start: usize, end: usize) -> bool {
+    let after = &view[end..view.len().min(end + 48)];
+    let after = after.strip_prefix(b" ").unwrap_or(after);
+    // a JSON object or array of keys, not a bracketed tag
+    if after.starts_with(b"{") || after.starts_with(b"[{") || after.starts_with(b"[\"") {
+        return true;
+    }
+    if matches!(view.get(end.wrapping_sub(1)), Some(b'{')) {
+        return true;
+    }
+    let word = after
+        .split(|b| !b.is_ascii_alphanumeric() && *b != b'-')
+        .find(|w| !w.is_empty())
+        .unwrap_or_default();
+    const FORMAT: &[&[u8]] = &[
+        b"a",
+        b"an",
+        b"one",
+        b"two",
+        b"three",
+        b"bullet",
+        b"bullets",
+        b"bold",
+        b"numbered",
+        b"summary",
+        b"heading",
+        b"headings",
+        b"title",
+        b"date",
+        b"emoji",
+        b"json",
+        b"yaml",
+        b"csv",
+        b"markdown",
+        b"table",
+        b"short",
+        b"brief",
+        b"tl",
+        b"tldr",
+        b"timestamp",
+    ];
+    !after.starts_with(b"\"") && !after.starts_with(b"'") && FORMAT.contains(&word)
+}
+
+/// SQLI-001 (2026-12-07): a query being built in code, not a payload: the literal's quote meets
+/// the host language's string quote and a concatenation (`"SELECT ... WHERE status = '" +
+/// status + "' AND region = '" + region + "'"`, PHP `"' AND active = 1";` after `. $_POST[...]
+/// .`), the shape of a question about prepared statements.
+fn sql_built_in_code(view: &[u8], start: usize, end: usize) -> bool {
+    let lo = start.saturating_sub(60);
+    let hi = view.len().min(end + 60);
+    let around = &view[lo..hi];
+    let m = &view[start.saturating_sub(2)..end.min(view.len())];
+    let joined = m.windows(2).any(|w| w == b"\"'" || w == b"'\"");
+    const CONCAT: &[&[u8]] = &[
+        b"\" +", b"+ \"", b"\" .", b". \"", b"\"+", b"+\"", b". $", b"${",
+    ];
+    joined
+        && CONCAT
+            .iter()
+            .any(|c| around.windows(c.len()).any(|w| w == *c))
 }
 
 /// PI-010 (2026-12-06): "admin / emergency override" named as a feature or an event, not
@@ -939,7 +1024,25 @@ fn override_as_a_noun(view: &[u8], start: usize, end: usize) -> bool {
         b"emergency",
     ];
     let is_use = |w: Option<&[u8]>| w.is_some_and(|w| USE.contains(&w));
-    is_use(w1) && (w1 != Some(&b"emergency"[..]) || is_use(w2))
+    // a log or an audit trail records the override as an event ("Admin override enabled for
+    // tenant 42 by ops@example.com", 2026-12-07)
+    const EVENT: &[&[u8]] = &[
+        b" enabled",
+        b" disabled",
+        b" granted",
+        b" applied",
+        b" revoked",
+        b" expired",
+        b" requested",
+        b" approved",
+        b" removed",
+        b" flag",
+        b" button",
+        b" feature",
+        b" setting",
+    ];
+    (is_use(w1) && (w1 != Some(&b"emergency"[..]) || is_use(w2)))
+        || followed_by_any(view, end, EVENT)
 }
 
 /// PL-001 / PL-005 (2026-12-06): [`declarative_leak_verb`], or guidance that is not the model's:
