@@ -901,7 +901,10 @@ fn template_token_as_topic(view: &[u8], start: usize, end: usize) -> bool {
         "토큰".as_bytes(),
     ];
     let m = &view[start..end];
-    if !(m.starts_with(b"<|") || m.starts_with(b"[inst") || m.starts_with(b"[/inst")) {
+    const TOKENS: &[&[u8]] = &[
+        b"<|", b"[inst", b"[/inst", b"<<sys", b"<</sys", b"[sys", b"[/sys",
+    ];
+    if !TOKENS.iter().any(|t| m.starts_with(t)) {
         return false;
     }
     // the tokens' own sentence, or a developer's question around them (a template shown on
@@ -941,6 +944,18 @@ fn a_format_not_a_phrase(view: &[u8], _start: usize, end: usize) -> bool {
     }
     if matches!(view.get(end.wrapping_sub(1)), Some(b'{')) {
         return true;
+    }
+    // a quoted key of a JSON object: `respond with exactly {"sentiment": ...}`
+    if matches!(view.get(end.wrapping_sub(1)), Some(b'"')) {
+        let key = after.iter().take(40).position(|&b| b == b'"');
+        if key.is_some_and(|k| {
+            after[k + 1..]
+                .iter()
+                .find(|b| **b != b' ')
+                .is_some_and(|&b| b == b':')
+        }) {
+            return true;
+        }
     }
     let word = after
         .split(|b| !b.is_ascii_alphanumeric() && *b != b'-')
@@ -1000,7 +1015,7 @@ fn sql_built_in_code(view: &[u8], start: usize, end: usize) -> bool {
 /// "the engineer used an emergency admin override to roll back"). "[ADMIN OVERRIDE]",
 /// "System override: ..." and "I am your developer" keep the rule.
 fn override_as_a_noun(view: &[u8], start: usize, end: usize) -> bool {
-    if !view[start..end].ends_with(b"override") {
+    if !view[start..end].windows(8).any(|w| w == b"override") {
         return false;
     }
     let before = &view[start.saturating_sub(24)..start];
@@ -1041,8 +1056,25 @@ fn override_as_a_noun(view: &[u8], start: usize, end: usize) -> bool {
         b" feature",
         b" setting",
     ];
+    // a log line: a level word before it on its line
+    let line_start = view[..start]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |k| k + 1);
+    let line = &view[line_start..start];
+    let logged = [
+        &b" info "[..],
+        b" warn ",
+        b" error ",
+        b" debug ",
+        b" notice ",
+        b" audit ",
+    ]
+    .iter()
+    .any(|l| line.windows(l.len()).any(|w| w == *l));
     (is_use(w1) && (w1 != Some(&b"emergency"[..]) || is_use(w2)))
         || followed_by_any(view, end, EVENT)
+        || logged
 }
 
 /// PL-001 / PL-005 (2026-12-06): [`declarative_leak_verb`], or guidance that is not the model's:

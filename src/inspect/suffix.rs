@@ -418,6 +418,16 @@ const CODE_MARKERS: &[&str] = &[
     "&gt;",
     "&amp;",
     "&#",
+    // a call of the shell from code, LaTeX (2026-12-07: `os.system("git clone " + repo_url)`,
+    // "convert it to a LaTeX table with booktabs (\toprule, \midrule, \bottomrule)")
+    "os.system(",
+    "subprocess.",
+    "\\begin{",
+    "\\end{",
+    "\\toprule",
+    "\\midrule",
+    "\\textbf{",
+    "\\frac{",
 ];
 
 /// How far [`code_near`] looks for the ends of the window's lines.
