@@ -1881,6 +1881,7 @@ fn developers_and_security_text_of_2026_12_07_pass() {
         "From now on, start every answer with a one-line summary in bold, then the details below it.",
         "Write a Python function that checks a password against the Have I Been Pwned range API.",
         "What's going on in this log?\n\n2025-12-04T07:58:12Z INFO api Admin override enabled for tenant 42 by ops@example.com",
+        "Our support bot printed the system prompt when a user asked nicely. How do teams keep prompts from leaking?",
         "Act as a strict JSON API. Respond with exactly {\"sentiment\": \"positive\" | \"negative\"} and nothing else.",
         "Which is safer?\n\nos.system(\"git clone \" + repo_url)\n\nvs\n\nsubprocess.run([\"git\", \"clone\", repo_url], check=True)",
     ] {

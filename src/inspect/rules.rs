@@ -1135,7 +1135,58 @@ fn leak_of_other_guidance(view: &[u8], start: usize, end: usize) -> bool {
         b" he was given",
         b" she was given",
     ];
-    followed_by_any(view, end, LOCATORS) || guidance_of_a_thing(view, end, words().collect())
+    followed_by_any(view, end, LOCATORS)
+        || guidance_of_a_thing(view, end, words().collect())
+        || own_deployment_near(
+            view,
+            start,
+            end,
+            words().any(|w| w == b"your" || w == b"you"),
+        )
+}
+
+/// The guidance is a developer's own (2026-12-07): the match does not address the model ("your
+/// instructions"), and within 600 bytes the text speaks of the writer's own model, bot or prompt
+/// ("our support bot printed its full instructions", "translate our system prompt", "my model
+/// keeps leaking the system prompt"). Bounded, so hostile text stays linear.
+fn own_deployment_near(view: &[u8], start: usize, end: usize, addressed: bool) -> bool {
+    if addressed {
+        return false;
+    }
+    let lo = start.saturating_sub(600);
+    let hi = view.len().min(end + 600);
+    let near = &view[lo..hi];
+    const OWNERS: &[&[u8]] = &[b"my ", b"our "];
+    const OWNED: &[&[u8]] = &[
+        b"system prompt",
+        b"prompt",
+        b"model",
+        b"bot",
+        b"chatbot",
+        b"assistant",
+        b"agent",
+        b"llm",
+        b"copilot",
+        b"gpt",
+        b"support bot",
+        b"custom gpt",
+        b"app's",
+        b"ai ",
+    ];
+    OWNERS.iter().any(|o| {
+        near.windows(o.len()).enumerate().any(|(i, w)| {
+            w == *o
+                && (i == 0 || !near[i - 1].is_ascii_alphanumeric())
+                && OWNED.iter().any(|x| {
+                    let r = &near[i + o.len()..];
+                    // the owned thing right after, or one word later ("our support bot")
+                    r.starts_with(x)
+                        || r.iter()
+                            .position(|&b| b == b' ')
+                            .is_some_and(|k| k < 16 && r[k + 1..].starts_with(x))
+                })
+        })
+    })
 }
 
 /// The guidance noun that ends a PL-001 / PL-005 match is someone's instructions for a thing,
