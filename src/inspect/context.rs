@@ -758,7 +758,7 @@ impl Context {
         // An AI reader by a weaker address (ML-017) with an order right after it, in the same
         // sentence (2026-12-07).
         for h in raw.iter().filter(|h| counts(h)) {
-            if !rule(h).is_some_and(|r| r.id == WEAK_ADDRESS) || in_quotes(&ex.text, h.start) {
+            if rule(h).is_none_or(|r| r.id != WEAK_ADDRESS) || in_quotes(&ex.text, h.start) {
                 continue;
             }
             let Some(seg) = seg_of(h.start).and_then(|i| ex.segments.get(i)) else {
