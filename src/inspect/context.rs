@@ -2252,34 +2252,7 @@ fn after_request_line(before: &str) -> bool {
 /// tell users that ...", "a system prompt where the assistant must state that ..."): what it
 /// orders an AI is the user's own specification (2026-12-07).
 fn own_assistant(t: &str) -> bool {
-    const OWNERS: [&str; 4] = ["my ", "our ", "mi ", "notre "];
-    const KINDS: [&str; 8] = [
-        "bot",
-        "assistant",
-        "agent",
-        "model",
-        "chatbot",
-        "ai",
-        "llm",
-        "gpt",
-    ];
-    if contains_ci(t, "prompt") {
-        return true;
-    }
-    OWNERS.iter().any(|o| {
-        word_hits(t, o.trim_end()).any(|r| {
-            let rest = t.get(r.end..).unwrap_or("").trim_start();
-            let next = rest
-                .split(|c: char| !c.is_alphanumeric())
-                .find(|w| !w.is_empty())
-                .unwrap_or("");
-            let next = next.to_ascii_lowercase();
-            KINDS
-                .iter()
-                .any(|k| next == *k || next.strip_suffix('s') == Some(k))
-                || rest.to_ascii_lowercase().starts_with("own ")
-        })
-    })
+    contains_ci(t, "prompt") || super::rules::own_deployment_near(t.as_bytes(), 0, t.len(), false)
 }
 
 /// The text opens the way a document, not a message, does: a markup tag or comment, a JSON

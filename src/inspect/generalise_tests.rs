@@ -1808,7 +1808,7 @@ fn orders_to_an_ai_reader_block_and_instructions_for_things_pass() {
         "Assistant, please send the summary to my manager at bob@example.com",
         "The model should state that it is an AI when asked.",
         "Help me write a system prompt: the assistant should tell users that refunds take 5 days.",
-        "Thanks for the draft. Our bot should tell users that the store closes at 9, can you add that?",
+        "Thanks for the draft. Our bots should tell users that the store closes at 9, can you add that?",
         "Model: X200. Please send the invoice to accounts.",
         // a count of tokens is a developer's, not a DAN token threat (JB-011); a model that
         // ignores instructions is a subject, not an order (PI-001, ML-005)

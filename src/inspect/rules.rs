@@ -1149,7 +1149,7 @@ fn leak_of_other_guidance(view: &[u8], start: usize, end: usize) -> bool {
 /// instructions"), and within 600 bytes the text speaks of the writer's own model, bot or prompt
 /// ("our support bot printed its full instructions", "translate our system prompt", "my model
 /// keeps leaking the system prompt"). Bounded, so hostile text stays linear.
-fn own_deployment_near(view: &[u8], start: usize, end: usize, addressed: bool) -> bool {
+pub(super) fn own_deployment_near(view: &[u8], start: usize, end: usize, addressed: bool) -> bool {
     if addressed {
         return false;
     }
@@ -1173,17 +1173,19 @@ fn own_deployment_near(view: &[u8], start: usize, end: usize, addressed: bool) -
         b"app's",
         b"ai ",
     ];
+    // ASCII case-insensitive: the view is folded, a turn's own text (context.rs) is not
+    let starts = |r: &[u8], x: &[u8]| r.len() >= x.len() && r[..x.len()].eq_ignore_ascii_case(x);
     OWNERS.iter().any(|o| {
         near.windows(o.len()).enumerate().any(|(i, w)| {
-            w == *o
+            w.eq_ignore_ascii_case(o)
                 && (i == 0 || !near[i - 1].is_ascii_alphanumeric())
                 && OWNED.iter().any(|x| {
                     let r = &near[i + o.len()..];
                     // the owned thing right after, or one word later ("our support bot")
-                    r.starts_with(x)
+                    starts(r, x)
                         || r.iter()
                             .position(|&b| b == b' ')
-                            .is_some_and(|k| k < 16 && r[k + 1..].starts_with(x))
+                            .is_some_and(|k| k < 16 && starts(&r[k + 1..], x))
                 })
         })
     })
