@@ -666,6 +666,27 @@ impl Context {
                 .unwrap_or(Role::Unattributed)
         };
         let counts = |h: &RawHit| asks(role_of(seg_of(h.start)));
+        // An order to an AI reader (ML-016) starting at most `reach` bytes after the address
+        // `h`, before `seg_end` (the turn's end), in the same sentence if `same_sentence`, not in
+        // quotation marks and not asked about (2026-12-07).
+        let order_after = |h: &RawHit, seg_end: usize, reach: usize, same_sentence: bool| {
+            raw.iter().any(|o| {
+                o.start >= h.start
+                    && o.start <= h.end + reach
+                    && o.end <= seg_end
+                    && rule(o).is_some_and(|r| r.id == READER_ORDER)
+                    && (!same_sentence
+                        || ex
+                            .text
+                            .get(h.end.min(o.start)..o.start)
+                            .is_some_and(|gap| !gap.contains(['.', '!', '?', '。', '！', '？'])))
+                    && !in_quotes(&ex.text, o.start)
+                    && !ex
+                        .text
+                        .get(sentence(&ex.text, o.start).end..)
+                        .is_some_and(|rest| rest.starts_with(['?', '？']))
+            })
+        };
         let mut framed = false;
         let mut harm: Option<Range<usize>> = None;
         // the latest user or tool turn that demands working detail (ML-015)
@@ -740,17 +761,7 @@ impl Context {
                 && !pasted
                 && !document
                 && !in_quotes(&ex.text, h.start)
-                && raw.iter().any(|o| {
-                    o.start >= h.start
-                        && o.start <= h.end + 300
-                        && o.end <= seg.end
-                        && rule(o).is_some_and(|r| r.id == READER_ORDER)
-                        && !in_quotes(&ex.text, o.start)
-                        && !ex
-                            .text
-                            .get(sentence(&ex.text, o.start).end..)
-                            .is_some_and(|rest| rest.starts_with(['?', '？']))
-                });
+                && order_after(h, seg.end, 300, false);
             if asked || quoted || pasted || document || ordered {
                 out.add(DOC_INJECTION, h.start..h.end);
             }
@@ -764,21 +775,7 @@ impl Context {
             let Some(seg) = seg_of(h.start).and_then(|i| ex.segments.get(i)) else {
                 continue;
             };
-            let ordered = raw.iter().any(|o| {
-                o.start >= h.start
-                    && o.start <= h.end + 200
-                    && o.end <= seg.end
-                    && rule(o).is_some_and(|r| r.id == READER_ORDER)
-                    && ex
-                        .text
-                        .get(h.end.min(o.start)..o.start)
-                        .is_some_and(|gap| !gap.contains(['.', '!', '?', '。', '！', '？']))
-                    && !in_quotes(&ex.text, o.start)
-                    && !ex
-                        .text
-                        .get(sentence(&ex.text, o.start).end..)
-                        .is_some_and(|rest| rest.starts_with(['?', '？']))
-            });
+            let ordered = order_after(h, seg.end, 200, true);
             // Not in the turn's first sentence: a weak address that opens the turn ("Assistant,
             // please send the summary to my manager", "The model should state that it is an
             // AI") is the user's own voice or specification; inside content, after other text,
