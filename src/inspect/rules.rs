@@ -280,6 +280,7 @@ pub fn veto(id: &str) -> Option<Veto> {
         "PI-010" => Some(override_as_a_noun),
         "PI-006" => Some(template_token_as_topic),
         "PI-011" => Some(a_breach_service),
+        "JB-001" => Some(dan_as_a_topic),
         "PI-012" => Some(a_format_not_a_phrase),
         "SQLI-001" => Some(sql_built_in_code),
         "SQLI-011" => Some(quoted_phrases_joined),
@@ -915,6 +916,24 @@ fn template_token_as_topic(view: &[u8], start: usize, end: usize) -> bool {
     TOPIC
         .iter()
         .any(|t| sentence.windows(t.len()).any(|w| w == *t))
+}
+
+/// JB-001 (2026-12-07): "DAN prompts" / "the DAN jailbreak" named as a topic, in quotation
+/// marks or in a question ("my manager mentioned \"DAN prompts\"", "what was the DAN jailbreak
+/// and why doesn't it work any more?"). "DAN Mode enabled", "you are now DAN" and "DAN, which
+/// stands for" keep the rule.
+fn dan_as_a_topic(view: &[u8], start: usize, end: usize) -> bool {
+    let m = &view[start..end];
+    if !(m.starts_with(b"dan prompt") || m.starts_with(b"dan jailbreak")) {
+        return false;
+    }
+    let quoted = start > 0 && matches!(view[start - 1], b'"' | b'\'');
+    let rest = &view[end..view.len().min(end + 240)];
+    let asked = rest
+        .iter()
+        .find(|b| matches!(b, b'.' | b'!' | b'?' | b'\n'))
+        .is_some_and(|&b| b == b'?');
+    quoted || asked
 }
 
 /// PI-011 (2026-12-07): "Have I Been Pwned", the breach-lookup service, is named, not claimed.
