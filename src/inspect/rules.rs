@@ -865,12 +865,15 @@ fn a_model_is_the_subject(view: &[u8], start: usize, _end: usize) -> bool {
     }
     // asked about or reported, not declared ("The AI ignores all previous instructions from
     // now on" sets a rule)
-    let rest = &view[start..view.len().min(start + 240)];
-    let asked = rest
+    reported || asked_at(view, start)
+}
+
+/// The sentence going on from `at` ends in a question mark (within 240 bytes).
+fn asked_at(view: &[u8], at: usize) -> bool {
+    view[at..view.len().min(at + 240)]
         .iter()
         .find(|b| matches!(b, b'.' | b'!' | b'?' | b'\n'))
-        .is_some_and(|&b| b == b'?');
-    reported || asked
+        .is_some_and(|&b| b == b'?')
 }
 
 /// The text at `end` starts with one of `phrases` (the vetoes' look after a match).
@@ -928,12 +931,7 @@ fn dan_as_a_topic(view: &[u8], start: usize, end: usize) -> bool {
         return false;
     }
     let quoted = start > 0 && matches!(view[start - 1], b'"' | b'\'');
-    let rest = &view[end..view.len().min(end + 240)];
-    let asked = rest
-        .iter()
-        .find(|b| matches!(b, b'.' | b'!' | b'?' | b'\n'))
-        .is_some_and(|&b| b == b'?');
-    quoted || asked
+    quoted || asked_at(view, end)
 }
 
 /// PI-011 (2026-12-07): "Have I Been Pwned", the breach-lookup service, is named, not claimed.
