@@ -19,6 +19,9 @@ pub const SOURCE: &str = include_str!("lexicon.txt");
 /// one flag per rule (a 17th rule was silently never reported while this was 16, 2026-12-07).
 const MAX_RULES: usize = 32;
 
+/// Matches reported per rule and text.
+const PER_RULE: u8 = 4;
+
 /// How a language's terms meet words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Script {
@@ -328,7 +331,9 @@ impl Lexicon {
         stamp: u64,
         f: &mut impl FnMut(usize, usize, usize),
     ) {
-        let mut done = [false; MAX_RULES];
+        // matches reported per rule: a later one may be the one a combination needs (an order
+        // after an address when an earlier order stood alone)
+        let mut done = [0u8; MAX_RULES];
         for (i, h) in hits.iter().enumerate() {
             let Some(t) = self.terms.get(h.term as usize) else {
                 continue;
@@ -339,14 +344,14 @@ impl Lexicon {
             for &(p, slot) in &t.uses {
                 let pat = &self.patterns[p as usize];
                 if slot != 0
-                    || done.get(pat.rule as usize).copied().unwrap_or(true)
+                    || done.get(pat.rule as usize).is_none_or(|&n| n >= PER_RULE)
                     || filled.get(p as usize).copied()
                         != Some(stamp | ((1u64 << (pat.gaps.len() + 1)) - 1))
                 {
                     continue;
                 }
                 if let Some(end) = self.extend(view, hits, i, p, 1) {
-                    done[pat.rule as usize] = true;
+                    done[pat.rule as usize] += 1;
                     f(pat.rule as usize, h.start as usize, end);
                 }
             }
