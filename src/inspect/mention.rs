@@ -72,6 +72,18 @@ pub(super) fn apply(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: 
     if m.mention.is_none() && m.sql.is_none() {
         return;
     }
+    if std::env::var("PGDBG").is_ok() {
+        for h in hits.iter() {
+            eprintln!(
+                "{} {}..{} dec={} {:?}",
+                rules[h.rule as usize].id,
+                h.start,
+                h.end,
+                h.decoded,
+                &t[super::mention::floor(t, h.start)..super::mention::floor(t, h.end)]
+            );
+        }
+    }
     let scoring = |h: &RawHit| {
         !h.decoded
             && rules
@@ -450,6 +462,73 @@ const CUES_BEFORE: &[&str] = &[
     "मतलब",
     "उदाहरण",
     "हमला",
+    // what users, customers or logs sent, reported by the people who run the bot (2026-12-07):
+    // "a user just typed '...'", "un cliente escribió «...»", "日志里出现很多类似“...”的输入"
+    "typed",
+    "wrote",
+    "writes",
+    "entered",
+    "submitted",
+    "pasted",
+    "asked our",
+    "asked my",
+    "asked the bot",
+    "asked it",
+    "escribió",
+    "escriben",
+    "escribe cosas",
+    "mensajes como",
+    "frases como",
+    "cosas como",
+    "schrieb",
+    "schreiben",
+    "tippte",
+    "eingegeben",
+    "nachrichten wie",
+    "a écrit",
+    "écrivent",
+    "a tapé",
+    "messages comme",
+    "phrases comme",
+    "ha scritto",
+    "scrivono",
+    "messaggi come",
+    "frasi come",
+    "escreveu",
+    "escrevem",
+    "digitou",
+    "mensagens como",
+    "пишут",
+    "написал",
+    "написали",
+    "ввёл",
+    "ввел",
+    "вводят",
+    "сообщения вроде",
+    "сообщения типа",
+    "запросы вроде",
+    "запросы типа",
+    "фразы вроде",
+    "фразы типа",
+    "napisał",
+    "piszą",
+    "menulis",
+    "mengetik",
+    "pesan seperti",
+    "permintaan seperti",
+    "kalimat seperti",
+    "كتب",
+    "يكتب",
+    "يكتبون",
+    "طلبات مثل",
+    "رسائل مثل",
+    "عبارات مثل",
+    "लिखते",
+    "लिखा",
+    "类似",
+    "類似",
+    "用户输入",
+    "用戶輸入",
 ];
 
 /// Right after the closing quote.
@@ -551,6 +630,20 @@ const CUES_AFTER: &[&str] = &[
     "翻譯成",
     "영어로",
     "뭐라고",
+    // reported input (2026-12-07): "「...」と入力した場合", "\"...\"라는 입력이", "\"...\" yazıyor"
+    "と入力",
+    "と書",
+    "的输入",
+    "的輸入",
+    "之类",
+    "之類",
+    "라는 입력",
+    "라는 메시지",
+    "라고 입력",
+    "yazıyor",
+    "yazdı",
+    "gibi mesaj",
+    "gibi istek",
 ];
 
 /// After the quote, a cue to carry the quoted text out: not a mention.
@@ -691,7 +784,9 @@ fn quoted_mention(t: &str, s: usize, e: usize) -> bool {
     if any_word(&after_s, FOLLOW_THROUGH)
         || any_word(
             &near_before,
-            &["follow", "obey", "execute", "do this", "do as"],
+            &[
+                "follow", "obey", "execute", "do this", "do as", "do it", "do what",
+            ],
         )
         || says(&near_before)
     {

@@ -273,7 +273,7 @@ pub fn veto(id: &str) -> Option<Veto> {
     match id {
         "PL-001" | "PL-005" => Some(leak_of_other_guidance),
         "PL-002" => Some(leak_of_a_named_text),
-        "ML-002" => Some(declarative_leak_verb),
+        "ML-002" => Some(leak_verb_not_an_order),
         "PI-001" | "PI-002" => Some(own_words_set_aside),
         "ML-005" => Some(a_model_is_the_subject),
         "JB-003" => Some(limits_of_a_domain),
@@ -1357,6 +1357,40 @@ fn guidance_of_a_thing(view: &[u8], end: usize, words: Vec<&[u8]>) -> bool {
         return line.iter().take(80).any(|&b| b == b':');
     }
     prev.iter().all(|b| b.is_ascii_lowercase()) && prev.len() > 2 && !MODEL_OWN.contains(&prev)
+}
+
+/// ML-002's veto: a declarative leak verb, or how to write a prompt.
+fn leak_verb_not_an_order(view: &[u8], start: usize, end: usize) -> bool {
+    declarative_leak_verb(view, start, end) || how_to_write(view, start, end)
+}
+
+/// In the languages whose verb comes last, "system prompt ... write / tell" also reads "how do
+/// we write the system prompt", "tips for writing a system prompt" (2026-12-07, a developer's
+/// question in Japanese, Turkish, Korean, Chinese, Hindi, Persian): a "how" word inside the
+/// match, or just after it, asks how to write one, not what it says.
+fn how_to_write(view: &[u8], start: usize, end: usize) -> bool {
+    const HOW: &[&str] = &[
+        "書き方",
+        "作り方",
+        "作成方法",
+        "のコツ",
+        "nasıl",
+        "nasil",
+        "어떻게",
+        "작성",
+        "कैसे",
+        "چگونه",
+        "چطور",
+        "如何",
+        "怎么",
+        "怎麼",
+        "怎样",
+        "怎樣",
+    ];
+    let hi = (end + 24).min(view.len());
+    let w = &view[start.min(hi)..hi];
+    HOW.iter()
+        .any(|h| w.windows(h.len()).any(|x| x == h.as_bytes()))
 }
 
 fn declarative_leak_verb(view: &[u8], start: usize, _end: usize) -> bool {
