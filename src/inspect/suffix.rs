@@ -120,19 +120,22 @@ fn scan(text: &str, floor: u32, first: bool) -> Option<u32> {
     // regions around such clusters are scored, so ordinary text costs one cheap pass.
     let mut regions: Vec<(usize, usize)> = Vec::new();
     hot_regions(b, &mut regions);
-    scan_regions(b, &regions, floor, first, false)
+    scan_regions(b, &regions, floor, first, false, 0)
 }
 
-/// `local_code`: a window with code around it ([`code_near`]) is not flagged.
+/// `local_code`: a window with code around it ([`code_near`]) is not flagged; `tail`: only a
+/// window that ends at or after this offset is.
 fn scan_regions(
     b: &[u8],
     regions: &[(usize, usize)],
     floor: u32,
     first: bool,
     local_code: bool,
+    tail: usize,
 ) -> Option<u32> {
     let mut best: Option<u32> = None;
-    let mut last_checked_end = 0usize;
+    // start of the last window that failed the gates (none yet)
+    let mut failed_at: Option<usize> = None;
     let mut fences = Fences::default();
     for &(off, region_end) in regions {
         let mut ring_cost = [0u32; WINDOW];
@@ -159,8 +162,12 @@ fn scan_regions(
                 return;
             }
             let start = ring_pos[k % WINDOW];
-            // A window overlapping the last one that failed the gates shares its cause.
-            if start < last_checked_end {
+            // A window starting within RECHECK bytes of the last one that failed the gates
+            // mostly shares its cause; later ones are read again, since the cause (too few
+            // marks, a URL, digits) may have slid out. Was: no window overlapping the failed
+            // one was read, so a lower bar (`flag_above(.., WITH_HARMFUL_ASK)`) could miss a
+            // suffix that the higher one flagged (2026-12-07).
+            if failed_at.is_some_and(|f| start < f + RECHECK) {
                 return;
             }
             // Widen to whole tokens (bounded), so the gates see a long token (base64, a hash).
@@ -173,10 +180,13 @@ fn scan_regions(
             while end < hi && !b[end].is_ascii_whitespace() {
                 end += 1;
             }
-            if gate_at(b, s, end) && !(local_code && code_near(b, s, end, &mut fences)) {
+            if end >= tail
+                && gate_at(b, s, end)
+                && !(local_code && code_near(b, s, end, &mut fences))
+            {
                 best = Some(mean);
             } else {
-                last_checked_end = end;
+                failed_at = Some(start);
             }
         });
         if first && best.is_some() {
@@ -185,6 +195,9 @@ fn scan_regions(
     }
     best
 }
+
+/// After a window fails the gates, the next window read starts at least this many bytes later.
+const RECHECK: usize = 8;
 
 /// Markup and escape punctuation that token soup glues into text.
 const SOUP_PUNCT: &[u8] = b"\\*[]()+^~@%&/`{";
@@ -329,14 +342,51 @@ fn soup_classes(c: &[u8; 16]) -> (u16, u16, u16) {
     )
 }
 
-/// True when the text holds a window that reads as machine-generated token soup.
+/// True when the text ends in token soup: a window that reads as machine-generated, with at most
+/// [`TAIL_WORDS`] words after it. Optimisation-generated suffixes are appended to the request;
+/// an unusual window in the middle of a developer's or analyst's text (a JWT claim in
+/// backticks, a Windows path, a `**@handle**:` thread) is far more often markup than an attack,
+/// and was the detector's main false positive on unseen developer and security text
+/// (2026-12-07). Anywhere in a turn that holds a harmful ask it still counts ([`flag_above`]).
 pub fn flag(text: &str) -> bool {
-    flag_above(text, THRESHOLD)
+    let b = text.as_bytes();
+    above(b, THRESHOLD, tail_start(b, TAIL_WORDS))
 }
 
-/// [`flag`] with another bar: some gated window of `text` (not code) costs more than `threshold`.
+/// Words (tokens with two ASCII letters or more) that may follow the soup [`flag`] reads.
+pub const TAIL_WORDS: usize = 16;
+
+/// The offset after which `b` holds at most `k` words: a window ending there or later has at
+/// most `k` words after it. One backward pass over the tail.
+fn tail_start(b: &[u8], k: usize) -> usize {
+    let mut words = 0;
+    let mut i = b.len();
+    while i > 0 {
+        // skip the whitespace before a token, then the token
+        while i > 0 && b[i - 1].is_ascii_whitespace() {
+            i -= 1;
+        }
+        let end = i;
+        while i > 0 && !b[i - 1].is_ascii_whitespace() {
+            i -= 1;
+        }
+        if b[i..end].iter().filter(|c| c.is_ascii_alphabetic()).count() >= 2 {
+            words += 1;
+            if words > k {
+                return end;
+            }
+        }
+    }
+    0
+}
+
+/// [`flag`] with another bar, anywhere in the text: some gated window of `text` (not code)
+/// costs more than `threshold`.
 pub fn flag_above(text: &str, threshold: u32) -> bool {
-    let b = text.as_bytes();
+    above(text.as_bytes(), threshold, 0)
+}
+
+fn above(b: &[u8], threshold: u32, tail: usize) -> bool {
     if b.len() < WINDOW + 3 {
         return false;
     }
@@ -345,7 +395,7 @@ pub fn flag_above(text: &str, threshold: u32) -> bool {
     if regions.is_empty() {
         return false;
     }
-    scan_regions(b, &regions, threshold + 1, true, true).is_some()
+    scan_regions(b, &regions, threshold + 1, true, true, tail).is_some()
 }
 
 /// Tokens of the run that GCG-style optimisation starts its suffix from ("! ! ! ! ..."), among
