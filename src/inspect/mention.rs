@@ -72,18 +72,6 @@ pub(super) fn apply(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: 
     if m.mention.is_none() && m.sql.is_none() {
         return;
     }
-    if std::env::var("PGDBG").is_ok() {
-        for h in hits.iter() {
-            eprintln!(
-                "{} {}..{} dec={} {:?}",
-                rules[h.rule as usize].id,
-                h.start,
-                h.end,
-                h.decoded,
-                &t[super::mention::floor(t, h.start)..super::mention::floor(t, h.end)]
-            );
-        }
-    }
     let scoring = |h: &RawHit| {
         !h.decoded
             && rules
