@@ -19,7 +19,9 @@
 //!   attacker, WAF, ...) and the fragment is either part of a well-formed statement (it follows
 //!   a statement keyword that starts a statement, and its quotes close literals opened there
 //!   rather than break out of one) or is shown as an example (quoted, or after "like", "such
-//!   as", "containing", "explain what").
+//!   as", "containing", "explain what"); or (since 2026-12-07) a security text shows the
+//!   payload as evidence: in a web, WAF or audit log line, or, among a report's words
+//!   (finding, WAF, logged, attack, CTF, ...), in a query value or in quotes or backticks.
 //!
 //! The same phrase as an imperative (unquoted, or quoted with "... and do it"), and payload
 //! fragments in text that discusses nothing (bare payloads, "look up customer 5' OR 'a'='a"),
@@ -78,6 +80,11 @@ pub(super) fn apply(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: 
                 .get(h.rule as usize)
                 .is_some_and(|r| r.score > 0 && r.category != "encoding")
     };
+    // SQL payloads shown as evidence in a security text (a log or audit line, a request's query
+    // value, a payload quoted in a finding), decoded or not (2026-12-07)
+    if m.sql.is_some() {
+        evidence(t, hits, rules, m);
+    }
     if !hits.iter().any(scoring) {
         return;
     }
@@ -167,6 +174,266 @@ pub(super) fn apply(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: 
         true
     });
     hits.extend(markers);
+}
+
+// ------------------------------------------------------------ MEN-002: payloads as evidence
+
+/// Words of a security report, log review or lesson about an attack (any case; a trailing `*`
+/// matches a word prefix).
+const SECURITY_REPORT: &[&str] = &[
+    "injection",
+    "sqli",
+    "pentest*",
+    "penetration test*",
+    "finding",
+    "findings",
+    "payload*",
+    "waf",
+    "ids",
+    "siem",
+    "modsecurity",
+    "sqlmap",
+    "burp",
+    "scanner*",
+    "log",
+    "logs",
+    "logged",
+    "audit",
+    "incident*",
+    "ctf",
+    "owasp",
+    "cve",
+    "exploit*",
+    "vulnerab*",
+    "attack*",
+    "attempt*",
+    "bug bounty",
+    "alert*",
+    "intrusion",
+    "inyecci*",
+    "injeç*",
+    "injec*",
+    "iniezion*",
+    "injektion*",
+    "инъекц*",
+    "атак*",
+    "журнал*",
+    "注入",
+    "攻击",
+    "攻擊",
+    "日志",
+    "インジェクション",
+    "攻撃",
+    "ログ",
+    "인젝션",
+    "공격",
+    "로그",
+    "حقن",
+    "هجوم",
+    "سجل",
+    "इंजेक्शन",
+    "हमला",
+    "लॉग",
+    "enjeksiyon*",
+    "saldırı*",
+    "injeksi",
+    "serangan",
+    "ataque*",
+    "attaque*",
+    "attacco*",
+    "angriff*",
+    "journal",
+];
+
+/// Drops the SQL hits of `hits` (decoded ones too) that a security text shows as evidence,
+/// recording the SQL marker: the fragment stands in a log or audit line, in a request's query
+/// value, or in quotes or backticks, and the unit's words outside its SQL fragments are a
+/// security report's ([`SECURITY_REPORT`]) and a discussion's (`sql_discussion`). A decoded
+/// view's `ENC-001` on the same span goes with the hits it carried. "Log review:
+/// `GET /item.php?id=-1+UNION+SELECT+1,2,3-- HTTP/1.1` 404, reassuring?", "SQLi in search
+/// (`q=test' AND 1=2 UNION SELECT null,version()--`)"; a bare payload, or one typed into
+/// a request ("look up user 5' OR '1'='1"), keeps its score.
+fn evidence(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: &Markers) {
+    let Some(mk) = m.sql else { return };
+    let sqli = |h: &RawHit| {
+        rules
+            .get(h.rule as usize)
+            .is_some_and(|r| r.category == "sqli" && r.score > 0)
+    };
+    if !hits.iter().any(sqli) {
+        return;
+    }
+    let frags = || hits.iter().filter(|h| sqli(h));
+    let spans: Vec<(usize, usize)> = frags().map(|h| (h.start, h.end)).take(64).collect();
+    let head = floor(t, 4096);
+    if !sql_discussion(t, frags()) || !prose_line(t) {
+        return;
+    }
+    // a log line shows itself as evidence; a query value or a quoted payload needs the words of
+    // a security text around it
+    let report = report_words(&t[..head], &spans);
+    let mut dropped: Vec<(usize, usize)> = Vec::new();
+    let mut markers: Vec<RawHit> = Vec::new();
+    hits.retain(|h| {
+        if !sqli(h) || h.end > t.len() || !t.is_char_boundary(h.start) {
+            return true;
+        }
+        let shown = log_line(t, h.start, h.end)
+            || (report
+                && (query_value(t, h.start)
+                    || enclosing_quotes(t, h.start, h.end).is_some()
+                    || backticked(t, h.start, h.end)));
+        if !shown {
+            return true;
+        }
+        if h.decoded {
+            dropped.push((h.start, h.end));
+        }
+        if !markers.iter().any(|x| x.start == h.start) {
+            markers.push(RawHit {
+                rule: mk,
+                start: h.start,
+                end: h.end,
+                decoded: false,
+            });
+        }
+        false
+    });
+    if !dropped.is_empty() {
+        // a decoded span's ENC-001 goes when no other decoded hit stays on it
+        let kept: Vec<(usize, usize)> = hits
+            .iter()
+            .filter(|h| {
+                h.decoded
+                    && rules
+                        .get(h.rule as usize)
+                        .is_some_and(|r| r.category != "encoding")
+            })
+            .map(|h| (h.start, h.end))
+            .collect();
+        hits.retain(|h| {
+            let enc = rules
+                .get(h.rule as usize)
+                .is_some_and(|r| r.category == "encoding");
+            !(enc
+                && h.decoded
+                && dropped.contains(&(h.start, h.end))
+                && !kept.contains(&(h.start, h.end)))
+        });
+    }
+    hits.extend(markers);
+}
+
+/// A word of [`SECURITY_REPORT`] in `t` outside the fragments `spans`.
+fn report_words(t: &str, spans: &[(usize, usize)]) -> bool {
+    let lower = t.to_lowercase();
+    if lower.len() != t.len() {
+        // case folding changed lengths (rare scripts): spans no longer line up; read it all
+        return any_word(&lower, SECURITY_REPORT);
+    }
+    let mut from = 0;
+    let mut outside = String::with_capacity(lower.len());
+    let mut sorted = spans.to_vec();
+    sorted.sort_unstable();
+    for (s, e) in sorted {
+        if s > from && lower.is_char_boundary(s) {
+            outside.push_str(&lower[from..s]);
+            outside.push(' ');
+        }
+        if lower.is_char_boundary(e) {
+            from = from.max(e);
+        }
+    }
+    if from < lower.len() {
+        outside.push_str(&lower[from..]);
+    }
+    any_word(&outside, SECURITY_REPORT)
+}
+
+/// The line of `s..e` is a web-server, WAF or audit log line: a request line around the
+/// fragment (`GET /... HTTP/1.1`), a ModSecurity `[data "..."]` / `ARGS:` field before it, or
+/// the line opens with an IPv4 address or a bracketed timestamp.
+fn log_line(t: &str, s: usize, e: usize) -> bool {
+    let ls = t[..s].rfind('\n').map_or(0, |i| i + 1);
+    let le = t[e.min(t.len())..].find('\n').map_or(t.len(), |i| e + i);
+    let (before, after) = (&t[ls..s], &t[e.min(le)..le]);
+    let request = ["GET /", "POST /", "PUT /", "HEAD /", "DELETE /", "PATCH /"]
+        .iter()
+        .any(|m| before.contains(m))
+        && after.contains(" HTTP/");
+    let audit = before.contains("[data \"") || before.contains("ARGS:");
+    request || audit || log_opening(&t[ls..le])
+}
+
+/// A line that opens as a log entry: an IPv4 address, a bracketed timestamp or an ISO date
+/// (after quote or list marks).
+fn log_opening(line: &str) -> bool {
+    let line = line.trim_start_matches(['>', ' ', '`', '-', '*']);
+    let head = line
+        .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+        .next()
+        .unwrap_or("");
+    let ip = {
+        let parts: Vec<&str> = head.split('.').collect();
+        parts.len() == 4
+            && parts
+                .iter()
+                .all(|p| (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let date = head.len() == 10
+        && head.as_bytes()[4] == b'-'
+        && head.as_bytes()[7] == b'-'
+        && head.bytes().filter(u8::is_ascii_digit).count() == 8;
+    let stamp = line.starts_with('[') && line[1..].starts_with(|c: char| c.is_ascii_digit());
+    ip || date || stamp
+}
+
+/// Some line of `t` that is not a log entry holds a sentence's words (four words of three
+/// letters or more, or twelve letters of another script): someone asks or reports about the
+/// evidence, it is not the evidence alone.
+fn prose_line(t: &str) -> bool {
+    t[..floor(t, 4096)].lines().any(|l| {
+        if log_opening(l) {
+            return false;
+        }
+        let words = l
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .filter(|w| w.len() >= 3)
+            .count();
+        words >= 4
+            || l.chars()
+                .filter(|c| c.is_alphabetic() && !c.is_ascii())
+                .count()
+                >= 12
+    })
+}
+
+/// The fragment at `s` lies in a query value: its whitespace-delimited token holds `name=`
+/// (after `?`, `&` or at the token's start) before `s` (`id=1%20AND%20SLEEP(5)`,
+/// `/product.php?id=1+UNION+SELECT...`).
+fn query_value(t: &str, s: usize) -> bool {
+    let ts = t[..s]
+        .rfind(|c: char| c.is_whitespace() || c == '(' || c == '`' || c == '"')
+        .map_or(0, |i| i + 1);
+    let tok = &t[ts..s];
+    let Some(eq) = tok.find('=') else {
+        return false;
+    };
+    let name_start = tok[..eq].rfind(['?', '&']).map_or(0, |i| i + 1);
+    let name = &tok[name_start..eq];
+    !name.is_empty()
+        && name.len() <= 32
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'[' || b == b']')
+        && (name_start > 0 || name.starts_with(|c: char| c.is_ascii_alphabetic()))
+}
+
+/// Inline code around `s..e` on one line: a backtick opens before it and closes after it.
+fn backticked(t: &str, s: usize, e: usize) -> bool {
+    let ls = t[..s].rfind('\n').map_or(0, |i| i + 1);
+    let le = t[e.min(t.len())..].find('\n').map_or(t.len(), |i| e + i);
+    t[ls..s].matches('`').count() % 2 == 1 && t[e.min(le)..le].contains('`')
 }
 
 // ------------------------------------------------------------------------------------ helpers
