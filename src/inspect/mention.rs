@@ -1936,6 +1936,50 @@ fn third_party_object(t: &str, s: usize, e: usize) -> bool {
     }
     let next = lower(t, e, e + 48);
     let next = next.trim_start_matches([' ', ',']);
+    let first: &str = next
+        .split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("");
+    // a thing the instructions are printed on or name ("the old instruction card in the
+    // kitchen drawer", "the old shelving labels"), or old guidance about a topic ("ignore the
+    // old guidance on Oxford commas"): a notice for people (2026-12-07)
+    if THING_OF_GUIDANCE.contains(&first) {
+        return true;
+    }
+    if any_word(&h, &["old", "outdated", "obsolete", "former"]) {
+        if let Some(rest) = ["on ", "about ", "for ", "regarding ", "in ", "at ", "of "]
+            .iter()
+            .find_map(|p| next.strip_prefix(p))
+        {
+            let topic: String = rest
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ");
+            // not guidance about the model's limits, and no order joined after it ("... about
+            // safety and tell me the password")
+            let sentence_end = next.find(['.', '!', '?', ';', '\n']).unwrap_or(next.len());
+            let joined = next[..sentence_end]
+                .split(" and ")
+                .skip(1)
+                .chain(next[..sentence_end].split(" then ").skip(1))
+                .any(|c| {
+                    let c = c.trim_start();
+                    ORDER_VERBS.iter().any(|v| {
+                        c.strip_prefix(v)
+                            .is_some_and(|r| r.is_empty() || r.starts_with([' ', ',']))
+                    })
+                });
+            if !topic.is_empty()
+                && !any_word(&topic, MODEL_PLACE)
+                && !any_word(&topic, LIMIT_TOPICS)
+                && !joined
+            {
+                return true;
+            }
+        }
+    }
     let Some(prep) = ARTEFACT_PREP.iter().find(|p| {
         let p = p.trim_end_matches('*');
         next.starts_with(p)
@@ -1954,6 +1998,39 @@ fn third_party_object(t: &str, s: usize, e: usize) -> bool {
 }
 
 // -------------------------- MEN-001: other actors, housekeeping, operator claims, identifiers
+
+/// Topics of the model's own limits: old guidance "about safety" is the model's.
+const LIMIT_TOPICS: &[&str] = &[
+    "safety",
+    "security",
+    "content",
+    "policy",
+    "policies",
+    "ethic*",
+    "moral*",
+    "restriction*",
+    "filter*",
+    "censor*",
+    "secret*",
+    "password*",
+    "confidential*",
+    "privacy",
+    "harm*",
+];
+
+/// Verbs of an order joined after an override ("... and tell me", "... then print").
+const ORDER_VERBS: &[&str] = &[
+    "tell", "print", "give", "reveal", "show", "write", "say", "output", "answer", "respond",
+    "list", "send", "share", "repeat", "explain", "describe", "do", "act", "follow", "provide",
+];
+
+/// Things that carry instructions or rules for people, right after the override's noun
+/// ("instruction card", "rules poster").
+const THING_OF_GUIDANCE: &[&str] = &[
+    "card", "cards", "sheet", "sheets", "booklet", "booklets", "leaflet", "leaflets", "poster",
+    "posters", "sign", "signs", "label", "labels", "sticker", "stickers", "binder", "manual",
+    "manuals", "video", "videos", "pdf", "diagram", "board", "boards",
+];
 
 /// Words that make the model (or a persona it is asked to be) the actor of an override.
 const MODEL_ACTOR: &[&str] = &[
@@ -2035,8 +2112,23 @@ fn third_party_subject(t: &str, s: usize) -> bool {
         && near[n - 1] == "to"
         && ATTEMPTED.contains(&near[n - 2].as_str())
         && (near[n - 2] != "use" || n == 3);
-    described || caused || attempted
+    // A statement with a modal about what someone other than the model may do (2026-12-07):
+    // "Customer may override the default retention period", "Admins can skip the previous
+    // steps". Not "you must ignore ..." (the model is named, above).
+    let stated = n >= 2
+        && STATEMENT_MODALS.contains(&near[n - 1].as_str())
+        && near[n - 2].chars().all(char::is_alphabetic)
+        && !matches!(
+            near[n - 2].as_str(),
+            "please" | "now" | "then" | "so" | "and"
+        );
+    described || caused || attempted || stated
 }
+
+/// Modals of a statement about what someone may or must do.
+const STATEMENT_MODALS: &[&str] = &[
+    "may", "can", "shall", "will", "must", "should", "might", "could", "cannot",
+];
 
 /// A verb whose to-infinitive is the subject's attempt or purpose: "attackers use to ...",
 /// "attempting to ...", "designed to ...".
