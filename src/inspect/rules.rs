@@ -281,6 +281,7 @@ pub fn veto(id: &str) -> Option<Veto> {
         "PI-006" => Some(template_token_as_topic),
         "PI-011" => Some(a_breach_service),
         "JB-001" => Some(dan_as_a_topic),
+        "JB-008" => Some(jailbreak_as_a_topic),
         "PI-012" => Some(a_format_not_a_phrase),
         "SQLI-001" => Some(sql_built_in_code),
         "SQLI-011" => Some(quoted_phrases_joined),
@@ -932,6 +933,79 @@ fn dan_as_a_topic(view: &[u8], start: usize, end: usize) -> bool {
     }
     let quoted = start > 0 && matches!(view[start - 1], b'"' | b'\'');
     quoted || asked_at(view, end)
+}
+
+/// JB-008 (2026-12-07): jailbreaks as the subject of defence or research ("fine-tuning a model
+/// to refuse jailbreaks", "without opening the door to actual jailbreaks", "a jailbreak
+/// taxonomy", "which jailbreaks still work?"), not a jailbroken persona or mode.
+fn jailbreak_as_a_topic(view: &[u8], start: usize, end: usize) -> bool {
+    let m = &view[start..end];
+    if m.ends_with(b"broken") {
+        return false;
+    }
+    const BEFORE: &[&[u8]] = &[
+        b"refuse",
+        b"resist",
+        b"detect",
+        b"prevent",
+        b"block",
+        b"catch",
+        b"against",
+        b"defend",
+        b"defence",
+        b"defense",
+        b"mitigat",
+        b"test",
+        b"eval",
+        b"benchmark",
+        b"dataset",
+        b"taxonomy",
+        b"research",
+        b"paper",
+        b"classif",
+        b"flag",
+        b"known",
+        b"common",
+        b"types of",
+        b"kinds of",
+        b"study",
+        b"robust",
+        b"red-team",
+        b"red team",
+        b"actual",
+        b"real",
+        b"recent",
+        b"about",
+        b"survey",
+        b"filter",
+    ];
+    const AFTER: &[&[u8]] = &[
+        b" taxonomy",
+        b" dataset",
+        b" benchmark",
+        b" detection",
+        b" detector",
+        b" classifier",
+        b" attempt",
+        b" research",
+        b" paper",
+        b" eval",
+        b" test",
+        b" resistance",
+        b" robustness",
+        b" defen",
+        b" technique",
+        b" pattern",
+        b" categor",
+        b" famil",
+        b" success rate",
+    ];
+    let before = &view[start.saturating_sub(32)..start];
+    BEFORE
+        .iter()
+        .any(|w| before.windows(w.len()).any(|x| x == *w))
+        || AFTER.iter().any(|w| view[end..].starts_with(w))
+        || asked_at(view, end)
 }
 
 /// PI-011 (2026-12-07): "Have I Been Pwned", the breach-lookup service, is named, not claimed.
