@@ -276,6 +276,7 @@ pub fn veto(id: &str) -> Option<Veto> {
         "ML-002" => Some(leak_verb_not_an_order),
         "PI-001" | "PI-002" => Some(own_words_set_aside),
         "ML-005" => Some(a_model_is_the_subject),
+        "ML-001" | "PI-009" => Some(my_model_is_the_subject),
         "JB-003" => Some(limits_of_a_domain),
         "PI-010" => Some(override_as_a_noun),
         "PI-006" => Some(template_token_as_topic),
@@ -869,6 +870,70 @@ fn a_model_is_the_subject(view: &[u8], start: usize, _end: usize) -> bool {
     reported || asked_at(view, start)
 }
 
+/// ML-001 (2026-12-07): the writer's own model is the subject of the verb in another language
+/// ("Mi chatbot ignora el prompt del sistema", "Il mio modello ignora le istruzioni", "Mein
+/// Bot ignoriert ..."): Spanish, Portuguese and Italian third persons are their imperatives,
+/// so the possessive and the model noun before the verb make it a report. A vocative
+/// ("Chatbot, ignora ...") has a comma between and keeps the rule.
+fn my_model_is_the_subject(view: &[u8], start: usize, _end: usize) -> bool {
+    const MINE: &[&[u8]] = &[
+        b"mi", b"mis", b"nuestro", b"nuestra", b"meu", b"minha", b"nosso", b"nossa", b"mio",
+        b"mia", b"nostro", b"nostra", b"mon", b"ma", b"notre", b"mein", b"meine", b"unser",
+        b"unsere", b"my", b"our",
+    ];
+    const MODEL: &[&[u8]] = &[
+        b"chatbot",
+        b"bot",
+        b"modelo",
+        b"modello",
+        b"modele",
+        b"modell",
+        b"asistente",
+        b"assistente",
+        b"assistant",
+        b"agente",
+        b"agent",
+        b"ia",
+        b"ki",
+        b"llm",
+        b"gpt",
+    ];
+    let back = &view[start.saturating_sub(40)..start];
+    let clause = back
+        .iter()
+        .rposition(|b| !(b.is_ascii_alphanumeric() || *b == b' '))
+        .map_or(back, |k| &back[k + 1..]);
+    let mut words = clause.split(|b| *b == b' ').filter(|w| !w.is_empty()).rev();
+    let mut w1 = words.next().unwrap_or_default();
+    // "mi chatbot a veces ignora", "mein Bot ignoriert oft": one adverb between
+    if matches!(
+        w1,
+        b"siempre"
+            | b"sempre"
+            | b"toujours"
+            | b"immer"
+            | b"oft"
+            | b"souvent"
+            | b"spesso"
+            | b"todavia"
+            | b"ainda"
+            | b"ancora"
+            | b"encore"
+            | b"noch"
+            | b"veces"
+            | b"vezes"
+    ) {
+        w1 = words.next().unwrap_or_default();
+        if w1 == b"a" || w1 == b"as" {
+            w1 = words.next().unwrap_or_default();
+        }
+    }
+    let w2 = words.next().unwrap_or_default();
+    let w3 = words.next().unwrap_or_default();
+    MODEL.contains(&w1)
+        && (MINE.contains(&w2) || (MINE.contains(&w3) && matches!(w2, b"il" | b"la" | b"o" | b"a")))
+}
+
 /// The sentence going on from `at` ends in a question mark (within 240 bytes).
 fn asked_at(view: &[u8], at: usize) -> bool {
     view[at..view.len().min(at + 240)]
@@ -1435,7 +1500,47 @@ fn guidance_of_a_thing(view: &[u8], end: usize, words: Vec<&[u8]>) -> bool {
 
 /// ML-002's veto: a declarative leak verb, or how to write a prompt.
 fn leak_verb_not_an_order(view: &[u8], start: usize, end: usize) -> bool {
-    declarative_leak_verb(view, start, end) || how_to_write(view, start, end)
+    declarative_leak_verb(view, start, end)
+        || how_to_write(view, start, end)
+        || caused_leak(view, start)
+}
+
+/// Someone else was made to leak: "a user got our support bot to print its full
+/// instructions", "they tricked the agent into revealing its prompt" (2026-12-07): a
+/// causative with an object that is not "you" right before the verb's "to" / "into".
+fn caused_leak(view: &[u8], start: usize) -> bool {
+    let back = &view[start.saturating_sub(48)..start];
+    let Some(rest) = back
+        .strip_suffix(b" to ")
+        .or_else(|| back.strip_suffix(b" into "))
+    else {
+        return false;
+    };
+    const CAUSE: &[&[u8]] = &[
+        b" got ",
+        b" get ",
+        b" gets ",
+        b" made ",
+        b" make ",
+        b" makes ",
+        b" tricked ",
+        b" trick ",
+        b" convinced ",
+        b" convince ",
+        b" forced ",
+        b" caused ",
+        b" manipulated ",
+    ];
+    CAUSE.iter().any(|c| {
+        rest.windows(c.len())
+            .rposition(|x| x == *c)
+            .is_some_and(|k| {
+                let object = &rest[k + c.len()..];
+                !object.is_empty()
+                    && !object.windows(3).any(|x| x == b"you")
+                    && !object.contains(&b'.')
+            })
+    })
 }
 
 /// In the languages whose verb comes last, "system prompt ... write / tell" also reads "how do
