@@ -243,6 +243,14 @@ const SECURITY_REPORT: &[&str] = &[
     "attacco*",
     "angriff*",
     "journal",
+    // tests of a sanitiser or a filter (2026-12-07)
+    "sanitiz*",
+    "sanitis*",
+    "test case*",
+    "unit test*",
+    "pytest",
+    "parametrize",
+    "fixture*",
 ];
 
 /// Drops the SQL hits of `hits` (decoded ones too) that a security text shows as evidence,
@@ -429,11 +437,14 @@ fn query_value(t: &str, s: usize) -> bool {
         && (name_start > 0 || name.starts_with(|c: char| c.is_ascii_alphabetic()))
 }
 
-/// Inline code around `s..e` on one line: a backtick opens before it and closes after it.
+/// Inline code or a double-quoted string around `s..e` on one line: an odd number of
+/// backticks (or `"`) before it on the line, and one after it.
 fn backticked(t: &str, s: usize, e: usize) -> bool {
     let ls = t[..s].rfind('\n').map_or(0, |i| i + 1);
     let le = t[e.min(t.len())..].find('\n').map_or(t.len(), |i| e + i);
-    t[ls..s].matches('`').count() % 2 == 1 && t[e.min(le)..le].contains('`')
+    ['`', '"']
+        .iter()
+        .any(|&q| t[ls..s].matches(q).count() % 2 == 1 && t[e.min(le)..le].contains(q))
 }
 
 // ------------------------------------------------------------------------------------ helpers
@@ -730,6 +741,18 @@ const CUES_BEFORE: &[&str] = &[
     "asked the bot",
     "asked it",
     "by asking",
+    "been told to",
+    "were told to",
+    "was told to",
+    "same prompt",
+    "if you type",
+    "if you ask",
+    "if you say",
+    "when you type",
+    "if a user types",
+    "when a user types",
+    "if users type",
+    "when users type",
     "escribió",
     "escriben",
     "escribe cosas",
@@ -1226,6 +1249,12 @@ fn says(near_before: &str) -> bool {
         && !any_word(
             b,
             &[
+                "if you",
+                "when you",
+                "if a user",
+                "when a user",
+                "if users",
+                "when users",
                 "how do you",
                 "how would you",
                 "how do i",

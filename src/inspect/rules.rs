@@ -969,6 +969,16 @@ fn template_token_as_topic(view: &[u8], start: usize, end: usize) -> bool {
         "トークン".as_bytes(),
         "令牌".as_bytes(),
         "토큰".as_bytes(),
+        // a template or a data set being converted, reviewed or wrapped (2026-12-07)
+        b"dataset",
+        b"data set",
+        b"format",
+        b"wrap",
+        b"alpaca",
+        b"llama",
+        b"mistral",
+        b"qwen",
+        "微调".as_bytes(),
     ];
     let m = &view[start..end];
     const TOKENS: &[&[u8]] = &[
@@ -1006,7 +1016,8 @@ fn dan_as_a_topic(view: &[u8], start: usize, end: usize) -> bool {
 fn jailbreak_as_a_topic(view: &[u8], start: usize, end: usize) -> bool {
     let m = &view[start..end];
     if m.ends_with(b"broken") {
-        return false;
+        // passive with its agent: "an AI that has been jailbroken by a teenager"
+        return view[end..].starts_with(b" by ");
     }
     const BEFORE: &[&[u8]] = &[
         b"refuse",
@@ -1064,6 +1075,8 @@ fn jailbreak_as_a_topic(view: &[u8], start: usize, end: usize) -> bool {
         b" categor",
         b" famil",
         b" success rate",
+        b" that only",
+        b" that work",
     ];
     let before = &view[start.saturating_sub(32)..start];
     BEFORE
@@ -1211,6 +1224,17 @@ fn override_as_a_noun(view: &[u8], start: usize, end: usize) -> bool {
         b" button",
         b" feature",
         b" setting",
+        // a thing named, in release notes and tickets: "admin override of SSO enforcement",
+        // "de admin override knop" (2026-12-07)
+        b" of ",
+        b" knop",
+        b" schalter",
+        b" bouton",
+        b" boton",
+        b" toggle",
+        b" switch",
+        b" option",
+        b" permission",
     ];
     // a log line: a level word before it on its line
     let line_start = view[..start]

@@ -478,6 +478,18 @@ const CODE_MARKERS: &[&str] = &[
     "\\midrule",
     "\\textbf{",
     "\\frac{",
+    // shell sessions and audit rules pasted for review (2026-12-07: a compromised box's bash
+    // history, `auditctl` lines)
+    "\ncd ",
+    "\nchmod ",
+    "\nwget ",
+    "\ncurl ",
+    "\nsudo ",
+    "\nrm -",
+    "2>&1",
+    "/dev/null",
+    "\n-w ",
+    "\n-a ",
 ];
 
 /// How far [`code_near`] looks for the ends of the window's lines.
@@ -898,7 +910,11 @@ fn gate_at(b: &[u8], s: usize, e: usize) -> bool {
             + count(b"{\"")
             + count(b"['")
             + has(b"$(") as usize
-            + regex_class(w) as usize);
+            + regex_class(w) as usize
+            // globs and escaped quotes (2026-12-07: `*.tfstate`, `secrets/*.json`, JSON
+            // inside a JSON string `{\"temp_c\": 19}`)
+            + count(b"*.")
+            + count(b"\\\""));
     if code >= 5 {
         return false;
     }
