@@ -762,7 +762,11 @@ impl Context {
                 && !document
                 && !in_quotes(&ex.text, h.start)
                 && order_after(h, seg.end, 300, false);
-            if asked || quoted || pasted || document || ordered {
+            // The writer reports or reviews content their own bot, prompt or pipeline met
+            // (2026-12-07): "Our RAG pipeline indexed a vendor PDF that contains this line:",
+            // "revisar este prompt de sistema", "Dans mon template de prompt".
+            let reviewed = before.is_some_and(own_assistant);
+            if (asked || quoted || pasted || document || ordered) && !reviewed {
                 out.add(DOC_INJECTION, h.start..h.end);
             }
         }
