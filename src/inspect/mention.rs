@@ -147,7 +147,9 @@ pub(super) fn apply(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: 
                             || retracted_message(t, h.start, h.end)))
                     || (r.id == EXFIL && prohibited(t, h.start))
                     || (OVERRIDES.contains(&r.id.as_str())
-                        && (third_party_subject(t, h.start) || housekeeping(t, h.start, h.end)))
+                        && (third_party_subject(t, h.start)
+                            || housekeeping(t, h.start, h.end)
+                            || a_title(t, h.start, h.end)))
                     || (r.id == OPERATOR_CLAIM && operator_elsewhere(t, h.start, h.end))
                     || (r.category == "prompt_leak"
                         && (not_the_prompt(t, h.start, h.end)
@@ -271,27 +273,55 @@ fn evidence(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: &Markers
     if !hits.iter().any(sqli) {
         return;
     }
+    // Where each fragment stands first (local reads, at most 48 fragments): 1 in a log line,
+    // 2 quoted or in a query value, 0 neither. The text-wide questions are asked only when
+    // some fragment is shown, the report's words only for quoted ones (2026-12-07: asking
+    // them first cost SQL/code bodies about a third more operators per byte).
+    let mut shown: Vec<(usize, u8)> = Vec::new();
+    for (k, h) in hits.iter().enumerate() {
+        if shown.len() >= MAX_CHECKED {
+            break;
+        }
+        if !sqli(h) || h.end > t.len() || !t.is_char_boundary(h.start) {
+            continue;
+        }
+        let how = if log_line(t, h.start, h.end) {
+            1
+        } else if query_value(t, h.start)
+            || enclosing_quotes(t, h.start, h.end).is_some()
+            || backticked(t, h.start, h.end)
+        {
+            2
+        } else {
+            0
+        };
+        if how > 0 {
+            shown.push((k, how));
+        }
+    }
+    if shown.is_empty() {
+        return;
+    }
     let frags = || hits.iter().filter(|h| sqli(h));
-    let spans: Vec<(usize, usize)> = frags().map(|h| (h.start, h.end)).take(64).collect();
-    let head = floor(t, 4096);
     if !sql_discussion(t, frags()) || !prose_line(t) {
         return;
     }
     // a log line shows itself as evidence; a query value or a quoted payload needs the words of
     // a security text around it
-    let report = report_words(&t[..head], &spans);
+    let report = shown.iter().any(|&(_, how)| how == 2) && {
+        let spans: Vec<(usize, usize)> = frags().map(|h| (h.start, h.end)).take(64).collect();
+        report_words(&t[..floor(t, 4096)], &spans)
+    };
     let mut dropped: Vec<(usize, usize)> = Vec::new();
     let mut markers: Vec<RawHit> = Vec::new();
+    let mut k = 0usize;
     hits.retain(|h| {
-        if !sqli(h) || h.end > t.len() || !t.is_char_boundary(h.start) {
+        let i = k;
+        k += 1;
+        let Some(&(_, how)) = shown.iter().find(|&&(j, _)| j == i) else {
             return true;
-        }
-        let shown = log_line(t, h.start, h.end)
-            || (report
-                && (query_value(t, h.start)
-                    || enclosing_quotes(t, h.start, h.end).is_some()
-                    || backticked(t, h.start, h.end)));
-        if !shown {
+        };
+        if how == 2 && !report {
             return true;
         }
         if h.decoded {
@@ -362,8 +392,7 @@ fn report_words(t: &str, spans: &[(usize, usize)]) -> bool {
 /// fragment (`GET /... HTTP/1.1`), a ModSecurity `[data "..."]` / `ARGS:` field before it, or
 /// the line opens with an IPv4 address or a bracketed timestamp.
 fn log_line(t: &str, s: usize, e: usize) -> bool {
-    let ls = t[..s].rfind('\n').map_or(0, |i| i + 1);
-    let le = t[e.min(t.len())..].find('\n').map_or(t.len(), |i| e + i);
+    let (ls, le) = line_around(t, s, e);
     let (before, after) = (&t[ls..s], &t[e.min(le)..le]);
     let request = ["GET /", "POST /", "PUT /", "HEAD /", "DELETE /", "PATCH /"]
         .iter()
@@ -371,6 +400,16 @@ fn log_line(t: &str, s: usize, e: usize) -> bool {
         && after.contains(" HTTP/");
     let audit = before.contains("[data \"") || before.contains("ARGS:");
     request || audit || log_opening(&t[ls..le])
+}
+
+/// The line around `s..e`, at most 1 KiB either side (a long line is read near the hit only).
+fn line_around(t: &str, s: usize, e: usize) -> (usize, usize) {
+    let e = e.min(t.len());
+    let lo = floor(t, s.saturating_sub(1024));
+    let hi = ceil(t, e + 1024);
+    let ls = t[lo..s].rfind('\n').map_or(lo, |i| lo + i + 1);
+    let le = t[e..hi].find('\n').map_or(hi, |i| e + i);
+    (ls, le)
 }
 
 /// A line that opens as a log entry: an IPv4 address, a bracketed timestamp or an ISO date
@@ -420,9 +459,10 @@ fn prose_line(t: &str) -> bool {
 /// (after `?`, `&` or at the token's start) before `s` (`id=1%20AND%20SLEEP(5)`,
 /// `/product.php?id=1+UNION+SELECT...`).
 fn query_value(t: &str, s: usize) -> bool {
-    let ts = t[..s]
+    let lo = floor(t, s.saturating_sub(256));
+    let ts = t[lo..s]
         .rfind(|c: char| c.is_whitespace() || c == '(' || c == '`' || c == '"')
-        .map_or(0, |i| i + 1);
+        .map_or(lo, |i| lo + i + 1);
     let tok = &t[ts..s];
     let Some(eq) = tok.find('=') else {
         return false;
@@ -440,8 +480,7 @@ fn query_value(t: &str, s: usize) -> bool {
 /// Inline code or a double-quoted string around `s..e` on one line: an odd number of
 /// backticks (or `"`) before it on the line, and one after it.
 fn backticked(t: &str, s: usize, e: usize) -> bool {
-    let ls = t[..s].rfind('\n').map_or(0, |i| i + 1);
-    let le = t[e.min(t.len())..].find('\n').map_or(t.len(), |i| e + i);
+    let (ls, le) = line_around(t, s, e);
     ['`', '"']
         .iter()
         .any(|&q| t[ls..s].matches(q).count() % 2 == 1 && t[e.min(le)..le].contains(q))
@@ -2055,6 +2094,20 @@ fn third_party_object(t: &str, s: usize, e: usize) -> bool {
         .collect::<Vec<_>>()
         .join(" ");
     !any_word(&tail, MODEL_PLACE)
+}
+
+/// The override is a title in parentheses (2026-12-07): "Perez & Ribeiro 2022 (Ignore Previous
+/// Prompt)": every word capitalised, not all in capitals, and a `(` before it on the line with
+/// its `)` right after.
+fn a_title(t: &str, s: usize, e: usize) -> bool {
+    let h = &t[s..e.min(t.len())];
+    let words: Vec<&str> = h.split_whitespace().collect();
+    let title = words.len() >= 2
+        && words
+            .iter()
+            .all(|w| w.starts_with(|c: char| c.is_uppercase()))
+        && h.chars().any(|c| c.is_lowercase());
+    title && t[..s].trim_end().ends_with('(') && t[e.min(t.len())..].trim_start().starts_with(')')
 }
 
 // -------------------------- MEN-001: other actors, housekeeping, operator claims, identifiers

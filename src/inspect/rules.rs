@@ -285,7 +285,7 @@ pub fn veto(id: &str) -> Option<Veto> {
         "JB-008" => Some(jailbreak_as_a_topic),
         "PI-012" => Some(a_format_not_a_phrase),
         "SQLI-001" => Some(sql_built_in_code),
-        "SQLI-011" => Some(quoted_phrases_joined),
+        "SQLI-011" => Some(quoted_or_assigned),
         "SQLI-016" => Some(not_a_self_comparison),
         "ML-008" => Some(protective_sentence),
         _ => None,
@@ -804,6 +804,14 @@ fn a_model_is_the_subject(view: &[u8], start: usize, _end: usize) -> bool {
         b"it",
         b"they",
         b"ai",
+        // the tail of a model's name: "does gpt-4o-mini seem to ignore ..."
+        b"mini",
+        b"turbo",
+        b"4o",
+        b"claude",
+        b"gemini",
+        b"llama",
+        b"mistral",
     ];
     const BEFORE: &[&[u8]] = &[
         b"my",
@@ -856,7 +864,15 @@ fn a_model_is_the_subject(view: &[u8], start: usize, _end: usize) -> bool {
         w1 = words.next().unwrap_or_default();
         if matches!(
             w1,
-            b"starts" | b"tends" | b"seems" | b"started" | b"tended" | b"seemed"
+            b"starts"
+                | b"tends"
+                | b"seems"
+                | b"started"
+                | b"tended"
+                | b"seemed"
+                | b"seem"
+                | b"tend"
+                | b"start"
         ) {
             w1 = words.next().unwrap_or_default();
         }
@@ -1834,6 +1850,23 @@ fn limits_of_a_domain(view: &[u8], start: usize, end: usize) -> bool {
 /// before its last word, the second closes on the line, and what follows the close is not SQL
 /// (`=`, `<`, `>`, `!`, `-`, `#`, `;`, `/`, `|`, `&`, `)`, `like`, `is`, `in`, `and`, `or`).
 /// `admin' and 'a'='a`, `x' or '1'--` and `1' and '1` keep SQLI-011.
+/// SQLI-011's veto: [`quoted_phrases_joined`], or a query assembled in a PL/SQL or PL/pgSQL
+/// variable (2026-12-07): `v_sql := 'SELECT ... WHERE deptno = ' || p_dept || ' AND ...`, an
+/// assignment earlier on the line and `||` joining the pieces.
+fn quoted_or_assigned(view: &[u8], start: usize, end: usize) -> bool {
+    if quoted_phrases_joined(view, start, end) {
+        return true;
+    }
+    let ls = view[..start]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |k| k + 1);
+    let line_before = &view[ls..start];
+    let hi = view.len().min(end + 60);
+    let around = &view[start.saturating_sub(60)..hi];
+    line_before.windows(2).any(|w| w == b":=") && around.windows(2).any(|w| w == b"||")
+}
+
 fn quoted_phrases_joined(view: &[u8], start: usize, end: usize) -> bool {
     let Some(&q) = view
         .get(end.wrapping_sub(1))
