@@ -197,7 +197,7 @@ fn scan_regions(
 }
 
 /// After a window fails the gates, the next window read starts at least this many bytes later.
-const RECHECK: usize = 8;
+const RECHECK: usize = 20;
 
 /// Markup and escape punctuation that token soup glues into text.
 const SOUP_PUNCT: &[u8] = b"\\*[]()+^~@%&/`{";
