@@ -806,8 +806,7 @@ impl Context {
                 .and_then(|i| ex.segments.get(i))
                 .and_then(|s| ex.text.get(s.clone()))
                 .is_some_and(|t| {
-                    super::suffix::placeholder_run(t)
-                        || super::suffix::flag_above(t, super::suffix::WITH_HARMFUL_ASK)
+                    super::suffix::placeholder_run(t) || super::suffix::flag_with_harmful_ask(t)
                 });
         }
         match (framed, harm, detail) {

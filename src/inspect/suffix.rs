@@ -380,6 +380,14 @@ fn tail_start(b: &[u8], k: usize) -> usize {
     0
 }
 
+/// Soup anywhere in a turn that holds a harmful ask: a window above [`WITH_HARMFUL_ASK`], or
+/// above [`THRESHOLD`]. The scan skips windows near one that failed the gates, so a lower bar
+/// alone may miss a window the higher one reads (2026-12-07); asking both keeps every window
+/// [`flag_above`] flags at the higher bar.
+pub fn flag_with_harmful_ask(text: &str) -> bool {
+    flag_above(text, WITH_HARMFUL_ASK) || flag_above(text, THRESHOLD)
+}
+
 /// [`flag`] with another bar, anywhere in the text: some gated window of `text` (not code)
 /// costs more than `threshold`.
 pub fn flag_above(text: &str, threshold: u32) -> bool {
