@@ -74,17 +74,24 @@ pub(super) fn apply(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: 
     if m.mention.is_none() && m.sql.is_none() {
         return;
     }
+    frames(t, hits, rules, m);
+    // SQL payloads shown as evidence in a security text (a log or audit line, a request's query
+    // value, a payload quoted in a finding), decoded or not (2026-12-07): read after the other
+    // frames, on the SQL hits they left (well-formed SQL is gone by then, so code reviews do
+    // not pay for it)
+    if m.sql.is_some() {
+        evidence(t, hits, rules, m);
+    }
+}
+
+/// The frames of [`apply`] but the evidence one.
+fn frames(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: &Markers) {
     let scoring = |h: &RawHit| {
         !h.decoded
             && rules
                 .get(h.rule as usize)
                 .is_some_and(|r| r.score > 0 && r.category != "encoding")
     };
-    // SQL payloads shown as evidence in a security text (a log or audit line, a request's query
-    // value, a payload quoted in a finding), decoded or not (2026-12-07)
-    if m.sql.is_some() {
-        evidence(t, hits, rules, m);
-    }
     if !hits.iter().any(scoring) {
         return;
     }

@@ -134,8 +134,7 @@ fn scan_regions(
     tail: usize,
 ) -> Option<u32> {
     let mut best: Option<u32> = None;
-    // start of the last window that failed the gates (none yet)
-    let mut failed_at: Option<usize> = None;
+    let mut last_checked_end = 0usize;
     let mut fences = Fences::default();
     for &(off, region_end) in regions {
         let mut ring_cost = [0u32; WINDOW];
@@ -162,12 +161,10 @@ fn scan_regions(
                 return;
             }
             let start = ring_pos[k % WINDOW];
-            // A window starting within RECHECK bytes of the last one that failed the gates
-            // mostly shares its cause; later ones are read again, since the cause (too few
-            // marks, a URL, digits) may have slid out. Was: no window overlapping the failed
-            // one was read, so a lower bar (`flag_above(.., WITH_HARMFUL_ASK)`) could miss a
-            // suffix that the higher one flagged (2026-12-07).
-            if failed_at.is_some_and(|f| start < f + RECHECK) {
+            // A window overlapping the last one that failed the gates shares its cause. (A
+            // lower bar may then skip a window a higher one reads: `flag_with_harmful_ask`
+            // asks both, 2026-12-07.)
+            if start < last_checked_end {
                 return;
             }
             // Widen to whole tokens (bounded), so the gates see a long token (base64, a hash).
@@ -186,7 +183,7 @@ fn scan_regions(
             {
                 best = Some(mean);
             } else {
-                failed_at = Some(start);
+                last_checked_end = end;
             }
         });
         if first && best.is_some() {
@@ -195,9 +192,6 @@ fn scan_regions(
     }
     best
 }
-
-/// After a window fails the gates, the next window read starts at least this many bytes later.
-const RECHECK: usize = 20;
 
 /// Markup and escape punctuation that token soup glues into text.
 const SOUP_PUNCT: &[u8] = b"\\*[]()+^~@%&/`{";
