@@ -2096,3 +2096,36 @@ fn a_title_and_a_plsql_assembly_pass() {
         assert_eq!(v.decision, Decision::Block, "{t}: {:?}", hit_ids(&v));
     }
 }
+
+/// Issue 15 (2026-12-07): three sets of 300 hard negatives of LLM builders, security staff,
+/// code, fiction and business documents in 16 languages, by authors who saw no project file.
+/// First measured at ba08e60: `benign-hn-a` 33 and `benign-hn-c` 34 blocked (both read after
+/// that), `benign-hn-b` 38 (never read). The floors hold what the mention frames of that day
+/// reached; the unread set's figure is a total only.
+#[test]
+fn hard_negative_sets_of_2026_12_07_hold_their_figures() {
+    for (name, data, most) in [
+        (
+            "benign-hn-a",
+            include_str!("../../tests/data/benign-hn-a-2026-12-07.jsonl"),
+            10,
+        ),
+        (
+            "benign-hn-b",
+            include_str!("../../tests/data/benign-hn-b-2026-12-07.jsonl"),
+            26,
+        ),
+        (
+            "benign-hn-c",
+            include_str!("../../tests/data/benign-hn-c-2026-12-07.jsonl"),
+            16,
+        ),
+    ] {
+        assert_eq!(rows_of(data).len(), 300, "{name}");
+        let b = benign_blocked(data);
+        assert!(b <= most, "{name}: {b} of 300 blocked, more than {most}");
+    }
+    const DEV: &str = include_str!("../../tests/data/benign-dev-2026-12-07.jsonl");
+    let b = benign_blocked(DEV);
+    assert!(b <= 6, "benign-dev: {b} of 320 blocked, more than 6");
+}
