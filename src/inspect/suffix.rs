@@ -394,6 +394,9 @@ fn above(b: &[u8], threshold: u32, tail: usize) -> bool {
     }
     let mut regions: Vec<(usize, usize)> = Vec::new();
     hot_regions(b, &mut regions);
+    // only regions whose windows can end at `tail` or later (a window widens at most 64 bytes
+    // past its last character): soup earlier in the text is not read at all
+    regions.retain(|r| r.1 + 64 >= tail);
     if regions.is_empty() {
         return false;
     }
@@ -876,8 +879,12 @@ fn gate_at(b: &[u8], s: usize, e: usize) -> bool {
     let w = &b[s..e];
     // One pass for the cheap, decisive counts (most windows of ordinary text stop here).
     let (mut digits, mut code, mut exotic, mut joins) = (0usize, 0usize, 0usize, 0usize);
+    // globs and escaped quotes (2026-12-07: `*.tfstate`, `secrets/*.json`, JSON inside a JSON
+    // string `{\"temp_c\": 19}`), counted in the same pass
+    let mut globs = 0usize;
     let mut prev = b' ';
     for &b in w {
+        globs += usize::from((prev == b'*' && b == b'.') || (prev == b'\\' && b == b'"'));
         match b {
             0x80..=0xff => return false,
             b'0'..=b'9' => digits += 1,
@@ -913,10 +920,7 @@ fn gate_at(b: &[u8], s: usize, e: usize) -> bool {
             + count(b"['")
             + has(b"$(") as usize
             + regex_class(w) as usize
-            // globs and escaped quotes (2026-12-07: `*.tfstate`, `secrets/*.json`, JSON
-            // inside a JSON string `{\"temp_c\": 19}`)
-            + count(b"*.")
-            + count(b"\\\""));
+            + globs);
     if code >= 5 {
         return false;
     }
