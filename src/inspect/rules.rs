@@ -847,12 +847,7 @@ fn a_model_is_the_subject(view: &[u8], start: usize, _end: usize) -> bool {
         b"its",
     ];
     // up to two words back, then the AI noun, in one clause (letters and spaces only)
-    let back = &view[start.saturating_sub(48)..start];
-    let clause = back
-        .iter()
-        .rposition(|b| !(b.is_ascii_alphanumeric() || *b == b' ' || *b == b'\''))
-        .map_or(back, |k| &back[k + 1..]);
-    let mut words = clause.split(|b| *b == b' ').filter(|w| !w.is_empty()).rev();
+    let mut words = words_back(view, start, 48, true);
     let mut w1 = words.next().unwrap_or_default();
     // "keeps ignoring", "starts to ignore", "tends to ignore": a behaviour reported
     let mut reported = false;
@@ -886,6 +881,22 @@ fn a_model_is_the_subject(view: &[u8], start: usize, _end: usize) -> bool {
     reported || asked_at(view, start)
 }
 
+/// The words before `start` in its clause (at most `reach` bytes back; ASCII letters, digits,
+/// spaces and, with `apostrophe`, `'`), nearest first.
+fn words_back(
+    view: &[u8],
+    start: usize,
+    reach: usize,
+    apostrophe: bool,
+) -> impl Iterator<Item = &[u8]> {
+    let back = &view[start.saturating_sub(reach)..start];
+    let clause = back
+        .iter()
+        .rposition(|&b| !(b.is_ascii_alphanumeric() || b == b' ' || (apostrophe && b == b'\'')))
+        .map_or(back, |k| &back[k + 1..]);
+    clause.split(|b| *b == b' ').filter(|w| !w.is_empty()).rev()
+}
+
 /// ML-001 (2026-12-07): the writer's own model is the subject of the verb in another language
 /// ("Mi chatbot ignora el prompt del sistema", "Il mio modello ignora le istruzioni", "Mein
 /// Bot ignoriert ..."): Spanish, Portuguese and Italian third persons are their imperatives,
@@ -914,12 +925,7 @@ fn my_model_is_the_subject(view: &[u8], start: usize, _end: usize) -> bool {
         b"llm",
         b"gpt",
     ];
-    let back = &view[start.saturating_sub(40)..start];
-    let clause = back
-        .iter()
-        .rposition(|b| !(b.is_ascii_alphanumeric() || *b == b' '))
-        .map_or(back, |k| &back[k + 1..]);
-    let mut words = clause.split(|b| *b == b' ').filter(|w| !w.is_empty()).rev();
+    let mut words = words_back(view, start, 40, false);
     let mut w1 = words.next().unwrap_or_default();
     // "mi chatbot a veces ignora", "mein Bot ignoriert oft": one adverb between
     if matches!(
