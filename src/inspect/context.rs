@@ -765,8 +765,10 @@ impl Context {
             // The writer reports or reviews content their own bot, prompt or pipeline met
             // (2026-12-07): "Our RAG pipeline indexed a vendor PDF that contains this line:",
             // "revisar este prompt de sistema", "Dans mon template de prompt".
-            let reviewed = before.is_some_and(own_assistant);
-            if (asked || quoted || pasted || document || ordered) && !reviewed {
+            // (asked last: it reads the whole text before the hit)
+            if (asked || quoted || pasted || document || ordered)
+                && !before.is_some_and(own_assistant)
+            {
                 out.add(DOC_INJECTION, h.start..h.end);
             }
         }

@@ -296,7 +296,7 @@ fn evidence(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: &Markers
             1
         } else if query_value(t, h.start)
             || enclosing_quotes(t, h.start, h.end).is_some()
-            || backticked(t, h.start, h.end)
+            || inline_quoted(t, h.start, h.end)
         {
             2
         } else {
@@ -486,7 +486,7 @@ fn query_value(t: &str, s: usize) -> bool {
 
 /// Inline code or a double-quoted string around `s..e` on one line: an odd number of
 /// backticks (or `"`) before it on the line, and one after it.
-fn backticked(t: &str, s: usize, e: usize) -> bool {
+fn inline_quoted(t: &str, s: usize, e: usize) -> bool {
     let (ls, le) = line_around(t, s, e);
     ['`', '"']
         .iter()
