@@ -57,6 +57,8 @@ const FRAGMENT: &str = "SQLI-015";
 
 /// The system / admin / developer override claim (`PI-010`).
 const OPERATOR_CLAIM: &str = "PI-010";
+/// The two-part prompt-leak frame (`pairs.rs`): its parts name the model's own context.
+const LEAK_FRAME: &str = super::rules::LEAK_FRAME_ID;
 
 /// Hits looked at per unit: beyond them a hit stays (the work per unit is bounded, so the scan
 /// stays linear in the body; a text with that many attack fragments is not a passing mention).
@@ -146,7 +148,9 @@ fn frames(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: &Markers) 
             (
                 mk,
                 quoted_mention(t, h.start, h.end)
-                    || retraction(t, h.start, h.end)
+                    // "before my first message" is PL-007's own reference to the model's
+                    // context, not a user taking back their words
+                    || (r.id != LEAK_FRAME && retraction(t, h.start, h.end))
                     || third_party_object(t, h.start, h.end)
                     || (OVERRIDES.contains(&r.id.as_str())
                         && (speaker_acts(t, h.start)
@@ -159,7 +163,7 @@ fn frames(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: &Markers) 
                             || a_title(t, h.start, h.end)))
                     || (r.id == OPERATOR_CLAIM && operator_elsewhere(t, h.start, h.end))
                     || (r.category == "prompt_leak"
-                        && (not_the_prompt(t, h.start, h.end)
+                        && ((r.id != LEAK_FRAME && not_the_prompt(t, h.start, h.end))
                             || (r.id.starts_with("ML-") && leak_negated(t, h.start, h.end)))),
             )
         };

@@ -22,6 +22,7 @@ mod context;
 mod decode;
 pub mod lexicon;
 mod mention;
+mod pairs;
 pub mod rules;
 pub mod scorer;
 pub mod suffix;
@@ -423,6 +424,8 @@ pub struct Inspector {
     enc_tags: Option<u16>,
     /// Markers of the mention frames (`MEN-001`, `MEN-002`; absent when disabled).
     mention: mention::Markers,
+    /// The two-part frames (`PL-007`, `PI-018`) and their signals.
+    pairs: Vec<pairs::Frame>,
     /// The multilingual word-sequence patterns; `lex_rules[k]` is the compiled rule of the
     /// lexicon's rule `k` (`None` when disabled).
     lexicon: lexicon::Lexicon,
@@ -934,10 +937,15 @@ impl Inspector {
             mention: index_of(rules::MENTION_ID),
             sql: index_of(rules::SQL_MENTION_ID),
         };
+        let pairs = pairs::FRAMES
+            .iter()
+            .map(|f| pairs::Frame::new(f, index_of))
+            .collect();
         Ok(Inspector {
             enc_decoded,
             enc_tags,
             mention,
+            pairs,
             lexicon,
             lex_rules,
             lex_nonascii,
@@ -1561,6 +1569,10 @@ impl Inspector {
                 let t = &text[r.clone()];
                 raw.retain(|h| {
                     let inside = h.start >= r.start && h.end <= r.end && !h.decoded;
+                    // the operator's prompt neither asks for itself nor forges its own authority
+                    if inside && self.pairs.iter().any(|f| f.hit == Some(h.rule)) {
+                        return false;
+                    }
                     let rule = &self.rules[h.rule as usize];
                     if !inside
                         || rule.score == 0
@@ -1634,6 +1646,7 @@ impl Inspector {
         match gap {
             None => {
                 self.scan_text(t, 0, &mut hits);
+                pairs::pair(t, &mut hits, &self.pairs);
                 mention::apply(t, &mut hits, &self.rules, &self.mention);
             }
             Some(g) => {
