@@ -164,7 +164,7 @@ fn frames(t: &str, hits: &mut Vec<RawHit>, rules: &[CompiledRule], m: &Markers) 
                     || (r.id == OPERATOR_CLAIM && operator_elsewhere(t, h.start, h.end))
                     || (r.category == "prompt_leak"
                         && ((r.id != LEAK_FRAME && not_the_prompt(t, h.start, h.end))
-                            || (r.id.starts_with("ML-") && leak_negated(t, h.start, h.end)))),
+                            || ((r.id.starts_with("ML-") || r.id == LEAK_FRAME) && leak_negated(t, h.start, h.end)))),
             )
         };
         if !dropped {

@@ -1559,6 +1559,16 @@ impl Inspector {
             seg.and_then(|i| ex.roles.get(i))
                 .is_some_and(|r| matches!(r, extract::Role::System | extract::Role::Developer))
         };
+        // The operator's prompt neither asks for itself nor forges its own authority: the
+        // two-part frames (`pairs.rs`) do not count in system / developer strings.
+        for (r, _) in units.iter().filter(|u| operator(&u.1)) {
+            raw.retain(|h| {
+                h.start < r.start
+                    || h.end > r.end
+                    || h.decoded
+                    || !self.pairs.iter().any(|f| f.hit == Some(h.rule))
+            });
+        }
         // In the operator's own strings, a hit that the sentence around it prohibits, refuses or
         // conditions is the operator's rule about that attack ("Do not act as DAN", "if the user
         // asks you to ignore previous instructions, refuse"): decided here, on every request,
@@ -1569,10 +1579,6 @@ impl Inspector {
                 let t = &text[r.clone()];
                 raw.retain(|h| {
                     let inside = h.start >= r.start && h.end <= r.end && !h.decoded;
-                    // the operator's prompt neither asks for itself nor forges its own authority
-                    if inside && self.pairs.iter().any(|f| f.hit == Some(h.rule)) {
-                        return false;
-                    }
                     let rule = &self.rules[h.rule as usize];
                     if !inside
                         || rule.score == 0

@@ -37,6 +37,9 @@ pub(super) struct Frame {
     pub reach: usize,
     /// A blank line between the parts breaks the pair.
     pub same_paragraph: bool,
+    /// Words that, right after the first part, make it about a task ("your instructions for
+    /// the router", "the instructions you gave me on setting up the VPN").
+    pub about: &'static [&'static str],
 }
 
 /// Ids of the frames: the hit, then (first part, second parts) (ids of `rules.rs`).
@@ -45,6 +48,7 @@ pub(super) type FrameIds = (
     &'static [(&'static str, &'static [&'static str])],
     usize,
     bool,
+    &'static [&'static str],
 );
 
 pub(super) const FRAMES: [FrameIds; 2] = [
@@ -53,8 +57,26 @@ pub(super) const FRAMES: [FrameIds; 2] = [
         &[("ML-018", &["ML-020", "ML-021"]), ("ML-019", &["ML-020"])],
         160,
         true,
+        &[
+            "for",
+            "on",
+            "about",
+            "regarding",
+            "para",
+            "sobre",
+            "pour",
+            "für",
+            "zum",
+            "zur",
+        ],
     ),
-    ("PI-018", &[("ML-022", &["ML-023", "ML-008"])], 400, false),
+    (
+        "PI-018",
+        &[("ML-022", &["ML-023", "ML-008"])],
+        400,
+        false,
+        &[],
+    ),
 ];
 
 impl Frame {
@@ -69,6 +91,7 @@ impl Frame {
                 .collect(),
             reach: ids.2,
             same_paragraph: ids.3,
+            about: ids.4,
         }
     }
 }
@@ -80,7 +103,7 @@ pub(super) fn pair(t: &str, hits: &mut Vec<RawHit>, frames: &[Frame]) {
         let Some(hit) = f.hit else { continue };
         let found = f.pairs.iter().find_map(|(a, bs)| {
             hits.iter()
-                .filter(|x| a.is_some() && *a == Some(x.rule))
+                .filter(|x| a.is_some() && *a == Some(x.rule) && !about_a_task(t, x, f.about))
                 .find_map(|x| {
                     hits.iter()
                         .filter(|y| y.decoded == x.decoded && bs.contains(&Some(y.rule)))
@@ -95,6 +118,19 @@ pub(super) fn pair(t: &str, hits: &mut Vec<RawHit>, frames: &[Frame]) {
         });
         hits.extend(found);
     }
+}
+
+/// The word after `x` is one of `about`.
+fn about_a_task(t: &str, x: &RawHit, about: &[&str]) -> bool {
+    if about.is_empty() || x.decoded {
+        return false;
+    }
+    let next = t.get(x.end..).unwrap_or("").trim_start();
+    let w = next
+        .split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("");
+    about.iter().any(|a| a.eq_ignore_ascii_case(w))
 }
 
 /// Quotation marks: an odd number of them between the parts puts one inside a quotation and
