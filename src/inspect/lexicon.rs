@@ -135,11 +135,30 @@ fn script_of(lang: &str) -> Script {
     }
 }
 
-/// Normalises a lexicon term the way scanned text is normalised.
+/// Normalises a lexicon term the way scanned text is normalised. A term of lower-case ASCII
+/// letters, digits and `_` normalises to itself with spaces for `_` (most terms; each read by
+/// the text normaliser cost configure a tenth of its operators; `ascii_terms_normalise_to_themselves`).
 fn norm_term(t: &str, n: &mut Normalized) -> Vec<u8> {
+    if plain_ascii_term(t) {
+        return t
+            .bytes()
+            .map(|b| if b == b'_' { b' ' } else { b })
+            .collect();
+    }
     let spaced = t.replace('_', " ");
     normalize_into(&spaced, n);
     n.plain.clone()
+}
+
+/// Lower-case ASCII letters and digits in words joined by single `_`: what [`norm_term`] can
+/// spell out without the normaliser.
+fn plain_ascii_term(t: &str) -> bool {
+    !t.is_empty()
+        && !t.starts_with('_')
+        && !t.ends_with('_')
+        && !t.contains("__")
+        && t.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 impl Lexicon {
@@ -148,12 +167,16 @@ impl Lexicon {
         let mut lx = Lexicon::default();
         let mut n = Normalized::default();
         // Term index by (bytes, prefix, script): a term is shared by every slot that names it.
-        let mut term_ix: hashbrown::HashMap<(Vec<u8>, bool, Script), usize> =
-            hashbrown::HashMap::new();
+        // (by the id of its normalised bytes in `norm_ids`; configure cost, tests/wasm_cost.rs)
+        let mut term_ix: hashbrown::HashMap<(u32, bool, Script), usize> = hashbrown::HashMap::new();
         // Word classes: `@NAME = alt|alt|...`, used in slots as `@NAME` (or `@NAME+SUFFIX`, every
         // member with SUFFIX appended, e.g. `@AI+:` for the vocative "the model:").
         let mut classes: hashbrown::HashMap<String, String> = hashbrown::HashMap::new();
-        let mut memo: hashbrown::HashMap<String, Vec<u8>> = hashbrown::HashMap::new();
+        // Each distinct spelling is normalised once, to the id of its bytes (two spellings may
+        // normalise alike: "instrucción", "instruccion").
+        let mut memo: hashbrown::HashMap<String, u32> = hashbrown::HashMap::new();
+        let mut norm_ids: hashbrown::HashMap<Vec<u8>, u32> = hashbrown::HashMap::new();
+        let mut norms: Vec<Vec<u8>> = Vec::new();
         for (ln, line) in src.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -177,7 +200,9 @@ impl Lexicon {
                 if classes.contains_key(name) {
                     return Err(err(&format!("class `@{name}` is defined twice")));
                 }
-                let mut expanded = expand(alts.trim(), &classes).map_err(|m| err(&m))?;
+                let mut expanded = expand(alts.trim(), &classes)
+                    .map_err(|m| err(&m))?
+                    .into_owned();
                 if split {
                     expanded = with_splits(&expanded);
                 }
@@ -221,27 +246,33 @@ impl Lexicon {
                     };
                     // Class members recur in many patterns: each distinct spelling is
                     // normalised once (configure cost, tests/wasm_cost.rs).
-                    let bytes = match memo.get(w) {
-                        Some(b) => b.clone(),
+                    let id = match memo.get(w) {
+                        Some(&id) => id,
                         None => {
                             let b = norm_term(w, &mut n);
-                            memo.insert(w.to_owned(), b.clone());
-                            b
+                            let next = norms.len() as u32;
+                            let id = *norm_ids.entry(b).or_insert_with_key(|b| {
+                                norms.push(b.clone());
+                                next
+                            });
+                            memo.insert(w.to_owned(), id);
+                            id
                         }
                     };
-                    if bytes.len() < 2 {
+                    if norms[id as usize].len() < 2 {
                         return Err(err(&format!("term `{alt}` too short")));
                     }
                     let use_ = (pat_ix as u16, slot);
-                    match term_ix.entry((bytes, prefix, script)) {
+                    match term_ix.entry((id, prefix, script)) {
                         hashbrown::hash_map::Entry::Occupied(e) => {
                             let t = &mut lx.terms[*e.get()];
-                            if !t.uses.contains(&use_) {
+                            // patterns are read in order, so a repeat is the last use
+                            if t.uses.last() != Some(&use_) {
                                 t.uses.push(use_)
                             }
                         }
                         hashbrown::hash_map::Entry::Vacant(e) => {
-                            let bytes = e.key().0.clone();
+                            let bytes = norms[id as usize].clone();
                             e.insert(lx.terms.len());
                             lx.terms.push(Term {
                                 bytes,
@@ -455,25 +486,36 @@ fn with_splits(alts: &str) -> String {
 /// Expands the `@NAME` alternatives of a slot with the word classes defined so far. An
 /// alternative `pre@NAME+suf` stands for every member of the class between `pre` and `suf`;
 /// `suf` may name a class again (`@WHEN+_@PROCESS`: "when_summarising", "while_reading", ...).
-fn expand(tok: &str, classes: &hashbrown::HashMap<String, String>) -> Result<String, String> {
+fn expand<'a>(
+    tok: &'a str,
+    classes: &hashbrown::HashMap<String, String>,
+) -> Result<std::borrow::Cow<'a, str>, String> {
     if !tok.contains('@') {
-        return Ok(tok.to_owned());
+        return Ok(std::borrow::Cow::Borrowed(tok));
     }
-    let mut out: Vec<String> = Vec::new();
+    // written into one string, `|` after each alternative (the last one dropped): no string per
+    // alternative (configure cost, tests/wasm_cost.rs)
+    let mut out = String::new();
+    let mut head = String::new();
     for alt in tok.split('|') {
-        expand_alt(alt, classes, &mut out, 0)?;
+        expand_alt(alt, classes, &mut head, &mut out, 0)?;
     }
-    Ok(out.join("|"))
+    out.pop();
+    Ok(std::borrow::Cow::Owned(out))
 }
 
+/// Writes `head` + each expansion of `alt` + `|` to `out`.
 fn expand_alt(
     alt: &str,
     classes: &hashbrown::HashMap<String, String>,
-    out: &mut Vec<String>,
+    head: &mut String,
+    out: &mut String,
     depth: u8,
 ) -> Result<(), String> {
     let Some(at) = alt.find('@') else {
-        out.push(alt.to_owned());
+        out.push_str(head);
+        out.push_str(alt);
+        out.push('|');
         return Ok(());
     };
     if depth > 3 {
@@ -484,12 +526,12 @@ fn expand_alt(
     let members = classes
         .get(name)
         .ok_or_else(|| format!("unknown class `@{name}`"))?;
-    let mut tails = Vec::new();
-    expand_alt(suffix, classes, &mut tails, depth + 1)?;
+    let keep = head.len();
     for m in members.split('|') {
-        for t in &tails {
-            out.push(format!("{pre}{m}{t}"));
-        }
+        head.push_str(pre);
+        head.push_str(m);
+        expand_alt(suffix, classes, head, out, depth + 1)?;
+        head.truncate(keep);
     }
     Ok(())
 }
@@ -631,6 +673,30 @@ mod tests {
             })
             .collect();
         assert!(new.is_empty(), "function words as terms: {new:?}");
+    }
+
+    /// The shortcut of `norm_term` gives what the text normaliser gives, for every term of the
+    /// lexicon it applies to.
+    #[test]
+    fn ascii_terms_normalise_to_themselves() {
+        let mut n = Normalized::default();
+        let mut checked = 0;
+        for line in SOURCE.lines().filter(|l| !l.trim_start().starts_with('#')) {
+            let body = line.split_once(':').map_or(line, |(_, b)| b);
+            let body = body.split_once('=').map_or(body, |(_, b)| b);
+            for tok in body.split_whitespace().filter(|t| !t.starts_with('<')) {
+                for alt in tok.split('|').map(|a| a.trim_end_matches('*')) {
+                    if !plain_ascii_term(alt) {
+                        continue;
+                    }
+                    let fast = norm_term(alt, &mut n);
+                    normalize_into(&alt.replace('_', " "), &mut n);
+                    assert_eq!(fast, n.plain, "{alt}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 5000, "{checked}");
     }
 
     #[test]
