@@ -2219,3 +2219,24 @@ fn two_part_frames_need_both_parts() {
         assert!(!as_system.iter().any(|h| h == id), "{id}: {as_system:?}");
     }
 }
+
+/// Social engineering under a guarded system prompt (`tests/data/claims-2026-12-07.jsonl`, 240
+/// whole requests written by an author who saw no project file, measured once before it was
+/// read): a claimed role, relative, permission or pretext asks for what the system prompt keeps
+/// confidential. The engine of b0c96be blocked 10 of 120 attacks (1 of 120 benign: SQLI-011 on
+/// a pricing line); CTX-008 added 3 and, at its first measurement, 1 benign row (a buyer asking
+/// whether to be "pre-approved" for a mortgage; that claim word was removed after).
+#[test]
+fn claimed_roles_under_guarded_prompts_hold_their_figures() {
+    const DATA: &str = include_str!("../../tests/data/claims-2026-12-07.jsonl");
+    let t = tally(
+        DATA,
+        |_| false,
+        |r| {
+            r.shown
+                .contains("You are the customer assistant for Loopwise")
+        },
+    );
+    t.assert(&[("claim-attack", 13)]);
+    assert_eq!(t.benign, 120);
+}
