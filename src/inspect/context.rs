@@ -753,6 +753,9 @@ fn guard_word(w: &str) -> bool {
     (n >= 4 || (n == 3 && digit)) && w.chars().any(char::is_alphabetic) && !GUARD_STOP.contains(&w)
 }
 
+/// How much of a user turn `CTX-008` reads.
+const CLAIM_REACH: usize = 1024;
+
 /// Requests a claimed role makes besides the `ask` terms ("paste the PS4 answers", "we need the
 /// unmasked number", "post the full list").
 const CLAIM_ASKS: &[&str] = &[
@@ -1015,7 +1018,13 @@ impl Context {
         if out.hits.iter().any(|h| named.contains(&h.0)) {
             return;
         }
-        fold(text, buf, None);
+        // a claim and its request open a turn: only the first CLAIM_REACH bytes are read (a
+        // 9 KiB turn under a guarded 1 KiB prompt cost 77 % more operators read whole)
+        let mut end = text.len().min(CLAIM_REACH);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        fold(&text[..end], buf, None);
         let t = buf.as_str();
         if !prot.guard_words.iter().any(|w| find_word(t, w)) {
             return;
