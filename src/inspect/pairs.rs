@@ -26,13 +26,13 @@
 
 use super::RawHit;
 
-/// One two-part frame: the hit it writes and which signals pair with which (rule indexes,
-/// `None` when the rule is disabled).
-#[derive(Debug, Clone)]
-pub(super) struct Frame {
-    pub hit: Option<u16>,
+/// One two-part frame by rule ids (`rules.rs`).
+#[derive(Debug)]
+pub(super) struct Spec {
+    /// The hit it writes.
+    pub hit: &'static str,
     /// (a first part, the second parts it pairs with)
-    pub pairs: Vec<(Option<u16>, Vec<Option<u16>>)>,
+    pub pairs: &'static [(&'static str, &'static [&'static str])],
     /// The most bytes between the two parts.
     pub reach: usize,
     /// A blank line between the parts breaks the pair.
@@ -42,22 +42,13 @@ pub(super) struct Frame {
     pub about: &'static [&'static str],
 }
 
-/// Ids of the frames: the hit, then (first part, second parts) (ids of `rules.rs`).
-pub(super) type FrameIds = (
-    &'static str,
-    &'static [(&'static str, &'static [&'static str])],
-    usize,
-    bool,
-    &'static [&'static str],
-);
-
-pub(super) const FRAMES: [FrameIds; 2] = [
-    (
-        "PL-007",
-        &[("ML-018", &["ML-020", "ML-021"]), ("ML-019", &["ML-020"])],
-        160,
-        true,
-        &[
+pub(super) static FRAMES: [Spec; 2] = [
+    Spec {
+        hit: "PL-007",
+        pairs: &[("ML-018", &["ML-020", "ML-021"]), ("ML-019", &["ML-020"])],
+        reach: 160,
+        same_paragraph: true,
+        about: &[
             "for",
             "on",
             "about",
@@ -69,29 +60,35 @@ pub(super) const FRAMES: [FrameIds; 2] = [
             "zum",
             "zur",
         ],
-    ),
-    (
-        "PI-018",
-        &[("ML-022", &["ML-023", "ML-008"])],
-        400,
-        false,
-        &[],
-    ),
+    },
+    Spec {
+        hit: "PI-018",
+        pairs: &[("ML-022", &["ML-023", "ML-008"])],
+        reach: 400,
+        same_paragraph: false,
+        about: &[],
+    },
 ];
 
+/// A frame with its rules' indexes (`None` when the rule is disabled).
+#[derive(Debug, Clone)]
+pub(super) struct Frame {
+    spec: &'static Spec,
+    pub hit: Option<u16>,
+    pairs: Vec<(Option<u16>, Vec<Option<u16>>)>,
+}
+
 impl Frame {
-    /// The frame of `ids`, with rule indexes from `index_of`.
-    pub(super) fn new(ids: &FrameIds, index_of: impl Fn(&str) -> Option<u16>) -> Frame {
+    /// The frame of `spec`, with rule indexes from `index_of`.
+    pub(super) fn new(spec: &'static Spec, index_of: impl Fn(&str) -> Option<u16>) -> Frame {
         Frame {
-            hit: index_of(ids.0),
-            pairs: ids
-                .1
+            spec,
+            hit: index_of(spec.hit),
+            pairs: spec
+                .pairs
                 .iter()
                 .map(|(a, bs)| (index_of(a), bs.iter().map(|b| index_of(b)).collect()))
                 .collect(),
-            reach: ids.2,
-            same_paragraph: ids.3,
-            about: ids.4,
         }
     }
 }
@@ -103,7 +100,7 @@ pub(super) fn pair(t: &str, hits: &mut Vec<RawHit>, frames: &[Frame]) {
         let Some(hit) = f.hit else { continue };
         let found = f.pairs.iter().find_map(|(a, bs)| {
             hits.iter()
-                .filter(|x| a.is_some() && *a == Some(x.rule) && !about_a_task(t, x, f.about))
+                .filter(|x| a.is_some() && *a == Some(x.rule) && !about_a_task(t, x, f.spec.about))
                 .find_map(|x| {
                     hits.iter()
                         .filter(|y| y.decoded == x.decoded && bs.contains(&Some(y.rule)))
@@ -137,16 +134,16 @@ fn about_a_task(t: &str, x: &RawHit, about: &[&str]) -> bool {
 /// the other outside.
 const QUOTES: [char; 10] = ['"', '“', '”', '„', '«', '»', '「', '」', '『', '』'];
 
-/// `a` and `b` at most `f.reach` bytes apart, with an even number of quotation marks and (if
-/// `f.same_paragraph`) no blank line between (decoded hits share their encoded span).
+/// `a` and `b` at most `reach` bytes apart, with an even number of quotation marks and (if
+/// `same_paragraph`) no blank line between (decoded hits share their encoded span).
 fn near(t: &str, a: &RawHit, b: &RawHit, f: &Frame) -> bool {
     let (first, second) = if a.start <= b.start { (a, b) } else { (b, a) };
     if second.start <= first.end || first.decoded {
         return true;
     }
-    second.start - first.end <= f.reach
+    second.start - first.end <= f.spec.reach
         && t.get(first.end..second.start).is_some_and(|gap| {
-            !(f.same_paragraph && (gap.contains("\n\n") || gap.contains("\n\r\n")))
+            !(f.spec.same_paragraph && (gap.contains("\n\n") || gap.contains("\n\r\n")))
                 && gap.matches(QUOTES).count() % 2 == 0
         })
 }
