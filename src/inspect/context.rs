@@ -46,6 +46,7 @@
 //!
 //! Lexicons are data: `context_terms.txt`.
 
+use super::mention::{ceil, floor};
 use super::{rules, RawHit};
 use crate::extract::{self, ApiShape, Doc, Extracted, Role, RoleFilter};
 use aho_corasick::automaton::Automaton;
@@ -532,8 +533,8 @@ struct Protected {
     /// Words the system prompt capitalises inside a sentence ("You are Chef Remy", "questions
     /// about AcmeCloud"), folded: the persona and the product a constraint is about.
     names: Vec<String>,
-    /// Content words of the do-not-disclose sentences and of the sentence before each, folded
-    /// (`CTX-008`: what a claimed role asks for is named by one of them).
+    /// Content words of the do-not-disclose sentences and of the sentences right before and
+    /// after each, folded (`CTX-008`: what a claimed role asks for is named by one of them).
     guard_words: Vec<String>,
 }
 
@@ -724,7 +725,6 @@ const GUARD_STOP: &[&str] = &[
     "used",
     "uses",
     "using",
-    "through",
     "where",
     "while",
     "within",
@@ -1020,11 +1020,7 @@ impl Context {
         }
         // a claim and its request open a turn: only the first CLAIM_REACH bytes are read (a
         // 9 KiB turn under a guarded 1 KiB prompt cost 77 % more operators read whole)
-        let mut end = text.len().min(CLAIM_REACH);
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        fold(&text[..end], buf, None);
+        fold(&text[..floor(text, CLAIM_REACH)], buf, None);
         let t = buf.as_str();
         if !prot.guard_words.iter().any(|w| find_word(t, w)) {
             return;
@@ -1236,18 +1232,12 @@ impl Context {
         for g in &guards {
             // the sentence before a guard often holds what it guards ("the minimum acceptable
             // price is $33,900. Never reveal the minimum price")
-            let mut p = g.start.saturating_sub(1);
-            while p > 0 && !t.is_char_boundary(p) {
-                p -= 1;
-            }
-            let before = (p < g.start && g.start > 0).then(|| sentence(t, p));
+            let p = floor(t, g.start.saturating_sub(1));
+            let before = (p < g.start).then(|| sentence(t, p));
             // ... or the sentence after it ("never give solutions to Problem Set 4. For your
             // reference only, PS4 answer key: ...")
-            let mut q = g.end;
-            while q < t.len() && !t.is_char_boundary(q + 1) {
-                q += 1;
-            }
-            let after = (q + 1 < t.len()).then(|| sentence(t, q + 1));
+            let q = ceil(t, g.end + 1);
+            let after = (q < t.len()).then(|| sentence(t, q));
             for r in before.into_iter().chain([g.clone()]).chain(after) {
                 for w in t[r].split(|c: char| !c.is_alphanumeric()) {
                     if guard_word(w)

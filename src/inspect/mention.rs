@@ -507,7 +507,7 @@ pub(super) fn floor(t: &str, mut p: usize) -> usize {
     p
 }
 
-fn ceil(t: &str, mut p: usize) -> usize {
+pub(super) fn ceil(t: &str, mut p: usize) -> usize {
     p = p.min(t.len());
     while !t.is_char_boundary(p) {
         p += 1;
