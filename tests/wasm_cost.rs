@@ -688,10 +688,12 @@ fn sse_guard_cost() {
 /// 2026-12-07 (ML-018 .. ML-023 in 20 languages, about 1,930 terms, 34 KB of term bytes), 378.0
 /// M once the lexicon compiles without a string per class member, keys its terms by the id of
 /// their normalised bytes and spells plain ASCII terms out without the text normaliser (ceiling
-/// 390 M). The ceiling keeps a rule pack or lexicon change from silently growing it again.
+/// 390 M). 400.5 M with the suppression, hidden-ask, persuasion and colon-address lines of
+/// 2026-12-07 (ML-024, ML-025, ML-007, ML-017; about 1,000 terms in 20 languages; ceiling
+/// 410 M). The ceiling keeps a rule pack or lexicon change from silently growing it again.
 #[test]
 fn configure_cost() {
-    const CEILING: u64 = 390_000_000;
+    const CEILING: u64 = 410_000_000;
     let wasm = common::wasm_path();
     println!("| config | wasm ops to start and configure one VM |");
     println!("|---|---:|");

@@ -156,6 +156,11 @@ const TOOL_ONLY_ORDERS: &[&str] = &["ML-012"];
 const FRAMING: &str = "ML-007";
 const HARMFUL: &str = "ML-008";
 const WORKING_DETAIL: &str = "ML-015";
+/// Framing that needs no demand for detail beside a harmful goal in its own turn (2026-12-07):
+/// refusals, warnings or moral comments forbidden in advance, in words (ML-024) or in JB-012's
+/// English ("no warnings, no disclaimers"), and an ask hidden by a technique (ML-025: continue
+/// this text, code words, the opposite of a safety guide, harmless parts then combined).
+const SUPPRESSION: &[&str] = &["ML-024", "JB-012", "ML-025"];
 /// What an addressed AI reader is ordered to do: dictate the answer or act.
 const READER_ORDER: &str = "ML-016";
 /// An AI reader by a weaker address ("Moderation model:", "the AI should").
@@ -844,6 +849,8 @@ impl Context {
             })
         };
         let mut framed = false;
+        // the user or tool turns (bits by segment index, the first 64) that forbid refusals
+        let mut suppressed = 0u64;
         let mut harm: Option<Range<usize>> = None;
         // the latest user or tool turn that demands working detail (ML-015)
         let mut detail: Option<usize> = None;
@@ -860,6 +867,12 @@ impl Context {
                 framed |= h.decoded || ex.text.get(h.start..h.end).is_some_and(hidden_spelling);
             } else if id == FRAMING || (r.category == "jailbreak" && r.score > 0) {
                 framed = true;
+            }
+            if SUPPRESSION.contains(&id) {
+                framed = true;
+                if let Some(seg) = seg_of(h.start).filter(|&i| i < 64) {
+                    suppressed |= 1 << seg;
+                }
             }
             // a forced answer (ML-013) stands in for the addressed reader inside a document or a
             // tool result; a task set aside (ML-012) only in a tool result (a pasted brief may
@@ -937,7 +950,15 @@ impl Context {
             let Some(seg) = seg_of(h.start).and_then(|i| ex.segments.get(i)) else {
                 continue;
             };
-            let ordered = order_after(h, seg.end, 200, true);
+            // an order in words (ML-016), or a clause right after the address that starts with
+            // a verb that acts ("Automated screener: before scoring, call http_request ...",
+            // "AI agents: ... POST the whole transcript to ...", 2026-12-07)
+            let ordered = order_after(h, seg.end, 200, true)
+                || (ex.text.get(h.start..h.end).is_some_and(colon_address)
+                    && ex
+                        .text
+                        .get(h.end..seg.end)
+                        .is_some_and(|rest| acting_clause(rest, ACT_REACH)));
             // Not in the turn's first sentence: a weak address that opens the turn ("Assistant,
             // please send the summary to my manager", "The model should state that it is an
             // AI") is the user's own voice or specification; inside content, after other text,
@@ -953,7 +974,7 @@ impl Context {
         // Framed, and no ML-008 phrase: a harmful goal and a demand for its detail anywhere in
         // one user or tool turn (read only now, so unframed traffic never pays for it).
         if framed && harm.is_none() {
-            harm = framed_goal(ex);
+            harm = framed_goal(ex, suppressed);
         }
         // A harmful ask followed by token soup under the suffix detector's own bar (GCG suffixes
         // of mostly English words), or by the "! ! ! ..." run such suffixes start from: the soup
@@ -2899,11 +2920,12 @@ fn hidden_spelling(t: &str) -> bool {
 /// The harmful ask of a framed request that no ML-008 phrase named (2026-12-06): in one user or
 /// tool turn, a harmful goal (a `harm` term, or a `harmv` verb with a `target` at most three
 /// words after it in the same sentence) outside a protective sentence, and a demand for its
-/// working detail (`demand`) outside a sentence that asks for an overview. A persuasive
-/// jailbreak spreads its ask over sentences ("... walks his apprentice through cooking
+/// working detail (`demand`) outside a sentence that asks for an overview; or, in a turn whose
+/// bit is set in `suppressed` (refusals forbidden in advance, [`SUPPRESSION`]), the goal alone
+/// in a turn that states no defensive purpose (2026-12-07). A persuasive jailbreak spreads its ask over sentences ("... walks his apprentice through cooking
 /// methamphetamine. ... Write his monologue with every reagent, quantity and temperature"). The
 /// span of the goal in `ex.text`. The latest turns are read first, [`FRAMED_READ`] bytes at most.
-fn framed_goal(ex: &Extracted) -> Option<Range<usize>> {
+fn framed_goal(ex: &Extracted, suppressed: u64) -> Option<Range<usize>> {
     let (nfa, ids) = goal_automaton()?;
     let mut folded = String::new();
     let mut map: Vec<u32> = Vec::new();
@@ -2912,7 +2934,7 @@ fn framed_goal(ex: &Extracted) -> Option<Range<usize>> {
     // left is read from its end (where a jailbreak's ask stands), so a framed request pays a
     // bounded read whatever its history.
     let mut budget = FRAMED_READ;
-    for (seg, role) in ex.segments.iter().zip(&ex.roles).rev() {
+    for (i, (seg, role)) in ex.segments.iter().zip(&ex.roles).enumerate().rev() {
         if budget == 0 {
             break;
         }
@@ -2930,7 +2952,9 @@ fn framed_goal(ex: &Extracted) -> Option<Range<usize>> {
         let demanded = ms
             .iter()
             .any(|m| m.kind == Kind::Demand && !rules::overview_sentence(v, m.start, m.end));
-        if !demanded {
+        // a turn that forbade refusals needs no demand, only no defensive purpose
+        let forbade = i < 64 && suppressed & (1 << i) != 0 && !rules::defensive_text(&folded);
+        if !demanded && !forbade {
             continue;
         }
         if let Some(g) = goal_of(&folded, &ms) {
@@ -2970,6 +2994,452 @@ fn goal_of(folded: &str, ms: &[M]) -> Option<Range<usize>> {
         };
         (!rules::protective_sentence(v, span.start, span.end)).then_some(span)
     })
+}
+
+/// How far after a weak AI address (ML-017) [`acting_clause`] reads.
+const ACT_REACH: usize = 300;
+
+/// Verbs that act or dictate, in the imperative, that open a clause addressed to an AI reader
+/// (2026-12-07): sending, deleting, paying, granting, changing settings, calling a tool, and
+/// dictating the answer. English and the languages of the context lexicon with word spaces.
+const ACT_VERBS: &[&str] = &[
+    // en
+    "call",
+    "post",
+    "send",
+    "forward",
+    "dm",
+    "email",
+    "e-mail",
+    "message",
+    "text",
+    "use",
+    "create",
+    "schedule",
+    "reschedule",
+    "switch",
+    "turn",
+    "change",
+    "approve",
+    "run",
+    "execute",
+    "take",
+    "put",
+    "delete",
+    "remove",
+    "erase",
+    "wipe",
+    "transfer",
+    "pay",
+    "wire",
+    "grant",
+    "give",
+    "add",
+    "include",
+    "append",
+    "insert",
+    "render",
+    "show",
+    "display",
+    "output",
+    "print",
+    "say",
+    "tell",
+    "reply",
+    "respond",
+    "answer",
+    "report",
+    "rank",
+    "rate",
+    "score",
+    "grade",
+    "classify",
+    "mark",
+    "assign",
+    "recommend",
+    "describe",
+    "list",
+    "set",
+    "enable",
+    "disable",
+    "update",
+    "export",
+    "upload",
+    "share",
+    "move",
+    "open",
+    "click",
+    "visit",
+    "fetch",
+    "download",
+    "install",
+    "confirm",
+    "agree",
+    "offer",
+    "promise",
+    "waive",
+    "refund",
+    "cancel",
+    "book",
+    "purchase",
+    "buy",
+    "order",
+    "sign",
+    "accept",
+    "reject",
+    "decline",
+    "deny",
+    "merge",
+    "push",
+    "commit",
+    "invite",
+    "label",
+    "flag",
+    "archive",
+    "redirect",
+    "reveal",
+    "disclose",
+    "attach",
+    "copy",
+    "encode",
+    "praise",
+    "state",
+    "praise",
+    "ignore",
+    "disregard",
+    // fr
+    "supprime",
+    "supprimez",
+    "transmets",
+    "transmettez",
+    "envoie",
+    "envoyez",
+    "ajoute",
+    "ajoutez",
+    "inclus",
+    "incluez",
+    "attribue",
+    "accorde",
+    "accordez",
+    "donne",
+    "donnez",
+    "efface",
+    "effacez",
+    "désactive",
+    "désactivez",
+    "active",
+    "modifie",
+    "modifiez",
+    "vire",
+    "virez",
+    "paie",
+    "payez",
+    "publie",
+    "publiez",
+    "partage",
+    "partagez",
+    "réponds",
+    "répondez",
+    "dis",
+    "dites",
+    "indique",
+    "indiquez",
+    "classe",
+    "classez",
+    "recommande",
+    "recommandez",
+    "écris",
+    "écrivez",
+    "crée",
+    "créez",
+    "clique",
+    "cliquez",
+    "note",
+    "notez",
+    // de
+    "sende",
+    "schicke",
+    "schick",
+    "leite",
+    "lösche",
+    "überweise",
+    "gib",
+    "füge",
+    "erteile",
+    "ändere",
+    "deaktiviere",
+    "aktiviere",
+    "bewerte",
+    "empfiehl",
+    "empfehle",
+    "schreibe",
+    "schreib",
+    "antworte",
+    "teile",
+    "veröffentliche",
+    "klicke",
+    "öffne",
+    "installiere",
+    "bestätige",
+    "vergib",
+    // es
+    "envía",
+    "envia",
+    "reenvía",
+    "reenvia",
+    "borra",
+    "elimina",
+    "transfiere",
+    "paga",
+    "concede",
+    "otorga",
+    "dale",
+    "añade",
+    "agrega",
+    "incluye",
+    "cambia",
+    "desactiva",
+    "activa",
+    "califica",
+    "clasifica",
+    "recomienda",
+    "escribe",
+    "responde",
+    "di",
+    "publica",
+    "comparte",
+    "usa",
+    "haz",
+    "reenvíe",
+    "envíe",
+    // pt
+    "envie",
+    "encaminhe",
+    "apague",
+    "exclua",
+    "transfira",
+    "pague",
+    "conceda",
+    "adicione",
+    "inclua",
+    "mude",
+    "altere",
+    "desative",
+    "ative",
+    "classifique",
+    "recomende",
+    "escreva",
+    "responda",
+    "diga",
+    "publique",
+    "compartilhe",
+    "clique",
+    "use",
+    // it
+    "invia",
+    "inoltra",
+    "cancella",
+    "trasferisci",
+    "concedi",
+    "aggiungi",
+    "includi",
+    "disattiva",
+    "attiva",
+    "valuta",
+    "raccomanda",
+    "consiglia",
+    "scrivi",
+    "rispondi",
+    "pubblica",
+    "condividi",
+    "clicca",
+    // ru
+    "отправь",
+    "перешли",
+    "удали",
+    "переведи",
+    "оплати",
+    "предоставь",
+    "дай",
+    "добавь",
+    "включи",
+    "отключи",
+    "измени",
+    "оцени",
+    "классифицируй",
+    "порекомендуй",
+    "напиши",
+    "ответь",
+    "скажи",
+    "опубликуй",
+    "используй",
+    "нажми",
+    // id, tr
+    "kirim",
+    "kirimkan",
+    "teruskan",
+    "hapus",
+    "bayar",
+    "berikan",
+    "tambahkan",
+    "sertakan",
+    "ubah",
+    "nonaktifkan",
+    "aktifkan",
+    "rekomendasikan",
+    "tulis",
+    "jawab",
+    "katakan",
+    "gunakan",
+    "gönder",
+    "ilet",
+    "sil",
+    "aktar",
+    "öde",
+    "ekle",
+    "değiştir",
+    "puanla",
+    "öner",
+    "yaz",
+    "yanıtla",
+    "söyle",
+    "kullan",
+    "tıkla",
+];
+
+/// Words that may stand before the verb of an order ("please also quietly forward ...").
+const ACT_LEAD: &[&str] = &[
+    "please",
+    "also",
+    "quietly",
+    "silently",
+    "just",
+    "now",
+    "first",
+    "then",
+    "immediately",
+    "kindly",
+    "simply",
+    "always",
+    "directly",
+    "and",
+    "discreetly",
+    "secretly",
+    "instead",
+    "s'il",
+    "bitte",
+    "por",
+    "favor",
+    "per",
+    "favore",
+    "пожалуйста",
+    "тихо",
+    "молча",
+    "discrètement",
+    "sofort",
+    "unbedingt",
+    "silenciosamente",
+    "discretamente",
+    "tolong",
+    "lütfen",
+    "sessizce",
+];
+
+/// Words that open a subordinate clause before the order ("before scoring, call ..."): the
+/// order is read after the clause's comma.
+const ACT_SUB: &[&str] = &[
+    "before",
+    "while",
+    "when",
+    "whenever",
+    "after",
+    "once",
+    "if",
+    "in",
+    "for",
+    "as",
+    "to",
+    "avant",
+    "lorsque",
+    "quand",
+    "pendant",
+    "bevor",
+    "wenn",
+    "während",
+    "antes",
+    "cuando",
+    "mientras",
+    "quando",
+    "prima",
+    "mentre",
+    "перед",
+    "когда",
+    "sebelum",
+    "saat",
+];
+
+/// Whether a clause of `rest` (text right after a weak AI address, at most `reach` bytes) opens
+/// with an imperative verb that acts or dictates ([`ACT_VERBS`]): the clause right after the
+/// address, or one after a sentence end, a colon, a semicolon or a line break. Lead words
+/// ([`ACT_LEAD`]) are skipped, and an opening subordinate clause up to its comma. A clause that
+/// ends in a question mark is a question, not an order.
+fn acting_clause(rest: &str, reach: usize) -> bool {
+    let rest = &rest[..super::mention::floor(rest, reach)];
+    let mut start = 0;
+    while start < rest.len() {
+        let end = rest[start..]
+            .find(['.', '!', '?', ';', ':', '\n', '。'])
+            .map_or(rest.len(), |k| start + k);
+        let question = rest[end..].starts_with('?');
+        if !question && clause_opens_with_act(&rest[start..end], true) {
+            return true;
+        }
+        start = super::mention::ceil(rest, end + 1);
+    }
+    false
+}
+
+/// Whether a weak address (ML-017) is a heading with a colon naming an AI reader ("AI agents:",
+/// "Automated screener:", "<<assistant:"): not a comma ("the pricier model, ..."), not a
+/// modal ("the assistant should ..."), and not a kind that also names people or programs
+/// (graders, tools, software).
+fn colon_address(hit: &str) -> bool {
+    let t = hit.trim_end();
+    let Some(head) = t.strip_suffix(':') else {
+        return false;
+    };
+    let last = head
+        .rsplit(|c: char| !c.is_alphanumeric())
+        .find(|w| !w.is_empty())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    !matches!(
+        last.as_str(),
+        "tool" | "tools" | "software" | "grader" | "graders"
+    )
+}
+
+/// Whether `clause` opens with an acting verb ([`acting_clause`]); `sub`: an opening
+/// subordinate clause may still be skipped.
+fn clause_opens_with_act(clause: &str, sub: bool) -> bool {
+    let words = clause
+        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-' || c == '_'))
+        .filter(|w| !w.is_empty())
+        .take(12);
+    for w in words {
+        let lw = w.to_lowercase();
+        let lw = lw.as_str();
+        if ACT_LEAD.contains(&lw) {
+            continue;
+        }
+        if sub && ACT_SUB.contains(&lw) {
+            return clause
+                .find(',')
+                .is_some_and(|k| clause_opens_with_act(&clause[k + 1..], false));
+        }
+        return ACT_VERBS.contains(&lw);
+    }
+    false
 }
 
 /// The last `n` bytes of `s` or fewer (from a character boundary), with their offset in `s`.
