@@ -285,6 +285,7 @@ pub fn veto(id: &str) -> Option<Veto> {
         "PI-011" => Some(a_breach_service),
         "JB-001" => Some(dan_as_a_topic),
         "JB-008" => Some(jailbreak_as_a_topic),
+        "JB-007" => Some(gloss_in_parentheses),
         "PI-012" => Some(a_format_not_a_phrase),
         "SQLI-001" => Some(sql_built_in_code),
         "SQLI-011" => Some(quoted_or_assigned),
@@ -1108,6 +1109,22 @@ fn jailbreak_as_a_topic(view: &[u8], start: usize, end: usize) -> bool {
         .any(|w| before.windows(w.len()).any(|x| x == *w))
         || AFTER.iter().any(|w| view[end..].starts_with(w))
         || asked_at(view, end)
+        || (start > 0 && gloss_in_parentheses(view, start - 1, end))
+}
+
+/// JB-007, JB-008 (2026-12-07): the English term given in parentheses after a word, as a gloss
+/// of the writer's own term ("越狱(jailbreak)手法", "탈옥(jailbreak) 시도", "tentatives de
+/// contournement (jailbreak)"): the term is named, not a response tag ("[JAILBREAK]" or
+/// "(🔓JAILBREAK)" opening a line of a dual response).
+fn gloss_in_parentheses(view: &[u8], start: usize, _end: usize) -> bool {
+    if view.get(start) != Some(&b'(') {
+        return false;
+    }
+    let mut k = start;
+    if k > 0 && view[k - 1] == b' ' {
+        k -= 1;
+    }
+    k > 0 && (view[k - 1].is_ascii_alphanumeric() || view[k - 1] >= 0x80)
 }
 
 /// PI-011 (2026-12-07): "Have I Been Pwned", the breach-lookup service, is named, not claimed.
