@@ -2952,8 +2952,10 @@ fn framed_goal(ex: &Extracted, suppressed: u64) -> Option<Range<usize>> {
         let demanded = ms
             .iter()
             .any(|m| m.kind == Kind::Demand && !rules::overview_sentence(v, m.start, m.end));
-        // a turn that forbade refusals needs no demand, only no defensive purpose
-        let forbade = i < 64 && suppressed & (1 << i) != 0 && !rules::defensive_text(&folded);
+        // a turn that forbade refusals needs no demand, only no defensive purpose (read only
+        // when no demand was found)
+        let forbade =
+            !demanded && i < 64 && suppressed & (1 << i) != 0 && !rules::defensive_text(&folded);
         if !demanded && !forbade {
             continue;
         }
@@ -3104,7 +3106,6 @@ const ACT_VERBS: &[&str] = &[
     "encode",
     "praise",
     "state",
-    "praise",
     "ignore",
     "disregard",
     // fr
