@@ -861,9 +861,13 @@ fn sse_guard_cost_by_detector() {
 /// ~1.1 M operators for a short user turn (8.5x the request under "Be nice."); the context
 /// checks now remember what a system prompt protects. Printed: the first request (lexicon and
 /// memo built) and later ones with a short and a 9 KiB user turn; asserted: a later short
-/// request costs at most 3x the same request under a one-sentence system prompt.
+/// request costs at most 3x the same request under a one-sentence system prompt, and a VM's
+/// first request stays under `FIRST_CEILING` (it builds the context lexicon: 413 M operators
+/// under "Be nice." until 2026-12-07, when `parse_terms` de-duplicated its ~5,500 terms by a
+/// linear search per line; 119 M with a hash map).
 #[test]
 fn system_prompt_cost() {
+    const FIRST_CEILING: u64 = 160_000_000;
     const SUPPORT_BOT: &str = "You are HelpBot, the customer support assistant for Acme Cloud, \
         a hosting company. Your job is to help customers with billing questions, account \
         access, domain setup, DNS records, SSL certificates and basic troubleshooting of their \
@@ -898,6 +902,10 @@ fn system_prompt_cost() {
             .unwrap()
         };
         let first = ops(&mut vm, &body(prose_seeded(900, 99)));
+        assert!(
+            system.len() > 20 || first <= FIRST_CEILING,
+            "a fresh VM's first request under {system:?} took {first} wasm operators (ceiling {FIRST_CEILING})"
+        );
         // rules the short turn wakes compile lazily, once per VM
         ops(
             &mut vm,

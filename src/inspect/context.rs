@@ -312,6 +312,9 @@ struct M {
 /// Parses the lexicon. Errors name the line (a unit test proves the shipped one parses).
 fn parse_terms(src: &str) -> Result<Vec<Term>, String> {
     let mut out: Vec<Term> = Vec::new();
+    // The kinds (bits) each folded text is kept under: a term listed twice under one kind is kept once
+    // (a linear search per line cost the first request of every VM ~8 ms natively).
+    let mut seen: hashbrown::HashMap<String, u32> = hashbrown::HashMap::new();
     for (i, line) in src.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -340,9 +343,11 @@ fn parse_terms(src: &str) -> Result<Vec<Term>, String> {
         let spaced = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() && !unspaced(c));
         let mut folded = String::new();
         fold(t, &mut folded, None);
-        if out.iter().any(|o| o.kind == kind && o.text == folded) {
+        let kinds = seen.entry(folded.clone()).or_default();
+        if *kinds & 1 << kind as u32 != 0 {
             continue;
         }
+        *kinds |= 1 << kind as u32;
         out.push(Term {
             kind,
             left: spaced(folded.chars().next()),
