@@ -118,17 +118,21 @@ fn adversarial_suffix_is_blocked_and_the_bare_request_passes() {
         "For the recipe: 200g flour (sifted), 2 tbsp sugar + 1 tsp salt, 250ml milk @ room temp, 2 eggs [beaten]; how long do I rest it?",
         "Please translate to Spanish: \"Press Ctrl+Shift+P (Cmd+Shift+P on macOS), then type >Reload Window and hit Enter.\"",
         "Write a shell script that moves all .txt files found under /home/user/documents to /home/user/txt_backup and logs each move.",
+        // percent-encoding, relative paths, an anchored regex, quoted names with separators
+        // (2026-12-07)
+        "Write a WAF rule that blocks path traversal like ../ and %2e%2e%2f and ..%2f against our /files endpoint.",
+        "Does ^[\\w.]+@[\\w.]+\\.\\w+$ accept addresses like ana+news@example.org? The sample's mutex is 'Local\\XyZqWe42'.",
     ] {
         let ok = h.post_json("/v1/chat/completions", &chat(plain, benign));
         assert_eq!(ok.status, 200, "{benign}: {}", ok.text());
     }
-    let events = h.wait_audit_events(7);
+    let events = h.wait_audit_events(9);
     assert!(
         events[0]["rules"].to_string().contains("SFX-001"),
         "{}",
         events[0]
     );
-    assert_eq!(h.upstream_count(), 6);
+    assert_eq!(h.upstream_count(), 8);
 }
 
 /// Issue 15 (2026-12-07): a claimed staff role asking for what the system prompt guards

@@ -587,15 +587,21 @@ fn shaped_marks(w: &[u8]) -> (usize, usize) {
             .strip_prefix(b"'")
             .or_else(|| t.strip_prefix(b"\""))
             .unwrap_or(t);
-        let path = slashes >= 2
-            && (b"/~.".contains(&bare[0])
-                || t.rsplit(|&b| b == b'/')
-                    .next()
-                    .is_some_and(|f| f.contains(&b'.')))
-            && t.split(|&b| b == b'/').all(|p| {
-                p.iter()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._-~'*?".contains(b))
-            });
+        // a relative path: `../`, `./...`, `../../etc/passwd`
+        let relative = (bare.starts_with(b"./") || bare.starts_with(b"../"))
+            && bare
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(b));
+        let path = relative
+            || slashes >= 2
+                && (b"/~.".contains(&bare[0])
+                    || t.rsplit(|&b| b == b'/')
+                        .next()
+                        .is_some_and(|f| f.contains(&b'.')))
+                && t.split(|&b| b == b'/').all(|p| {
+                    p.iter()
+                        .all(|b| b.is_ascii_alphanumeric() || b"._-~'*?".contains(b))
+                });
         let at = t.iter().position(|&b| b == b'@');
         let address = at.is_some_and(|k| {
             let (user, host) = (&t[..k], &t[k + 1..]);
@@ -608,10 +614,16 @@ fn shaped_marks(w: &[u8]) -> (usize, usize) {
                     .iter()
                     .all(|b| b.is_ascii_alphanumeric() || b"._-'".contains(b))
         });
+        // a value in quotes: an identifier, or a name with separators as programs print
+        // them (2026-12-07: a mutex `'Global\QwErTy77'`, a test filter
+        // `'TestUnion|TestSelect'`, a file `"v2.1-rc/build"`)
         let quoted = t.len() >= 3
             && b"'\"`".contains(&t[0])
             && t[t.len() - 1] == t[0]
-            && ident(&t[1..t.len() - 1]);
+            && (ident(&t[1..t.len() - 1])
+                || t[1..t.len() - 1]
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_\\.-/|:".contains(b)));
         if t == b"``" || path || address || quoted || written_token(t) {
             exotic += ex;
             joins += jo;
@@ -631,6 +643,32 @@ fn shaped_marks(w: &[u8]) -> (usize, usize) {
 /// glues its marks to words in mixed case (`giving**ONE`, `**Begin`, `](`), which none of
 /// these shapes admit.
 fn written_token(t: &[u8]) -> bool {
+    // percent-encoding as URLs and payload notes carry it (2026-12-07: `%2e%2e%2f`,
+    // `file%20name.txt`): two `%XX` or more, the rest letters, digits and URL punctuation
+    let hex = |c: &u8| c.is_ascii_hexdigit();
+    let escapes = t
+        .windows(3)
+        .filter(|w| w[0] == b'%' && hex(&w[1]) && hex(&w[2]))
+        .count();
+    if escapes >= 2
+        && t.iter().enumerate().all(|(k, c)| {
+            c.is_ascii_alphanumeric()
+                || b"._-/".contains(c)
+                || (*c == b'%' && t.get(k + 1).is_some_and(hex) && t.get(k + 2).is_some_and(hex))
+        })
+    {
+        return true;
+    }
+    // a regex anchored at both ends, quoted or not: `^[\w.]+@[\w.]+\.\w+$`
+    let a = t.strip_prefix(b"'").unwrap_or(t);
+    let a = a.strip_suffix(b"'").unwrap_or(a);
+    if a.len() >= 4
+        && a.starts_with(b"^")
+        && a.ends_with(b"$")
+        && a[1..a.len() - 1].iter().any(|c| b"\\[]+*?".contains(c))
+    {
+        return true;
+    }
     if matches!(
         t,
         b"&&"
