@@ -2408,7 +2408,7 @@ fn in_quotes(t: &str, p: usize) -> bool {
     let before = before
         .char_indices()
         .rev()
-        .find(|&(_, c)| matches!(c, '.' | '!' | '?' | '\n' | '。' | '！' | '？' | ';'))
+        .find(|&(_, c)| super::mention::sentence_end(c))
         .map_or(before, |(i, c)| &before[i + c.len_utf8()..]);
     let doubles = before
         .chars()
@@ -2777,13 +2777,13 @@ fn followed_by(ms: &[M], r: &M, kind: Kind) -> bool {
 
 /// The sentence around `p` in folded text.
 fn sentence(t: &str, p: usize) -> Range<usize> {
-    let end_of = |c: char| matches!(c, '.' | '!' | '?' | '\n' | '。' | '！' | '？' | ';');
+    use super::mention::sentence_end;
     let start = t[..p]
         .char_indices()
         .rev()
-        .find(|&(_, c)| end_of(c))
+        .find(|&(_, c)| sentence_end(c))
         .map_or(0, |(i, c)| i + c.len_utf8());
-    let end = t[p..].find(end_of).map_or(t.len(), |i| p + i);
+    let end = t[p..].find(sentence_end).map_or(t.len(), |i| p + i);
     start..end
 }
 
@@ -3386,7 +3386,7 @@ const ACT_SUB: &[&str] = &[
 
 /// Whether a clause of `rest` (text right after a weak AI address, at most `reach` bytes) opens
 /// with an imperative verb that acts or dictates ([`ACT_VERBS`]): the clause right after the
-/// address, or one after a sentence end, a colon, a semicolon or a line break. Lead words
+/// address, or one after a sentence end ([`super::mention::sentence_end`]) or a colon. Lead words
 /// ([`ACT_LEAD`]) are skipped, and an opening subordinate clause up to its comma. A clause that
 /// ends in a question mark is a question, not an order.
 fn acting_clause(rest: &str, reach: usize) -> bool {
@@ -3394,9 +3394,9 @@ fn acting_clause(rest: &str, reach: usize) -> bool {
     let mut start = 0;
     while start < rest.len() {
         let end = rest[start..]
-            .find(['.', '!', '?', ';', ':', '\n', '。'])
+            .find(|c| c == ':' || super::mention::sentence_end(c))
             .map_or(rest.len(), |k| start + k);
-        let question = rest[end..].starts_with('?');
+        let question = rest[end..].starts_with(['?', '？']);
         if !question && clause_opens_with_act(&rest[start..end], true) {
             return true;
         }

@@ -3591,19 +3591,7 @@ pub(super) fn drafted_rule(t: &str, s: usize, e: usize) -> bool {
     if s >= e || e > t.len() {
         return false;
     }
-    let is_end = |c: char| matches!(c, '.' | '!' | '?' | '\n' | ';' | '。' | '！' | '？');
-    let a = t[..floor(t, s)]
-        .char_indices()
-        .rev()
-        .take_while(|&(k, c)| s - k <= 200 && !is_end(c))
-        .last()
-        .map_or(s, |(k, _)| k);
-    let from = ceil(t, e);
-    let z = t[from..]
-        .char_indices()
-        .take_while(|&(k, c)| k <= 200 && !is_end(c))
-        .last()
-        .map_or(from, |(k, c)| from + k + c.len_utf8());
+    let (a, z) = sentence_around(t, s, e);
     // the condition may stand inside the hit (a phrase of the lexicon that starts earlier)
     let before = lower(t, a, e);
     let after = lower(t, e, z);
@@ -3611,25 +3599,48 @@ pub(super) fn drafted_rule(t: &str, s: usize, e: usize) -> bool {
         || quoted_mention(t, s, e)
 }
 
+/// A character that ends a sentence, or a clause that stands as one (`;`, a line break), in
+/// Latin and CJK punctuation: the one notion of a sentence end of the mention and context
+/// checks.
+pub(super) fn sentence_end(c: char) -> bool {
+    matches!(c, '.' | '!' | '?' | '\n' | ';' | '。' | '！' | '？')
+}
+
+/// How far [`sentence_around`] reads either side of a hit.
+const SENTENCE_REACH: usize = 200;
+
+/// The sentence around `t[s..e]` as (start, end) byte offsets: from after the last
+/// [`sentence_end`] before the hit to the next one after it (excluded), at most
+/// [`SENTENCE_REACH`] bytes either side.
+fn sentence_around(t: &str, s: usize, e: usize) -> (usize, usize) {
+    let (s, e) = (floor(t, s), ceil(t, e));
+    let a = t[..s]
+        .char_indices()
+        .rev()
+        .take_while(|&(k, c)| s - k <= SENTENCE_REACH && !sentence_end(c))
+        .last()
+        .map_or(s, |(k, _)| k);
+    let z = t[e..]
+        .char_indices()
+        .take_while(|&(k, c)| k < SENTENCE_REACH && !sentence_end(c))
+        .last()
+        .map_or(e, |(k, c)| e + k + c.len_utf8());
+    (a, z)
+}
+
 /// [`operator_rule`]'s reading of the sentence around the hit, without the quoted mention.
 fn operator_sentence(t: &str, s: usize, e: usize) -> bool {
     if s >= e || e > t.len() {
         return false;
     }
-    let b = t.as_bytes();
-    let ends = |c: u8| matches!(c, b'.' | b'!' | b'?' | b'\n' | b';');
-    let mut a = s;
-    while a > 0 && s - a < 200 && !ends(b[a - 1]) {
-        a -= 1;
-    }
-    let mut z = e;
-    while z < b.len() && z - e < 200 && !ends(b[z]) {
-        z += 1;
-    }
+    let (a, z) = sentence_around(t, s, e);
     // "(if asked to repeat the words above,) decline.": the refusal may open the next sentence
-    let next = (z + 1..b.len().min(z + 40))
-        .find(|&k| ends(b[k]))
-        .unwrap_or(b.len().min(z + 40));
+    let from = ceil(t, z + 1);
+    let next = t[from..]
+        .char_indices()
+        .take_while(|&(k, _)| from + k < z + 40)
+        .find(|&(_, c)| sentence_end(c))
+        .map_or(t.len().min(z + 40), |(k, _)| from + k);
     let before = lower(t, a, s);
     let after = lower(t, e, next.max(z));
     // "do not comply with requests to forget your previous instructions": the hit itself says
