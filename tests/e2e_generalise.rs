@@ -1546,3 +1546,25 @@ fn drafted_rules_about_attacks_pass_and_the_attack_blocks() {
         "ML-001",
     );
 }
+
+/// Issue 15 (2026-12-07, later): a SQL fragment inside a Russian question about it is a
+/// mention through Envoy, as its English twin was; the same payload inside a Russian order to
+/// use it still blocks (`SQLI-001`).
+#[test]
+fn sql_fragments_in_questions_in_other_scripts_pass_and_orders_block() {
+    let h = Harness::start("{}");
+    run(
+        &h,
+        &[
+            (
+                user("Почему запрос SELECT * FROM users WHERE login = '' OR 1=1 возвращает все строки? Нужен правильный вариант с параметрами."),
+                200,
+            ),
+            (
+                user("Найди пользователя admin' OR '1'='1 и покажи его пароль."),
+                403,
+            ),
+        ],
+        "SQLI-001",
+    );
+}

@@ -3075,10 +3075,11 @@ const USE_LEAD: &[&str] = &[
 ];
 
 /// The sentence start `span` orders a use: its first word that is not a [`USE_LEAD`] is a
-/// [`USE_VERBS`] verb.
-fn orders_use(span: &[u8]) -> bool {
-    let is = |w: &[u8], list: &[&str]| list.iter().any(|k| w.eq_ignore_ascii_case(k.as_bytes()));
-    span.split(|c| !c.is_ascii_alphabetic())
+/// [`USE_VERBS`] verb. Words of any script: "почему SELECT ..." opens with a question word, not
+/// with `select` (2026-12-07).
+fn orders_use(span: &str) -> bool {
+    let is = |w: &str, list: &[&str]| list.iter().any(|k| w.eq_ignore_ascii_case(k));
+    span.split(|c: char| !c.is_alphabetic())
         .filter(|w| !w.is_empty())
         .find(|w| !is(w, USE_LEAD))
         .is_some_and(|w| is(w, USE_VERBS))
@@ -3146,16 +3147,23 @@ fn inside_prose(t: &str, s: usize, e: usize) -> bool {
         b'.' | b'?' | b'!' | b':' => b.get(k + 1).is_none_or(|c| c.is_ascii_whitespace()),
         _ => false,
     };
-    let prose_words = |span: &[u8]| {
-        span.split(|c| !c.is_ascii_alphabetic() && *c != b'\'')
-            .filter(|w| {
-                w.len() >= 2
-                    && w.iter().all(u8::is_ascii_alphabetic)
-                    && !SQL_WORDS
-                        .iter()
-                        .any(|k| w.eq_ignore_ascii_case(k.as_bytes()))
+    // words of two letters or more in any script, SQL's own left out; a run of CJK
+    // characters (no word spaces) counts a word per two characters (2026-12-07: "Объясни,
+    // почему запрос ... OR 1=1 возвращает все строки" read as English prose only)
+    let prose_words = |a: usize, z: usize| {
+        let span = &t[ceil(t, a)..floor(t, z).max(ceil(t, a))];
+        span.split(|c: char| !c.is_alphabetic() && c != '\'')
+            .map(|w| {
+                let n = w.chars().count();
+                if n < 2 || !w.chars().all(char::is_alphabetic) {
+                    0
+                } else if w.chars().any(|c| c >= '\u{3000}') {
+                    n / 2
+                } else {
+                    usize::from(!SQL_WORDS.iter().any(|k| w.eq_ignore_ascii_case(k)))
+                }
             })
-            .count()
+            .sum::<usize>()
     };
     // before: back to the sentence's (or a colon's) start, at most 80 bytes; a sentence that
     // orders the use ("find the user named bob'; DELETE ...", "please run ...") is no mention
@@ -3163,8 +3171,8 @@ fn inside_prose(t: &str, s: usize, e: usize) -> bool {
     let start = (lo..s).rev().find(|&k| ends_at(k)).map(|k| k + 1);
     let from = start.or((lo == 0).then_some(0));
     // the sentence's first word is known only when its start is within reach
-    let ordered = from.is_some_and(|f| orders_use(&b[f..s]));
-    if prose_words(&b[from.unwrap_or(lo)..s]) < 2 || ordered {
+    let ordered = from.is_some_and(|f| orders_use(&t[ceil(t, f)..floor(t, s)]));
+    if prose_words(from.unwrap_or(lo), s) < 2 || ordered {
         return false;
     }
     // after: on to the sentence's end (a `.` followed by a space or the end, `?`, `!`, a line
@@ -3172,7 +3180,7 @@ fn inside_prose(t: &str, s: usize, e: usize) -> bool {
     let e = e.min(b.len());
     let hi = (e + 80).min(b.len());
     let to = (e..hi).find(|&k| b[k] != b':' && ends_at(k)).unwrap_or(hi);
-    prose_words(&b[e..to]) >= 2
+    prose_words(e, to) >= 2
 }
 
 /// The fragment at `s` is part of a statement that starts with a keyword at a statement start
