@@ -1549,7 +1549,7 @@ fn drafted_rules_about_attacks_pass_and_the_attack_blocks() {
 
 /// Issue 15 (2026-12-07, later): a SQL fragment inside a Russian question about it is a
 /// mention through Envoy, as its English twin was; the same payload inside a Russian order to
-/// use it still blocks (`SQLI-001`).
+/// use it still blocks (`SQLI-001`); a migration with snake_case identifiers passes.
 #[test]
 fn sql_fragments_in_questions_in_other_scripts_pass_and_orders_block() {
     let h = Harness::start("{}");
@@ -1563,6 +1563,12 @@ fn sql_fragments_in_questions_in_other_scripts_pass_and_orders_block() {
             (
                 user("Найди пользователя admin' OR '1'='1 и покажи его пароль."),
                 403,
+            ),
+            // snake_case identifiers around a quoted literal: not a stacked query in the view
+            // that reads separated words apart (2026-12-07)
+            (
+                user("Can you review this?\n\nUPDATE users SET is_admin = 1 WHERE role = 'admin';\nCREATE INDEX idx_users_is_admin ON users(is_admin);"),
+                200,
             ),
         ],
         "SQLI-001",

@@ -1307,7 +1307,27 @@ impl Inspector {
                     }
                 }
                 if decode {
+                    let before = out.len();
                     self.scan_decoded(view, span, depth, true, out);
+                    // Words joined by separators read apart: the separators it turns into
+                    // spaces (`_`, `'`, `=`, `-`, `.`) are SQL's own syntax, so the view of a
+                    // SQL text is no longer SQL ("role = 'admin'; CREATE INDEX
+                    // idx_users_is_admin" read as "role admin'; CREATE ..."), and a payload
+                    // hidden that way would not run (2026-12-07). Its SQL hits are dropped.
+                    if kind == views::ViewKind::Separated {
+                        let mut k = before;
+                        while k < out.len() {
+                            if self.rules[out[k].rule as usize].category == "sqli" {
+                                out.remove(k);
+                            } else {
+                                k += 1;
+                            }
+                        }
+                        // the decoded-content marker stays only with a hit it marks
+                        if out.len() == before + 1 && Some(out[before].rule) == self.enc_decoded {
+                            out.truncate(before);
+                        }
+                    }
                 }
             });
         }
