@@ -1243,35 +1243,35 @@ impl Inspector {
         let decode = depth < self.max_decode_depth;
         if decode {
             decode::find_encoded(text, |span: Range<usize>, decoded: &str| {
-                self.scan_decoded(decoded, span, depth, false, out);
+                self.scan_decoded(decoded, span, depth, false, true, out);
             });
             let mut r = String::new();
             if probe & SAW_ROT13 != 0 {
                 views::rot13(text, &mut r);
-                self.scan_decoded(&r, 0..text.len(), depth, true, out);
+                self.scan_decoded(&r, 0..text.len(), depth, true, true, out);
             }
             if probe & SAW_SHIFTED != 0 && views::unshifted(text, &mut r) {
-                self.scan_decoded(&r, 0..text.len(), depth, true, out);
+                self.scan_decoded(&r, 0..text.len(), depth, true, true, out);
             }
             if probe & SAW_WORDS_REVERSED != 0 {
                 views::words_backwards(text, &mut r);
-                self.scan_decoded(&r, 0..text.len(), depth, true, out);
+                self.scan_decoded(&r, 0..text.len(), depth, true, true, out);
             }
             if probe & SAW_PIG_LATIN != 0 && views::unpigged(text, &mut r) {
-                self.scan_decoded(&r, 0..text.len(), depth, true, out);
+                self.scan_decoded(&r, 0..text.len(), depth, true, true, out);
             }
             if probe & SAW_NATO != 0 && views::nato(text, &mut r) {
-                self.scan_decoded(&r, 0..text.len(), depth, true, out);
+                self.scan_decoded(&r, 0..text.len(), depth, true, true, out);
             }
             if hints & crate::normalize::hint::NONASCII != 0 && views::has_turned(text) {
                 for reverse in [true, false] {
                     views::upside_down(text, reverse, &mut r);
-                    self.scan_decoded(&r, 0..text.len(), depth, true, out);
+                    self.scan_decoded(&r, 0..text.len(), depth, true, true, out);
                 }
             }
             if probe & SAW_REVERSED != 0 && !IN_BACKWARDS.with(|b| b.replace(true)) {
                 views::backwards(text, &mut r);
-                self.scan_decoded(&r, 0..text.len(), depth, true, out);
+                self.scan_decoded(&r, 0..text.len(), depth, true, true, out);
                 IN_BACKWARDS.with(|b| b.set(false));
             }
         }
@@ -1307,27 +1307,13 @@ impl Inspector {
                     }
                 }
                 if decode {
-                    let before = out.len();
-                    self.scan_decoded(view, span, depth, true, out);
-                    // Words joined by separators read apart: the separators it turns into
-                    // spaces (`_`, `'`, `=`, `-`, `.`) are SQL's own syntax, so the view of a
-                    // SQL text is no longer SQL ("role = 'admin'; CREATE INDEX
+                    // Words joined by separators read apart: the separators that view turns
+                    // into spaces (`_`, `'`, `=`, `-`, `.`) are SQL's own syntax, so the view
+                    // of a SQL text is no longer SQL ("role = 'admin'; CREATE INDEX
                     // idx_users_is_admin" read as "role admin'; CREATE ..."), and a payload
-                    // hidden that way would not run (2026-12-07). Its SQL hits are dropped.
-                    if kind == views::ViewKind::Separated {
-                        let mut k = before;
-                        while k < out.len() {
-                            if self.rules[out[k].rule as usize].category == "sqli" {
-                                out.remove(k);
-                            } else {
-                                k += 1;
-                            }
-                        }
-                        // the decoded-content marker stays only with a hit it marks
-                        if out.len() == before + 1 && Some(out[before].rule) == self.enc_decoded {
-                            out.truncate(before);
-                        }
-                    }
+                    // hidden that way would not run (2026-12-07): SQL rules do not read it.
+                    let sql = kind != views::ViewKind::Separated;
+                    self.scan_decoded(view, span, depth, true, sql, out);
                 }
             });
         }
@@ -1335,13 +1321,15 @@ impl Inspector {
 
     /// Scans a decoded segment or view one level deeper and reports its hits on `span` of the
     /// outer text, with ENC-001. A view of the whole text (`only_new`) reports only rules that
-    /// have not hit yet: the same words seen twice are not a second signal.
+    /// have not hit yet: the same words seen twice are not a second signal. Without `sql`, the
+    /// SQL rules' hits in it are not reported (a view whose rewriting breaks SQL).
     fn scan_decoded(
         &self,
         decoded: &str,
         span: Range<usize>,
         depth: u32,
         only_new: bool,
+        sql: bool,
         out: &mut Vec<RawHit>,
     ) {
         let mut inner = Vec::new();
@@ -1350,6 +1338,7 @@ impl Inspector {
         for h in inner {
             if seen.contains(&h.rule)
                 || Some(h.rule) == self.enc_decoded
+                || (!sql && self.rules[h.rule as usize].category == "sqli")
                 || (only_new && out.iter().any(|o| o.rule == h.rule))
             {
                 continue;
