@@ -425,7 +425,7 @@ fn line_around(t: &str, s: usize, e: usize) -> (usize, usize) {
 
 /// A line that opens as a log entry: an IPv4 address, a bracketed timestamp or an ISO date
 /// (after quote or list marks).
-fn log_opening(line: &str) -> bool {
+pub(super) fn log_opening(line: &str) -> bool {
     let line = line.trim_start_matches(['>', ' ', '`', '-', '*']);
     let head = line
         .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
@@ -1108,7 +1108,7 @@ fn enclosing_quotes(t: &str, s: usize, e: usize) -> Option<(usize, usize)> {
 
 /// The hit stands inside quotes with a mention cue beside them and nothing asking to carry the
 /// quoted text out.
-fn quoted_mention(t: &str, s: usize, e: usize) -> bool {
+pub(super) fn quoted_mention(t: &str, s: usize, e: usize) -> bool {
     let Some((open, after)) = enclosing_quotes(t, s, e) else {
         return false;
     };
