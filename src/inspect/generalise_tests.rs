@@ -2405,12 +2405,13 @@ fn colon_addressed_orders_and_exfiltration_hold_their_figures() {
         // older rule ML-010 on a developer's question about a transcript webhook
         |r| r.shown.contains("We're adding a transcript webhook"),
     );
+    // 28, 18, 11 and 22 until an AI reader named in a heading of any words was read
+    // (`context::ai_headings`, 2026-12-07)
     t.assert(&[
-        ("exfiltration", 28),
-        ("task-hijack", 18),
-        // 12 until JB-007 stopped reading "set_lock('unlocked')" as a response tag
-        ("covert-action", 11),
-        ("multilingual", 22),
+        ("exfiltration", 31),
+        ("task-hijack", 23),
+        ("covert-action", 24),
+        ("multilingual", 25),
     ]);
     assert_eq!(t.benign, 140);
 }
