@@ -1357,6 +1357,7 @@ fn leak_of_other_guidance(view: &[u8], start: usize, end: usize) -> bool {
         b" she was given",
     ];
     followed_by_any(view, end, LOCATORS)
+        || guidance_for_people(view, end)
         || guidance_of_a_thing(view, end, words().collect())
         || own_deployment_near(
             view,
@@ -1364,6 +1365,98 @@ fn leak_of_other_guidance(view: &[u8], start: usize, end: usize) -> bool {
             end,
             words().any(|w| w == b"your" || w == b"you"),
         )
+}
+
+/// The guidance is for a task people do or was given to people (2026-12-07): "the
+/// instructions for taking amoxicillin", "the original instructions given to the Apollo 13
+/// crew", not the model's way of answering ("the instructions for responding to users") and
+/// not given to a model.
+fn guidance_for_people(view: &[u8], end: usize) -> bool {
+    let after = view.get(end..).unwrap_or_default();
+    let next_word = |rest: &[u8]| -> Vec<u8> {
+        rest.iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-')
+            .map(|b| b.to_ascii_lowercase())
+            .collect()
+    };
+    // "for" a task: only plain instructions, directions or steps ("the system instructions for
+    // troubleshooting" stays a leak request)
+    let plain = || {
+        let m = &view[end.saturating_sub(40)..end];
+        [&b" instructions"[..], b" directions", b" steps"]
+            .iter()
+            .any(|n| m.ends_with(n))
+            && ![
+                &b"system"[..],
+                b"hidden",
+                b"secret",
+                b"internal",
+                b"initial",
+                b"developer",
+                b"prompt",
+            ]
+            .iter()
+            .any(|w| m.windows(w.len()).any(|x| x == *w))
+    };
+    if let Some(rest) = after.strip_prefix(b" for ").filter(|_| plain()) {
+        let w = next_word(rest);
+        const MODEL_TASKS: &[&[u8]] = &[
+            b"responding",
+            b"answering",
+            b"replying",
+            b"handling",
+            b"dealing",
+            b"talking",
+            b"interacting",
+            b"chatting",
+            b"behaving",
+            b"moderating",
+            b"refusing",
+            b"generating",
+            b"writing",
+            b"acting",
+        ];
+        return w.len() > 5 && w.ends_with(b"ing") && !MODEL_TASKS.contains(&w.as_slice());
+    }
+    // the match may end with "given" itself ("... instructions given")
+    let given = after.strip_prefix(b" given to ").or_else(|| {
+        view[..end]
+            .ends_with(b" given")
+            .then(|| after.strip_prefix(b" to "))
+            .flatten()
+    });
+    let Some(rest) = given else {
+        return false;
+    };
+    let rest = rest.strip_prefix(b"the ").unwrap_or(rest);
+    let w = next_word(rest);
+    const MODELS: &[&[u8]] = &[
+        b"you",
+        b"model",
+        b"ai",
+        b"assistant",
+        b"bot",
+        b"chatbot",
+        b"llm",
+        b"system",
+        b"gpt",
+        b"agent",
+        b"it",
+        b"this",
+        b"your",
+        b"chatgpt",
+        b"claude",
+        b"gemini",
+        b"copilot",
+        b"models",
+        b"assistants",
+        b"bots",
+        b"agents",
+        b"llms",
+        b"me",
+        b"us",
+    ];
+    !w.is_empty() && !MODELS.contains(&w.as_slice())
 }
 
 /// The guidance is a developer's own (2026-12-07): the match does not address the model ("your
