@@ -3606,7 +3606,8 @@ fn ai_reader_words(h: &str, comma: bool) -> u8 {
     // the previous word in lower case (ASCII words of up to 24 bytes; others leave it empty)
     let mut prev_buf = [0u8; 24];
     let mut prev_len = 0;
-    let mut first = "";
+    // the heading opens with an article or a possessive ("an AI ethics expert")
+    let mut article = false;
     // an ASCII word in lower case, without allocating
     let mut buf = [0u8; 24];
     // words by bytes: letters, digits, - . ' _ @ and every non-ASCII byte (so a slice never
@@ -3650,11 +3651,7 @@ fn ai_reader_words(h: &str, comma: bool) -> u8 {
             &owned
         };
         if n == 1 {
-            first = if matches!(lw, "a" | "an" | "the" | "my" | "our" | "your" | "this") {
-                "article"
-            } else {
-                ""
-            };
+            article = matches!(lw, "a" | "an" | "the" | "my" | "our" | "your" | "this");
         }
         let class = word_class(lw);
         let is_ai = class & AI_WORD != 0
@@ -3713,7 +3710,7 @@ fn ai_reader_words(h: &str, comma: bool) -> u8 {
     }
     // A vocative comma: an AI word, six words at most, and not an apposition ("Sarah Johnson,
     // an AI ethics expert,").
-    if comma && (n > 6 || !ai || first == "article") {
+    if comma && (n > 6 || !ai || article) {
         return 0;
     }
     match (ai || (machine && kind), kind) {
@@ -4121,14 +4118,7 @@ fn reported_quote(t: &str, p: usize) -> bool {
         "e.g.",
         "for example",
     ];
-    REPORTS.iter().any(|r| {
-        lead.match_indices(r).any(|(i, _)| {
-            let b = lead.as_bytes();
-            (i == 0 || !b[i - 1].is_ascii_alphanumeric())
-                && b.get(i + r.len())
-                    .is_none_or(|c| !c.is_ascii_alphanumeric())
-        })
-    })
+    super::mention::any_word(&lead, REPORTS)
 }
 
 /// The heading's reader is a party of a transcript in the same turn: a line opens with its AI
@@ -4187,14 +4177,7 @@ fn dialogue(t: &str, p: usize) -> bool {
     ];
     lead.is_empty()
         || lead.ends_with(|c: char| super::mention::sentence_end(c))
-        || SPEECH.iter().any(|v| {
-            para.match_indices(v).any(|(i, _)| {
-                let b = para.as_bytes();
-                (i == 0 || !b[i - 1].is_ascii_alphanumeric())
-                    && b.get(i + v.len())
-                        .is_none_or(|c| !c.is_ascii_alphanumeric())
-            })
-        })
+        || super::mention::any_word(&para, SPEECH)
 }
 
 /// A vocative that opens a message the user asks to answer ("Reply to this customer:

@@ -565,7 +565,7 @@ pub(super) fn find_from(hay: &str, from: usize, needle: &str) -> Option<usize> {
     None
 }
 
-fn any_word(hay: &str, needles: &[&str]) -> bool {
+pub(super) fn any_word(hay: &str, needles: &[&str]) -> bool {
     needles.iter().any(|n| has_word(hay, n))
 }
 
