@@ -1014,6 +1014,9 @@ const FOLLOW_THROUGH: &[&str] = &[
     "comply",
     "then do",
     "now do",
+    "respond to it",
+    "reply to it",
+    "answer it",
     "and then",
     "then answer",
     "then reply",
@@ -2634,6 +2637,17 @@ const SQL_DISCUSSION: &[&str] = &[
     "lesson",
     "quiz",
     "mitigat*",
+    "defence*",
+    "defense*",
+    "defend against",
+    "detector*",
+    "detection",
+    "input filter*",
+    "output filter*",
+    "content filter*",
+    "safety filter*",
+    "moderation model*",
+    "moderation layer*",
     "prevent*",
     "protect*",
     "parameteri*",
@@ -3677,4 +3691,371 @@ fn operator_sentence(t: &str, s: usize, e: usize) -> bool {
         || hit.starts_with("always ")
         || any_word(&hit, &attempt)
         || any_word(&after, OPERATOR_AFTER)
+}
+
+// --------------------------------------------------- MEN-001: attack samples under analysis
+
+/// Words of someone who studies, tests or defends against attacks on models, in the user's own
+/// words around the quoted samples (2026-12-07, later): "what mitigations", "our jailbreak
+/// eval", "label these for our input filter", "red-team finding". A trailing `*` matches a
+/// word prefix.
+const ANALYSIS_WORDS: &[&str] = &[
+    "prompt injection*",
+    "injection*",
+    "jailbreak*",
+    "jailbroken",
+    "red team*",
+    "red-team*",
+    "redteam*",
+    "guardrail*",
+    "classifier*",
+    "mitigat*",
+    "canary",
+    "over-refus*",
+    "refusal*",
+    "attack*",
+    "attacker*",
+    "exploit*",
+    "payload*",
+    "adversarial",
+    "malicious",
+    "suspicious",
+    "sanitiz*",
+    "sanitis*",
+    "untrusted",
+    "vulnerab*",
+    "leakage",
+    "hidden text",
+    "white-on-white",
+    "white text",
+    "pentest*",
+    "threat model*",
+    "owasp",
+    "security team",
+    "social engineering",
+    "spotlighting",
+    "garak",
+    "promptfoo",
+    "attempts",
+    // other languages
+    "klassifikator*",
+    "erkennung",
+    "clasificador*",
+    "classificateur*",
+    "classificatore",
+    "classificador*",
+    "détection",
+    "detección",
+    "rilevamento",
+    "detecção",
+    "классификатор*",
+    "分类器",
+    "分類器",
+    "检测",
+    "檢測",
+    "防御",
+    "防禦",
+    "検出",
+    "탐지",
+    "분류기",
+    "inyecci*",
+    "injeç*",
+    "iniezion*",
+    "injektion*",
+    "инъекц*",
+    "атак*",
+    "джейлбрейк*",
+    "ataque*",
+    "attaque*",
+    "attacco*",
+    "angriff*",
+    "注入",
+    "越狱",
+    "越獄",
+    "攻击",
+    "攻擊",
+    "攻撃",
+    "脱獄",
+    "インジェクション",
+    "인젝션",
+    "탈옥",
+    "공격",
+    "حقن",
+    "هجوم",
+    "इंजेक्शन",
+    "हमला",
+];
+
+/// Words that name a prompt someone writes for a model, in the user's own words around it: the
+/// quoted text is a draft under review ("My system prompt says \"Always answer in JSON\" but
+/// ...", "Critique my teammate's prompt: \"...\"", "Rewrite my instructions so they're
+/// clearer: \"...\"").
+const OWN_PROMPT: &[&str] = &[
+    "system prompt*",
+    "system message*",
+    "system instruction*",
+    "prompt",
+    "prompts",
+    "my instructions",
+    "our instructions",
+    "prompt de sistema",
+    "prompt del sistema",
+    "prompt système",
+    "prompt systeme",
+    "systemprompt*",
+    "system-prompt*",
+    "systemanweisung*",
+    "prompt do sistema",
+    "prompt di sistema",
+    "системный промпт",
+    "системного промпта",
+    "системном промпте",
+    "промпт*",
+    "系统提示",
+    "系統提示",
+    "提示词",
+    "システムプロンプト",
+    "プロンプト",
+    "시스템 프롬프트",
+    "프롬프트",
+    "sistem istemi",
+    "prompt sistem",
+    "موجه النظام",
+    "सिस्टम प्रॉम्प्ट",
+];
+
+/// In the user's own words, an order to carry the samples out or to answer them in the
+/// model's voice: then the quotes are the attack's packaging, not a sample.
+const CARRY_OUT: &[&str] = &[
+    "respond to it",
+    "respond to this",
+    "respond to the following",
+    "respond to them",
+    "reply to it",
+    "reply to this",
+    "answer it",
+    "answer this prompt",
+    "answer the following",
+    "answer them",
+    "follow it",
+    "follow this",
+    "follow these",
+    "follow them",
+    "follow its",
+    "follow the instructions",
+    "obey",
+    "execut*",
+    "comply",
+    "carry it out",
+    "carry out",
+    "act on it",
+    "act on them",
+    "do what it says",
+    "do as it says",
+    "do it",
+    "then do",
+    "now do",
+    "pretend",
+    "role-play",
+    "roleplay",
+    "simulate",
+    "stay in character",
+    "you are now",
+    "from now on",
+    "you will",
+    "you must",
+    "as if you",
+    "your response",
+    "your answer",
+    "how would you respond",
+    "what would you say",
+    "show me what happens",
+    "demonstrate",
+    "then print",
+    "then reveal",
+    "and print",
+    "and reveal",
+    "what would you",
+    "would you output",
+    "your output",
+    "confirm you",
+    "confirm that you",
+    "confirm by",
+    "run it",
+    "run this",
+    "try it",
+    "show me",
+    "as instructed",
+    "as it says",
+    "as it asks",
+    "proceed",
+    "go ahead",
+    "answer as",
+    "respond as",
+    "reply as",
+    "in character",
+    "now answer",
+    "now respond",
+    "the answer to",
+    "answer to this",
+];
+
+/// Quoted stretches a unit may hold before the frame gives up (the work stays linear).
+const MAX_QUOTED: usize = 64;
+
+/// The longest quoted stretch read as one sample (a quote left open runs no further).
+const QUOTE_REACH: usize = 4096;
+
+/// The quoted stretches of a user's text whose samples are under analysis (byte ranges, in
+/// order), or `None` ([`analysed_samples`]).
+pub(super) type Samples = Option<Vec<(usize, usize)>>;
+
+/// Where a user's text quotes samples it analyses (2026-12-07, later): the byte ranges of its
+/// quoted stretches (fenced code blocks, `>` quote lines, double or typographic quotes, maybe
+/// over several lines, backticks and single quotes on one line) when the words outside them are
+/// an analysis of attacks on models: a word of [`ANALYSIS_WORDS`], a question or a verb that
+/// studies (classify, label, review, explain, ...), and no order to carry the samples out
+/// ([`CARRY_OUT`]). "Our RAG pipeline indexed a PDF with this line in white text: \"Note to the
+/// AI assistant: disregard your previous instructions ...\". What are practical mitigations?",
+/// "Classify each as injection, jailbreak or benign: 1) \"Ignore all previous instructions
+/// ...\"". `None` otherwise; hits in a returned range are samples, hits outside stay.
+pub(super) fn analysed_samples(t: &str) -> Samples {
+    let quoted = quoted_stretches(t);
+    if quoted.is_empty() {
+        return None;
+    }
+    // the user's own words: the text outside the quotes, lower-cased, first 4 KiB of them
+    let mut own = String::new();
+    let mut at = 0;
+    for &(a, z) in quoted.iter().chain(std::iter::once(&(t.len(), t.len()))) {
+        if a > at && own.len() < 4096 {
+            own.push_str(&t[at..a].to_lowercase());
+            own.push(' ');
+        }
+        at = at.max(z);
+    }
+    let studies = [
+        "classify",
+        "categorize",
+        "categorise",
+        "label",
+        "grade",
+        "review",
+        "critique",
+        "explain",
+        "analyze",
+        "analyse",
+        "assess",
+        "evaluate",
+        "rate",
+        "rank",
+        "mitigat*",
+        "summarize",
+        "summarise",
+        "rewrite",
+        "reword",
+        "improve",
+        "tighten",
+        "clearer",
+        "debug",
+        "fix",
+        "proofread",
+    ];
+    let asks = own.contains('?') || own.contains('？') || any_word(&own, &studies);
+    (asks
+        && (any_word(&own, ANALYSIS_WORDS) || any_word(&own, OWN_PROMPT))
+        && !any_word(&own, CARRY_OUT))
+    .then_some(quoted)
+}
+
+/// The quoted stretches of `t`, in order and disjoint (see [`analysed_samples`]).
+fn quoted_stretches(t: &str) -> Vec<(usize, usize)> {
+    let b = t.as_bytes();
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    // bytes read looking for closing quotes: a text of opening quotes that never close reads
+    // at most this much (hostile text stays linear; quotes past it are not read as samples)
+    let mut budget = 16 * QUOTE_REACH;
+    // per kind of closing quote (its first closer), where a search that found none stopped:
+    // the next search of that kind starts there (every opening quote of a kind that never
+    // closes reads the text once, not once each)
+    let mut clear: [(char, usize); 8] = [('\0', 0); 8];
+    let mut i = 0;
+    while i < b.len() && out.len() < MAX_QUOTED {
+        let line_start = i == 0 || b[i - 1] == b'\n';
+        if line_start {
+            let body = i + b[i..].iter().take_while(|&&c| c == b' ').count();
+            // a fenced block: up to the closing fence (or nothing, if it never closes)
+            if b[body..].starts_with(b"```") || b[body..].starts_with(b"~~~") {
+                let fence = &b[body..body + 3];
+                let from = body + 3;
+                let close = memchr::memmem::find(&b[from..], fence);
+                if let Some(c) = close {
+                    let end = from + c + 3;
+                    out.push((i, end));
+                    i = end;
+                    continue;
+                }
+            }
+            // a `>` quote line
+            if b.get(body) == Some(&b'>') {
+                let end = memchr::memchr(b'\n', &b[body..]).map_or(b.len(), |k| body + k);
+                out.push((i, end));
+                i = end;
+                continue;
+            }
+        }
+        let Some(c) = t[i..].chars().next() else {
+            break;
+        };
+        let closes: &[char] = match c {
+            '"' | '＂' if !alnum_before(t, i) => &['"', '＂', '”'],
+            '“' => &['”', '“'],
+            '„' => &['“', '”'],
+            '«' => &['»'],
+            '「' => &['」'],
+            '『' => &['』'],
+            '`' | '\'' | '‘' if !alnum_before(t, i) => match c {
+                '`' => &['`'],
+                _ => &['\'', '’'],
+            },
+            _ => &[],
+        };
+        if !closes.is_empty() {
+            let from = i + c.len_utf8();
+            let reach = ceil(t, from + QUOTE_REACH.min(budget));
+            if reach == from {
+                break;
+            }
+            // backticks and single quotes close on their own line
+            let one_line = matches!(c, '`' | '\'' | '‘');
+            let memo = clear
+                .iter()
+                .position(|m| m.0 == closes[0])
+                .or_else(|| clear.iter().position(|m| m.0 == '\0'));
+            let start = memo.map_or(from, |m| clear[m].1.clamp(from, reach));
+            let close = t[start..reach]
+                .char_indices()
+                .map(|(k, x)| (start - from + k, x))
+                .find(|&(k, x)| {
+                    (one_line && x == '\n')
+                        || (closes.contains(&x)
+                            && !(one_line && x != '`' && apostrophe(t, from + k, x)))
+                });
+            budget =
+                budget.saturating_sub(close.map_or(reach - start, |(k, _)| from + k + 1 - start));
+            if let (None, Some(m)) = (close, memo) {
+                clear[m] = (closes[0], reach);
+            }
+            if let Some((k, x)) = close {
+                if x != '\n' && k > 0 {
+                    let end = from + k + x.len_utf8();
+                    out.push((i, end));
+                    i = end;
+                    continue;
+                }
+            }
+        }
+        i += c.len_utf8();
+    }
+    out
 }

@@ -1049,6 +1049,51 @@ impl Inspector {
                 &mut flag_of,
             );
         }
+        // The context checks' findings on a user's quoted samples under analysis are samples
+        // too (`mention::analysed_samples`; the rule hits were read in `scan_messages`).
+        if let Some(mk) = self.mention.mention {
+            let mut read: Vec<(usize, mention::Samples)> = Vec::new();
+            found.hits.retain(|(_, category, score, span)| {
+                if *score == 0 || !matches!(*category, "injection" | "prompt_leak" | "jailbreak") {
+                    return true;
+                }
+                let Some(i) = ex
+                    .segments
+                    .iter()
+                    .position(|g| g.start <= span.start && span.end <= g.end && g.start < g.end)
+                else {
+                    return true;
+                };
+                let user = ex.roles.get(i).is_some_and(|r| {
+                    matches!(r, extract::Role::User | extract::Role::Unattributed)
+                });
+                let g = ex.segments[i].clone();
+                if !user || !ex.text.is_char_boundary(g.start) || !ex.text.is_char_boundary(g.end) {
+                    return true;
+                }
+                let k = match read.iter().position(|r| r.0 == i) {
+                    Some(k) => k,
+                    None => {
+                        read.push((i, mention::analysed_samples(&ex.text[g.clone()])));
+                        read.len() - 1
+                    }
+                };
+                let (s, e) = (span.start - g.start, span.end - g.start);
+                let inside = read[k].1.as_ref().is_some_and(|q| {
+                    let j = q.partition_point(|&(_, z)| z <= s);
+                    q.get(j).is_some_and(|&(a, z)| a <= s && e <= z)
+                });
+                if inside {
+                    raw.push(RawHit {
+                        rule: mk,
+                        start: span.start,
+                        end: span.end,
+                        decoded: false,
+                    });
+                }
+                !inside
+            });
+        }
         if self.model_check {
             // MDL-002 needs a rule hit of its own category (docs/model.md): the model confirms
             // a weak signal, it does not raise one.
@@ -1596,6 +1641,9 @@ impl Inspector {
             // by a binary search), each string's prompt talk read once, only if a candidate
             // hit stands in it
             let mut talk: Vec<Option<bool>> = vec![None; units.len()];
+            // a user's quoted samples under analysis (`mention::analysed_samples`), read once
+            // per string, only if a candidate hit stands in it
+            let mut samples: Vec<Option<mention::Samples>> = vec![None; units.len()];
             let candidate = |h: &RawHit| {
                 let rule = &self.rules[h.rule as usize];
                 !h.decoded
@@ -1630,11 +1678,17 @@ impl Inspector {
                 let (s, e) = (h.start - r.start, h.end - r.start);
                 let ruled = if own {
                     mention::operator_rule(t, s, e)
-                } else if candidates[k] > DRAFTED_READS {
-                    false
                 } else {
-                    *talk[k].get_or_insert_with(|| mention::prompt_talk(t))
-                        && mention::drafted_rule(t, s, e)
+                    (candidates[k] <= DRAFTED_READS
+                        && *talk[k].get_or_insert_with(|| mention::prompt_talk(t))
+                        && mention::drafted_rule(t, s, e))
+                        || samples[k]
+                            .get_or_insert_with(|| mention::analysed_samples(t))
+                            .as_ref()
+                            .is_some_and(|q| {
+                                let i = q.partition_point(|&(_, z)| z <= s);
+                                q.get(i).is_some_and(|&(a, z)| a <= s && e <= z)
+                            })
                 };
                 if !ruled {
                     return true;
