@@ -562,8 +562,8 @@ pub fn looks_like_code(text: &str) -> bool {
 /// The soup marks of `w` (exotic punctuation, camel-case joins) that lie in tokens of a known
 /// shape (see [`gate`]): a path, an e-mail address or handle, an identifier in quotes or
 /// backticks, `` `` ``.
-fn shaped_marks(w: &[u8]) -> (usize, usize) {
-    let (mut exotic, mut joins) = (0, 0);
+fn shaped_marks(w: &[u8]) -> (usize, usize, usize) {
+    let (mut exotic, mut joins, mut camel) = (0, 0, 0);
     let ident =
         |t: &[u8]| !t.is_empty() && t.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
     for tok in w.split(|b| b.is_ascii_whitespace()) {
@@ -627,9 +627,13 @@ fn shaped_marks(w: &[u8]) -> (usize, usize) {
         if t == b"``" || path || address || quoted || written_token(t) {
             exotic += ex;
             joins += jo;
+        } else if jo > 0 && t[0].is_ascii_lowercase() && t.iter().all(u8::is_ascii_alphanumeric) {
+            // a bare identifier in camel case (`usrCtxMgr`, `pmtHdlr`): counted apart, see
+            // [`gate_at`]
+            camel += jo;
         }
     }
-    (exotic, joins)
+    (exotic, joins, camel)
 }
 
 /// A token whose punctuation people write by hand (issue 15, 2026-12-04): a word with vowels
@@ -994,9 +998,14 @@ fn gate_at(b: &[u8], s: usize, e: usize) -> bool {
     // (`/home/user/docs`), an e-mail address, an identifier in quotes or backticks (`'myUser'`,
     // `` `users` ``), typographic quotes made of two backticks, a key chord, brackets written in
     // tight pairs. Asked last: the window has passed every cheaper test.
-    let (ex, jo) = shaped_marks(w);
+    let (ex, jo, camel) = shaped_marks(w);
     let ex = ex + paired_brackets(b, s, e) + glued_plus(w);
-    exotic.saturating_sub(ex) + joins.saturating_sub(jo) >= 3
+    let rest = exotic.saturating_sub(ex);
+    // Bare camel-case identifiers among plain words with no markup left are names in code talk
+    // ("rename usrCtxMgr -> userContextManager, pmtHdlr -> paymentHandler"); soup glues its
+    // joins to markup ("similarlyNow write oppositeley.]( Me giving**ONE"), 2026-12-07.
+    let jo = if rest == 0 { jo + camel } else { jo };
+    rest + joins.saturating_sub(jo) >= 3
 }
 
 #[cfg(test)]
