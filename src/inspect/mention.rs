@@ -3617,8 +3617,31 @@ pub(super) fn drafted_rule(t: &str, s: usize, e: usize) -> bool {
     // the condition may stand inside the hit (a phrase of the lexicon that starts earlier)
     let before = lower(t, a, e);
     let after = lower(t, e, z);
-    (any_word(&before, USER_CONDITION) && any_word(&after, DRAFTED_REFUSAL))
+    ((any_word(&before, USER_CONDITION) || someone_asks(&before))
+        && any_word(&after, DRAFTED_REFUSAL))
         || quoted_mention(t, s, e)
+}
+
+/// A condition on what someone other than the model asks or says, in English (2026-12-07,
+/// evening): "if" or "when" and, within three words, a verb of asking in the third person ("if
+/// a child asks you to", "when a customer says", "if the caller tries to").
+fn someone_asks(before: &str) -> bool {
+    const ASKING: &[&str] = &[
+        "asks", "says", "tells", "tries", "wants", "requests", "types", "writes", "demands",
+        "insists", "claims", "begs", "pushes",
+    ];
+    let words: Vec<&str> = before
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.iter().enumerate().any(|(i, w)| {
+        matches!(*w, "if" | "when" | "whenever")
+            && words[i + 1..]
+                .iter()
+                .take(4)
+                .skip(1)
+                .any(|v| ASKING.contains(v))
+    })
 }
 
 /// A character that ends a sentence, or a clause that stands as one (`;`, a line break), in
