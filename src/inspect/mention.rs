@@ -3991,6 +3991,12 @@ pub(super) fn analysed_samples(t: &str) -> Samples {
     .then_some(quoted)
 }
 
+/// Whether `s..e` lies inside one of the quoted stretches `q` (in order, disjoint).
+pub(super) fn in_samples(q: &[(usize, usize)], s: usize, e: usize) -> bool {
+    let i = q.partition_point(|&(_, z)| z <= s);
+    q.get(i).is_some_and(|&(a, z)| a <= s && e <= z)
+}
+
 /// The quoted stretches of `t`, in order and disjoint (see [`analysed_samples`]).
 fn quoted_stretches(t: &str) -> Vec<(usize, usize)> {
     let b = t.as_bytes();

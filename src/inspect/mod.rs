@@ -1079,10 +1079,10 @@ impl Inspector {
                     }
                 };
                 let (s, e) = (span.start - g.start, span.end - g.start);
-                let inside = read[k].1.as_ref().is_some_and(|q| {
-                    let j = q.partition_point(|&(_, z)| z <= s);
-                    q.get(j).is_some_and(|&(a, z)| a <= s && e <= z)
-                });
+                let inside = read[k]
+                    .1
+                    .as_ref()
+                    .is_some_and(|q| mention::in_samples(q, s, e));
                 if inside {
                     raw.push(RawHit {
                         rule: mk,
@@ -1685,10 +1685,7 @@ impl Inspector {
                         || samples[k]
                             .get_or_insert_with(|| mention::analysed_samples(t))
                             .as_ref()
-                            .is_some_and(|q| {
-                                let i = q.partition_point(|&(_, z)| z <= s);
-                                q.get(i).is_some_and(|&(a, z)| a <= s && e <= z)
-                            })
+                            .is_some_and(|q| mention::in_samples(q, s, e))
                 };
                 if !ruled {
                     return true;
