@@ -1024,8 +1024,9 @@ fn split_view(text: &str) -> Option<(Range<usize>, String)> {
 }
 
 /// Words whose Caesar shifts (by 1 to 25 but 13, which [`ROT13_PROBES`] cover) and Atbash
-/// forms are probe words: none of the 225 occurs in the dev set's 15,529 benign texts. Nine
-/// words, since each adds 25 patterns to the anchor automata (start-up cost). With the
+/// forms are probe words: none of the 425 occurs in the 21,668 benign texts of the dev set and
+/// tests/data. Seventeen words, since each adds 25 patterns to the anchor automata (start-up
+/// cost). With the
 /// ciphers' names ([`SHIFT_NAMES`]) one of them makes the inspector look for the shift that
 /// turns the text's words into words ([`unshifted`]).
 const SHIFT_WORDS: &[&str] = &[
@@ -1038,6 +1039,16 @@ const SHIFT_WORDS: &[&str] = &[
     "previous",
     "system prompt",
     "pretend",
+    // a harmful ask (2026-12-07); no shorter goal word ("bomb", "kill", "hack") has all its
+    // shifts absent from the benign texts
+    "how to",
+    "how do",
+    "give me",
+    "tell me",
+    "make a",
+    "weapon",
+    "poison",
+    "explain",
 ];
 
 /// The ciphers named in plain text: what follows may be shifted.
@@ -1480,6 +1491,28 @@ pub const ROT13_PROBES: &[&str] = &[
     "flfgrz",        // system
     "qnatrebhf",     // dangerous
     "vyyrtny",       // illegal
+    // a harmful ask in ROT13 (2026-12-07): asking words and harmful goals, none of them in the
+    // 21,668 benign texts of the dev set and tests/data
+    "ubj qb",    // how do
+    "ubj gb",    // how to
+    "ubj pna",   // how can
+    "tvir zr",   // give me
+    "rkcynva",   // explain
+    "fgrcf",     // steps
+    "znxr",      // make
+    "ohvyq",     // build
+    "erpvcr",    // recipe
+    "obzo",      // bomb
+    "rkcybfvir", // explosive
+    "jrncba",    // weapon
+    "cbvfba",    // poison
+    "qehtf",     // drugs
+    "zrgu",      // meth
+    "unpx",      // hack
+    "znyjner",   // malware
+    "xvyy",      // kill
+    "zheqre",    // murder
+    "fgrny",     // steal
     // the cipher named in plain text: what follows may be its rotation
     "rot13",
     "rot-13",
@@ -1539,6 +1572,21 @@ pub const REVERSED_PROBES: &[&str] = &[
     "etirw",         // write
     "ksat",          // task
     "tnaw",          // want
+    // a harmful ask written backwards (2026-12-07): "how do" at the text's end, asking words
+    // and harmful goals, none of them in the 21,668 benign texts of the dev set and tests/data
+    "od woh",    // how do
+    "ot woh",    // how to
+    "em evig",   // give me
+    "spets",     // steps
+    "ekam",      // make
+    "bmob",      // bomb
+    "evisolpxe", // explosive
+    "nopaew",    // weapon
+    "nosiop",    // poison
+    "kcah",      // hack
+    "erawlam",   // malware
+    "llik",      // kill
+    "laets",     // steal
     // asked for in plain words: what follows may be written backwards
     "reverse this",
     "backwards",
