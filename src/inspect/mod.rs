@@ -1362,6 +1362,13 @@ impl Inspector {
                 }
             });
         }
+        // Written without vowels: no normaliser hint says so; the view looks at the first
+        // words of the text and stops (2026-12-07).
+        if decode {
+            if let Some((span, view)) = views::devowelled_view(text) {
+                self.scan_decoded(&view, span, depth, true, false, out);
+            }
+        }
     }
 
     /// Scans a decoded segment or view one level deeper and reports its hits on `span` of the

@@ -412,6 +412,118 @@ fn masked_view(text: &str) -> Option<(Range<usize>, String)> {
     Some((first..last, out))
 }
 
+/// Form without vowels -> word: see [`devowelled_vocab`].
+type DevowelledVocab = hashbrown::HashMap<Box<[u8]>, Box<[u8]>>;
+
+/// Vocabulary words ([`fused_vocab`]) by their form with the vowels a, e, i, o, u left out
+/// ("prvs" -> "previous", "bmb" -> "bomb"). Of two words with one form, a common English word or
+/// an English lexicon term first, then the shorter, then the first in byte order. Built once
+/// per VM, on the first text that looks written without vowels.
+fn devowelled_vocab() -> &'static DevowelledVocab {
+    type Ranked = hashbrown::HashMap<Box<[u8]>, (bool, usize, Box<[u8]>)>;
+    static VOCAB: std::sync::OnceLock<DevowelledVocab> = std::sync::OnceLock::new();
+    VOCAB.get_or_init(|| {
+        let english: hashbrown::HashSet<&[u8]> = COMMON_WORDS
+            .split_whitespace()
+            .chain(
+                super::lexicon::SOURCE
+                    .lines()
+                    .filter(|l| l.contains(" en:"))
+                    .flat_map(|l| l.split(|c: char| !c.is_ascii_alphabetic() || c == '_')),
+            )
+            .map(str::as_bytes)
+            .collect();
+        let mut m = Ranked::new();
+        for w in fused_vocab() {
+            let k: Box<[u8]> = w.iter().copied().filter(|&c| !is_vowel(c)).collect();
+            if k.is_empty() {
+                continue;
+            }
+            let rank = (!english.contains(&**w), w.len(), w.clone());
+            match m.get_mut(&k) {
+                Some(v) if *v <= rank => {}
+                Some(v) => *v = rank,
+                None => {
+                    m.insert(k, rank);
+                }
+            }
+        }
+        m.into_iter().map(|(k, v)| (k, v.2)).collect()
+    })
+}
+
+/// Words a text must have before [`devowelled_view`] reads it, and how many of its first words
+/// it looks at to decide.
+const DEVOWELLED_MIN_WORDS: usize = 5;
+const DEVOWELLED_SAMPLE: usize = 24;
+
+/// A text written without its vowels ("Hw d I mk  pp bmb t hm? Gv m th stps", "gnr ll prvs
+/// nstrctns", 2026-12-07) read back: when at least [`DEVOWELLED_MIN_WORDS`] and two thirds of
+/// its first [`DEVOWELLED_SAMPLE`] words of two letters or more have no a, e, i, o or u, each
+/// such word that is a vocabulary word with its vowels left out ([`devowelled_vocab`]) becomes
+/// that word, and half of them must. Ordinary prose ("by", "my", "Mr", "www") stops after a few
+/// words; command lines ("cd /tmp && ls -l") and chat shorthand ("ttyl, brb") do not read back;
+/// the view reports rules only.
+pub fn devowelled_view(text: &str) -> Option<(Range<usize>, String)> {
+    let b = text.as_bytes();
+    // words of two letters or more: single letters ("a b c d", "I", "x") say nothing
+    let words = || {
+        b.split(|c| !c.is_ascii_alphabetic())
+            .filter(|w| w.len() >= 2)
+            .map(|w| (w, !w.iter().any(|&c| is_vowel(c.to_ascii_lowercase()))))
+    };
+    let (mut n, mut bare) = (0usize, 0usize);
+    for (_, no_vowel) in words().take(DEVOWELLED_SAMPLE) {
+        n += 1;
+        bare += usize::from(no_vowel);
+        // more than a third of the sample with vowels: prose stops here, a few words in
+        if (n - bare) * 3 > DEVOWELLED_SAMPLE {
+            return None;
+        }
+    }
+    if bare < DEVOWELLED_MIN_WORDS || bare * 3 < n * 2 {
+        return None;
+    }
+    let vocab = devowelled_vocab();
+    let mut key = [0u8; FUSED_WORD_MAX];
+    let (mut seen, mut read) = (0usize, 0usize);
+    let (mut first, mut last, mut copied) = (usize::MAX, 0, 0);
+    let mut out = String::new();
+    // read back, single consonants too ("t" at, "d" do)
+    let all = b
+        .split(|c| !c.is_ascii_alphabetic())
+        .filter(|w| !w.is_empty())
+        .map(|w| (w, !w.iter().any(|&c| is_vowel(c.to_ascii_lowercase()))));
+    for (w, no_vowel) in all {
+        if !no_vowel {
+            continue;
+        }
+        seen += 1;
+        if w.len() > FUSED_WORD_MAX {
+            continue;
+        }
+        let k = &mut key[..w.len()];
+        for (o, &c) in k.iter_mut().zip(w) {
+            *o = c.to_ascii_lowercase();
+        }
+        let Some(word) = vocab.get(&*k) else {
+            continue;
+        };
+        read += 1;
+        let s = w.as_ptr() as usize - b.as_ptr() as usize;
+        out.push_str(&text[copied..s]);
+        out.extend(word.iter().map(|&c| c as char));
+        copied = s + w.len();
+        first = first.min(s);
+        last = copied;
+    }
+    if read < DEVOWELLED_MIN_WORDS || read * 2 < seen {
+        return None;
+    }
+    out.push_str(&text[copied..]);
+    Some((first..last, out))
+}
+
 /// A byte of a word for the separated view: an ASCII letter or digit, or any byte of a
 /// non-ASCII character.
 fn is_word_byte(c: u8) -> bool {
