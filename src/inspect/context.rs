@@ -498,29 +498,27 @@ fn lexicon() -> &'static Lexicon {
 /// The terms of `kinds` cut to their first [`CUE_PREFIX`] bytes, with their capitalised and
 /// typographic-apostrophe variants, in a DFA over raw text.
 fn cue_anchors(terms: &[Term], kinds: &[Kind]) -> Option<super::anchors::Anchors> {
-    {
-        let mut cues: Vec<String> = Vec::new();
-        for t in terms.iter().filter(|t| kinds.contains(&t.kind)) {
-            let mut n = t.text.len().min(CUE_PREFIX);
-            while !t.text.is_char_boundary(n) {
-                n -= 1;
-            }
-            let cue = &t.text[..n];
-            let mut first = cue.chars();
-            if let Some(c) = first.next().filter(|c| !c.is_ascii()) {
-                cues.push(c.to_uppercase().chain(first).collect());
-            }
-            if cue.contains('\'') {
-                cues.push(cue.replace('\'', "\u{2019}"));
-            }
-            cues.push(cue.to_owned());
+    let mut cues: Vec<String> = Vec::new();
+    for t in terms.iter().filter(|t| kinds.contains(&t.kind)) {
+        let mut n = t.text.len().min(CUE_PREFIX);
+        while !t.text.is_char_boundary(n) {
+            n -= 1;
         }
-        cues.sort_unstable();
-        cues.dedup();
-        // its DFA rows made on demand (`anchors.rs`): built whole it cost ~50 M wasm
-        // operators on the first such turn of every VM (2026-12-06)
-        super::anchors::Anchors::new(&cues)
+        let cue = &t.text[..n];
+        let mut first = cue.chars();
+        if let Some(c) = first.next().filter(|c| !c.is_ascii()) {
+            cues.push(c.to_uppercase().chain(first).collect());
+        }
+        if cue.contains('\'') {
+            cues.push(cue.replace('\'', "\u{2019}"));
+        }
+        cues.push(cue.to_owned());
     }
+    cues.sort_unstable();
+    cues.dedup();
+    // its DFA rows made on demand (`anchors.rs`): built whole it cost ~50 M wasm
+    // operators on the first such turn of every VM (2026-12-06)
+    super::anchors::Anchors::new(&cues)
 }
 
 /// What the system prompt protects.
@@ -1724,51 +1722,12 @@ impl Context {
         // at around a term (its object, its clause, the words and the quotes before it, at
         // most 240 bytes back) lies inside, so a window decides as the whole turn would
         // (`constraint_windows_decide_as_the_whole_turn`).
-        let mut wins: Vec<Range<usize>> = Vec::new();
-        cue_ends(text, |e| {
-            let a = e.saturating_sub(CUE_BEFORE);
-            let b = (e + CUE_AFTER).min(text.len());
-            match wins.last_mut() {
-                Some(w) if a <= w.end => w.end = b,
-                _ => wins.push(a..b),
-            }
-            true
-        });
-        for w in wins {
-            let (mut a, mut b) = (w.start, w.end);
-            while !text.is_char_boundary(a) {
-                a += 1;
-            }
-            while !text.is_char_boundary(b) {
-                b -= 1;
-            }
-            // Whole words where words are spaced: a window starts after a space and ends
-            // before one when one is near (CJK text has none).
-            if a > 0 {
-                let space = text[a..b].char_indices().find(|&(_, c)| c.is_whitespace());
-                if let Some((i, c)) = space.filter(|&(i, _)| i < 32) {
-                    a += i + c.len_utf8();
-                }
-            }
-            if b < text.len() {
-                let space = text[a..b]
-                    .char_indices()
-                    .rev()
-                    .find(|&(_, c)| c.is_whitespace());
-                if let Some((i, _)) = space.filter(|&(i, _)| b - a - i < 32) {
-                    b = a + i;
-                }
-            }
-            if a >= b {
-                continue;
-            }
-            fold(&text[a..b], buf, None);
-            lex_matches(buf, ms);
-            if self.sets_aside(buf, ms, prot) {
-                return true;
-            }
-        }
-        false
+        let Some(d) = &lexicon().cue else {
+            return false;
+        };
+        cue_windows(d, text, CUE_BEFORE, CUE_AFTER, buf, ms, |t, ms| {
+            self.sets_aside(t, ms, prot)
+        })
     }
 
     /// The constraints of one system string (`s`, folded as `t`, its lexicon matches `ms`):
@@ -2365,11 +2324,23 @@ fn probe_cues(text: &str, prot: &Protected) -> (bool, bool) {
 /// The tasks a system string (folded `t`, lexicon matches `ms`) gives the model into
 /// `prot.tasks`: a `task` word in its first sentence, or at most four words into a sentence.
 fn tasks_of(t: &str, ms: &[M], prot: &mut Protected) {
+    use super::mention::sentence_end;
     let lex = lexicon();
     let first = sentence(t, 0);
     for m in ms.iter().filter(|m| m.kind == Kind::Task) {
-        let lead = &t[sentence(t, m.start).start..m.start];
-        if m.start < first.end || lead.split_whitespace().count() <= 4 {
+        // the words before it in its sentence, looked for at most 64 bytes back (a hostile
+        // system string of task words and no sentence end stays linear)
+        let mut from = m.start.saturating_sub(64);
+        while !t.is_char_boundary(from) {
+            from += 1;
+        }
+        let back = &t[from..m.start];
+        let lead = match back.rfind(sentence_end) {
+            Some(i) => Some(back[i..].trim_start_matches(sentence_end)),
+            None if from == 0 => Some(back),
+            None => None,
+        };
+        if m.start < first.end || lead.is_some_and(|l| l.split_whitespace().count() <= 4) {
             let g = lex.terms.get(m.term as usize).map_or(0, |x| x.group);
             if !prot.tasks.contains(&g) {
                 prot.tasks.push(g);
@@ -2391,10 +2362,29 @@ fn drops_task(text: &str, prot: &Protected, buf: &mut String, ms: &mut Vec<M>) -
     let Some(d) = &lexicon().quit else {
         return false;
     };
+    cue_windows(d, text, QUIT_BEFORE, QUIT_AFTER, buf, ms, |t, ms| {
+        task_dropped(t, ms, prot)
+    })
+}
+
+/// Windows of the raw turn `text` around the ends of `d`'s cues (`before` bytes before each
+/// end, `after` after it; overlapping ones merged; on character boundaries, and on whole words
+/// where words are spaced), each folded into `buf` with its lexicon matches in `ms` and given
+/// to `f` until it says yes: the fold and the full lexicon run on a few hundred bytes around
+/// each cue, not over the whole turn.
+fn cue_windows(
+    d: &super::anchors::Anchors,
+    text: &str,
+    before: usize,
+    after: usize,
+    buf: &mut String,
+    ms: &mut Vec<M>,
+    mut f: impl FnMut(&str, &[M]) -> bool,
+) -> bool {
     let mut wins: Vec<Range<usize>> = Vec::new();
     d.ends(text.bytes().map(|b| b.to_ascii_lowercase()), |e| {
-        let a = e.saturating_sub(QUIT_BEFORE);
-        let b = (e + QUIT_AFTER).min(text.len());
+        let a = e.saturating_sub(before);
+        let b = (e + after).min(text.len());
         match wins.last_mut() {
             Some(w) if a <= w.end => w.end = b,
             _ => wins.push(a..b),
@@ -2409,12 +2399,29 @@ fn drops_task(text: &str, prot: &Protected, buf: &mut String, ms: &mut Vec<M>) -
         while !text.is_char_boundary(b) {
             b -= 1;
         }
+        // Whole words where words are spaced: a window starts after a space and ends
+        // before one when one is near (CJK text has none).
+        if a > 0 {
+            let space = text[a..b].char_indices().find(|&(_, c)| c.is_whitespace());
+            if let Some((i, c)) = space.filter(|&(i, _)| i < 32) {
+                a += i + c.len_utf8();
+            }
+        }
+        if b < text.len() {
+            let space = text[a..b]
+                .char_indices()
+                .rev()
+                .find(|&(_, c)| c.is_whitespace());
+            if let Some((i, _)) = space.filter(|&(i, _)| b - a - i < 32) {
+                b = a + i;
+            }
+        }
         if a >= b {
             continue;
         }
         fold(&text[a..b], buf, None);
         lex_matches(buf, ms);
-        if task_dropped(buf, ms, prot) {
+        if f(buf, ms) {
             return true;
         }
     }

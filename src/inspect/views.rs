@@ -319,37 +319,52 @@ type MaskedVocab = hashbrown::HashMap<Box<[u8]>, (bool, Box<[u8]>)>;
 fn masked_vocab() -> &'static MaskedVocab {
     static MASKED: std::sync::OnceLock<MaskedVocab> = std::sync::OnceLock::new();
     MASKED.get_or_init(|| {
-        let english: hashbrown::HashSet<&[u8]> = COMMON_WORDS
-            .split_whitespace()
-            .chain(
-                super::lexicon::SOURCE
-                    .lines()
-                    .filter(|l| l.contains(" en:"))
-                    .flat_map(|l| l.split(|c: char| !c.is_ascii_alphabetic() || c == '_')),
-            )
-            .map(str::as_bytes)
-            .collect();
-        let mut m = MaskedVocab::new();
-        for w in fused_vocab() {
-            if w.len() < 2 || !w.iter().any(|&c| is_vowel(c)) {
-                continue;
-            }
-            let k: Box<[u8]> = w
-                .iter()
-                .map(|&c| if is_vowel(c) { b'*' } else { c })
-                .collect();
-            // rank: English first (false sorts before true), then byte order
-            let rank = (!english.contains(&**w), w.clone());
-            match m.get_mut(&k) {
-                Some(v) if *v <= rank => {}
-                Some(v) => *v = rank,
-                None => {
-                    m.insert(k, rank);
-                }
+        by_form(
+            |w| {
+                (w.len() >= 2 && w.iter().any(|&c| is_vowel(c))).then(|| {
+                    w.iter()
+                        .map(|&c| if is_vowel(c) { b'*' } else { c })
+                        .collect()
+                })
+            },
+            // English first (false sorts before true), then byte order
+            |w, english| (!english, Box::from(w)),
+        )
+    })
+}
+
+/// Vocabulary words ([`fused_vocab`]) by a form of theirs (`form`: `None` leaves a word out);
+/// of two words with one form, the least `rank` (given the word and whether it is a common
+/// English word or an English lexicon term).
+fn by_form<R: Ord>(
+    form: impl Fn(&[u8]) -> Option<Box<[u8]>>,
+    rank: impl Fn(&[u8], bool) -> R,
+) -> hashbrown::HashMap<Box<[u8]>, R> {
+    let english: hashbrown::HashSet<&[u8]> = COMMON_WORDS
+        .split_whitespace()
+        .chain(
+            super::lexicon::SOURCE
+                .lines()
+                .filter(|l| l.contains(" en:"))
+                .flat_map(|l| l.split(|c: char| !c.is_ascii_alphabetic() || c == '_')),
+        )
+        .map(str::as_bytes)
+        .collect();
+    let mut m = hashbrown::HashMap::new();
+    for w in fused_vocab() {
+        let Some(k) = form(w) else {
+            continue;
+        };
+        let r = rank(w, english.contains(&**w));
+        match m.get_mut(&k) {
+            Some(v) if *v <= r => {}
+            Some(v) => *v = r,
+            None => {
+                m.insert(k, r);
             }
         }
-        m
-    })
+    }
+    m
 }
 
 /// Words of a masked view that must read as vocabulary words.
@@ -420,35 +435,18 @@ type DevowelledVocab = hashbrown::HashMap<Box<[u8]>, Box<[u8]>>;
 /// an English lexicon term first, then the shorter, then the first in byte order. Built once
 /// per VM, on the first text that looks written without vowels.
 fn devowelled_vocab() -> &'static DevowelledVocab {
-    type Ranked = hashbrown::HashMap<Box<[u8]>, (bool, usize, Box<[u8]>)>;
     static VOCAB: std::sync::OnceLock<DevowelledVocab> = std::sync::OnceLock::new();
     VOCAB.get_or_init(|| {
-        let english: hashbrown::HashSet<&[u8]> = COMMON_WORDS
-            .split_whitespace()
-            .chain(
-                super::lexicon::SOURCE
-                    .lines()
-                    .filter(|l| l.contains(" en:"))
-                    .flat_map(|l| l.split(|c: char| !c.is_ascii_alphabetic() || c == '_')),
-            )
-            .map(str::as_bytes)
-            .collect();
-        let mut m = Ranked::new();
-        for w in fused_vocab() {
-            let k: Box<[u8]> = w.iter().copied().filter(|&c| !is_vowel(c)).collect();
-            if k.is_empty() {
-                continue;
-            }
-            let rank = (!english.contains(&**w), w.len(), w.clone());
-            match m.get_mut(&k) {
-                Some(v) if *v <= rank => {}
-                Some(v) => *v = rank,
-                None => {
-                    m.insert(k, rank);
-                }
-            }
-        }
-        m.into_iter().map(|(k, v)| (k, v.2)).collect()
+        by_form(
+            |w| {
+                let k: Box<[u8]> = w.iter().copied().filter(|&c| !is_vowel(c)).collect();
+                (!k.is_empty()).then_some(k)
+            },
+            |w, english| (!english, w.len(), Box::from(w)),
+        )
+        .into_iter()
+        .map(|(k, v)| (k, v.2))
+        .collect()
     })
 }
 
