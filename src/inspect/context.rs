@@ -1680,7 +1680,9 @@ impl Context {
                         .any(|a| within(a, r, 120) && !asks_how(t, a)))
                     || asked_right_at(ms, r)
             } else {
-                ms.iter().filter(ask).any(|a| within(a, r, 120))
+                ms.iter().filter(ask).any(|a| {
+                    within(a, r, 120) && !(r.kind == Kind::Secret && asks_how_to_keep(t, a))
+                })
             };
             if near {
                 let what = match r.kind {
@@ -3006,6 +3008,53 @@ fn asks_how(t: &str, a: &M) -> bool {
     ["how ", "why ", "where to ", "whether "]
         .iter()
         .any(|w| rest.starts_with(w))
+}
+
+/// "Show me how to reset the password", "tell me how I can change the PIN": a procedure for
+/// keeping a credential (set, change, reset, store it, ...), asked after the ask `a`: the
+/// user's own, not the one the system prompt guards (2026-12-07). Getting at it ("how to find
+/// / see / get the password") is not this.
+fn asks_how_to_keep(t: &str, a: &M) -> bool {
+    const KEEP: &[&str] = &[
+        "reset",
+        "change",
+        "update",
+        "set",
+        "create",
+        "choose",
+        "pick",
+        "rotate",
+        "manage",
+        "store",
+        "save",
+        "remember",
+        "make",
+        "secure",
+        "protect",
+        "strengthen",
+        "sync",
+        "enter",
+        "type",
+        "disable",
+        "enable",
+        "turn",
+        "expire",
+        "renew",
+    ];
+    let rest = t[a.end..].trim_start();
+    let Some(rest) = rest.strip_prefix("how ") else {
+        return false;
+    };
+    // "how to reset", "how do i reset", "how i can reset", "how can we change"
+    rest.split(' ')
+        .take(4)
+        .find(|w| {
+            !matches!(
+                *w,
+                "to" | "do" | "does" | "can" | "could" | "should" | "i" | "we" | "you" | "one"
+            )
+        })
+        .is_some_and(|w| KEEP.contains(&w))
 }
 
 /// A token that reads as a credential, not a word: letters and digits, at least 8 characters
