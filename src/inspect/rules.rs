@@ -80,6 +80,7 @@ pub fn gate(id: &str) -> Option<Gate> {
         "SQLI-016" => Some(gate_sqli_016),
         "JB-001" => Some(gate_jb_001),
         "JB-007" => Some(gate_jb_007),
+        "PI-007" => Some(gate_pi_007),
         _ => None,
     }
 }
@@ -258,6 +259,28 @@ fn gate_jb_001(view: &[u8], start: usize, end: usize) -> bool {
         || w.starts_with(b"prompt")
         || w.starts_with(b"jailbreak")
         || w.starts_with(b"which")
+}
+
+/// PI-007's noun (`instructions`, `rules`, `orders`, ...: every anchor is one, or its stem) is
+/// followed by `are`, `were`, `is`, `have`, `has` or `no` (`no longer`) after at most a plural
+/// `s` and a run of non-alphanumerics: in code, "orders", "rules" and "commands" are tables and
+/// variables, and their windows covered SQL and code bodies (2026-12-07, issue 15).
+fn gate_pi_007(view: &[u8], _start: usize, end: usize) -> bool {
+    let mut j = end;
+    if view.get(j) == Some(&b's') {
+        j += 1;
+    }
+    let stop = (j + GATE_SCAN).min(view.len());
+    while j < stop && !view[j].is_ascii_lowercase() && !view[j].is_ascii_digit() {
+        j += 1;
+    }
+    if j == stop && stop < view.len() {
+        return true;
+    }
+    let w = &view[j..];
+    [&b"are"[..], b"were", b"is", b"have", b"has", b"no"]
+        .iter()
+        .any(|v| w.starts_with(v))
 }
 
 /// JB-007 reads `dan` only as `dan\b`.
@@ -2532,6 +2555,9 @@ mod gate_tests {
         };
         for r in builtin().iter() {
             let Some(gate) = gate(r.id) else { continue };
+            if r.id == "PI-007" {
+                continue; // a four-part sentence: `pi_007_gate_keeps_every_match`
+            }
             let re = crate::inspect::build_regex(&crate::inspect::expand(r.pattern), false)
                 .expect("built-in pattern");
             let mut matched = 0;
@@ -2561,6 +2587,75 @@ mod gate_tests {
             }
             assert!(matched > 50, "{}: only {matched} matches generated", r.id);
             eprintln!("{}: {matched} matches", r.id);
+        }
+    }
+
+    /// PI-007's gate on every combination of its parts (trigger, gap, noun, separator, verb,
+    /// outcome), with text around: each match keeps an anchor the gate lets through.
+    #[test]
+    fn pi_007_gate_keeps_every_match() {
+        let r = builtin().iter().find(|r| r.id == "PI-007").expect("PI-007");
+        let re = crate::inspect::build_regex(&crate::inspect::expand(r.pattern), false)
+            .expect("built-in pattern");
+        let mut matched = 0;
+        for trigger in ["previous", "all", "the prior", "earlier"] {
+            for gap in [" ", " system ", "_", " of the "] {
+                for noun in [
+                    "instructions",
+                    "instruction",
+                    "rules",
+                    "programming",
+                    "directives",
+                    "prompt",
+                    "prompts",
+                    "guidelines",
+                    "orders",
+                    "commands",
+                ] {
+                    for sep in [" ", "", "_", " -- ", "... ", "\n", ")"] {
+                        for verb in ["are", "were", "is", "have been", "has been", "no longer"] {
+                            for tail in [" void", "null", " now revoked.", " apply"] {
+                                for around in ["", "x = orders; ", "rules "] {
+                                    let s = format!(
+                                        "{around}{trigger}{gap}{noun}{sep}{verb}{tail}{around}"
+                                    );
+                                    let v = s.as_bytes();
+                                    for m in re.find_iter(v) {
+                                        matched += 1;
+                                        let kept = r.anchors.iter().any(|a| {
+                                            (m.start()..m.end().saturating_sub(a.len() - 1)).any(
+                                                |p| {
+                                                    v[p..].starts_with(a.as_bytes())
+                                                        && gate_pi_007(v, p, p + a.len())
+                                                },
+                                            )
+                                        });
+                                        assert!(
+                                            kept,
+                                            "the gate drops every anchor of the match in {s:?}"
+                                        );
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(matched > 10_000, "only {matched} matches");
+        // and in code it closes: "orders o JOIN", "rules = load()", "commands:"
+        for (s, at) in [
+            ("from orders o join", 5),
+            ("rules = load()", 0),
+            ("commands: [", 0),
+        ] {
+            let v = s.as_bytes();
+            let a = r
+                .anchors
+                .iter()
+                .find(|a| v[at..].starts_with(a.as_bytes()))
+                .expect("anchor");
+            assert!(!gate_pi_007(v, at, at + a.len()), "{s}");
         }
     }
 }
