@@ -81,6 +81,7 @@ pub fn gate(id: &str) -> Option<Gate> {
         "JB-001" => Some(gate_jb_001),
         "JB-007" => Some(gate_jb_007),
         "PI-007" => Some(gate_pi_007),
+        "JB-003" => Some(gate_jb_003),
         _ => None,
     }
 }
@@ -281,6 +282,63 @@ fn gate_pi_007(view: &[u8], _start: usize, end: usize) -> bool {
     [&b"are"[..], b"were", b"is", b"have", b"has", b"no"]
         .iter()
         .any(|v| w.starts_with(v))
+}
+
+/// JB-003's noun (`limits`, `filters`, `rules`, `policy`, ...) comes at most eight words after
+/// the start of its `\b`-bounded opener (`no`, `without`, `free of`, `not bound by`, `doesn't
+/// have`, `ignores`, ...: three words at most, then three gap words and `ethical` / `moral`
+/// with one more): one of the nine word-byte runs that end at the anchor (the anchor's own
+/// included, for "norestrictions") starts with an opener's first word. A word is one run of
+/// `[a-z0-9_]` at most (a `_` separator joins two), so nine runs reach back at least as far as
+/// nine words; past 192 bytes the gate lets the window open. `LIMIT 50`, `rate_limit`,
+/// `content_filter` in code close it (2026-12-07, issue 15).
+fn gate_jb_003(view: &[u8], start: usize, _end: usize) -> bool {
+    const OPENERS: &[&[u8]] = &[
+        b"no",
+        b"without",
+        b"forget",
+        b"suspend",
+        b"set",
+        b"put",
+        b"free",
+        b"do",
+        b"broken",
+        b"break",
+        b"escape",
+        b"liberated",
+        b"unbound",
+        b"beyond",
+        b"ignore",
+        b"bypass",
+        b"lack",
+        b"devoid",
+        b"zero",
+    ];
+    let floor = start.saturating_sub(192);
+    let mut i = start;
+    for _ in 0..9 {
+        // the start of the word-byte run that ends at (or holds) `i`
+        while i > 0 && word_byte(view[i - 1]) {
+            i -= 1;
+            if i < floor {
+                return true;
+            }
+        }
+        if OPENERS.iter().any(|o| view[i..].starts_with(o)) {
+            return true;
+        }
+        // back over the separator to the previous run
+        while i > 0 && !word_byte(view[i - 1]) {
+            i -= 1;
+            if i < floor {
+                return true;
+            }
+        }
+        if i == 0 {
+            return false;
+        }
+    }
+    false
 }
 
 /// JB-007 reads `dan` only as `dan\b`.
@@ -2555,8 +2613,8 @@ mod gate_tests {
         };
         for r in builtin().iter() {
             let Some(gate) = gate(r.id) else { continue };
-            if r.id == "PI-007" {
-                continue; // a four-part sentence: `pi_007_gate_keeps_every_match`
+            if matches!(r.id, "PI-007" | "JB-003") {
+                continue; // sentences of four parts: `sentence_gates_keep_every_match`
             }
             let re = crate::inspect::build_regex(&crate::inspect::expand(r.pattern), false)
                 .expect("built-in pattern");
@@ -2590,72 +2648,161 @@ mod gate_tests {
         }
     }
 
-    /// PI-007's gate on every combination of its parts (trigger, gap, noun, separator, verb,
-    /// outcome), with text around: each match keeps an anchor the gate lets through.
-    #[test]
-    fn pi_007_gate_keeps_every_match() {
-        let r = builtin().iter().find(|r| r.id == "PI-007").expect("PI-007");
+    /// Every match in `texts` of rule `id` keeps an anchor its gate lets through; returns the
+    /// number of matches.
+    fn gate_keeps_matches(id: &str, texts: impl Iterator<Item = String>) -> usize {
+        let r = builtin().iter().find(|r| r.id == id).expect("rule");
+        let g = gate(id).expect("gated rule");
         let re = crate::inspect::build_regex(&crate::inspect::expand(r.pattern), false)
             .expect("built-in pattern");
         let mut matched = 0;
-        for trigger in ["previous", "all", "the prior", "earlier"] {
-            for gap in [" ", " system ", "_", " of the "] {
-                for noun in [
-                    "instructions",
-                    "instruction",
-                    "rules",
-                    "programming",
-                    "directives",
-                    "prompt",
-                    "prompts",
-                    "guidelines",
-                    "orders",
-                    "commands",
-                ] {
-                    for sep in [" ", "", "_", " -- ", "... ", "\n", ")"] {
-                        for verb in ["are", "were", "is", "have been", "has been", "no longer"] {
-                            for tail in [" void", "null", " now revoked.", " apply"] {
-                                for around in ["", "x = orders; ", "rules "] {
-                                    let s = format!(
-                                        "{around}{trigger}{gap}{noun}{sep}{verb}{tail}{around}"
-                                    );
-                                    let v = s.as_bytes();
-                                    for m in re.find_iter(v) {
-                                        matched += 1;
-                                        let kept = r.anchors.iter().any(|a| {
-                                            (m.start()..m.end().saturating_sub(a.len() - 1)).any(
-                                                |p| {
-                                                    v[p..].starts_with(a.as_bytes())
-                                                        && gate_pi_007(v, p, p + a.len())
-                                                },
-                                            )
-                                        });
-                                        assert!(
-                                            kept,
-                                            "the gate drops every anchor of the match in {s:?}"
-                                        );
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
+        for s in texts {
+            let v = s.as_bytes();
+            for m in re.find_iter(v) {
+                matched += 1;
+                let kept = r.anchors.iter().any(|a| {
+                    (m.start()..m.end().saturating_sub(a.len() - 1))
+                        .any(|p| v[p..].starts_with(a.as_bytes()) && g(v, p, p + a.len()))
+                });
+                assert!(
+                    kept,
+                    "{id}: the gate drops every anchor of the match in {s:?}"
+                );
             }
         }
-        assert!(matched > 10_000, "only {matched} matches");
-        // and in code it closes: "orders o JOIN", "rules = load()", "commands:"
-        for (s, at) in [
-            ("from orders o join", 5),
-            ("rules = load()", 0),
-            ("commands: [", 0),
+        matched
+    }
+
+    /// Every combination of the parts, each wrapped in each of `around`.
+    fn sentences<'a>(parts: &'a [&'a [&'a str]], around: &'a [&'a str]) -> Vec<String> {
+        let mut out = vec![String::new()];
+        for part in parts {
+            out = out
+                .iter()
+                .flat_map(|s| part.iter().map(move |p| format!("{s}{p}")))
+                .collect();
+        }
+        out.iter()
+            .flat_map(|s| around.iter().map(move |a| format!("{a}{s}{a}")))
+            .collect()
+    }
+
+    /// The gates of the rules whose matches are sentences of several parts (PI-007, JB-003),
+    /// on every combination of those parts, with text around.
+    #[test]
+    fn sentence_gates_keep_every_match() {
+        let around: &[&str] = &["", "x = orders; ", "rules ", "limit 50 "];
+        let n = gate_keeps_matches(
+            "PI-007",
+            sentences(
+                &[
+                    &["previous", "all", "the prior", "earlier"],
+                    &[" ", " system ", "_", " of the "],
+                    &[
+                        "instructions",
+                        "instruction",
+                        "rules",
+                        "programming",
+                        "directives",
+                        "prompt",
+                        "prompts",
+                        "guidelines",
+                        "orders",
+                        "commands",
+                    ],
+                    &[" ", "", "_", " -- ", "... ", "\n", ")"],
+                    &["are", "were", "is", "have been", "has been", "no longer"],
+                    &[" void", "null", " now revoked.", " apply"],
+                ],
+                around,
+            )
+            .into_iter(),
+        );
+        assert!(n > 10_000, "PI-007: only {n} matches");
+        let n = gate_keeps_matches(
+            "JB-003",
+            sentences(
+                &[
+                    &[
+                        "no",
+                        "without",
+                        "forgetting",
+                        "suspends",
+                        "set aside",
+                        "putting aside",
+                        "free of",
+                        "not bound by",
+                        "not restricted by",
+                        "doesn't have",
+                        "does not have",
+                        "don't have",
+                        "do not have",
+                        "not have to",
+                        "no longer have",
+                        "no longer bound",
+                        "broken free of",
+                        "freed from",
+                        "break free from",
+                        "escaped from",
+                        "liberated from",
+                        "unbound by",
+                        "beyond",
+                        "ignores",
+                        "bypasses",
+                        "lacks",
+                        "devoid of",
+                        "zero",
+                    ],
+                    &[" ", "", "_", " any of the ", " a_b c d "],
+                    &[
+                        "restrictions",
+                        "limitations",
+                        "limits",
+                        "filters",
+                        "filtering",
+                        "censorship",
+                        "guidelines",
+                        "ethics",
+                        "morals",
+                        "morality",
+                        "ethical guidelines",
+                        "ethical x_y principles",
+                        "moral compass",
+                        "moral inner boundaries",
+                        "rules",
+                        "boundaries",
+                        "constraints",
+                        "policy",
+                        "policies",
+                        "safeguards",
+                        "confines",
+                        "programming",
+                        "principles",
+                    ],
+                    &["", ".", " at all"],
+                ],
+                around,
+            )
+            .into_iter(),
+        );
+        assert!(n > 10_000, "JB-003: only {n} matches");
+        // in code they close: "orders o JOIN", "rules = load()", "LIMIT 50", "rate_limit"
+        for (id, s, at) in [
+            ("PI-007", "from orders o join", 5),
+            ("PI-007", "rules = load()", 0),
+            ("PI-007", "commands: [", 0),
+            ("JB-003", "order by total desc limit 50", 20),
+            ("JB-003", "cfg.rate_limit = 10", 9),
+            ("JB-003", "apply the content_filter to each row", 18),
         ] {
             let v = s.as_bytes();
+            let r = builtin().iter().find(|r| r.id == id).expect("rule");
             let a = r
                 .anchors
                 .iter()
                 .find(|a| v[at..].starts_with(a.as_bytes()))
                 .expect("anchor");
-            assert!(!gate_pi_007(v, at, at + a.len()), "{s}");
+            assert!(!gate(id).expect("gate")(v, at, at + a.len()), "{id}: {s}");
         }
     }
 }
